@@ -1,0 +1,730 @@
+//! The decoder worker: one thread per stream that reads compressed bytes from a
+//! [`StreamBuffer`], demuxes and decodes them with symphonia, and converts the audio to S16LE
+//! with a [`PcmConverter`]. Free of GStreamer so it can be unit tested and fuzzed.
+//!
+//! [`StreamDecoder`] is the caller's handle. It keeps the worker in lockstep with the input:
+//! `push()` returns only once the worker has consumed every byte and is waiting for more, so the
+//! events it returns hold all the PCM that the bytes pushed so far can produce.
+
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::thread::{self, JoinHandle};
+
+use symphonia::core::audio::{Channels, Position};
+use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::codecs::registry::CodecRegistry;
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::probe::{Hint, Probe, ProbeOptions};
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
+use symphonia::core::io::{
+    MediaSourceStream, MediaSourceStreamOptions, ReadBytes, ReadOnlySource, SeekBuffered,
+};
+use symphonia::core::meta::MetadataOptions;
+use symphonia::default::formats as readers;
+
+use crate::format_hint::ContainerHint;
+use crate::pcm::PcmConverter;
+use crate::stream_buffer::{StreamBuffer, StreamReader};
+
+/// How far the probe scans for a container marker before giving up. Symphonia's default is
+/// 1 MiB; a server that answers with an HTML error page should be reported long before that.
+pub const MAX_PROBE_BYTES: u32 = 32 * 1024;
+/// How many bytes a reader built from a hint may consume before we give up on the hint and
+/// replay those bytes into the probe.
+const HINT_REPLAY_LIMIT: usize = 48 * 1024;
+/// Corrupt packets in a row after which the stream is declared undecodable.
+pub const MAX_CONSECUTIVE_ERRORS: u32 = 32;
+/// Symphonia's read-ahead ring: a power of two above 32 KiB. Kept small: one per stream.
+const SOURCE_BUFFER_LEN: usize = 64 * 1024;
+
+/// What the caller wants out.
+#[derive(Debug, Clone, Default)]
+pub struct DecoderSettings {
+    /// Output rate; `None` keeps the stream's rate.
+    pub out_rate: Option<u32>,
+    /// Output channel count; `None` keeps the stream's channels.
+    pub out_channels: Option<usize>,
+    /// Container to try before probing.
+    pub hint: Option<ContainerHint>,
+}
+
+/// The format of the PCM that follows, sent before the first PCM of each stream and whenever it
+/// changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamFormat {
+    /// Container as symphonia names it (`mp3`, `ogg`, `wave`, ...).
+    pub container: String,
+    /// Codec as symphonia names it (`mp3`, `aac`, `opus`, ...).
+    pub codec: String,
+    pub in_rate: u32,
+    pub in_channels: usize,
+    pub out_rate: u32,
+    pub out_channels: usize,
+    /// Positions of the output channels as a WAVEFORMATEXTENSIBLE-style mask (bit 0 front left,
+    /// 1 front right, 2 front center, 3 LFE, ...); 0 when unknown or mono.
+    pub out_channel_mask: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecoderEvent {
+    /// The PCM after this event has this format.
+    Format(StreamFormat),
+    /// Interleaved S16LE samples.
+    Pcm(Vec<u8>),
+    /// Something was skipped; decoding goes on.
+    Warning(String),
+    /// Decoding stopped for good.
+    Error(DecoderError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The bytes are not audio symphonia can read (wrong type, unsupported codec).
+    NotAudio,
+    /// The audio is too damaged to go on.
+    Corrupt,
+    /// A bug: the decoder thread panicked or a conversion could not be set up.
+    Internal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecoderError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl DecoderEvent {
+    fn error(kind: ErrorKind, message: String) -> DecoderEvent {
+        DecoderEvent::Error(DecoderError { kind, message })
+    }
+}
+
+/// Handle to one decoder thread. Dropping it aborts and joins the thread.
+pub struct StreamDecoder {
+    buffer: StreamBuffer,
+    events: Arc<Mutex<Vec<DecoderEvent>>>,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl StreamDecoder {
+    pub fn start(settings: DecoderSettings) -> io::Result<StreamDecoder> {
+        let buffer = StreamBuffer::new();
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let reader = buffer.reader();
+        let worker_events = EventQueue(events.clone());
+        let worker = thread::Builder::new()
+            .name("rsstreamdecoder".into())
+            .spawn(move || run_worker(reader, settings, worker_events))?;
+        Ok(StreamDecoder {
+            buffer,
+            events,
+            worker: Some(worker),
+        })
+    }
+
+    /// Feeds bytes and returns everything they let the worker produce.
+    pub fn push(&self, data: &[u8]) -> Vec<DecoderEvent> {
+        self.buffer.push(data);
+        self.buffer.wait_until_idle();
+        self.take_events()
+    }
+
+    /// Ends the input, waits for the worker to drain its decoder and resampler, and returns the
+    /// remaining events.
+    pub fn finish(&mut self) -> Vec<DecoderEvent> {
+        self.buffer.close();
+        if let Some(worker) = self.worker.take() {
+            // The worker catches its own panics; a join error cannot carry anything useful.
+            let _ = worker.join();
+        }
+        self.take_events()
+    }
+
+    /// True once the worker stopped (end of stream or fatal error): more bytes are ignored.
+    pub fn is_finished(&self) -> bool {
+        self.worker.as_ref().is_none_or(|w| w.is_finished())
+    }
+
+    fn take_events(&self) -> Vec<DecoderEvent> {
+        std::mem::take(&mut *self.events.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl Drop for StreamDecoder {
+    fn drop(&mut self) {
+        self.buffer.abort();
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+/// The worker's side of the event list. Consecutive PCM is merged into one event so the
+/// caller pushes one buffer per chunk of input rather than one per packet.
+struct EventQueue(Arc<Mutex<Vec<DecoderEvent>>>);
+
+impl EventQueue {
+    fn send(&self, event: DecoderEvent) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+    }
+
+    fn send_pcm(&self, pcm: &mut Vec<u8>) {
+        if pcm.is_empty() {
+            return;
+        }
+        let mut events = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(DecoderEvent::Pcm(last)) = events.last_mut() {
+            last.append(pcm);
+        } else {
+            events.push(DecoderEvent::Pcm(std::mem::take(pcm)));
+        }
+    }
+}
+
+fn run_worker(reader: StreamReader, settings: DecoderSettings, events: EventQueue) {
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        Worker::new(reader.clone(), settings, &events).run()
+    }));
+    if let Err(payload) = result {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        events.send(DecoderEvent::error(
+            ErrorKind::Internal,
+            format!("decoder thread panicked: {message}"),
+        ));
+    }
+    reader.finish();
+}
+
+static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
+    let mut registry = CodecRegistry::new();
+    symphonia::default::register_enabled_codecs(&mut registry);
+    registry.register_audio_decoder::<symphonia_adapter_libopus::OpusDecoder>();
+    registry
+});
+
+static PROBE: LazyLock<Probe> = LazyLock::new(|| {
+    let mut probe = Probe::new_with_options(&ProbeOptions {
+        max_probe_depth: MAX_PROBE_BYTES,
+        ..Default::default()
+    });
+    symphonia::default::register_enabled_formats(&mut probe);
+    probe
+});
+
+/// Why a stream ended.
+enum StreamEnd {
+    /// The container ended; more bytes may hold another file.
+    Ended(MediaSourceStream<'static>),
+    /// Shutting down or fatal error already reported.
+    Stop,
+}
+
+struct Worker<'a> {
+    reader: StreamReader,
+    settings: DecoderSettings,
+    events: &'a EventQueue,
+    converter: Option<PcmConverter>,
+    last_format: Option<StreamFormat>,
+    /// Reused between packets: decoded samples and converted bytes.
+    samples: Vec<f32>,
+    pcm: Vec<u8>,
+    streams_opened: u32,
+}
+
+impl<'a> Worker<'a> {
+    fn new(reader: StreamReader, settings: DecoderSettings, events: &'a EventQueue) -> Self {
+        Worker {
+            reader,
+            settings,
+            events,
+            converter: None,
+            last_format: None,
+            samples: Vec::new(),
+            pcm: Vec::new(),
+            streams_opened: 0,
+        }
+    }
+
+    fn run(mut self) {
+        if self.settings.hint.is_some() {
+            // Keep the first bytes so a wrong hint can fall back to the probe without loss.
+            self.reader.set_retain(Some(HINT_REPLAY_LIMIT));
+        }
+        let mut source = self.new_source();
+        loop {
+            if at_end(&mut source) {
+                break;
+            }
+            let format = match self.open(source) {
+                Ok(format) => format,
+                Err(message) => {
+                    if self.reader.is_aborted() {
+                        return;
+                    }
+                    if self.streams_opened == 0 {
+                        self.events
+                            .send(DecoderEvent::error(ErrorKind::NotAudio, message));
+                    } else {
+                        // Trailing bytes after complete files (padding, a stray tag, ...).
+                        self.events.send(DecoderEvent::Warning(format!(
+                            "ignoring trailing data after the last stream: {message}"
+                        )));
+                        self.flush_converter();
+                    }
+                    return;
+                }
+            };
+            self.streams_opened += 1;
+            match self.decode_stream(format) {
+                StreamEnd::Ended(rest) => source = rest,
+                StreamEnd::Stop => return,
+            }
+        }
+        self.flush_converter();
+    }
+
+    fn new_source(&self) -> MediaSourceStream<'static> {
+        MediaSourceStream::new(
+            Box::new(ReadOnlySource::new(self.reader.clone())),
+            MediaSourceStreamOptions {
+                buffer_len: SOURCE_BUFFER_LEN,
+            },
+        )
+    }
+
+    /// Builds a format reader: from the hint for the first stream when there is one (falling
+    /// back to the probe, with the bytes the hinted reader consumed replayed), else by probing.
+    fn open(
+        &mut self,
+        source: MediaSourceStream<'static>,
+    ) -> Result<Box<dyn FormatReader>, String> {
+        let source = match self.settings.hint.filter(|_| self.streams_opened == 0) {
+            Some(hint) => {
+                // Retention has been on since the first byte (see `run`), so a rewind replays
+                // everything `source` has seen.
+                drop(source);
+                self.reader.rewind();
+                let attempt = open_hinted(hint, self.new_source());
+                match attempt {
+                    Ok(format) => {
+                        // The reader owns what it read now; nothing to replay any more.
+                        self.reader.set_retain(None);
+                        return Ok(format);
+                    }
+                    Err(_) if self.reader.is_aborted() => return Err("aborted".into()),
+                    Err(_) => {
+                        self.reader.rewind();
+                        self.reader.set_retain(None);
+                        self.new_source()
+                    }
+                }
+            }
+            None => source,
+        };
+        PROBE
+            .probe(
+                &Hint::new(),
+                source,
+                FormatOptions::default(),
+                MetadataOptions::default(),
+            )
+            .map_err(|e| {
+                format!(
+                    "no supported audio format found in the first {} KiB of the stream ({e})",
+                    MAX_PROBE_BYTES / 1024
+                )
+            })
+    }
+
+    fn decode_stream(&mut self, mut format: Box<dyn FormatReader>) -> StreamEnd {
+        let container = format.format_info().short_name.to_string();
+        let Some((mut track_id, mut decoder)) = self.make_decoder(&*format) else {
+            return StreamEnd::Stop;
+        };
+        let mut consecutive_errors = 0u32;
+        loop {
+            let packet = match format.next_packet() {
+                Ok(Some(packet)) => packet,
+                Ok(None) => return StreamEnd::Ended(format.into_inner()),
+                Err(SymphoniaError::IoError(e)) => {
+                    if self.reader.is_aborted() {
+                        return StreamEnd::Stop;
+                    }
+                    if e.kind() != io::ErrorKind::UnexpectedEof {
+                        self.events.send(DecoderEvent::Warning(format!(
+                            "stopped reading the stream: {e}"
+                        )));
+                    }
+                    // Streaming WAV, unknown-size WebM and Ogg without an end page end this way.
+                    return StreamEnd::Ended(format.into_inner());
+                }
+                Err(SymphoniaError::ResetRequired) => {
+                    // A new logical stream (chained Ogg): new track, new decoder.
+                    match self.make_decoder(&*format) {
+                        Some((id, new_decoder)) => {
+                            track_id = id;
+                            decoder = new_decoder;
+                            continue;
+                        }
+                        None => return StreamEnd::Stop,
+                    }
+                }
+                Err(e) => {
+                    consecutive_errors += 1;
+                    if !self.tolerate_error(consecutive_errors, &format!("demuxing failed: {e}")) {
+                        return StreamEnd::Stop;
+                    }
+                    continue;
+                }
+            };
+            if packet.track_id != track_id {
+                continue;
+            }
+            match decoder.decode(&packet) {
+                Ok(audio) => {
+                    consecutive_errors = 0;
+                    if audio.frames() == 0 {
+                        continue;
+                    }
+                    let rate = audio.spec().rate();
+                    let channels = audio.spec().channels().clone();
+                    audio.copy_to_vec_interleaved(&mut self.samples);
+                    let codec = decoder.codec_info().short_name;
+                    if !self.ensure_converter(&container, codec, rate, &channels) {
+                        return StreamEnd::Stop;
+                    }
+                    let converter = self.converter.as_mut().expect("converter just ensured");
+                    converter.process(&self.samples, &mut self.pcm);
+                    self.events.send_pcm(&mut self.pcm);
+                }
+                Err(e) => {
+                    consecutive_errors += 1;
+                    if !self.tolerate_error(
+                        consecutive_errors,
+                        &format!("skipped a corrupt packet: {e}"),
+                    ) {
+                        return StreamEnd::Stop;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reports a skipped packet; returns false (after an error event) when there were too many
+    /// in a row.
+    fn tolerate_error(&mut self, consecutive: u32, message: &str) -> bool {
+        if consecutive > MAX_CONSECUTIVE_ERRORS {
+            self.flush_converter();
+            self.events.send(DecoderEvent::error(
+                ErrorKind::Corrupt,
+                format!("too many corrupt packets in a row ({consecutive}), last: {message}"),
+            ));
+            return false;
+        }
+        self.events.send(DecoderEvent::Warning(message.to_string()));
+        true
+    }
+
+    fn make_decoder(&mut self, format: &dyn FormatReader) -> Option<(u32, Box<dyn AudioDecoder>)> {
+        let track = format.default_track(TrackType::Audio);
+        let params = track.and_then(|t| t.codec_params.as_ref()?.audio());
+        let (Some(track), Some(params)) = (track, params) else {
+            self.events.send(DecoderEvent::error(
+                ErrorKind::NotAudio,
+                "no supported audio format found: the stream has no audio track".into(),
+            ));
+            return None;
+        };
+        match CODECS.make_audio_decoder(params, &AudioDecoderOptions::default()) {
+            Ok(decoder) => Some((track.id, decoder)),
+            Err(e) => {
+                self.events.send(DecoderEvent::error(
+                    ErrorKind::NotAudio,
+                    format!(
+                        "no supported audio format found: {} audio track with unsupported codec {} ({e})",
+                        format.format_info().short_name,
+                        params.codec
+                    ),
+                ));
+                None
+            }
+        }
+    }
+
+    /// Makes sure a converter for this input spec exists: a new stream with another rate or
+    /// channel layout gets a new converter (the old one's tail is flushed first) and, when the
+    /// output format changes, a new `Format` event.
+    fn ensure_converter(
+        &mut self,
+        container: &str,
+        codec: &str,
+        rate: u32,
+        channels: &Channels,
+    ) -> bool {
+        let in_channels = channels.count();
+        if let Some(format) = &self.last_format
+            && format.in_rate == rate
+            && format.in_channels == in_channels
+            && self.converter.is_some()
+        {
+            return true;
+        }
+        self.flush_converter();
+        let out_rate = self.settings.out_rate.unwrap_or(rate);
+        let out_channels = self.settings.out_channels.unwrap_or(in_channels);
+        match PcmConverter::new(rate, channels, out_rate, out_channels) {
+            Ok(converter) => self.converter = Some(converter),
+            Err(e) => {
+                self.events.send(DecoderEvent::error(
+                    ErrorKind::Internal,
+                    format!(
+                        "cannot convert {in_channels} channels at {rate} Hz to {out_channels} channels at {out_rate} Hz: {e}"
+                    ),
+                ));
+                return false;
+            }
+        }
+        let format = StreamFormat {
+            container: container.to_string(),
+            codec: codec.to_string(),
+            in_rate: rate,
+            in_channels,
+            out_rate,
+            out_channels,
+            out_channel_mask: output_channel_mask(channels, out_channels),
+        };
+        if self.last_format.as_ref() != Some(&format) {
+            self.events.send(DecoderEvent::Format(format.clone()));
+        }
+        self.last_format = Some(format);
+        true
+    }
+
+    /// Drains the resampler tail of the current converter, if any.
+    fn flush_converter(&mut self) {
+        if let Some(mut converter) = self.converter.take() {
+            converter.finish(&mut self.pcm);
+            self.events.send_pcm(&mut self.pcm);
+        }
+    }
+}
+
+/// Builds the reader a hint names.
+fn open_hinted(
+    hint: ContainerHint,
+    source: MediaSourceStream<'static>,
+) -> symphonia::core::errors::Result<Box<dyn FormatReader>> {
+    let opts = FormatOptions::default();
+    Ok(match hint {
+        ContainerHint::MpegAudio => Box::new(readers::MpaReader::try_new(source, opts)?),
+        ContainerHint::Adts => Box::new(readers::AdtsReader::try_new(source, opts)?),
+        ContainerHint::Ogg => Box::new(readers::OggReader::try_new(source, opts)?),
+        ContainerHint::Wav => Box::new(readers::WavReader::try_new(source, opts)?),
+        ContainerHint::Aiff => Box::new(readers::AiffReader::try_new(source, opts)?),
+        ContainerHint::Flac => Box::new(readers::FlacReader::try_new(source, opts)?),
+        ContainerHint::Matroska => Box::new(readers::MkvReader::try_new(source, opts)?),
+        ContainerHint::IsoMp4 => Box::new(readers::IsoMp4Reader::try_new(source, opts)?),
+    })
+}
+
+/// True when the source has no more bytes (waits for bytes or the end of input).
+fn at_end(source: &mut MediaSourceStream<'static>) -> bool {
+    match source.read_byte() {
+        Ok(_) => {
+            source.seek_buffered_rev(1);
+            false
+        }
+        Err(_) => true,
+    }
+}
+
+/// Channel positions of the output: the stream's own when its channels are kept, else the
+/// standard layout for the count.
+fn output_channel_mask(input: &Channels, out_channels: usize) -> u64 {
+    match (input, out_channels) {
+        (_, 1) => 0,
+        (Channels::Positioned(positions), n) if positions.bits().count_ones() as usize == n => {
+            positions.bits()
+        }
+        (_, n) => Position::from_count(n as u32).map_or(0, |p| p.bits()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 16-bit PCM WAV file in memory.
+    fn wav_bytes(rate: u32, channels: u16, samples: &[i16]) -> Vec<u8> {
+        let data_len = (samples.len() * 2) as u32;
+        let mut out = Vec::new();
+        out.extend_from_slice(b"RIFF");
+        out.extend_from_slice(&(36 + data_len).to_le_bytes());
+        out.extend_from_slice(b"WAVEfmt ");
+        out.extend_from_slice(&16u32.to_le_bytes());
+        out.extend_from_slice(&1u16.to_le_bytes());
+        out.extend_from_slice(&channels.to_le_bytes());
+        out.extend_from_slice(&rate.to_le_bytes());
+        out.extend_from_slice(&(rate * channels as u32 * 2).to_le_bytes());
+        out.extend_from_slice(&(channels * 2).to_le_bytes());
+        out.extend_from_slice(&16u16.to_le_bytes());
+        out.extend_from_slice(b"data");
+        out.extend_from_slice(&data_len.to_le_bytes());
+        for s in samples {
+            out.extend_from_slice(&s.to_le_bytes());
+        }
+        out
+    }
+
+    fn ramp(len: usize) -> Vec<i16> {
+        (0..len)
+            .map(|i| ((i * 37) % 20000) as i16 - 10000)
+            .collect()
+    }
+
+    fn decode_all(
+        settings: DecoderSettings,
+        chunks: &[&[u8]],
+    ) -> (Vec<StreamFormat>, Vec<u8>, Vec<String>, Vec<String>) {
+        let mut decoder = StreamDecoder::start(settings).unwrap();
+        let mut events = Vec::new();
+        for chunk in chunks {
+            events.extend(decoder.push(chunk));
+        }
+        events.extend(decoder.finish());
+        let (mut formats, mut pcm, mut warnings, mut errors) = (vec![], vec![], vec![], vec![]);
+        for event in events {
+            match event {
+                DecoderEvent::Format(f) => formats.push(f),
+                DecoderEvent::Pcm(p) => pcm.extend(p),
+                DecoderEvent::Warning(w) => warnings.push(w),
+                DecoderEvent::Error(e) => errors.push(e.message),
+            }
+        }
+        (formats, pcm, warnings, errors)
+    }
+
+    fn keep() -> DecoderSettings {
+        DecoderSettings::default()
+    }
+
+    #[test]
+    fn wav_passthrough_is_bit_exact_in_any_chunking() {
+        let samples = ramp(20_000);
+        let wav = wav_bytes(16_000, 2, &samples);
+        let expected: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+
+        let (formats, pcm, warnings, errors) = decode_all(keep(), &[&wav]);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(formats.len(), 1);
+        assert_eq!(formats[0].container, "wave");
+        assert_eq!((formats[0].out_rate, formats[0].out_channels), (16_000, 2));
+        assert_eq!(pcm, expected);
+
+        let bytewise: Vec<&[u8]> = wav.chunks(1).collect();
+        assert_eq!(decode_all(keep(), &bytewise).1, expected);
+        let odd: Vec<&[u8]> = wav.chunks(777).collect();
+        assert_eq!(decode_all(keep(), &odd).1, expected);
+    }
+
+    #[test]
+    fn lockstep_push_returns_decodable_pcm() {
+        let wav = wav_bytes(8_000, 1, &ramp(8_000));
+        let decoder = StreamDecoder::start(keep()).unwrap();
+        // Header plus 3000 samples: the WAV reader's packets are 1152 frames, so exactly two
+        // packets are complete.
+        let events = decoder.push(&wav[..44 + 6000]);
+        let pcm: usize = events
+            .iter()
+            .map(|e| match e {
+                DecoderEvent::Pcm(p) => p.len(),
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(pcm, 2 * 1152 * 2, "{events:?}");
+        assert!(matches!(events[0], DecoderEvent::Format(_)));
+    }
+
+    #[test]
+    fn two_wav_files_back_to_back_decode_fully() {
+        let first = ramp(5_000);
+        let second: Vec<i16> = ramp(7_000).iter().map(|s| s / 2).collect();
+        let mut stream = wav_bytes(8_000, 1, &first);
+        stream.extend(wav_bytes(8_000, 1, &second));
+        let (formats, pcm, _, errors) = decode_all(keep(), &[&stream]);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(formats.len(), 1, "same format: no new caps");
+        assert_eq!(pcm.len(), (5_000 + 7_000) * 2);
+    }
+
+    #[test]
+    fn rate_change_between_files_sends_new_format() {
+        let mut stream = wav_bytes(8_000, 1, &ramp(800));
+        stream.extend(wav_bytes(16_000, 2, &ramp(3_200)));
+        let (formats, pcm, _, errors) = decode_all(keep(), &[&stream]);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(formats.len(), 2);
+        assert_eq!((formats[1].out_rate, formats[1].out_channels), (16_000, 2));
+        assert_eq!(pcm.len(), (800 + 3_200) * 2);
+    }
+
+    #[test]
+    fn garbage_is_an_error_within_the_probe_bound() {
+        let html = b"<html><body>502 Bad Gateway</body></html>\n".repeat(2000);
+        let decoder = StreamDecoder::start(keep()).unwrap();
+        let mut pushed = 0;
+        let mut error = None;
+        for chunk in html.chunks(4096) {
+            pushed += chunk.len();
+            if let Some(DecoderEvent::Error(e)) = decoder
+                .push(chunk)
+                .into_iter()
+                .find(|e| matches!(e, DecoderEvent::Error(_)))
+            {
+                error = Some(e.message);
+                break;
+            }
+        }
+        let error = error.expect("an error before the end of input");
+        assert!(error.contains("no supported audio format found"), "{error}");
+        assert!(pushed <= 64 * 1024, "error only after {pushed} bytes");
+        assert!(decoder.is_finished() || decoder.push(b"x").is_empty());
+    }
+
+    #[test]
+    fn empty_input_ends_without_error() {
+        let (formats, pcm, warnings, errors) = decode_all(keep(), &[]);
+        assert!(formats.is_empty() && pcm.is_empty() && warnings.is_empty() && errors.is_empty());
+    }
+
+    #[test]
+    fn wrong_hint_falls_back_to_probe() {
+        let wav = wav_bytes(8_000, 1, &ramp(4_000));
+        let settings = DecoderSettings {
+            hint: Some(ContainerHint::Flac),
+            ..keep()
+        };
+        let chunks: Vec<&[u8]> = wav.chunks(100).collect();
+        let (formats, pcm, _, errors) = decode_all(settings, &chunks);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(formats[0].container, "wave");
+        assert_eq!(pcm.len(), 8_000);
+    }
+
+    #[test]
+    fn dropping_mid_stream_joins_the_thread() {
+        let wav = wav_bytes(8_000, 1, &ramp(4_000));
+        let decoder = StreamDecoder::start(keep()).unwrap();
+        decoder.push(&wav[..10]); // inside the probe
+        drop(decoder);
+        let decoder = StreamDecoder::start(keep()).unwrap();
+        decoder.push(&wav[..3000]); // mid-decode
+        drop(decoder);
+    }
+}

@@ -1,0 +1,139 @@
+//! Container hints: upstream caps and the `format` property name a container (MIME type or file
+//! extension) so the decoder can build that reader directly instead of probing.
+
+/// A container the decoder can open directly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerHint {
+    /// MPEG audio layer 1/2/3 elementary stream.
+    MpegAudio,
+    /// AAC in ADTS framing.
+    Adts,
+    Ogg,
+    Wav,
+    Aiff,
+    Flac,
+    /// Matroska and WebM.
+    Matroska,
+    /// ISO base media: MP4, M4A, 3GP, QuickTime.
+    IsoMp4,
+}
+
+impl ContainerHint {
+    /// Parses a MIME type (parameters such as `; codecs=1` are ignored) or a file extension
+    /// (with or without the leading dot). Unknown names give `None`.
+    pub fn parse(text: &str) -> Option<ContainerHint> {
+        let name = text
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let name = name.trim_start_matches('.');
+        let hint = match name {
+            "audio/mpeg" | "audio/mp3" | "audio/mpeg3" | "audio/x-mpeg" | "audio/x-mp3"
+            | "audio/mpa" | "audio/mp2" | "audio/mp1" | "mp3" | "mp2" | "mp1" | "mpa" | "mpga" => {
+                ContainerHint::MpegAudio
+            }
+            "audio/aac" | "audio/aacp" | "audio/x-aac" | "audio/adts" | "aac" | "adts" => {
+                ContainerHint::Adts
+            }
+            "audio/ogg" | "application/ogg" | "audio/opus" | "audio/vorbis" | "audio/x-vorbis"
+            | "audio/x-opus" | "audio/x-ogg" | "ogg" | "oga" | "opus" | "ogx" => ContainerHint::Ogg,
+            "audio/wav" | "audio/wave" | "audio/x-wav" | "audio/vnd.wave" | "wav" | "wave" => {
+                ContainerHint::Wav
+            }
+            "audio/aiff" | "audio/x-aiff" | "aiff" | "aif" | "aifc" => ContainerHint::Aiff,
+            "audio/flac" | "audio/x-flac" | "flac" => ContainerHint::Flac,
+            "audio/webm" | "video/webm" | "audio/x-matroska" | "video/x-matroska"
+            | "audio/matroska" | "webm" | "mka" | "mkv" => ContainerHint::Matroska,
+            "audio/mp4" | "audio/m4a" | "audio/x-m4a" | "video/mp4" | "video/quicktime"
+            | "audio/3gpp" | "mp4" | "m4a" | "m4b" | "mov" | "3gp" => ContainerHint::IsoMp4,
+            _ => return None,
+        };
+        Some(hint)
+    }
+
+    /// Reads a hint from GStreamer-style caps: the structure name plus the fields that tell
+    /// MPEG audio flavours apart (`mpegversion`, `stream-format`). Kept free of GStreamer types:
+    /// the element passes the fields it finds.
+    pub fn from_caps_fields(
+        name: &str,
+        mpegversion: Option<i32>,
+        stream_format: Option<&str>,
+    ) -> Option<ContainerHint> {
+        match name {
+            "audio/mpeg" => match mpegversion {
+                Some(2) | Some(4) => match stream_format {
+                    Some("adts") | None => Some(ContainerHint::Adts),
+                    // Raw AAC needs codec data from a container; let the probe decide.
+                    _ => None,
+                },
+                _ => Some(ContainerHint::MpegAudio),
+            },
+            "audio/x-wav" => Some(ContainerHint::Wav),
+            "audio/x-aiff" => Some(ContainerHint::Aiff),
+            "audio/x-flac" => Some(ContainerHint::Flac),
+            "audio/ogg" | "application/ogg" => Some(ContainerHint::Ogg),
+            "audio/webm" | "video/webm" | "audio/x-matroska" | "video/x-matroska" => {
+                Some(ContainerHint::Matroska)
+            }
+            "audio/x-m4a" | "video/quicktime" | "audio/mp4" => Some(ContainerHint::IsoMp4),
+            // Byte-stream caps that say nothing about the container.
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_mime_types_and_extensions() {
+        assert_eq!(
+            ContainerHint::parse("audio/mpeg"),
+            Some(ContainerHint::MpegAudio)
+        );
+        assert_eq!(ContainerHint::parse("MP3"), Some(ContainerHint::MpegAudio));
+        assert_eq!(ContainerHint::parse(".wav"), Some(ContainerHint::Wav));
+        assert_eq!(
+            ContainerHint::parse("audio/wav; codecs=1"),
+            Some(ContainerHint::Wav)
+        );
+        assert_eq!(
+            ContainerHint::parse("audio/ogg;codecs=opus"),
+            Some(ContainerHint::Ogg)
+        );
+        assert_eq!(ContainerHint::parse("webm"), Some(ContainerHint::Matroska));
+        assert_eq!(ContainerHint::parse("m4a"), Some(ContainerHint::IsoMp4));
+        assert_eq!(ContainerHint::parse("aac"), Some(ContainerHint::Adts));
+        assert_eq!(ContainerHint::parse("flac"), Some(ContainerHint::Flac));
+        assert_eq!(ContainerHint::parse("aiff"), Some(ContainerHint::Aiff));
+        assert_eq!(ContainerHint::parse(""), None);
+        assert_eq!(ContainerHint::parse("text/html"), None);
+    }
+
+    #[test]
+    fn reads_caps_fields() {
+        assert_eq!(
+            ContainerHint::from_caps_fields("audio/mpeg", Some(1), None),
+            Some(ContainerHint::MpegAudio)
+        );
+        assert_eq!(
+            ContainerHint::from_caps_fields("audio/mpeg", Some(4), Some("adts")),
+            Some(ContainerHint::Adts)
+        );
+        assert_eq!(
+            ContainerHint::from_caps_fields("audio/mpeg", Some(4), Some("raw")),
+            None
+        );
+        assert_eq!(
+            ContainerHint::from_caps_fields("application/x-id3", None, None),
+            None
+        );
+        assert_eq!(
+            ContainerHint::from_caps_fields("audio/x-wav", None, None),
+            Some(ContainerHint::Wav)
+        );
+    }
+}

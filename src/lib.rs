@@ -1,0 +1,32 @@
+//! rsstreamdecoder: a GStreamer element that turns a stream of compressed audio bytes into raw
+//! S16LE PCM at a fixed rate and channel count.
+//!
+//! The core (`stream_buffer`, `decoder`, `pcm`, `format_hint`) knows nothing of GStreamer;
+//! `rsstreamdecoder` is the element glue.
+
+use gst::glib;
+
+pub mod decoder;
+pub mod format_hint;
+pub mod pcm;
+pub mod stream_buffer;
+
+mod rsstreamdecoder;
+
+pub use rsstreamdecoder::RsStreamDecoder;
+
+fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    rsstreamdecoder::register(plugin)
+}
+
+gst::plugin_define!(
+    rsstreamdecoder,
+    env!("CARGO_PKG_DESCRIPTION"),
+    plugin_init,
+    concat!(env!("CARGO_PKG_VERSION"), "-", env!("COMMIT_ID")),
+    "MPL-2.0",
+    env!("CARGO_PKG_NAME"),
+    env!("CARGO_PKG_NAME"),
+    env!("CARGO_PKG_REPOSITORY"),
+    env!("BUILD_REL_DATE")
+);

@@ -1,0 +1,604 @@
+//! The `rsstreamdecoder` element: GStreamer glue around [`StreamDecoder`].
+//!
+//! BaseTransform's default submit path refuses buffers before caps are negotiated and forwards
+//! upstream's byte segment and caps, neither of which fits a byte-stream decoder. So this element
+//! takes over `submit_input_buffer` (feed the decoder, push what it produced) and the CAPS,
+//! SEGMENT, EOS and FLUSH events, and sends its own CAPS and TIME segment. Only the streaming
+//! thread pushes, so events and buffers stay in order.
+
+use std::sync::{LazyLock, Mutex};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::prelude::*;
+use gst_base::subclass::base_transform::GenerateOutputSuccess;
+use gst_base::subclass::prelude::*;
+
+use crate::decoder::{
+    DecoderError, DecoderEvent, DecoderSettings, ErrorKind, StreamDecoder, StreamFormat,
+};
+use crate::format_hint::ContainerHint;
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "rsstreamdecoder",
+        gst::DebugColorFlags::empty(),
+        Some("Compressed audio byte stream to S16LE decoder"),
+    )
+});
+
+const DEFAULT_SAMPLE_RATE: u32 = 48_000;
+const DEFAULT_CHANNELS: u32 = 1;
+const MAX_SAMPLE_RATE: u32 = 768_000;
+const MAX_CHANNELS: u32 = 64;
+
+#[derive(Debug, Clone)]
+struct Settings {
+    sample_rate: u32,
+    channels: u32,
+    format: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            sample_rate: DEFAULT_SAMPLE_RATE,
+            channels: DEFAULT_CHANNELS,
+            format: None,
+        }
+    }
+}
+
+/// Where output timestamps come from and how far they got.
+#[derive(Debug, Default)]
+struct Timeline {
+    /// PTS of the first sample at the current rate.
+    base: gst::ClockTime,
+    /// Samples pushed since `base`.
+    samples: u64,
+    rate: u32,
+    /// Bytes per output frame.
+    frame_size: usize,
+}
+
+impl Timeline {
+    fn time_at(&self, samples: u64) -> gst::ClockTime {
+        if self.rate == 0 {
+            return self.base;
+        }
+        self.base
+            + samples
+                .mul_div_floor(*gst::ClockTime::SECOND, self.rate as u64)
+                .map(gst::ClockTime::from_nseconds)
+                .unwrap_or(gst::ClockTime::ZERO)
+    }
+}
+
+#[derive(Default)]
+struct State {
+    decoder: Option<StreamDecoder>,
+    /// Container named by upstream caps, for the next stream.
+    caps_hint: Option<ContainerHint>,
+    /// Upstream's TIME segment, if it sent one.
+    upstream_segment: Option<gst::FormattedSegment<gst::ClockTime>>,
+    /// First PTS of the stream, from upstream's first timestamped buffer.
+    first_input_pts: Option<gst::ClockTime>,
+    /// The output format announced downstream.
+    format: Option<StreamFormat>,
+    segment_sent: bool,
+    discont: bool,
+    timeline: Timeline,
+    /// A fatal error was posted: input is dropped until a flush or restart.
+    failed: bool,
+}
+
+#[derive(Default)]
+pub struct RsStreamDecoder {
+    settings: Mutex<Settings>,
+    state: Mutex<State>,
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for RsStreamDecoder {
+    const NAME: &'static str = "GstRsStreamDecoder";
+    type Type = super::RsStreamDecoder;
+    type ParentType = gst_base::BaseTransform;
+}
+
+impl ObjectImpl for RsStreamDecoder {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecUInt::builder("sample-rate")
+                    .nick("Sample rate")
+                    .blurb(
+                        "Output sample rate in Hz; 0 keeps the stream's rate \
+                         (or the rate downstream caps fix)",
+                    )
+                    .maximum(MAX_SAMPLE_RATE)
+                    .default_value(DEFAULT_SAMPLE_RATE)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("channels")
+                    .nick("Channels")
+                    .blurb(
+                        "Output channel count (stereo to mono averages, mono to stereo \
+                         duplicates, surround downmixes); 0 keeps the stream's channels \
+                         (or the count downstream caps fix)",
+                    )
+                    .maximum(MAX_CHANNELS)
+                    .default_value(DEFAULT_CHANNELS)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("format")
+                    .nick("Format hint")
+                    .blurb(
+                        "Container of the input as a MIME type or file extension \
+                         (audio/mpeg, mp3, audio/wav; codecs=1, ogg, webm, m4a, ...); \
+                         picks the reader directly instead of probing. A wrong hint falls \
+                         back to probing. Empty: use upstream caps, else probe",
+                    )
+                    .mutable_ready()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = self.settings.lock().unwrap();
+        match pspec.name() {
+            "sample-rate" => settings.sample_rate = value.get().expect("type checked upstream"),
+            "channels" => settings.channels = value.get().expect("type checked upstream"),
+            "format" => {
+                let format: Option<String> = value.get().expect("type checked upstream");
+                settings.format = format.filter(|f| !f.trim().is_empty());
+                if let Some(text) = &settings.format
+                    && ContainerHint::parse(text).is_none()
+                {
+                    gst::warning!(CAT, imp = self, "unknown format hint {text:?}, will probe");
+                }
+            }
+            _ => unreachable!("unknown property {}", pspec.name()),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let settings = self.settings.lock().unwrap();
+        match pspec.name() {
+            "sample-rate" => settings.sample_rate.to_value(),
+            "channels" => settings.channels.to_value(),
+            "format" => settings.format.to_value(),
+            _ => unreachable!("unknown property {}", pspec.name()),
+        }
+    }
+}
+
+impl GstObjectImpl for RsStreamDecoder {}
+
+impl ElementImpl for RsStreamDecoder {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Streaming audio decoder",
+                "Codec/Decoder/Audio",
+                "Decodes a stream of compressed audio bytes (MP3, AAC, Vorbis, Opus, FLAC, \
+                 WAV, AIFF, ...) in chunks of any size to S16LE PCM at a fixed rate and \
+                 channel count",
+                "rsstreamdecoder developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let src_caps = gst_audio::AudioCapsBuilder::new_interleaved()
+                .format(gst_audio::AudioFormat::S16le)
+                .build();
+            vec![
+                gst::PadTemplate::new(
+                    "src",
+                    gst::PadDirection::Src,
+                    gst::PadPresence::Always,
+                    &src_caps,
+                )
+                .unwrap(),
+                gst::PadTemplate::new(
+                    "sink",
+                    gst::PadDirection::Sink,
+                    gst::PadPresence::Always,
+                    &gst::Caps::new_any(),
+                )
+                .unwrap(),
+            ]
+        });
+        PAD_TEMPLATES.as_ref()
+    }
+}
+
+impl BaseTransformImpl for RsStreamDecoder {
+    const MODE: gst_base::subclass::BaseTransformMode =
+        gst_base::subclass::BaseTransformMode::NeverInPlace;
+    const PASSTHROUGH_ON_SAME_CAPS: bool = false;
+    const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        *self.state.lock().unwrap() = State::default();
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        // Dropping the decoder aborts its thread and joins it.
+        let decoder = self.state.lock().unwrap().decoder.take();
+        drop(decoder);
+        *self.state.lock().unwrap() = State::default();
+        Ok(())
+    }
+
+    fn transform_caps(
+        &self,
+        direction: gst::PadDirection,
+        _caps: &gst::Caps,
+        filter: Option<&gst::Caps>,
+    ) -> Option<gst::Caps> {
+        let caps = match direction {
+            gst::PadDirection::Sink => self.allowed_output_caps(),
+            _ => gst::Caps::new_any(),
+        };
+        Some(match filter {
+            Some(filter) => filter.intersect_with_mode(&caps, gst::CapsIntersectMode::First),
+            None => caps,
+        })
+    }
+
+    fn sink_event(&self, event: gst::Event) -> bool {
+        use gst::EventView;
+        match event.view() {
+            EventView::Caps(caps) => {
+                let hint = hint_from_caps(caps.caps());
+                gst::debug!(
+                    CAT,
+                    imp = self,
+                    "upstream caps {:?}: hint {hint:?}",
+                    caps.caps()
+                );
+                self.state.lock().unwrap().caps_hint = hint;
+                true
+            }
+            EventView::Segment(segment) => {
+                let mut state = self.state.lock().unwrap();
+                state.upstream_segment =
+                    segment.segment().downcast_ref::<gst::ClockTime>().cloned();
+                true
+            }
+            EventView::Eos(_) => {
+                let events = self
+                    .state
+                    .lock()
+                    .unwrap()
+                    .decoder
+                    .as_mut()
+                    .map(|d| d.finish());
+                if let Some(events) = events
+                    && let Err(flow) = self.handle_decoder_events(events)
+                {
+                    gst::debug!(CAT, imp = self, "pushing the tail failed: {flow:?}");
+                }
+                self.ensure_segment();
+                self.parent_sink_event(event)
+            }
+            EventView::FlushStop(_) => {
+                let decoder = {
+                    let mut state = self.state.lock().unwrap();
+                    let decoder = state.decoder.take();
+                    let caps_hint = state.caps_hint;
+                    *state = State {
+                        caps_hint,
+                        ..State::default()
+                    };
+                    decoder
+                };
+                drop(decoder);
+                self.parent_sink_event(event)
+            }
+            _ => self.parent_sink_event(event),
+        }
+    }
+
+    fn submit_input_buffer(
+        &self,
+        _is_discont: bool,
+        buffer: gst::Buffer,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let events = {
+            let mut state = self.state.lock().unwrap();
+            if state.failed {
+                return Err(gst::FlowError::Error);
+            }
+            if state.decoder.is_none() {
+                state.first_input_pts = buffer.pts();
+                let settings = self.decoder_settings(state.caps_hint);
+                gst::debug!(CAT, imp = self, "starting decoder with {settings:?}");
+                match StreamDecoder::start(settings) {
+                    Ok(decoder) => state.decoder = Some(decoder),
+                    Err(e) => {
+                        drop(state);
+                        gst::element_imp_error!(
+                            self,
+                            gst::CoreError::Thread,
+                            ["Could not start the decoder thread: {e}"]
+                        );
+                        return Err(gst::FlowError::Error);
+                    }
+                }
+            }
+            let map = buffer.map_readable().map_err(|_| {
+                gst::element_imp_error!(self, gst::CoreError::Failed, ["Unreadable buffer"]);
+                gst::FlowError::Error
+            })?;
+            state
+                .decoder
+                .as_ref()
+                .expect("decoder started above")
+                .push(&map)
+        };
+        self.handle_decoder_events(events)
+    }
+
+    fn generate_output(&self) -> Result<GenerateOutputSuccess, gst::FlowError> {
+        // Everything was pushed in order from submit_input_buffer.
+        Ok(GenerateOutputSuccess::NoOutput)
+    }
+}
+
+impl RsStreamDecoder {
+    /// Resolves the properties (and downstream caps for values left at 0) into decoder settings.
+    fn decoder_settings(&self, caps_hint: Option<ContainerHint>) -> DecoderSettings {
+        let settings = self.settings.lock().unwrap().clone();
+        let mut out_rate = (settings.sample_rate > 0).then_some(settings.sample_rate);
+        let mut out_channels = (settings.channels > 0).then_some(settings.channels as usize);
+        if out_rate.is_none() || out_channels.is_none() {
+            let peer_caps = self.obj().src_pad().peer_query_caps(None);
+            if let Some(s) = peer_caps.structure(0).filter(|_| !peer_caps.is_any()) {
+                out_rate = out_rate.or(s.get::<i32>("rate").ok().map(|r| r as u32));
+                out_channels = out_channels.or(s.get::<i32>("channels").ok().map(|c| c as usize));
+            }
+        }
+        let property_hint = settings.format.as_deref().and_then(ContainerHint::parse);
+        DecoderSettings {
+            out_rate,
+            out_channels,
+            hint: property_hint.or(caps_hint),
+        }
+    }
+
+    fn allowed_output_caps(&self) -> gst::Caps {
+        let settings = self.settings.lock().unwrap().clone();
+        let mut builder = gst_audio::AudioCapsBuilder::new_interleaved()
+            .format(gst_audio::AudioFormat::S16le)
+            .rate_range(1..=MAX_SAMPLE_RATE as i32)
+            .channels_range(1..=MAX_CHANNELS as i32);
+        if settings.sample_rate > 0 {
+            builder = builder.rate(settings.sample_rate as i32);
+        }
+        if settings.channels > 0 {
+            builder = builder.channels(settings.channels as i32);
+        }
+        builder.build()
+    }
+
+    /// Pushes decoder output downstream, in order.
+    fn handle_decoder_events(
+        &self,
+        events: Vec<DecoderEvent>,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        for event in events {
+            match event {
+                DecoderEvent::Format(format) => self.set_output_format(format)?,
+                DecoderEvent::Pcm(pcm) => {
+                    self.push_pcm(pcm)?;
+                }
+                DecoderEvent::Warning(message) => {
+                    gst::element_imp_warning!(self, gst::StreamError::Decode, ["{message}"]);
+                }
+                DecoderEvent::Error(DecoderError { kind, message }) => {
+                    self.state.lock().unwrap().failed = true;
+                    match kind {
+                        ErrorKind::NotAudio => gst::element_imp_error!(
+                            self,
+                            gst::StreamError::TypeNotFound,
+                            ["{message}"]
+                        ),
+                        ErrorKind::Corrupt => {
+                            gst::element_imp_error!(self, gst::StreamError::Decode, ["{message}"])
+                        }
+                        ErrorKind::Internal => {
+                            gst::element_imp_error!(self, gst::CoreError::Failed, ["{message}"])
+                        }
+                    }
+                    return Err(gst::FlowError::Error);
+                }
+            }
+        }
+        Ok(gst::FlowSuccess::Ok)
+    }
+
+    fn set_output_format(&self, format: StreamFormat) -> Result<(), gst::FlowError> {
+        let caps = output_caps(&format).ok_or_else(|| {
+            gst::element_imp_error!(
+                self,
+                gst::CoreError::Negotiation,
+                [
+                    "No caps for {} channels at {} Hz",
+                    format.out_channels,
+                    format.out_rate
+                ]
+            );
+            gst::FlowError::NotNegotiated
+        })?;
+        gst::info!(
+            CAT,
+            imp = self,
+            "{} / {}: {} Hz {} ch -> {caps}",
+            format.container,
+            format.codec,
+            format.in_rate,
+            format.in_channels
+        );
+        {
+            let mut state = self.state.lock().unwrap();
+            // A new rate restarts the sample count where the previous output ended.
+            let end = state.timeline.time_at(state.timeline.samples);
+            let first = state.format.is_none();
+            state.timeline = Timeline {
+                base: if first { self.first_pts(&state) } else { end },
+                samples: 0,
+                rate: format.out_rate,
+                frame_size: format.out_channels * 2,
+            };
+            state.discont |= first;
+            state.format = Some(format);
+        }
+        self.ensure_stream_start();
+        let pad = self.obj().src_pad().clone();
+        if !pad.push_event(gst::event::Caps::new(&caps)) {
+            gst::element_imp_error!(
+                self,
+                gst::CoreError::Negotiation,
+                ["Downstream refused {caps}"]
+            );
+            return Err(gst::FlowError::NotNegotiated);
+        }
+        self.ensure_segment();
+        Ok(())
+    }
+
+    fn first_pts(&self, state: &State) -> gst::ClockTime {
+        state
+            .first_input_pts
+            .or_else(|| state.upstream_segment.as_ref().and_then(|s| s.start()))
+            .unwrap_or(gst::ClockTime::ZERO)
+    }
+
+    fn push_pcm(&self, pcm: Vec<u8>) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let buffer = {
+            let mut state = self.state.lock().unwrap();
+            let frame_size = state.timeline.frame_size.max(1);
+            let frames = (pcm.len() / frame_size) as u64;
+            let start = state.timeline.samples;
+            let pts = state.timeline.time_at(start);
+            let end = state.timeline.time_at(start + frames);
+            state.timeline.samples += frames;
+            let discont = std::mem::take(&mut state.discont);
+            let mut buffer = gst::Buffer::from_mut_slice(pcm);
+            {
+                let buffer = buffer.get_mut().expect("new buffer is writable");
+                buffer.set_pts(pts);
+                buffer.set_duration(end - pts);
+                buffer.set_offset(start);
+                buffer.set_offset_end(start + frames);
+                if discont {
+                    buffer.set_flags(gst::BufferFlags::DISCONT);
+                }
+            }
+            buffer
+        };
+        self.obj().src_pad().push(buffer)
+    }
+
+    /// Downstream needs a STREAM_START before caps; upstream may not have sent one (a bare
+    /// harness or a custom source).
+    fn ensure_stream_start(&self) {
+        let obj = self.obj();
+        let pad = obj.src_pad();
+        if pad.sticky_event::<gst::event::StreamStart>(0).is_none() {
+            let stream_id = pad.create_stream_id(&*obj, None::<&str>);
+            pad.push_event(gst::event::StreamStart::new(stream_id.as_str()));
+        }
+    }
+
+    /// Our own TIME segment, once per stream: upstream's if it was timed, else from 0.
+    fn ensure_segment(&self) {
+        let segment = {
+            let mut state = self.state.lock().unwrap();
+            if state.segment_sent {
+                return;
+            }
+            state.segment_sent = true;
+            state.upstream_segment.clone().unwrap_or_else(|| {
+                let mut segment = gst::FormattedSegment::<gst::ClockTime>::new();
+                segment.set_start(gst::ClockTime::ZERO);
+                segment
+            })
+        };
+        self.ensure_stream_start();
+        self.obj()
+            .src_pad()
+            .push_event(gst::event::Segment::new(&segment));
+    }
+}
+
+/// A container hint from upstream caps (typefind, appsrc caps, souphttpsrc content type).
+fn hint_from_caps(caps: &gst::CapsRef) -> Option<ContainerHint> {
+    let s = caps.structure(0)?;
+    ContainerHint::from_caps_fields(
+        s.name().as_str(),
+        s.get::<i32>("mpegversion").ok(),
+        s.get::<&str>("stream-format").ok(),
+    )
+}
+
+/// Output caps for a format, with a channel mask when more than two channels are kept.
+fn output_caps(format: &StreamFormat) -> Option<gst::Caps> {
+    let channels = u32::try_from(format.out_channels).ok()?;
+    let mut builder =
+        gst_audio::AudioInfo::builder(gst_audio::AudioFormat::S16le, format.out_rate, channels);
+    let positions = channel_positions(format.out_channel_mask, format.out_channels);
+    if let Some(positions) = positions.as_deref() {
+        builder = builder.positions(positions);
+    }
+    builder.build().ok()?.to_caps().ok()
+}
+
+/// Maps a WAVE-style channel mask to GStreamer positions (the two enumerations differ after
+/// the rear-center bit). `None` lets GStreamer pick its default for 1 and 2 channels.
+fn channel_positions(mask: u64, channels: usize) -> Option<Vec<gst_audio::AudioChannelPosition>> {
+    use gst_audio::AudioChannelPosition as P;
+    const WAVE_ORDER: [P; 18] = [
+        P::FrontLeft,
+        P::FrontRight,
+        P::FrontCenter,
+        P::Lfe1,
+        P::RearLeft,
+        P::RearRight,
+        P::FrontLeftOfCenter,
+        P::FrontRightOfCenter,
+        P::RearCenter,
+        P::SideLeft,
+        P::SideRight,
+        P::TopCenter,
+        P::TopFrontLeft,
+        P::TopFrontCenter,
+        P::TopFrontRight,
+        P::TopRearLeft,
+        P::TopRearCenter,
+        P::TopRearRight,
+    ];
+    if channels <= 2 {
+        return None;
+    }
+    let positions: Vec<P> = WAVE_ORDER
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| mask & (1 << bit) != 0)
+        .map(|(_, p)| *p)
+        .collect();
+    if positions.len() == channels {
+        Some(positions)
+    } else {
+        // Unknown layout: unpositioned channels.
+        Some(vec![P::None; channels])
+    }
+}

@@ -1,0 +1,369 @@
+//! A blocking byte pipe between the element's chain thread (the writer) and the decoder
+//! thread (the reader).
+//!
+//! Symphonia pulls bytes through `std::io::Read`, so the decoder thread blocks here until the
+//! chain thread delivers more. The writer can also wait until the reader has consumed everything
+//! and is blocked again ("starved") or has finished: that is how the element keeps the decoder in
+//! lockstep with its input (DESIGN.md, contract 2).
+//!
+//! While the decoder is still probing, the bytes it read can be kept and replayed from the start,
+//! so a wrong format hint can fall back to probing without losing input.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+/// What the reading side is doing, as seen by the writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReaderState {
+    /// Working on bytes it has (or has not started reading yet).
+    Busy,
+    /// Blocked in `read()` because every byte pushed so far has been consumed.
+    Starved,
+    /// Will not read any more (end of stream reached, error, or thread gone).
+    Finished,
+}
+
+#[derive(Debug)]
+struct State {
+    /// Bytes pushed and not yet dropped. `bytes[..read_pos]` were read but are kept for replay.
+    bytes: VecDeque<u8>,
+    read_pos: usize,
+    /// Keep up to this many bytes after they are read so `rewind()` can replay them.
+    retain_limit: Option<usize>,
+    /// The writer has signalled end of stream.
+    closed: bool,
+    /// The stream is being torn down: reads fail at once.
+    aborted: bool,
+    reader: ReaderState,
+    total_read: u64,
+}
+
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<State>,
+    /// Signalled when bytes arrive or the stream is closed/aborted.
+    data_ready: Condvar,
+    /// Signalled when the reader becomes starved or finishes.
+    reader_idle: Condvar,
+}
+
+/// The writer's handle. Cloning gives another handle to the same pipe.
+#[derive(Debug, Clone)]
+pub struct StreamBuffer {
+    shared: Arc<Shared>,
+}
+
+/// The reader's handle: implements `Read` with the contract symphonia's `ReadOnlySource` needs
+/// (block until at least one byte, partial reads, `Ok(0)` only at the end of the stream).
+#[derive(Debug, Clone)]
+pub struct StreamReader {
+    shared: Arc<Shared>,
+}
+
+impl Default for StreamBuffer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StreamBuffer {
+    pub fn new() -> Self {
+        StreamBuffer {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    bytes: VecDeque::new(),
+                    read_pos: 0,
+                    retain_limit: None,
+                    closed: false,
+                    aborted: false,
+                    reader: ReaderState::Busy,
+                    total_read: 0,
+                }),
+                data_ready: Condvar::new(),
+                reader_idle: Condvar::new(),
+            }),
+        }
+    }
+
+    pub fn reader(&self) -> StreamReader {
+        StreamReader {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Appends bytes for the reader. Ignored after `close()` or `abort()`.
+    pub fn push(&self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        let mut state = self.shared.lock();
+        if state.closed || state.aborted {
+            return;
+        }
+        state.bytes.extend(data);
+        if state.reader == ReaderState::Starved {
+            state.reader = ReaderState::Busy;
+        }
+        drop(state);
+        self.shared.data_ready.notify_all();
+    }
+
+    /// Signals the end of the stream: once the buffered bytes are read, reads return `Ok(0)`.
+    pub fn close(&self) {
+        let mut state = self.shared.lock();
+        state.closed = true;
+        if state.reader == ReaderState::Starved {
+            state.reader = ReaderState::Busy;
+        }
+        drop(state);
+        self.shared.data_ready.notify_all();
+    }
+
+    /// Tears the stream down: pending and future reads fail, waiting writers return.
+    pub fn abort(&self) {
+        let mut state = self.shared.lock();
+        state.aborted = true;
+        state.bytes.clear();
+        state.read_pos = 0;
+        drop(state);
+        self.shared.data_ready.notify_all();
+        self.shared.reader_idle.notify_all();
+    }
+
+    /// Blocks until the reader has consumed every byte pushed so far and waits for more, or has
+    /// finished. Returns `true` if the reader finished.
+    pub fn wait_until_idle(&self) -> bool {
+        let mut state = self.shared.lock();
+        loop {
+            if state.aborted || state.reader == ReaderState::Finished {
+                return true;
+            }
+            if state.reader == ReaderState::Starved {
+                return false;
+            }
+            state = self
+                .shared
+                .reader_idle
+                .wait(state)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Bytes pushed but not yet read by the decoder.
+    pub fn unread_len(&self) -> usize {
+        let state = self.shared.lock();
+        state.bytes.len() - state.read_pos
+    }
+
+    /// Bytes handed to the decoder since the stream started, replays included.
+    pub fn total_read(&self) -> u64 {
+        self.shared.lock().total_read
+    }
+}
+
+impl StreamReader {
+    /// Keep (`Some(limit)`) or stop keeping (`None`) bytes after they are read, so they can be
+    /// replayed by `rewind()`. Reads fail once `limit` bytes are retained: that bounds how much
+    /// input a speculative reader may consume. Turning retention off drops what was read.
+    pub fn set_retain(&self, limit: Option<usize>) {
+        let mut state = self.shared.lock();
+        state.retain_limit = limit;
+        if limit.is_none() {
+            let read = state.read_pos;
+            state.bytes.drain(..read);
+            state.read_pos = 0;
+        }
+    }
+
+    /// Replays every byte read since retention was turned on.
+    pub fn rewind(&self) {
+        self.shared.lock().read_pos = 0;
+    }
+
+    /// Bytes read and retained for replay.
+    pub fn retained_len(&self) -> usize {
+        self.shared.lock().read_pos
+    }
+
+    /// Marks the reader as done, so a writer waiting in `wait_until_idle` returns.
+    pub fn finish(&self) {
+        let mut state = self.shared.lock();
+        state.reader = ReaderState::Finished;
+        drop(state);
+        self.shared.reader_idle.notify_all();
+    }
+
+    pub fn is_aborted(&self) -> bool {
+        self.shared.lock().aborted
+    }
+}
+
+impl io::Read for StreamReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let mut state = self.shared.lock();
+        loop {
+            if state.aborted {
+                return Err(io::Error::other("stream aborted"));
+            }
+            if state
+                .retain_limit
+                .is_some_and(|limit| state.read_pos >= limit)
+            {
+                return Err(io::Error::other("replay limit reached"));
+            }
+            if state.read_pos < state.bytes.len() {
+                break;
+            }
+            if state.closed {
+                return Ok(0);
+            }
+            if state.reader != ReaderState::Starved {
+                state.reader = ReaderState::Starved;
+                self.shared.reader_idle.notify_all();
+            }
+            state = self
+                .shared
+                .data_ready
+                .wait(state)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        state.reader = ReaderState::Busy;
+
+        let start = state.read_pos;
+        let mut count = buf.len().min(state.bytes.len() - start);
+        if let Some(limit) = state.retain_limit {
+            count = count.min(limit - start);
+        }
+        copy_from_deque(&state.bytes, start, &mut buf[..count]);
+
+        if state.retain_limit.is_some() {
+            state.read_pos += count;
+        } else {
+            state.bytes.drain(..count);
+        }
+        state.total_read += count as u64;
+        Ok(count)
+    }
+}
+
+/// Copies `dst.len()` bytes starting at `start` out of a ring buffer's two halves.
+fn copy_from_deque(bytes: &VecDeque<u8>, start: usize, dst: &mut [u8]) {
+    let (front, back) = bytes.as_slices();
+    let end = start + dst.len();
+    let from_front = front.len().clamp(start, end) - start;
+    dst[..from_front].copy_from_slice(&front[start..start + from_front]);
+    let back_start = (start + from_front) - front.len().min(start + from_front);
+    let from_back = dst.len() - from_front;
+    dst[from_front..].copy_from_slice(&back[back_start..back_start + from_back]);
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-updated in a way that
+        // matters more than stopping the stream, so poisoning is ignored.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::thread;
+
+    #[test]
+    fn reads_what_was_pushed_then_ends() {
+        let buffer = StreamBuffer::new();
+        let mut reader = buffer.reader();
+        buffer.push(b"hello ");
+        buffer.push(b"world");
+        buffer.close();
+        let mut out = String::new();
+        reader.read_to_string(&mut out).unwrap();
+        assert_eq!(out, "hello world");
+        assert_eq!(buffer.total_read(), 11);
+    }
+
+    #[test]
+    fn partial_reads_never_exceed_available() {
+        let buffer = StreamBuffer::new();
+        let mut reader = buffer.reader();
+        buffer.push(b"abc");
+        let mut buf = [0u8; 16];
+        assert_eq!(reader.read(&mut buf).unwrap(), 3);
+        assert_eq!(&buf[..3], b"abc");
+    }
+
+    #[test]
+    fn writer_waits_until_reader_starves() {
+        let buffer = StreamBuffer::new();
+        let mut reader = buffer.reader();
+        let consumer = thread::spawn(move || {
+            let mut total = 0;
+            let mut buf = [0u8; 4];
+            loop {
+                let n = reader.read(&mut buf).unwrap();
+                if n == 0 {
+                    break total;
+                }
+                total += n;
+            }
+        });
+        for chunk in [&b"0123456789"[..], b"ab", b"cdefghijklmnop"] {
+            buffer.push(chunk);
+            assert!(!buffer.wait_until_idle());
+            assert_eq!(buffer.unread_len(), 0);
+        }
+        buffer.close();
+        assert_eq!(consumer.join().unwrap(), 26);
+    }
+
+    #[test]
+    fn finished_reader_releases_writer() {
+        let buffer = StreamBuffer::new();
+        let reader = buffer.reader();
+        buffer.push(b"data");
+        reader.finish();
+        assert!(buffer.wait_until_idle());
+    }
+
+    #[test]
+    fn abort_wakes_blocked_reader() {
+        let buffer = StreamBuffer::new();
+        let mut reader = buffer.reader();
+        let consumer = thread::spawn(move || reader.read(&mut [0u8; 8]));
+        // Make sure the reader is blocked before aborting.
+        buffer.push(b"");
+        thread::sleep(std::time::Duration::from_millis(20));
+        buffer.abort();
+        assert!(consumer.join().unwrap().is_err());
+        assert!(buffer.wait_until_idle());
+    }
+
+    #[test]
+    fn rewind_replays_retained_bytes() {
+        let buffer = StreamBuffer::new();
+        let mut reader = buffer.reader();
+        reader.set_retain(Some(6));
+        buffer.push(b"RIFFdata");
+        let mut buf = [0u8; 4];
+        reader.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"RIFF");
+        assert_eq!(reader.retained_len(), 4);
+        reader.read_exact(&mut buf[..2]).unwrap();
+        assert!(reader.read(&mut buf).is_err(), "limit of 6 retained bytes");
+        reader.rewind();
+        reader.set_retain(None);
+        let mut all = [0u8; 8];
+        reader.read_exact(&mut all).unwrap();
+        assert_eq!(&all, b"RIFFdata");
+        assert_eq!(buffer.unread_len(), 0);
+        buffer.push(b"more");
+        reader.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"more");
+    }
+}
