@@ -347,6 +347,9 @@ impl<'a> Worker<'a> {
             return StreamEnd::Stop;
         };
         let mut consecutive_errors = 0u32;
+        // Where the next packet should start: a jump past it means the reader resynchronised
+        // over damaged data without telling us.
+        let mut expected_pts: Option<i64> = None;
         loop {
             let packet = match format.next_packet() {
                 Ok(Some(packet)) => packet,
@@ -369,6 +372,7 @@ impl<'a> Worker<'a> {
                         Some((id, new_decoder)) => {
                             track_id = id;
                             decoder = new_decoder;
+                            expected_pts = None;
                             continue;
                         }
                         None => return StreamEnd::Stop,
@@ -385,6 +389,16 @@ impl<'a> Worker<'a> {
             if packet.track_id != track_id {
                 continue;
             }
+            let untrimmed = packet.dur.get() + packet.trim_start.get() + packet.trim_end.get();
+            if let Some(expected) = expected_pts
+                && packet.pts.get() - expected > untrimmed.max(1) as i64
+            {
+                self.events.send(DecoderEvent::Warning(format!(
+                    "skipped damaged or missing data: the stream jumps from timestamp {expected} to {}",
+                    packet.pts.get()
+                )));
+            }
+            expected_pts = Some(packet.pts.get() + untrimmed as i64);
             match decoder.decode(&packet) {
                 Ok(audio) => {
                     consecutive_errors = 0;

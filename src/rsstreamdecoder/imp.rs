@@ -401,7 +401,7 @@ impl RsStreamDecoder {
                     self.push_pcm(pcm)?;
                 }
                 DecoderEvent::Warning(message) => {
-                    gst::element_imp_warning!(self, gst::StreamError::Decode, ["{message}"]);
+                    gst::element_imp_warning!(self, gst::StreamError::Decode, ("{message}"));
                 }
                 DecoderEvent::Error(DecoderError { kind, message }) => {
                     self.state.lock().unwrap().failed = true;
@@ -409,13 +409,13 @@ impl RsStreamDecoder {
                         ErrorKind::NotAudio => gst::element_imp_error!(
                             self,
                             gst::StreamError::TypeNotFound,
-                            ["{message}"]
+                            ("{message}")
                         ),
                         ErrorKind::Corrupt => {
-                            gst::element_imp_error!(self, gst::StreamError::Decode, ["{message}"])
+                            gst::element_imp_error!(self, gst::StreamError::Decode, ("{message}"))
                         }
                         ErrorKind::Internal => {
-                            gst::element_imp_error!(self, gst::CoreError::Failed, ["{message}"])
+                            gst::element_imp_error!(self, gst::CoreError::Failed, ("{message}"))
                         }
                     }
                     return Err(gst::FlowError::Error);

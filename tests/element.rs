@@ -1,0 +1,395 @@
+//! Behaviour of the element around the data path: lockstep latency, bad input, sequences,
+//! flushing, state changes, timestamps and properties (DESIGN.md contracts 2, 4, 6, 7, 8).
+
+mod common;
+
+use common::*;
+use gst::glib;
+use gst::prelude::*;
+
+/// A harness around a fresh element with a bus, pushing bytes by hand.
+struct Run {
+    h: gst_check::Harness,
+    bus: gst::Bus,
+}
+
+impl Run {
+    fn new(props: &[(&str, glib::SendValue)]) -> Run {
+        init();
+        let element = gst::ElementFactory::make("rsstreamdecoder").build().unwrap();
+        for (name, value) in props {
+            element.set_property_from_value(name, value);
+        }
+        let bus = gst::Bus::new();
+        element.set_bus(Some(&bus));
+        let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
+        h.play();
+        assert!(h.push_event(gst::event::StreamStart::new("test")));
+        let segment = gst::FormattedSegment::<gst::format::Bytes>::new();
+        assert!(h.push_event(gst::event::Segment::new(&segment)));
+        Run { h, bus }
+    }
+
+    fn push(&mut self, bytes: &[u8]) -> Result<gst::FlowSuccess, gst::FlowError> {
+        self.h.push(gst::Buffer::from_slice(bytes.to_vec()))
+    }
+
+    /// Every buffer available right now, without waiting.
+    fn pull_ready(&mut self) -> Vec<gst::Buffer> {
+        std::iter::from_fn(|| self.h.try_pull()).collect()
+    }
+
+    fn errors(&self) -> Vec<String> {
+        self.messages(gst::MessageType::Error)
+    }
+
+    fn messages(&self, kind: gst::MessageType) -> Vec<String> {
+        std::iter::from_fn(|| self.bus.pop_filtered(&[kind]))
+            .map(|msg| match msg.view() {
+                gst::MessageView::Error(e) => e.error().to_string(),
+                gst::MessageView::Warning(w) => w.error().to_string(),
+                _ => unreachable!(),
+            })
+            .collect()
+    }
+
+    fn eos(&mut self) -> Vec<gst::Buffer> {
+        assert!(self.h.push_event(gst::event::Eos::new()));
+        self.pull_ready()
+    }
+}
+
+/// Byte offsets where the MPEG audio frames of a CBR MPEG-1 layer III file start.
+fn mp3_frame_starts(bytes: &[u8]) -> Vec<usize> {
+    const BITRATES: [usize; 15] = [
+        0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
+    ];
+    const RATES: [usize; 3] = [44_100, 48_000, 32_000];
+    let mut starts = Vec::new();
+    let mut pos = 0;
+    if bytes.starts_with(b"ID3") {
+        let size = bytes[6..10].iter().fold(0, |acc, b| (acc << 7) | *b as usize);
+        pos = 10 + size;
+    }
+    while pos + 4 <= bytes.len() {
+        let h = &bytes[pos..pos + 4];
+        assert!(h[0] == 0xff && h[1] & 0xfe == 0xfa, "MPEG-1 layer III at {pos}");
+        let bitrate = BITRATES[(h[2] >> 4) as usize] * 1000;
+        let rate = RATES[((h[2] >> 2) & 3) as usize];
+        let padding = ((h[2] >> 1) & 1) as usize;
+        starts.push(pos);
+        pos += 144 * bitrate / rate + padding;
+    }
+    starts
+}
+
+#[test]
+fn lockstep_first_frames_come_out_before_more_input() {
+    let mp3 = std::fs::read(fixture("mp3_cbr.mp3")).unwrap();
+    let starts = mp3_frame_starts(&mp3);
+    // Stream rate: frame 0 is the Xing/LAME frame, frame 1 the first audio. The reader accepts a
+    // frame once the next frame's header is there, so push up to 4 bytes into frame 2.
+    for (props, frames_needed) in [(keep_props(), 2), (vec![], 3)] {
+        let mut run = Run::new(&props);
+        let mut first_output_at = None;
+        for (i, start) in starts.iter().enumerate().skip(1) {
+            run.push(&mp3[starts[i - 1]..*start]).unwrap();
+            if !run.pull_ready().is_empty() {
+                first_output_at = Some(i);
+                break;
+            }
+        }
+        let first = first_output_at.expect("output before the end");
+        println!("first PCM after {first} MPEG frames ({props:?})");
+        // With resampling, one more frame fills the resampler's first block.
+        assert!(first <= frames_needed, "first PCM only after {first} frames");
+        assert!(run.errors().is_empty());
+    }
+}
+
+#[test]
+fn not_audio_is_an_error_within_64_kib() {
+    let mut rng = SplitMix64(7);
+    let random: Vec<u8> = (0..200_000).map(|_| rng.next_u64() as u8).collect();
+    let html = b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>\
+        <body><h1>Bad Gateway</h1><p>The upstream server is unavailable.</p></body></html>\n"
+        .repeat(2000);
+    let json = b"{\"error\":{\"code\":429,\"message\":\"rate limit exceeded\",\"retry\":true}}\n"
+        .repeat(3000);
+    for (name, bytes) in [("random", random), ("html", html), ("json", json)] {
+        let mut run = Run::new(&[]);
+        let mut pushed = 0;
+        let mut flow = Ok(gst::FlowSuccess::Ok);
+        for chunk in bytes.chunks(1024) {
+            pushed += chunk.len();
+            flow = run.push(chunk);
+            if flow.is_err() {
+                break;
+            }
+        }
+        let errors = run.errors();
+        println!("{name}: error after {pushed} bytes: {errors:?}");
+        assert_eq!(flow, Err(gst::FlowError::Error), "{name}");
+        assert!(pushed <= 64 * 1024, "{name}: error only after {pushed} bytes");
+        assert_eq!(errors.len(), 1, "{name}: {errors:?}");
+        assert!(
+            errors[0].contains("no supported audio format found"),
+            "{name}: {errors:?}"
+        );
+        assert!(run.pull_ready().is_empty());
+    }
+}
+
+#[test]
+fn empty_stream_is_eos_without_error() {
+    let mut run = Run::new(&[]);
+    assert!(run.eos().is_empty());
+    assert!(run.errors().is_empty());
+    let mut saw_eos = false;
+    while let Some(event) = run.h.try_pull_event() {
+        saw_eos |= event.type_() == gst::EventType::Eos;
+    }
+    assert!(saw_eos);
+}
+
+#[test]
+fn corrupt_region_is_skipped_with_warnings() {
+    let mut flac = std::fs::read(fixture("flac.flac")).unwrap();
+    let clean = decode_with_element(&flac, &keep_props(), Chunking::Fixed(4096));
+    // Overwrite 3000 bytes in the middle of the audio frames.
+    let middle = flac.len() / 2;
+    let mut rng = SplitMix64(3);
+    for byte in &mut flac[middle..middle + 3000] {
+        *byte = rng.next_u64() as u8;
+    }
+    let damaged = decode_with_element(&flac, &keep_props(), Chunking::Fixed(4096));
+    println!(
+        "clean {} frames, damaged {} frames, warnings {:?}",
+        clean.frames(),
+        damaged.frames(),
+        damaged.warnings
+    );
+    assert!(damaged.errors.is_empty(), "{:?}", damaged.errors);
+    assert!(!damaged.warnings.is_empty());
+    assert!(damaged.eos_out);
+    // Only the damaged frames are lost: 3000 bytes of a ~1 MiB/s FLAC stream are well under
+    // 0.1 s, plus up to two frames (4608 samples) on each side.
+    let lost = clean.frames() - damaged.frames();
+    assert!(lost < 4410 + 2 * 4608, "lost {lost} frames");
+    // Audio before the damage is intact.
+    let intact = (middle / 4).min(damaged.samples.len()) / 2;
+    assert_eq!(clean.samples[..intact], damaged.samples[..intact]);
+}
+
+#[test]
+fn truncated_stream_gives_every_complete_frame() {
+    let wav = std::fs::read(fixture("s16.wav")).unwrap();
+    let cut = 44 + 4 * 10_000 + 3; // 10000 stereo frames and a partial one
+    let decoded = decode_with_element(&wav[..cut], &keep_props(), Chunking::Fixed(1000));
+    assert!(decoded.errors.is_empty(), "{:?}", decoded.errors);
+    assert!(decoded.eos_out);
+    assert_eq!(decoded.frames(), 10_000);
+    let full = decode_with_element(&wav, &keep_props(), Chunking::Whole);
+    assert_eq!(decoded.samples[..], full.samples[..20_000]);
+
+    let mp3 = std::fs::read(fixture("mp3_cbr.mp3")).unwrap();
+    let full = decode_with_element(&mp3, &keep_props(), Chunking::Whole);
+    let starts = mp3_frame_starts(&mp3);
+    // Cut in the middle of frame 60: frames 1..=58 decode (frame 59 is not known complete).
+    let cut = starts[60] + 100;
+    let decoded = decode_with_element(&mp3[..cut], &keep_props(), Chunking::Fixed(1000));
+    assert!(decoded.errors.is_empty(), "{:?}", decoded.errors);
+    assert!(decoded.eos_out);
+    println!("truncated MP3: {} of {} frames", decoded.frames(), full.frames());
+    assert!(decoded.frames() >= 58 * 1152 - 1105, "{}", decoded.frames());
+    let n = decoded.samples.len();
+    assert_eq!(decoded.samples[..n - 2304], full.samples[..n - 2304]);
+}
+
+fn concat(files: &[&str]) -> Vec<u8> {
+    files
+        .iter()
+        .flat_map(|f| std::fs::read(fixture(f)).unwrap())
+        .collect()
+}
+
+#[test]
+fn back_to_back_wav_files_decode_fully() {
+    let one = decode_with_element(
+        &std::fs::read(fixture("s16.wav")).unwrap(),
+        &keep_props(),
+        Chunking::Whole,
+    );
+    let two = decode_with_element(
+        &concat(&["s16.wav", "s16.wav"]),
+        &keep_props(),
+        Chunking::Fixed(3000),
+    );
+    assert!(two.errors.is_empty(), "{:?}", two.errors);
+    assert_eq!(two.caps.len(), 1);
+    assert_eq!(two.frames(), 2 * one.frames());
+    assert_eq!(two.samples[..one.samples.len()], one.samples[..]);
+    assert_eq!(two.samples[one.samples.len()..], one.samples[..]);
+}
+
+#[test]
+fn back_to_back_mp3_files_decode_fully() {
+    let one = decode_with_element(
+        &std::fs::read(fixture("mp3_cbr.mp3")).unwrap(),
+        &keep_props(),
+        Chunking::Whole,
+    );
+    let two = decode_with_element(
+        &concat(&["mp3_cbr.mp3", "mp3_vbr.mp3"]),
+        &keep_props(),
+        Chunking::Fixed(4096),
+    );
+    println!("one file {} frames, two files {}", one.frames(), two.frames());
+    assert!(two.errors.is_empty(), "{:?}", two.errors);
+    assert_eq!(two.frames(), 2 * SOURCE_FRAMES);
+}
+
+#[test]
+fn chained_ogg_decodes_fully() {
+    let chained = concat(&["vorbis.ogg", "opus.ogg"]);
+    let decoded = decode_with_element(&chained, &keep_props(), Chunking::Fixed(4096));
+    assert!(decoded.errors.is_empty(), "{:?}", decoded.errors);
+    // Vorbis at 44.1 kHz, then Opus at 48 kHz: new caps in keep mode.
+    let rates: Vec<i32> = decoded
+        .caps
+        .iter()
+        .map(|c| c.structure(0).unwrap().get("rate").unwrap())
+        .collect();
+    assert_eq!(rates, [44_100, 48_000]);
+    let at_48k = decode_with_element(&chained, &[], Chunking::Fixed(4096));
+    assert!(at_48k.errors.is_empty(), "{:?}", at_48k.errors);
+    // Both streams complete at 48 kHz: 3 s each.
+    let expected = 2 * SOURCE_FRAMES_48K;
+    assert!(
+        at_48k.frames().abs_diff(expected) <= 1,
+        "{} frames, expected {expected}",
+        at_48k.frames()
+    );
+}
+
+#[test]
+fn flush_starts_a_new_stream() {
+    let mp3 = std::fs::read(fixture("mp3_cbr.mp3")).unwrap();
+    let wav = std::fs::read(fixture("s16.wav")).unwrap();
+    let mut run = Run::new(&keep_props());
+    run.push(&mp3[..mp3.len() / 2]).unwrap();
+    assert!(!run.pull_ready().is_empty());
+    assert!(run.h.push_event(gst::event::FlushStart::new()));
+    assert!(run.h.push_event(gst::event::FlushStop::new(true)));
+    run.push(&wav).unwrap();
+    let mut buffers = run.pull_ready();
+    buffers.extend(run.eos());
+    assert!(run.errors().is_empty());
+    let reference = decode_with_element(&wav, &keep_props(), Chunking::Whole);
+    let pcm: Vec<u8> = buffers
+        .iter()
+        .flat_map(|b| b.map_readable().unwrap().to_vec())
+        .collect();
+    let samples: Vec<i16> = pcm
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    assert_eq!(samples, reference.samples);
+    assert!(buffers[0].flags().contains(gst::BufferFlags::DISCONT));
+    assert_eq!(buffers[0].pts(), Some(gst::ClockTime::ZERO));
+}
+
+#[test]
+fn timestamps_follow_a_timed_upstream() {
+    init();
+    let wav = std::fs::read(fixture("s16.wav")).unwrap();
+    let mut h = gst_check::Harness::new_parse("rsstreamdecoder sample-rate=0 channels=0");
+    h.play();
+    h.push_event(gst::event::StreamStart::new("timed"));
+    let mut segment = gst::FormattedSegment::<gst::ClockTime>::new();
+    segment.set_start(gst::ClockTime::from_seconds(5));
+    segment.set_time(gst::ClockTime::from_seconds(5));
+    h.push_event(gst::event::Segment::new(&segment));
+    let mut buffer = gst::Buffer::from_slice(wav);
+    buffer
+        .get_mut()
+        .unwrap()
+        .set_pts(gst::ClockTime::from_seconds(5));
+    h.push(buffer).unwrap();
+    let first = h.pull().unwrap();
+    assert_eq!(first.pts(), Some(gst::ClockTime::from_seconds(5)));
+    let mut out_segment = None;
+    while let Some(event) = h.try_pull_event() {
+        if let gst::EventView::Segment(s) = event.view() {
+            out_segment = Some(s.segment().clone());
+        }
+    }
+    let out_segment = out_segment.expect("a segment");
+    assert_eq!(out_segment.format(), gst::Format::Time);
+    assert_eq!(
+        out_segment.start().value(),
+        gst::ClockTime::from_seconds(5).nseconds() as i64
+    );
+}
+
+#[test]
+fn properties_set_rate_and_channels() {
+    let wav = std::fs::read(fixture("s16.wav")).unwrap();
+    for (rate, channels) in [(16_000u32, 2u32), (8_000, 1), (48_000, 1), (44_100, 2)] {
+        let props = [
+            ("sample-rate", rate.to_send_value()),
+            ("channels", channels.to_send_value()),
+        ];
+        let decoded = decode_with_element(&wav, &props, Chunking::Fixed(8192));
+        assert!(decoded.errors.is_empty(), "{:?}", decoded.errors);
+        assert_eq!((decoded.rate, decoded.channels), (rate, channels));
+        let expected = (SOURCE_FRAMES * rate as u64 + 22_050) / 44_100;
+        assert_eq!(decoded.frames(), expected, "{rate} Hz {channels} ch");
+    }
+}
+
+#[test]
+fn keep_mode_follows_fixed_downstream_caps() {
+    init();
+    let wav = std::fs::read(fixture("s16.wav")).unwrap();
+    let mut h = gst_check::Harness::new_parse(
+        "rsstreamdecoder sample-rate=0 channels=0 ! capsfilter caps=audio/x-raw,rate=16000,channels=1",
+    );
+    h.play();
+    h.push_event(gst::event::StreamStart::new("downstream"));
+    h.push_event(gst::event::Segment::new(
+        &gst::FormattedSegment::<gst::format::Bytes>::new(),
+    ));
+    h.push(gst::Buffer::from_slice(wav)).unwrap();
+    h.push_event(gst::event::Eos::new());
+    let mut frames = 0;
+    while let Some(buffer) = h.try_pull() {
+        frames += buffer.size() / 2;
+    }
+    let caps = h.sinkpad().unwrap().current_caps().unwrap();
+    let s = caps.structure(0).unwrap();
+    assert_eq!(s.get::<i32>("rate").unwrap(), 16_000);
+    assert_eq!(s.get::<i32>("channels").unwrap(), 1);
+    assert_eq!(frames as u64, SOURCE_FRAMES * 16_000 / 44_100);
+}
+
+#[test]
+fn gst_launch_pipeline_runs() {
+    init();
+    let path = fixture("opus.ogg");
+    let pipeline = gst::parse::launch(&format!(
+        "filesrc location={} ! rsstreamdecoder sample-rate=16000 ! fakesink name=sink",
+        path.display()
+    ))
+    .unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let bus = pipeline.bus().unwrap();
+    let msg = bus
+        .timed_pop_filtered(
+            gst::ClockTime::from_seconds(30),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        )
+        .expect("EOS within 30 s");
+    assert_eq!(msg.type_(), gst::MessageType::Eos, "{msg:?}");
+    pipeline.set_state(gst::State::Null).unwrap();
+}
