@@ -255,6 +255,9 @@ impl<'a> Worker<'a> {
             // Keep the first bytes so a wrong hint can fall back to the probe without loss.
             self.reader.set_retain(Some(HINT_REPLAY_LIMIT));
         }
+        // Watch for concatenated MPEG audio files from the first byte; switched off once the
+        // stream turns out to be something else.
+        self.reader.set_mpeg_split(true);
         let mut source = self.new_source();
         loop {
             if at_end(&mut source) {
@@ -280,7 +283,16 @@ impl<'a> Worker<'a> {
                 }
             };
             self.streams_opened += 1;
+            if !matches!(format.format_info().short_name, "mp1" | "mp2" | "mp3") {
+                self.reader.set_mpeg_split(false);
+            }
             match self.decode_stream(format) {
+                StreamEnd::Ended(_) if self.reader.at_boundary() => {
+                    // The reader stopped at the start of the next MPEG file; what it buffered
+                    // is the tail of the file that ended.
+                    self.reader.pass_boundary();
+                    source = self.new_source();
+                }
                 StreamEnd::Ended(rest) => source = rest,
                 StreamEnd::Stop => return,
             }
@@ -389,9 +401,11 @@ impl<'a> Worker<'a> {
             if packet.track_id != track_id {
                 continue;
             }
+            // Packets without a duration (Matroska blocks without BlockDuration) say nothing
+            // about where the next one starts; millisecond time bases round by a tick.
             let untrimmed = packet.dur.get() + packet.trim_start.get() + packet.trim_end.get();
-            if let Some(expected) = expected_pts
-                && packet.pts.get() - expected > untrimmed.max(1) as i64
+            if let Some(expected) = expected_pts.filter(|_| untrimmed > 0)
+                && packet.pts.get() - expected > untrimmed as i64 + 1
             {
                 self.events.send(DecoderEvent::Warning(format!(
                     "skipped damaged or missing data: the stream jumps from timestamp {expected} to {}",

@@ -13,6 +13,8 @@ use std::collections::VecDeque;
 use std::io;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
+use crate::mpeg_split::{MpegSplitter, Step};
+
 /// What the reading side is doing, as seen by the writer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ReaderState {
@@ -37,6 +39,46 @@ struct State {
     aborted: bool,
     reader: ReaderState,
     total_read: u64,
+    /// Stream offset of `bytes[0]`.
+    consumed: u64,
+    /// Splits concatenated MPEG audio files: reads end at each file boundary.
+    splitter: Option<MpegSplitter>,
+    /// Stream offset up to which the splitter has assigned bytes to the current file.
+    decided_until: u64,
+    /// A new file starts at `decided_until`.
+    boundary: bool,
+}
+
+impl State {
+    /// Lets the splitter look at the bytes past `decided_until`; returns the stream offset up
+    /// to which bytes may be handed to the reader.
+    fn deliverable_end(&mut self) -> u64 {
+        let Some(splitter) = self.splitter.as_mut() else {
+            return u64::MAX;
+        };
+        while !self.boundary {
+            let start = (self.decided_until - self.consumed) as usize;
+            if start >= self.bytes.len() {
+                if self.closed {
+                    self.decided_until = u64::MAX;
+                }
+                break;
+            }
+            let ahead = &self.bytes.make_contiguous()[start..];
+            match splitter.step(ahead) {
+                Step::Advance(n) => self.decided_until += n as u64,
+                Step::Boundary => self.boundary = true,
+                Step::NeedMore if self.closed => self.decided_until = u64::MAX,
+                Step::NeedMore => break,
+            }
+        }
+        self.decided_until
+    }
+
+    fn drain_read(&mut self, count: usize) {
+        self.bytes.drain(..count);
+        self.consumed += count as u64;
+    }
 }
 
 #[derive(Debug)]
@@ -79,6 +121,10 @@ impl StreamBuffer {
                     aborted: false,
                     reader: ReaderState::Busy,
                     total_read: 0,
+                    consumed: 0,
+                    splitter: None,
+                    decided_until: 0,
+                    boundary: false,
                 }),
                 data_ready: Condvar::new(),
                 reader_idle: Condvar::new(),
@@ -171,7 +217,7 @@ impl StreamReader {
         state.retain_limit = limit;
         if limit.is_none() {
             let read = state.read_pos;
-            state.bytes.drain(..read);
+            state.drain_read(read);
             state.read_pos = 0;
         }
     }
@@ -184,6 +230,33 @@ impl StreamReader {
     /// Bytes read and retained for replay.
     pub fn retained_len(&self) -> usize {
         self.shared.lock().read_pos
+    }
+
+    /// Ends reads at the start of each new MPEG audio file (see `mpeg_split`).
+    pub fn set_mpeg_split(&self, enabled: bool) {
+        let mut state = self.shared.lock();
+        if enabled {
+            state.splitter = Some(MpegSplitter::new());
+            state.decided_until = state.consumed + state.read_pos as u64;
+        } else {
+            state.splitter = None;
+        }
+        state.boundary = false;
+    }
+
+    /// True when reads end because a new file starts at the read position.
+    pub fn at_boundary(&self) -> bool {
+        let state = self.shared.lock();
+        state.boundary && state.consumed + state.read_pos as u64 == state.decided_until
+    }
+
+    /// Lets reads go on into the next file.
+    pub fn pass_boundary(&self) {
+        let mut state = self.shared.lock();
+        state.boundary = false;
+        if let Some(splitter) = state.splitter.as_mut() {
+            splitter.start_file();
+        }
     }
 
     /// Marks the reader as done, so a writer waiting in `wait_until_idle` returns.
@@ -205,7 +278,7 @@ impl io::Read for StreamReader {
             return Ok(0);
         }
         let mut state = self.shared.lock();
-        loop {
+        let deliverable = loop {
             if state.aborted {
                 return Err(io::Error::other("stream aborted"));
             }
@@ -215,10 +288,18 @@ impl io::Read for StreamReader {
             {
                 return Err(io::Error::other("replay limit reached"));
             }
-            if state.read_pos < state.bytes.len() {
-                break;
+            let position = state.consumed + state.read_pos as u64;
+            let end = state.deliverable_end();
+            let available = (state.bytes.len() - state.read_pos) as u64;
+            let deliverable = available.min(end.saturating_sub(position));
+            if deliverable > 0 {
+                break deliverable as usize;
             }
-            if state.closed {
+            if state.boundary && position == end {
+                // The current file ends here; `pass_boundary` opens the next one.
+                return Ok(0);
+            }
+            if state.closed && available == 0 {
                 return Ok(0);
             }
             if state.reader != ReaderState::Starved {
@@ -230,11 +311,11 @@ impl io::Read for StreamReader {
                 .data_ready
                 .wait(state)
                 .unwrap_or_else(|e| e.into_inner());
-        }
+        };
         state.reader = ReaderState::Busy;
 
         let start = state.read_pos;
-        let mut count = buf.len().min(state.bytes.len() - start);
+        let mut count = buf.len().min(deliverable);
         if let Some(limit) = state.retain_limit {
             count = count.min(limit - start);
         }
@@ -243,7 +324,7 @@ impl io::Read for StreamReader {
         if state.retain_limit.is_some() {
             state.read_pos += count;
         } else {
-            state.bytes.drain(..count);
+            state.drain_read(count);
         }
         state.total_read += count as u64;
         Ok(count)
@@ -253,12 +334,15 @@ impl io::Read for StreamReader {
 /// Copies `dst.len()` bytes starting at `start` out of a ring buffer's two halves.
 fn copy_from_deque(bytes: &VecDeque<u8>, start: usize, dst: &mut [u8]) {
     let (front, back) = bytes.as_slices();
-    let end = start + dst.len();
-    let from_front = front.len().clamp(start, end) - start;
-    dst[..from_front].copy_from_slice(&front[start..start + from_front]);
-    let back_start = (start + from_front) - front.len().min(start + from_front);
-    let from_back = dst.len() - from_front;
-    dst[from_front..].copy_from_slice(&back[back_start..back_start + from_back]);
+    if start >= front.len() {
+        let offset = start - front.len();
+        dst.copy_from_slice(&back[offset..offset + dst.len()]);
+    } else {
+        let from_front = (front.len() - start).min(dst.len());
+        dst[..from_front].copy_from_slice(&front[start..start + from_front]);
+        let from_back = dst.len() - from_front;
+        dst[from_front..].copy_from_slice(&back[..from_back]);
+    }
 }
 
 impl Shared {
@@ -342,6 +426,56 @@ mod tests {
         buffer.abort();
         assert!(consumer.join().unwrap().is_err());
         assert!(buffer.wait_until_idle());
+    }
+
+    #[test]
+    fn reads_end_at_mpeg_file_boundaries() {
+        // Two "files" of two MPEG-1 layer III frames each, the second starting with an ID3 tag.
+        let frame = |fill: u8| {
+            let mut f = vec![fill; 417];
+            f[..4].copy_from_slice(&[0xff, 0xfb, 0x90, 0x00]);
+            f
+        };
+        let first = [frame(1), frame(2)].concat();
+        let second = [
+            b"ID3\x04\x00\x00\x00\x00\x00\x02ab".to_vec(),
+            frame(3),
+            frame(4),
+        ]
+        .concat();
+        let buffer = StreamBuffer::new();
+        let mut reader = buffer.reader();
+        reader.set_mpeg_split(true);
+        buffer.push(&first);
+        buffer.push(&second);
+        buffer.close();
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).unwrap();
+        assert_eq!(out, first);
+        assert!(reader.at_boundary());
+        reader.pass_boundary();
+        out.clear();
+        reader.read_to_end(&mut out).unwrap();
+        assert_eq!(out, second);
+    }
+
+    #[test]
+    fn copies_across_the_ring_buffer_seam() {
+        let mut deque: VecDeque<u8> = VecDeque::with_capacity(8);
+        deque.extend([0, 0, 0, 0, 0, 0]);
+        deque.drain(..5);
+        deque.extend([1, 2, 3, 4, 5, 6]);
+        let (front, back) = deque.as_slices();
+        assert!(
+            !front.is_empty() && !back.is_empty(),
+            "test needs a wrapped deque"
+        );
+        for start in 0..deque.len() {
+            let mut dst = vec![9u8; deque.len() - start];
+            copy_from_deque(&deque, start, &mut dst);
+            let expected: Vec<u8> = deque.iter().skip(start).copied().collect();
+            assert_eq!(dst, expected, "start {start}");
+        }
     }
 
     #[test]

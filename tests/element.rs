@@ -16,7 +16,9 @@ struct Run {
 impl Run {
     fn new(props: &[(&str, glib::SendValue)]) -> Run {
         init();
-        let element = gst::ElementFactory::make("rsstreamdecoder").build().unwrap();
+        let element = gst::ElementFactory::make("rsstreamdecoder")
+            .build()
+            .unwrap();
         for (name, value) in props {
             element.set_property_from_value(name, value);
         }
@@ -68,12 +70,17 @@ fn mp3_frame_starts(bytes: &[u8]) -> Vec<usize> {
     let mut starts = Vec::new();
     let mut pos = 0;
     if bytes.starts_with(b"ID3") {
-        let size = bytes[6..10].iter().fold(0, |acc, b| (acc << 7) | *b as usize);
+        let size = bytes[6..10]
+            .iter()
+            .fold(0, |acc, b| (acc << 7) | *b as usize);
         pos = 10 + size;
     }
     while pos + 4 <= bytes.len() {
         let h = &bytes[pos..pos + 4];
-        assert!(h[0] == 0xff && h[1] & 0xfe == 0xfa, "MPEG-1 layer III at {pos}");
+        assert!(
+            h[0] == 0xff && h[1] & 0xfe == 0xfa,
+            "MPEG-1 layer III at {pos}"
+        );
         let bitrate = BITRATES[(h[2] >> 4) as usize] * 1000;
         let rate = RATES[((h[2] >> 2) & 3) as usize];
         let padding = ((h[2] >> 1) & 1) as usize;
@@ -102,7 +109,10 @@ fn lockstep_first_frames_come_out_before_more_input() {
         let first = first_output_at.expect("output before the end");
         println!("first PCM after {first} MPEG frames ({props:?})");
         // With resampling, one more frame fills the resampler's first block.
-        assert!(first <= frames_needed, "first PCM only after {first} frames");
+        assert!(
+            first <= frames_needed,
+            "first PCM only after {first} frames"
+        );
         assert!(run.errors().is_empty());
     }
 }
@@ -130,7 +140,10 @@ fn not_audio_is_an_error_within_64_kib() {
         let errors = run.errors();
         println!("{name}: error after {pushed} bytes: {errors:?}");
         assert_eq!(flow, Err(gst::FlowError::Error), "{name}");
-        assert!(pushed <= 64 * 1024, "{name}: error only after {pushed} bytes");
+        assert!(
+            pushed <= 64 * 1024,
+            "{name}: error only after {pushed} bytes"
+        );
         assert_eq!(errors.len(), 1, "{name}: {errors:?}");
         assert!(
             errors[0].contains("no supported audio format found"),
@@ -200,7 +213,11 @@ fn truncated_stream_gives_every_complete_frame() {
     let decoded = decode_with_element(&mp3[..cut], &keep_props(), Chunking::Fixed(1000));
     assert!(decoded.errors.is_empty(), "{:?}", decoded.errors);
     assert!(decoded.eos_out);
-    println!("truncated MP3: {} of {} frames", decoded.frames(), full.frames());
+    println!(
+        "truncated MP3: {} of {} frames",
+        decoded.frames(),
+        full.frames()
+    );
     assert!(decoded.frames() >= 58 * 1152 - 1105, "{}", decoded.frames());
     let n = decoded.samples.len();
     assert_eq!(decoded.samples[..n - 2304], full.samples[..n - 2304]);
@@ -244,7 +261,11 @@ fn back_to_back_mp3_files_decode_fully() {
         &keep_props(),
         Chunking::Fixed(4096),
     );
-    println!("one file {} frames, two files {}", one.frames(), two.frames());
+    println!(
+        "one file {} frames, two files {}",
+        one.frames(),
+        two.frames()
+    );
     assert!(two.errors.is_empty(), "{:?}", two.errors);
     assert_eq!(two.frames(), 2 * SOURCE_FRAMES);
 }
@@ -357,9 +378,9 @@ fn keep_mode_follows_fixed_downstream_caps() {
     );
     h.play();
     h.push_event(gst::event::StreamStart::new("downstream"));
-    h.push_event(gst::event::Segment::new(
-        &gst::FormattedSegment::<gst::format::Bytes>::new(),
-    ));
+    h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
+        gst::format::Bytes,
+    >::new()));
     h.push(gst::Buffer::from_slice(wav)).unwrap();
     h.push_event(gst::event::Eos::new());
     let mut frames = 0;

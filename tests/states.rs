@@ -38,13 +38,19 @@ fn null_mid_probe_and_mid_decode_returns_promptly() {
             .push_buffer(gst::Buffer::from_slice(mp3[..cut].to_vec()))
             .unwrap();
         std::thread::sleep(Duration::from_millis(200));
-        assert_eq!(decoder_threads(), before + 1, "one decoder thread while running");
+        assert_eq!(
+            decoder_threads(),
+            before + 1,
+            "one decoder thread while running"
+        );
         let start = Instant::now();
         pipeline.set_state(gst::State::Null).unwrap();
         let took = start.elapsed();
         println!("NULL after {cut} bytes took {took:?}");
-        assert!(took < Duration::from_secs(5), "set_state(NULL) hung: {took:?}");
+        assert!(
+            took < Duration::from_secs(5),
+            "set_state(NULL) hung: {took:?}"
+        );
         assert_eq!(decoder_threads(), before, "decoder thread left behind");
     }
 }
-

@@ -1,0 +1,84 @@
+# rsstreamdecoder: build, demo, test, bench and install.
+#
+#   make demo      install system deps, build, decode examples/sample.mp3 to target/demo/sample.wav
+#   make test      install system deps, then fmt check, clippy -D warnings, release build, tests
+#   make build     cargo build --release  -> target/release/libgstrsstreamdecoder.so
+#   make bench     run examples/bench.rs (when it exists)
+#   make install   build with meson and install the plugin into GStreamer's plugin dir
+#   make clean     remove build outputs
+#
+# Variables: DEMO_PROPS="sample-rate=16000 channels=2" (extra element properties for
+# `make demo`), BENCH_ARGS (arguments for the bench example), MESON_BUILDDIR,
+# PLUGINDIR (install dir; empty = GStreamer's pluginsdir), DESTDIR (staged install),
+# SKIP_DEPS=1 (skip the apt step).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+# rustup installs cargo in ~/.cargo/bin, which non-login shells may not have on PATH.
+export PATH := $(if $(CARGO_HOME),$(CARGO_HOME)/bin:)$(HOME)/.cargo/bin:$(PATH)
+
+CARGO          ?= cargo
+MESON_BUILDDIR ?= target/meson
+PLUGINDIR      ?=
+BENCH_ARGS     ?=
+PLUGIN_SO      := target/release/libgstrsstreamdecoder.so
+
+.PHONY: all deps build demo test fmt-check clippy nextest bench install meson-setup clean help
+
+all: build
+
+help:
+	@sed -n '1,14p' $(firstword $(MAKEFILE_LIST)) | sed 's/^# \{0,1\}//'
+
+deps:
+ifeq ($(SKIP_DEPS),1)
+	@echo "deps: skipped (SKIP_DEPS=1)"
+else
+	@bash scripts/install-deps.sh
+endif
+
+build: deps
+	$(CARGO) build --release
+	@ls -l $(PLUGIN_SO)
+
+demo: build
+	@bash scripts/demo.sh examples/sample.mp3 target/demo/sample.wav
+
+test: deps
+	$(CARGO) --version
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) build --release
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		echo "+ $(CARGO) nextest run --release --no-fail-fast"; \
+		$(CARGO) nextest run --release --no-fail-fast; \
+	else \
+		echo "cargo-nextest not found; falling back to cargo test"; \
+		echo "+ $(CARGO) test --release --no-fail-fast"; \
+		$(CARGO) test --release --no-fail-fast; \
+	fi
+
+bench: build
+	@if [ -f examples/bench.rs ]; then \
+		echo "+ $(CARGO) run --release --example bench -- $(BENCH_ARGS)"; \
+		$(CARGO) run --release --example bench -- $(BENCH_ARGS); \
+	else \
+		echo "no benchmark yet"; \
+	fi
+
+meson-setup: deps
+	@if [ -f $(MESON_BUILDDIR)/build.ninja ]; then \
+		meson configure $(MESON_BUILDDIR) -Dplugindir=$(PLUGINDIR); \
+	else \
+		meson setup $(MESON_BUILDDIR) -Dplugindir=$(PLUGINDIR); \
+	fi
+
+install: meson-setup
+	meson compile -C $(MESON_BUILDDIR)
+	meson install -C $(MESON_BUILDDIR) --no-rebuild
+	@echo "installed; check with: gst-inspect-1.0 rsstreamdecoder"
+
+clean:
+	-$(CARGO) clean
+	rm -rf target/demo $(MESON_BUILDDIR)

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Called by meson.build: build the plugin with cargo in release mode inside the
+# meson build directory, then copy the cdylib to the path meson expects.
+#   meson-cargo-build.sh CARGO MANIFEST TARGET_DIR OUTPUT
+set -euo pipefail
+cargo=$1 manifest=$2 target_dir=$3 output=$4
+
+# A rustup proxy finds rustc next to itself; make sure that directory is on PATH.
+PATH="$(dirname "$cargo"):$PATH"
+export PATH
+
+"$cargo" build --release --manifest-path "$manifest" --target-dir "$target_dir" --lib
+cp -f "$target_dir/release/libgstrsstreamdecoder.so" "$output"

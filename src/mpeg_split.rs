@@ -1,0 +1,351 @@
+//! Finds where one MPEG audio file ends and the next begins in a byte stream.
+//!
+//! Symphonia's MPEG reader treats a concatenation of MP3 files as one file: it discards the
+//! second file's Xing/LAME frame and keeps trimming to the first file's frame count, so
+//! everything after the first file is lost. No crate splits such a stream, so this walks the
+//! frame chain itself: once two frames chain exactly ("locked"), an ID3v2 tag, an ID3v1 tag or a
+//! Xing/Info/VBRI frame where the next frame should be, or a frame past the count the file's own
+//! Xing header declared, marks the start of a new file. The stream buffer then ends the current
+//! reader there so a fresh one (with its own gapless info) takes over.
+
+/// What to do with the bytes at the walker's position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// These many bytes belong to the current file.
+    Advance(usize),
+    /// A new file starts here.
+    Boundary,
+    /// Not enough bytes to decide.
+    NeedMore,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct MpegSplitter {
+    /// Two frames chained exactly: positions are trusted frame starts.
+    locked: bool,
+    /// Frames seen in the current file, the Xing/Info frame included.
+    frames_in_file: u32,
+    /// Frames the file's Xing/Info header declares (audio frames, without the tag frame).
+    declared_frames: Option<u32>,
+    /// Nothing but tags seen yet in the current file.
+    at_file_start: bool,
+    /// An ID3v1 tag ended the file: whatever follows is a new file.
+    after_trailing_tag: bool,
+}
+
+/// The fields of an MPEG audio frame header that matter here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FrameHeader {
+    version: u8,
+    layer: u8,
+    sample_rate: u32,
+    mono: bool,
+    len: usize,
+}
+
+impl MpegSplitter {
+    pub fn new() -> Self {
+        MpegSplitter {
+            at_file_start: true,
+            ..Default::default()
+        }
+    }
+
+    /// Starts over for the file that begins at the current position.
+    pub fn start_file(&mut self) {
+        *self = MpegSplitter::new();
+    }
+
+    /// Decides about the bytes at the walker's position; `ahead` holds what is available from
+    /// there. `Advance` may step past the available bytes (a tag or a frame still arriving).
+    pub fn step(&mut self, ahead: &[u8]) -> Step {
+        if ahead.len() < 10 {
+            return Step::NeedMore;
+        }
+        if self.after_trailing_tag {
+            return Step::Boundary;
+        }
+        if ahead.starts_with(b"ID3") {
+            if self.at_file_start {
+                let size = ahead[6..10]
+                    .iter()
+                    .fold(0usize, |acc, b| (acc << 7) | (*b & 0x7f) as usize);
+                let footer = if ahead[5] & 0x10 != 0 { 10 } else { 0 };
+                return Step::Advance(10 + size + footer);
+            }
+            if self.locked {
+                return Step::Boundary;
+            }
+        }
+        if self.locked && ahead.starts_with(b"TAG") {
+            self.after_trailing_tag = true;
+            return Step::Advance(128);
+        }
+        let Some(header) = parse_header(ahead) else {
+            // Junk or damage: lose the lock and look for the next frame byte by byte.
+            self.locked = false;
+            return Step::Advance(1);
+        };
+        if !self.locked {
+            let Some(next) = ahead.get(header.len..header.len + 4) else {
+                return Step::NeedMore;
+            };
+            match parse_header(next) {
+                Some(h)
+                    if h.version == header.version
+                        && h.layer == header.layer
+                        && h.sample_rate == header.sample_rate =>
+                {
+                    self.locked = true
+                }
+                _ => return Step::Advance(1),
+            }
+        }
+        if ahead.len() < INFO_TAG_END {
+            return Step::NeedMore;
+        }
+        if let Some(declared) = info_tag_frames(ahead, &header) {
+            if self.frames_in_file > 0 {
+                return Step::Boundary;
+            }
+            self.declared_frames = declared;
+        } else if self
+            .declared_frames
+            .is_some_and(|declared| self.frames_in_file > declared)
+        {
+            return Step::Boundary;
+        }
+        self.frames_in_file += 1;
+        self.at_file_start = false;
+        Step::Advance(header.len)
+    }
+}
+
+/// Bytes needed to look for an info tag: header, the longest side info, tag id, flags, count.
+const INFO_TAG_END: usize = 4 + 32 + 12;
+
+fn parse_header(bytes: &[u8]) -> Option<FrameHeader> {
+    const V1_L1: [u32; 14] = [
+        32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448,
+    ];
+    const V1_L2: [u32; 14] = [
+        32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384,
+    ];
+    const V1_L3: [u32; 14] = [
+        32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
+    ];
+    const V2_L1: [u32; 14] = [
+        32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256,
+    ];
+    const V2_L23: [u32; 14] = [8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160];
+
+    let b = bytes.get(..4)?;
+    if b[0] != 0xff || b[1] & 0xe0 != 0xe0 {
+        return None;
+    }
+    // 0: MPEG 2.5, 2: MPEG 2, 3: MPEG 1 (1 is reserved).
+    let version = (b[1] >> 3) & 3;
+    // 1: layer III, 2: layer II, 3: layer I (0 is reserved).
+    let layer = 4 - ((b[1] >> 1) & 3);
+    let bitrate_index = (b[2] >> 4) as usize;
+    let rate_index = ((b[2] >> 2) & 3) as usize;
+    if version == 1 || layer == 4 || bitrate_index == 0 || bitrate_index == 15 || rate_index == 3 {
+        return None;
+    }
+    let table = match (version, layer) {
+        (3, 1) => &V1_L1,
+        (3, 2) => &V1_L2,
+        (3, _) => &V1_L3,
+        (_, 1) => &V2_L1,
+        _ => &V2_L23,
+    };
+    let bitrate = table[bitrate_index - 1] * 1000;
+    let base_rate = [44_100, 48_000, 32_000][rate_index];
+    let sample_rate = match version {
+        3 => base_rate,
+        2 => base_rate / 2,
+        _ => base_rate / 4,
+    };
+    let padding = ((b[2] >> 1) & 1) as u32;
+    let len = match (layer, version) {
+        (1, _) => (12 * bitrate / sample_rate + padding) * 4,
+        (3, 3) | (2, _) => 144 * bitrate / sample_rate + padding,
+        _ => 72 * bitrate / sample_rate + padding,
+    } as usize;
+    Some(FrameHeader {
+        version,
+        layer,
+        sample_rate,
+        mono: b[3] >> 6 == 3,
+        len,
+    })
+}
+
+/// If the frame carries a Xing/Info or VBRI tag, the number of audio frames it declares.
+fn info_tag_frames(frame: &[u8], header: &FrameHeader) -> Option<Option<u32>> {
+    if header.layer != 3 {
+        return None;
+    }
+    let side_info = match (header.version == 3, header.mono) {
+        (true, false) => 32,
+        (true, true) | (false, false) => 17,
+        (false, true) => 9,
+    };
+    let be32 = |at: usize| {
+        frame
+            .get(at..at + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let xing = 4 + side_info;
+    if let Some(id) = frame.get(xing..xing + 4)
+        && (id == b"Xing" || id == b"Info")
+    {
+        let flags = be32(xing + 4)?;
+        return Some(if flags & 1 != 0 { be32(xing + 8) } else { None });
+    }
+    if frame.get(36..40) == Some(b"VBRI") {
+        return Some(be32(36 + 14));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An MPEG-1 layer III frame at 44.1 kHz, 128 kb/s, stereo (417 bytes).
+    fn frame(fill: u8) -> Vec<u8> {
+        let mut f = vec![fill; 417];
+        f[..4].copy_from_slice(&[0xff, 0xfb, 0x90, 0x00]);
+        f
+    }
+
+    fn xing_frame(frames: u32) -> Vec<u8> {
+        let mut f = frame(0);
+        f[36..40].copy_from_slice(b"Xing");
+        f[40..44].copy_from_slice(&1u32.to_be_bytes());
+        f[44..48].copy_from_slice(&frames.to_be_bytes());
+        f
+    }
+
+    fn id3(size: usize) -> Vec<u8> {
+        let mut tag = b"ID3\x04\x00\x00".to_vec();
+        tag.extend([
+            (size >> 21) as u8 & 0x7f,
+            (size >> 14) as u8 & 0x7f,
+            (size >> 7) as u8 & 0x7f,
+            size as u8 & 0x7f,
+        ]);
+        tag.extend(vec![0x55; size]);
+        tag
+    }
+
+    /// Runs the splitter over a whole stream; returns the boundary offsets.
+    fn boundaries(stream: &[u8]) -> Vec<usize> {
+        let mut splitter = MpegSplitter::new();
+        let mut pos = 0;
+        let mut found = Vec::new();
+        while pos < stream.len() {
+            match splitter.step(&stream[pos..]) {
+                Step::Advance(n) => pos += n,
+                Step::Boundary => {
+                    found.push(pos);
+                    splitter.start_file();
+                    // A new file starts with something to advance over, unless it is too
+                    // short to lock on (the stream buffer then hands out the rest at the end).
+                    match splitter.step(&stream[pos..]) {
+                        Step::Advance(n) => pos += n,
+                        Step::NeedMore => break,
+                        Step::Boundary => panic!("boundary at a file start"),
+                    }
+                }
+                Step::NeedMore => break,
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn parses_frame_lengths() {
+        let h = parse_header(&[0xff, 0xfb, 0x90, 0x00]).unwrap();
+        assert_eq!(
+            (h.version, h.layer, h.sample_rate, h.len),
+            (3, 3, 44_100, 417)
+        );
+        let padded = parse_header(&[0xff, 0xfb, 0x92, 0x00]).unwrap();
+        assert_eq!(padded.len, 418);
+        // MPEG-2 layer III, 24 kHz, 64 kb/s: 72 * 64000 / 24000 = 192.
+        let v2 = parse_header(&[0xff, 0xf3, 0x84, 0x00]).unwrap();
+        assert_eq!((v2.sample_rate, v2.len), (24_000, 192));
+        // MPEG-1 layer II, 48 kHz, 192 kb/s: 144 * 192000 / 48000 = 576.
+        let l2 = parse_header(&[0xff, 0xfd, 0xa4, 0x00]).unwrap();
+        assert_eq!((l2.layer, l2.len), (2, 576));
+        assert!(
+            parse_header(&[0xff, 0xf1, 0x50, 0x80]).is_none(),
+            "ADTS is not MPEG audio"
+        );
+        assert!(parse_header(b"OggS").is_none());
+    }
+
+    fn file(tag: bool, audio_frames: u32, fill: u8) -> Vec<u8> {
+        let mut out = if tag { id3(300) } else { Vec::new() };
+        out.extend(xing_frame(audio_frames));
+        for _ in 0..audio_frames {
+            out.extend(frame(fill));
+        }
+        out
+    }
+
+    #[test]
+    fn finds_the_start_of_each_file() {
+        let a = file(true, 5, 0x11);
+        let b = file(false, 4, 0x22);
+        let c = file(true, 6, 0x33);
+        let stream = [a.clone(), b.clone(), c].concat();
+        assert_eq!(boundaries(&stream), [a.len(), a.len() + b.len()]);
+    }
+
+    #[test]
+    fn declared_frame_count_ends_a_file_without_tags() {
+        let mut stream = file(false, 3, 0x11);
+        let first = stream.len();
+        for _ in 0..4 {
+            stream.extend(frame(0x44));
+        }
+        assert_eq!(boundaries(&stream), [first]);
+    }
+
+    #[test]
+    fn id3v1_tag_ends_a_file() {
+        let mut stream = file(false, 3, 0x11);
+        stream.extend(b"TAG");
+        stream.extend(vec![0x20; 125]);
+        let first = stream.len();
+        stream.extend(file(false, 2, 0x22));
+        assert_eq!(boundaries(&stream), [first]);
+    }
+
+    #[test]
+    fn junk_between_frames_is_no_boundary() {
+        // Junk inside a file (between its first and second audio frames) loses the lock for
+        // a moment but starts no new file.
+        let mut stream = file(true, 3, 0x11);
+        let second_audio_frame = stream.len() - 2 * 417;
+        stream.splice(second_audio_frame..second_audio_frame, vec![0x00; 50]);
+        assert!(boundaries(&stream).is_empty());
+        // Frames past the count the Xing header declared belong to a new file.
+        stream.extend(frame(0x11));
+        assert_eq!(boundaries(&stream), [stream.len() - 417]);
+    }
+
+    #[test]
+    fn other_formats_never_split() {
+        let mut ogg = b"OggS".to_vec();
+        let mut x = 12345u32;
+        for _ in 0..100_000 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            ogg.push((x >> 16) as u8);
+        }
+        assert!(boundaries(&ogg).is_empty());
+    }
+}

@@ -1,0 +1,1006 @@
+//! Helpers shared by the integration tests: test fixtures made on demand with real encoders
+//! (ffmpeg), an independent reference decode (ffmpeg), a driver that runs bytes through the
+//! `rsstreamdecoder` element in a `gst_check::Harness` and records everything that comes out,
+//! and signal comparison functions.
+//!
+//! Every test file that uses this module does `mod common;`; not every file uses every helper.
+#![allow(dead_code)]
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, Once, mpsc};
+use std::time::Duration;
+
+use gst::glib;
+use gst::prelude::*;
+
+// ---------------------------------------------------------------------------------------------
+// Initialisation
+// ---------------------------------------------------------------------------------------------
+
+/// Initialises GStreamer and registers the plugin statically (once per process).
+pub fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        gst::init().unwrap();
+        gstrsstreamdecoder::plugin_register_static().unwrap();
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+// ---------------------------------------------------------------------------------------------
+
+/// Sample rate of the test signal (every fixture except Opus, which only exists at 48 kHz).
+pub const SOURCE_RATE: u32 = 44_100;
+/// Length of the test signal in seconds.
+pub const SOURCE_SECONDS: u32 = 3;
+/// Exact length of the test signal in frames at 44.1 kHz: the truth for gapless-capable formats.
+pub const SOURCE_FRAMES: u64 = SOURCE_RATE as u64 * SOURCE_SECONDS as u64;
+/// The same signal resampled to 48 kHz by ffmpeg for the Opus fixtures.
+pub const SOURCE_FRAMES_48K: u64 = 48_000 * SOURCE_SECONDS as u64;
+
+/// The deterministic test signal: stereo, two tones per channel with different frequencies and
+/// slow amplitude envelopes on the left and right, so swapped, dropped or shifted channels and
+/// samples show. Peak amplitude about 0.63 (no clipping after lossy coding).
+fn source_filter(rate: u32, channels: &str) -> String {
+    format!(
+        "aevalsrc=exprs='(0.6+0.3*sin(2*PI*1.3*t))*(0.5*sin(2*PI*440*t)+0.2*sin(2*PI*2500*t))\
+         |(0.6+0.3*cos(2*PI*0.7*t))*(0.4*sin(2*PI*660*t)+0.25*sin(2*PI*3300*t))'\
+         :s={rate}:d={SOURCE_SECONDS}:c={channels}"
+    )
+}
+
+/// How a fixture is made.
+enum Recipe {
+    /// `ffmpeg -f lavfi -i <test signal> <args> <out>`.
+    Encode(&'static [&'static str]),
+    /// Like `Encode`, with a filter graph applied to the signal first (e.g. an upmix).
+    EncodeFiltered(&'static str, &'static [&'static str]),
+    /// Another fixture with the RIFF and `data` chunk sizes patched to 0xFFFFFFFF, as a WAV
+    /// written by a streaming server that does not know its length.
+    StreamingWav(&'static str),
+}
+
+/// Every fixture the tests know, by file name. The extension is the container.
+fn recipe(name: &str) -> Recipe {
+    use Recipe::*;
+    match name {
+        "mp3_cbr.mp3" => Encode(&["-c:a", "libmp3lame", "-b:a", "128k", "-f", "mp3"]),
+        "mp3_vbr.mp3" => Encode(&["-c:a", "libmp3lame", "-q:a", "4", "-f", "mp3"]),
+        "mp2.mp2" => Encode(&["-c:a", "mp2", "-b:a", "192k", "-f", "mp2"]),
+        "aac_adts.aac" => Encode(&["-c:a", "aac", "-b:a", "128k", "-f", "adts"]),
+        "aac.m4a" => Encode(&[
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-movflags",
+            "+faststart",
+            "-f",
+            "ipod",
+        ]),
+        "vorbis.ogg" => Encode(&["-c:a", "libvorbis", "-q:a", "4", "-f", "ogg"]),
+        "opus.ogg" => Encode(&[
+            "-ar", "48000", "-c:a", "libopus", "-b:a", "96k", "-f", "ogg",
+        ]),
+        "opus.webm" => Encode(&[
+            "-ar", "48000", "-c:a", "libopus", "-b:a", "96k", "-f", "webm",
+        ]),
+        "vorbis.mka" => Encode(&["-c:a", "libvorbis", "-q:a", "4", "-f", "matroska"]),
+        // The test signal is floating point: without `-sample_fmt s16` ffmpeg's FLAC encoder
+        // picks s32 and writes 24-bit FLAC.
+        "flac.flac" => Encode(&["-sample_fmt", "s16", "-c:a", "flac", "-f", "flac"]),
+        "flac24.flac" => Encode(&["-sample_fmt", "s32", "-c:a", "flac", "-f", "flac"]),
+        "flac.oga" => Encode(&["-sample_fmt", "s16", "-c:a", "flac", "-f", "ogg"]),
+        "u8.wav" => Encode(&["-c:a", "pcm_u8", "-f", "wav"]),
+        "s16.wav" => Encode(&["-c:a", "pcm_s16le", "-f", "wav"]),
+        // ffmpeg writes WAVE_FORMAT_EXTENSIBLE for more than 16 bits per sample (and for more
+        // than two channels); `assert_wav_format_tag` checks it in the tests.
+        "s24.wav" => Encode(&["-c:a", "pcm_s24le", "-f", "wav"]),
+        "s32.wav" => Encode(&["-c:a", "pcm_s32le", "-f", "wav"]),
+        "f32.wav" => Encode(&["-c:a", "pcm_f32le", "-f", "wav"]),
+        "alaw.wav" => Encode(&["-c:a", "pcm_alaw", "-f", "wav"]),
+        "mulaw.wav" => Encode(&["-c:a", "pcm_mulaw", "-f", "wav"]),
+        // 5.1, 16 bit: WAVE_FORMAT_EXTENSIBLE with a channel mask (0x3F).
+        "s16_5.1.wav" => EncodeFiltered(
+            "pan=5.1|FL=c0|FR=c1|FC=0.5*c0+0.5*c1|LFE=0.1*c0|BL=0.7*c1|BR=0.6*c0",
+            &["-c:a", "pcm_s16le", "-f", "wav"],
+        ),
+        "s16_streaming.wav" => StreamingWav("s16.wav"),
+        "s16be.aiff" => Encode(&["-c:a", "pcm_s16be", "-f", "aiff"]),
+        _ => panic!("unknown fixture {name}"),
+    }
+}
+
+/// Flags that keep ffmpeg's output free of version strings and dates.
+const BITEXACT: &[&str] = &[
+    "-fflags",
+    "+bitexact",
+    "-flags:a",
+    "+bitexact",
+    "-map_metadata",
+    "-1",
+];
+
+fn fixture_dir() -> PathBuf {
+    // CARGO_TARGET_TMPDIR is <target>/tmp; fixtures live next to it.
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target dir")
+        .join("test-fixtures")
+}
+
+/// FNV-1a, to key cached fixtures by their recipe (a changed recipe makes a new file).
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Path of a fixture, created on first use with ffmpeg and cached in `target/test-fixtures/`.
+/// Creation writes a temporary file and renames it, so test processes running in parallel
+/// never see a partial file.
+pub fn fixture(name: &str) -> PathBuf {
+    let recipe = recipe(name);
+    let key = match &recipe {
+        Recipe::Encode(args) => format!("{}|{}", source_filter(0, ""), args.join(" ")),
+        Recipe::EncodeFiltered(filter, args) => {
+            format!("{}|{filter}|{}", source_filter(0, ""), args.join(" "))
+        }
+        Recipe::StreamingWav(base) => format!("streaming|{}", fixture(base).display()),
+    };
+    let dir = fixture_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let (stem, ext) = name.rsplit_once('.').unwrap();
+    let path = dir.join(format!("{stem}-{:016x}.{ext}", fnv1a(&key)));
+    if path.exists() {
+        return path;
+    }
+    let tmp = dir.join(format!(
+        ".tmp-{}-{:?}-{name}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    match recipe {
+        Recipe::Encode(args) => encode(&tmp, None, args),
+        Recipe::EncodeFiltered(filter, args) => encode(&tmp, Some(filter), args),
+        Recipe::StreamingWav(base) => {
+            let mut bytes = std::fs::read(fixture(base)).unwrap();
+            make_streaming_wav(&mut bytes);
+            std::fs::write(&tmp, bytes).unwrap();
+        }
+    }
+    std::fs::rename(&tmp, &path).unwrap();
+    path
+}
+
+fn encode(out: &Path, filter: Option<&str>, args: &[&str]) {
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(source_filter(SOURCE_RATE, "stereo"));
+    if let Some(filter) = filter {
+        cmd.args(["-af", filter]);
+    }
+    cmd.args(BITEXACT).args(args).arg(out);
+    let output = cmd
+        .output()
+        .expect("ffmpeg must be installed to make test fixtures");
+    assert!(
+        output.status.success(),
+        "ffmpeg failed making {}: {}",
+        out.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Iterates over the chunks of a RIFF/WAVE file: (offset of the chunk id, id, declared size).
+pub fn wav_chunks(bytes: &[u8]) -> Vec<(usize, [u8; 4], u32)> {
+    assert_eq!(&bytes[0..4], b"RIFF");
+    assert_eq!(&bytes[8..12], b"WAVE");
+    let mut chunks = Vec::new();
+    let mut pos = 12;
+    while pos + 8 <= bytes.len() {
+        let id: [u8; 4] = bytes[pos..pos + 4].try_into().unwrap();
+        let size = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().unwrap());
+        chunks.push((pos, id, size));
+        if &id == b"data" {
+            break;
+        }
+        pos += 8 + size as usize + (size as usize & 1);
+    }
+    chunks
+}
+
+/// Patches the RIFF size and the `data` chunk size to 0xFFFFFFFF.
+fn make_streaming_wav(bytes: &mut [u8]) {
+    let (data_pos, _, _) = *wav_chunks(bytes)
+        .iter()
+        .find(|(_, id, _)| id == b"data")
+        .expect("a data chunk");
+    bytes[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+    bytes[data_pos + 4..data_pos + 8].copy_from_slice(&u32::MAX.to_le_bytes());
+}
+
+/// The `wFormatTag` of a WAV file's `fmt ` chunk (1 PCM, 3 float, 6 A-law, 7 µ-law,
+/// 0xFFFE extensible).
+pub fn wav_format_tag(bytes: &[u8]) -> u16 {
+    let (pos, _, _) = *wav_chunks(bytes)
+        .iter()
+        .find(|(_, id, _)| id == b"fmt ")
+        .expect("a fmt chunk");
+    u16::from_le_bytes(bytes[pos + 8..pos + 10].try_into().unwrap())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reference decode (ffmpeg)
+// ---------------------------------------------------------------------------------------------
+
+/// Rate and channel count of the first audio stream, as ffprobe sees them.
+pub fn probe_stream(path: &Path) -> (u32, u32) {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "a:0"])
+        .args([
+            "-show_entries",
+            "stream=sample_rate,channels",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe must be installed");
+    assert!(
+        output.status.success(),
+        "ffprobe failed on {}",
+        path.display()
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    let mut fields = text.trim().split(',');
+    let rate = fields.next().unwrap().parse().unwrap();
+    let channels = fields.next().unwrap().parse().unwrap();
+    (rate, channels)
+}
+
+/// One field of the first audio stream as ffprobe reports it (e.g. `bits_per_raw_sample`).
+pub fn probe_stream_entry(path: &Path, entry: &str) -> String {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "a:0"])
+        .args([
+            "-show_entries",
+            &format!("stream={entry}"),
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe must be installed");
+    assert!(
+        output.status.success(),
+        "ffprobe failed on {}",
+        path.display()
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+/// An ffmpeg decode of a fixture.
+pub struct Reference {
+    /// Interleaved S16 samples.
+    pub samples: Vec<i16>,
+    pub rate: u32,
+    pub channels: u32,
+}
+
+impl Reference {
+    pub fn frames(&self) -> u64 {
+        (self.samples.len() / self.channels as usize) as u64
+    }
+}
+
+/// An independent decode of `path` with ffmpeg to interleaved S16LE, at the stream's own rate
+/// and channel count when `rate`/`channels` are `None`, else resampled/remixed by ffmpeg.
+/// Returns (samples, rate, channels).
+pub fn reference_pcm(
+    path: &Path,
+    rate: Option<u32>,
+    channels: Option<u32>,
+) -> (Vec<i16>, u32, u32) {
+    let (stream_rate, stream_channels) = probe_stream(path);
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-nostdin", "-v", "error", "-i"]).arg(path).args([
+        "-f",
+        "s16le",
+        "-acodec",
+        "pcm_s16le",
+    ]);
+    if let Some(rate) = rate {
+        cmd.args(["-ar", &rate.to_string()]);
+    }
+    if let Some(channels) = channels {
+        cmd.args(["-ac", &channels.to_string()]);
+    }
+    let output = cmd.arg("-").output().expect("ffmpeg must be installed");
+    assert!(
+        output.status.success(),
+        "ffmpeg failed decoding {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let samples = output
+        .stdout
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    (
+        samples,
+        rate.unwrap_or(stream_rate),
+        channels.unwrap_or(stream_channels),
+    )
+}
+
+/// `reference_pcm` as a struct.
+pub fn reference(path: &Path, rate: Option<u32>, channels: Option<u32>) -> Reference {
+    let (samples, rate, channels) = reference_pcm(path, rate, channels);
+    Reference {
+        samples,
+        rate,
+        channels,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Driving the element
+// ---------------------------------------------------------------------------------------------
+
+/// How the input bytes are cut into buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chunking {
+    /// One buffer with everything.
+    Whole,
+    /// Buffers of `n` bytes (the last one shorter).
+    Fixed(usize),
+    /// Buffers of 1..=max bytes from a deterministic PRNG.
+    Random { seed: u64, max: usize },
+}
+
+/// SplitMix64: a tiny deterministic PRNG, enough for chunk sizes and mutations.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
+    }
+}
+
+impl Chunking {
+    /// The chunks of `bytes`, in order; they always cover all of `bytes`.
+    pub fn split<'a>(&self, bytes: &'a [u8]) -> Vec<&'a [u8]> {
+        match *self {
+            Chunking::Whole => vec![bytes],
+            Chunking::Fixed(n) => bytes.chunks(n.max(1)).collect(),
+            Chunking::Random { seed, max } => {
+                let mut rng = SplitMix64(seed);
+                let mut out = Vec::new();
+                let mut rest = bytes;
+                while !rest.is_empty() {
+                    let n = rng.range(1, max.max(1)).min(rest.len());
+                    let (chunk, tail) = rest.split_at(n);
+                    out.push(chunk);
+                    rest = tail;
+                }
+                out
+            }
+        }
+    }
+}
+
+/// What to run through the element.
+#[derive(Debug, Clone)]
+pub struct DecodeOptions {
+    /// Element properties, set before the element starts.
+    pub props: Vec<(String, glib::SendValue)>,
+    /// Caps upstream sends before the data (`None`: no caps at all, like filesrc).
+    pub src_caps: Option<gst::Caps>,
+    pub chunking: Chunking,
+    /// Send a BYTES segment before the data, as filesrc / appsrc do.
+    pub bytes_segment: bool,
+    /// Send EOS after the data.
+    pub eos: bool,
+    /// Give up (panic) if the whole run takes longer than this: the element must never hang.
+    pub timeout: Duration,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            props: Vec::new(),
+            src_caps: None,
+            chunking: Chunking::Whole,
+            bytes_segment: true,
+            eos: true,
+            timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+impl DecodeOptions {
+    pub fn new(props: &[(&str, glib::SendValue)], chunking: Chunking) -> Self {
+        DecodeOptions {
+            props: props
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            chunking,
+            ..Default::default()
+        }
+    }
+
+    pub fn caps(mut self, caps: &str) -> Self {
+        self.src_caps = Some(caps.parse().expect("valid caps"));
+        self
+    }
+}
+
+/// `sample-rate=0 channels=0`: keep the stream's rate and channels.
+pub fn keep_props() -> Vec<(&'static str, glib::SendValue)> {
+    vec![
+        ("sample-rate", 0u32.to_send_value()),
+        ("channels", 0u32.to_send_value()),
+    ]
+}
+
+/// One output buffer's metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BufferInfo {
+    pub pts: Option<gst::ClockTime>,
+    pub duration: Option<gst::ClockTime>,
+    pub offset: u64,
+    pub offset_end: u64,
+    pub discont: bool,
+    /// Bytes.
+    pub size: usize,
+}
+
+/// Something the element sent downstream, in order.
+#[derive(Debug, Clone)]
+pub enum Item {
+    Event(gst::Event),
+    /// Index into `Decoded::buffers`.
+    Buffer(usize),
+}
+
+/// Everything that came out of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Decoded {
+    /// Every CAPS event seen downstream, in order.
+    pub caps: Vec<gst::Caps>,
+    /// Events and buffers in the order they left the element.
+    pub items: Vec<Item>,
+    pub buffers: Vec<BufferInfo>,
+    /// All output samples, interleaved.
+    pub samples: Vec<i16>,
+    /// Rate and channels of the last caps (0 when no caps came).
+    pub rate: u32,
+    pub channels: u32,
+    /// ERROR and WARNING messages on the element's bus, as "error text (debug)".
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+    /// Flow returns of the buffer pushes that failed (pushing stops at the first).
+    pub push_errors: Vec<gst::FlowError>,
+    /// Whether the EOS event was accepted, and whether EOS came out downstream.
+    pub eos_accepted: bool,
+    pub eos_out: bool,
+}
+
+impl Decoded {
+    pub fn frames(&self) -> u64 {
+        if self.channels == 0 {
+            0
+        } else {
+            (self.samples.len() / self.channels as usize) as u64
+        }
+    }
+
+    /// Names of the events seen downstream, in order (for messages).
+    pub fn event_names(&self) -> Vec<String> {
+        self.items
+            .iter()
+            .map(|item| match item {
+                Item::Event(e) => e.type_().name().to_string(),
+                Item::Buffer(i) => format!("buffer#{i}"),
+            })
+            .collect()
+    }
+
+    /// The output-side contracts every clean decode must meet:
+    /// no ERROR (and no WARNING on a clean file), exactly one CAPS and one TIME SEGMENT before
+    /// the first buffer, caps with the expected rate/channels, first buffer DISCONT and no
+    /// other, PTS from 0 computed from the sample count (pts = offset * 1e9 / rate, floored),
+    /// contiguous OFFSET/OFFSET_END in frames, DURATION = next PTS - PTS, EOS after the last
+    /// buffer.
+    pub fn assert_well_formed(&self, expect_rate: u32, expect_channels: u32) {
+        assert!(
+            self.errors.is_empty(),
+            "ERROR messages: {}",
+            summarize(&self.errors)
+        );
+        assert!(
+            self.warnings.is_empty(),
+            "WARNING messages on a clean file: {}",
+            summarize(&self.warnings)
+        );
+        assert!(
+            self.push_errors.is_empty(),
+            "push failed: {:?}",
+            self.push_errors
+        );
+        assert!(self.eos_accepted, "EOS refused");
+        assert!(self.eos_out, "no EOS downstream: {:?}", self.event_names());
+        assert!(!self.buffers.is_empty(), "no output buffers");
+
+        // Events before the first buffer.
+        let first_buffer = self
+            .items
+            .iter()
+            .position(|i| matches!(i, Item::Buffer(_)))
+            .unwrap();
+        let before: Vec<&gst::Event> = self.items[..first_buffer]
+            .iter()
+            .filter_map(|i| match i {
+                Item::Event(e) => Some(e),
+                _ => None,
+            })
+            .collect();
+        let caps_before = before
+            .iter()
+            .filter(|e| e.type_() == gst::EventType::Caps)
+            .count();
+        assert_eq!(
+            caps_before,
+            1,
+            "CAPS events before the first buffer: {:?}",
+            self.event_names()
+        );
+        let segments: Vec<&gst::Event> = before
+            .iter()
+            .copied()
+            .filter(|e| e.type_() == gst::EventType::Segment)
+            .collect();
+        assert_eq!(
+            segments.len(),
+            1,
+            "SEGMENT events before the first buffer: {:?}",
+            self.event_names()
+        );
+        let gst::EventView::Segment(segment) = segments[0].view() else {
+            unreachable!()
+        };
+        assert_eq!(
+            segment.segment().format(),
+            gst::Format::Time,
+            "segment is not TIME: {:?}",
+            segment.segment()
+        );
+        let caps_pos = self
+            .items
+            .iter()
+            .position(|i| matches!(i, Item::Event(e) if e.type_() == gst::EventType::Caps));
+        let segment_pos = self
+            .items
+            .iter()
+            .position(|i| matches!(i, Item::Event(e) if e.type_() == gst::EventType::Segment));
+        assert!(
+            caps_pos < segment_pos,
+            "CAPS after SEGMENT: {:?}",
+            self.event_names()
+        );
+        // Only one CAPS in total for a single stream.
+        assert_eq!(self.caps.len(), 1, "caps: {:?}", self.caps);
+
+        // Caps content.
+        let info = gst_audio::AudioInfo::from_caps(&self.caps[0]).expect("audio caps");
+        assert_eq!(
+            info.format(),
+            gst_audio::AudioFormat::S16le,
+            "{}",
+            self.caps[0]
+        );
+        assert_eq!(
+            info.layout(),
+            gst_audio::AudioLayout::Interleaved,
+            "{}",
+            self.caps[0]
+        );
+        assert_eq!(info.rate(), expect_rate, "caps rate: {}", self.caps[0]);
+        assert_eq!(
+            info.channels(),
+            expect_channels,
+            "caps channels: {}",
+            self.caps[0]
+        );
+
+        // EOS is the last thing and comes after every buffer.
+        let eos_pos = self
+            .items
+            .iter()
+            .position(|i| matches!(i, Item::Event(e) if e.type_() == gst::EventType::Eos));
+        let last_buffer = self
+            .items
+            .iter()
+            .rposition(|i| matches!(i, Item::Buffer(_)))
+            .unwrap();
+        assert!(
+            eos_pos > Some(last_buffer),
+            "EOS before a buffer: {:?}",
+            self.event_names()
+        );
+
+        // Buffers.
+        let frame_size = 2 * expect_channels as usize;
+        let mut expected_offset = 0u64;
+        for (i, b) in self.buffers.iter().enumerate() {
+            assert_eq!(b.discont, i == 0, "buffer {i} DISCONT flag: {b:?}");
+            assert_eq!(
+                b.size % frame_size,
+                0,
+                "buffer {i} is not whole frames: {b:?}"
+            );
+            let frames = (b.size / frame_size) as u64;
+            assert!(frames > 0, "empty buffer {i}: {b:?}");
+            assert_eq!(b.offset, expected_offset, "buffer {i} OFFSET: {b:?}");
+            assert_eq!(
+                b.offset_end,
+                b.offset + frames,
+                "buffer {i} OFFSET_END: {b:?}"
+            );
+            let pts = frames_to_time(b.offset, expect_rate);
+            let end = frames_to_time(b.offset_end, expect_rate);
+            assert_eq!(b.pts, Some(pts), "buffer {i} PTS: {b:?}");
+            assert_eq!(b.duration, Some(end - pts), "buffer {i} DURATION: {b:?}");
+            if let Some(next) = self.buffers.get(i + 1) {
+                // Contiguous: the next PTS is this PTS plus this duration.
+                assert_eq!(
+                    next.pts,
+                    Some(end),
+                    "gap after buffer {i}: {b:?} then {next:?}"
+                );
+            }
+            expected_offset = b.offset_end;
+        }
+        assert_eq!(
+            expected_offset,
+            self.frames(),
+            "OFFSET_END of the last buffer vs samples"
+        );
+    }
+}
+
+/// A list of messages for an assertion: the count and the first few.
+pub fn summarize(messages: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let mut text = format!(
+        "{} message(s): {:?}",
+        messages.len(),
+        &messages[..messages.len().min(SHOWN)]
+    );
+    if messages.len() > SHOWN {
+        text.push_str(&format!(" ... and {} more", messages.len() - SHOWN));
+    }
+    text
+}
+
+/// `frames * 1e9 / rate`, floored.
+pub fn frames_to_time(frames: u64, rate: u32) -> gst::ClockTime {
+    gst::ClockTime::from_nseconds((frames as u128 * 1_000_000_000 / rate as u128) as u64)
+}
+
+/// Runs `bytes` through a fresh `rsstreamdecoder` in a harness and collects everything.
+pub fn decode_with_element(
+    bytes: &[u8],
+    props: &[(&str, glib::SendValue)],
+    chunking: Chunking,
+) -> Decoded {
+    decode_with_options(bytes, &DecodeOptions::new(props, chunking))
+}
+
+/// `decode_with_element` with every option. Runs on its own thread and panics if the run does
+/// not finish within `options.timeout` (a hang is a bug, never a reason to block the suite).
+pub fn decode_with_options(bytes: &[u8], options: &DecodeOptions) -> Decoded {
+    init();
+    let bytes = bytes.to_vec();
+    let options = options.clone();
+    let timeout = options.timeout;
+    let (tx, rx) = mpsc::channel();
+    let worker = std::thread::Builder::new()
+        .name("harness".into())
+        .spawn(move || {
+            let result = run_harness(&bytes, &options);
+            let _ = tx.send(result);
+        })
+        .unwrap();
+    match rx.recv_timeout(timeout) {
+        Ok(decoded) => {
+            worker.join().unwrap();
+            decoded
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            // The harness thread panicked: re-raise its panic here.
+            match worker.join() {
+                Err(payload) => std::panic::resume_unwind(payload),
+                Ok(()) => unreachable!(),
+            }
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("the element did not finish within {timeout:?}: hang")
+        }
+    }
+}
+
+fn run_harness(bytes: &[u8], options: &DecodeOptions) -> Decoded {
+    let element = gst::ElementFactory::make("rsstreamdecoder")
+        .build()
+        .expect("rsstreamdecoder element");
+    for (name, value) in &options.props {
+        element.set_property_from_value(name, value);
+    }
+    let bus = gst::Bus::new();
+    element.set_bus(Some(&bus));
+
+    // Record events and buffers in the order they leave the element.
+    let log: Arc<Mutex<Vec<ProbeItem>>> = Arc::new(Mutex::new(Vec::new()));
+    let srcpad = element.static_pad("src").unwrap();
+    {
+        let log = log.clone();
+        srcpad.add_probe(
+            gst::PadProbeType::BUFFER
+                | gst::PadProbeType::BUFFER_LIST
+                | gst::PadProbeType::EVENT_DOWNSTREAM,
+            move |_, info| {
+                let mut log = log.lock().unwrap();
+                match &info.data {
+                    Some(gst::PadProbeData::Buffer(b)) => log.push(ProbeItem::Buffer(b.clone())),
+                    Some(gst::PadProbeData::BufferList(list)) => {
+                        for b in list.iter_owned() {
+                            log.push(ProbeItem::Buffer(b));
+                        }
+                    }
+                    Some(gst::PadProbeData::Event(e)) => log.push(ProbeItem::Event(e.clone())),
+                    _ => {}
+                }
+                gst::PadProbeReturn::Ok
+            },
+        );
+    }
+
+    let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
+    if let Some(caps) = &options.src_caps {
+        assert!(
+            h.push_event(gst::event::Caps::new(caps)),
+            "caps event refused"
+        );
+    }
+    if options.bytes_segment {
+        let segment = gst::FormattedSegment::<gst::format::Bytes>::new();
+        assert!(
+            h.push_event(gst::event::Segment::new(&segment)),
+            "segment refused"
+        );
+    }
+
+    let mut decoded = Decoded::default();
+    for chunk in options.chunking.split(bytes) {
+        if let Err(e) = h.push(gst::Buffer::from_slice(chunk.to_vec())) {
+            decoded.push_errors.push(e);
+            break;
+        }
+    }
+    if options.eos {
+        decoded.eos_accepted = h.push_event(gst::event::Eos::new());
+    }
+
+    for msg in bus.iter() {
+        match msg.view() {
+            gst::MessageView::Error(e) => {
+                decoded
+                    .errors
+                    .push(format!("{} ({:?})", e.error(), e.debug()))
+            }
+            gst::MessageView::Warning(w) => {
+                decoded
+                    .warnings
+                    .push(format!("{} ({:?})", w.error(), w.debug()))
+            }
+            _ => {}
+        }
+    }
+
+    let log = std::mem::take(&mut *log.lock().unwrap());
+    for item in log {
+        match item {
+            ProbeItem::Event(event) => {
+                match event.view() {
+                    gst::EventView::Caps(c) => {
+                        let caps = c.caps_owned();
+                        if let Ok(info) = gst_audio::AudioInfo::from_caps(&caps) {
+                            decoded.rate = info.rate();
+                            decoded.channels = info.channels();
+                        }
+                        decoded.caps.push(caps);
+                    }
+                    gst::EventView::Eos(_) => decoded.eos_out = true,
+                    _ => {}
+                }
+                decoded.items.push(Item::Event(event));
+            }
+            ProbeItem::Buffer(buffer) => {
+                let map = buffer.map_readable().unwrap();
+                decoded.samples.extend(
+                    map.chunks_exact(2)
+                        .map(|b| i16::from_le_bytes([b[0], b[1]])),
+                );
+                decoded.items.push(Item::Buffer(decoded.buffers.len()));
+                decoded.buffers.push(BufferInfo {
+                    pts: buffer.pts(),
+                    duration: buffer.duration(),
+                    offset: buffer.offset(),
+                    offset_end: buffer.offset_end(),
+                    discont: buffer.flags().contains(gst::BufferFlags::DISCONT),
+                    size: map.len(),
+                });
+            }
+        }
+    }
+    // Tear down: stops the element (and joins its thread) before the bus goes.
+    drop(h);
+    element.set_bus(None);
+    decoded
+}
+
+enum ProbeItem {
+    Event(gst::Event),
+    Buffer(gst::Buffer),
+}
+
+// ---------------------------------------------------------------------------------------------
+// Comparing signals
+// ---------------------------------------------------------------------------------------------
+
+/// Signal-to-noise ratio of `actual` against `reference` in dB over their common length:
+/// 10·log10(Σref² / Σ(ref−actual)²). Identical signals give +∞.
+pub fn snr_db(reference: &[i16], actual: &[i16]) -> f64 {
+    let n = reference.len().min(actual.len());
+    let (mut signal, mut noise) = (0f64, 0f64);
+    for (&r, &a) in reference[..n].iter().zip(&actual[..n]) {
+        signal += (r as f64).powi(2);
+        noise += (r as f64 - a as f64).powi(2);
+    }
+    if noise == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (signal / noise).log10()
+    }
+}
+
+/// Largest absolute sample difference over the common length.
+pub fn max_abs_diff(reference: &[i16], actual: &[i16]) -> u32 {
+    reference
+        .iter()
+        .zip(actual)
+        .map(|(&r, &a)| (r as i32 - a as i32).unsigned_abs())
+        .max()
+        .unwrap_or(0)
+}
+
+/// The result of comparing two interleaved signals with the same channel count.
+#[derive(Debug, Clone, Copy)]
+pub struct Comparison {
+    pub channels: u32,
+    /// Frames in the reference and in the actual output.
+    pub reference_frames: u64,
+    pub actual_frames: u64,
+    /// Compared over the common length.
+    pub snr_db: f64,
+    pub max_abs_diff: u32,
+    /// Samples (not frames) that differ.
+    pub differing_samples: usize,
+}
+
+impl Comparison {
+    pub fn same_length(&self) -> bool {
+        self.reference_frames == self.actual_frames
+    }
+
+    pub fn bit_exact(&self) -> bool {
+        self.same_length() && self.differing_samples == 0
+    }
+
+    /// `actual_frames - reference_frames`.
+    pub fn length_difference(&self) -> i64 {
+        self.actual_frames as i64 - self.reference_frames as i64
+    }
+}
+
+impl fmt::Display for Comparison {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "frames ours {} / reference {} ({:+}), SNR {:.2} dB, max |diff| {}, {} samples differ",
+            self.actual_frames,
+            self.reference_frames,
+            self.length_difference(),
+            self.snr_db,
+            self.max_abs_diff,
+            self.differing_samples
+        )
+    }
+}
+
+/// Compares over the common length (aligned at the start) and reports both lengths.
+pub fn compare(reference: &[i16], actual: &[i16], channels: u32) -> Comparison {
+    let ch = channels.max(1) as usize;
+    let n = reference.len().min(actual.len()) / ch * ch;
+    Comparison {
+        channels,
+        reference_frames: (reference.len() / ch) as u64,
+        actual_frames: (actual.len() / ch) as u64,
+        snr_db: snr_db(&reference[..n], &actual[..n]),
+        max_abs_diff: max_abs_diff(&reference[..n], &actual[..n]),
+        differing_samples: reference[..n]
+            .iter()
+            .zip(&actual[..n])
+            .filter(|(r, a)| r != a)
+            .count(),
+    }
+}
+
+/// For diagnostics: the shift of `actual` against `reference` (in frames, positive when
+/// `actual` is late) within ±`max_lag` that gives the best SNR, and that SNR.
+pub fn best_lag(reference: &[i16], actual: &[i16], channels: u32, max_lag: i64) -> (i64, f64) {
+    let ch = channels.max(1) as usize;
+    let mut best = (0, f64::NEG_INFINITY);
+    for lag in -max_lag..=max_lag {
+        let shift = lag.unsigned_abs() as usize * ch;
+        let (r, a) = if lag >= 0 {
+            (reference, actual.get(shift..).unwrap_or(&[]))
+        } else {
+            (reference.get(shift..).unwrap_or(&[]), actual)
+        };
+        let n = r.len().min(a.len()) / ch * ch;
+        if n == 0 {
+            continue;
+        }
+        let snr = snr_db(&r[..n], &a[..n]);
+        if snr > best.1 {
+            best = (lag, snr);
+        }
+    }
+    best
+}
+
+/// Averages interleaved channels into mono (rounded half away from zero), for comparing a mono
+/// output against a multichannel reference.
+pub fn downmix_to_mono(samples: &[i16], channels: u32) -> Vec<i16> {
+    let ch = channels.max(1) as usize;
+    samples
+        .chunks_exact(ch)
+        .map(|frame| {
+            let sum: i32 = frame.iter().map(|&s| s as i32).sum();
+            (sum as f64 / ch as f64).round() as i16
+        })
+        .collect()
+}
+
+/// round(frames * to / from).
+pub fn rescale_frames(frames: u64, from: u32, to: u32) -> u64 {
+    ((frames as u128 * to as u128 + from as u128 / 2) / from as u128) as u64
+}
