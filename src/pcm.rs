@@ -1,35 +1,69 @@
-//! PCM conversion: channel mixing, resampling (rubato) and float to S16LE, in that order
-//! (mixing first means fewer channels to resample). Free of GStreamer.
+//! PCM conversion: channel mixing, then resampling (rubato), then float to S16LE. Mixing comes
+//! first so that only the output channels are resampled. Free of GStreamer.
 //!
-//! Input is interleaved f32 in symphonia's canonical channel order (ascending WAVE channel-mask
-//! bits); output is interleaved S16LE in the same kind of order for the output layout.
+//! Input is interleaved f32 in symphonia's canonical channel order: one channel per position of
+//! the layout, in ascending WAVE channel-mask bit order (FL, FR, FC, LFE, RL, RR, FLC, FRC, RC,
+//! SL, SR, ...). Output is interleaved S16LE; when the channel count changes to N > 2, the output
+//! channels are the first N WAVE positions in that same order (`Position::from_count(N)`).
+//!
+//! Resampling uses rubato's synchronous FFT resampler on small fixed blocks, with the filter
+//! delay removed, so output is time-aligned with input and independent of how the input was
+//! chunked. Rate pairs whose exact FFT block would be too long for low latency (e.g.
+//! 22050 → 16000, or odd rates such as 44056) use rubato's sinc resampler instead.
 
-use rubato::{FftFixedIn, Resampler};
-use symphonia::core::audio::{Channels, Position};
+use rubato::{
+    FftFixedInOut, Resampler, SincFixedIn, SincInterpolationParameters, SincInterpolationType,
+    WindowFunction, calculate_cutoff,
+};
+use symphonia::core::audio::{ChannelLabel, Channels, Position};
 
-/// Input frames per FFT block the resampler aims for. The FFT resampler's anti-aliasing filter
-/// is as long as its block, so this trades quality against latency: 512 frames (~12 ms at
-/// 44.1 kHz) gives a SINAD above 90 dB for tones up to 0.4 × the input rate.
-const TARGET_BLOCK_FRAMES: usize = 512;
+/// Rates outside this range are refused: no real stream uses them, and a corrupt header
+/// claiming 1 Hz or 4 GHz must not make the resampler allocate gigabytes.
+const MIN_RATE: u32 = 1_000;
+const MAX_RATE: u32 = 768_000;
+/// More channels than any real layout; bounds the mixing matrix.
+const MAX_CHANNELS: usize = 64;
 
+/// The FFT resampler's filter is as long as its input block, and the block is buffered before it
+/// is processed: latency is the block plus half of it (the filter delay). Aim for 10 ms blocks...
+const FFT_TARGET_BLOCK_MS: usize = 10;
+/// ...but never shorter than this many input frames, so the anti-aliasing filter keeps a steep
+/// edge (cutoff ≈ 0.89 × Nyquist at 128 taps) at low input rates such as 8 kHz.
+const FFT_MIN_BLOCK_FRAMES: usize = 128;
+/// Rate pairs whose exact FFT block would exceed this switch to the sinc resampler.
+const FFT_MAX_BLOCK_MS: usize = 30;
+
+/// Sinc fallback: input frames per resampler call (≈ 10 ms at the input rate, at least this).
+const SINC_MIN_CHUNK_FRAMES: usize = 64;
+const SINC_TAPS: usize = 128;
+const SINC_OVERSAMPLING: usize = 256;
+
+/// Samples going into the resampler are limited to this magnitude and NaN becomes 0: rubato's
+/// FFT resampler panics on NaN or infinity, and the sinc one would carry them on forever.
+const MAX_RESAMPLER_INPUT: f32 = 16.0;
+
+/// −3 dB: the ITU-R BS.775 gain of centre and surround channels in a stereo downmix.
 const MINUS_3DB: f32 = std::f32::consts::FRAC_1_SQRT_2;
 
-/// Converts decoded audio to S16LE at a target rate and channel count.
+/// Converts decoded interleaved f32 audio to S16LE at a target rate and channel count.
 pub struct PcmConverter {
     in_rate: u32,
     out_rate: u32,
     in_channels: usize,
     out_channels: usize,
-    /// `out_channels × in_channels` gains, row-major; `None` when channels pass through.
-    mix: Option<Vec<f32>>,
-    resampler: Option<BlockResampler>,
-    /// Reused scratch: the mixed (interleaved) frames of the current call.
-    mixed: Vec<f32>,
+    /// `None` when the channel count does not change.
+    mix: Option<ChannelMix>,
+    /// `None` when the rate does not change.
+    resampler: Option<StreamResampler>,
     frames_in: u64,
     frames_out: u64,
+    /// `frames_in` / `frames_out` at the last `finish()`: a converter can be reused after it.
+    finished_in: u64,
+    finished_out: u64,
 }
 
 impl PcmConverter {
+    /// `in_channels`: the decoder's channel layout; `out_channels`: target count (1, 2, or N).
     pub fn new(
         in_rate: u32,
         in_channels: &Channels,
@@ -37,18 +71,24 @@ impl PcmConverter {
         out_channels: usize,
     ) -> Result<PcmConverter, String> {
         let in_count = in_channels.count();
-        if in_count == 0 || out_channels == 0 {
-            return Err("zero channels".into());
+        for rate in [in_rate, out_rate] {
+            if !(MIN_RATE..=MAX_RATE).contains(&rate) {
+                return Err(format!(
+                    "sample rate {rate} Hz outside {MIN_RATE}..={MAX_RATE}"
+                ));
+            }
         }
-        if in_rate == 0 || out_rate == 0 {
-            return Err("zero sample rate".into());
+        for count in [in_count, out_channels] {
+            if !(1..=MAX_CHANNELS).contains(&count) {
+                return Err(format!("{count} channels outside 1..={MAX_CHANNELS}"));
+            }
         }
         let mix = (in_count != out_channels)
-            .then(|| mix_matrix(&input_positions(in_channels), out_channels));
+            .then(|| ChannelMix::new(&input_positions(in_channels), out_channels));
         let resampler = if in_rate == out_rate {
             None
         } else {
-            Some(BlockResampler::new(in_rate, out_rate, out_channels)?)
+            Some(StreamResampler::new(in_rate, out_rate, out_channels)?)
         };
         Ok(PcmConverter {
             in_rate,
@@ -57,9 +97,10 @@ impl PcmConverter {
             out_channels,
             mix,
             resampler,
-            mixed: Vec::new(),
             frames_in: 0,
             frames_out: 0,
+            finished_in: 0,
+            finished_out: 0,
         })
     }
 
@@ -71,143 +112,353 @@ impl PcmConverter {
         self.out_channels
     }
 
+    /// Input frames accepted so far (over the converter's life).
     pub fn frames_in(&self) -> u64 {
         self.frames_in
     }
 
+    /// Output frames appended so far (over the converter's life).
     pub fn frames_out(&self) -> u64 {
         self.frames_out
     }
 
-    /// Converts interleaved frames (a trailing partial frame is ignored) and appends S16LE
-    /// bytes to `out`.
+    /// Input frames held back inside the resampler, waiting for a full block: the converter's
+    /// buffering latency at this moment (the filter delay comes on top).
+    pub fn frames_buffered(&self) -> usize {
+        self.resampler.as_ref().map_or(0, |r| r.filled)
+    }
+
+    /// Converts interleaved frames and appends S16LE bytes to `out`. A trailing partial frame is
+    /// ignored. Allocates nothing itself; `out` grows as needed.
     pub fn process(&mut self, interleaved: &[f32], out: &mut Vec<u8>) {
         let frames = interleaved.len() / self.in_channels;
         let input = &interleaved[..frames * self.in_channels];
         self.frames_in += frames as u64;
-        let mixed: &[f32] = match &self.mix {
-            Some(matrix) => {
-                mix_into(matrix, self.in_channels, input, &mut self.mixed);
-                &self.mixed
-            }
-            None => input,
-        };
-        let before = out.len();
-        match &mut self.resampler {
-            Some(resampler) => resampler.process(mixed, out),
-            None => write_s16(mixed, out),
-        }
-        self.frames_out += ((out.len() - before) / (2 * self.out_channels)) as u64;
-    }
-
-    /// Flushes the resampler so the total output is exactly
-    /// `round(frames_in × out_rate / in_rate)` frames.
-    pub fn finish(&mut self, out: &mut Vec<u8>) {
-        let Some(resampler) = &mut self.resampler else {
-            return;
-        };
-        let expected = (self.frames_in as u128 * self.out_rate as u128 + self.in_rate as u128 / 2)
-            / self.in_rate as u128;
-        let missing = (expected as u64).saturating_sub(self.frames_out);
-        let before = out.len();
-        resampler.flush(missing as usize, out);
-        self.frames_out += ((out.len() - before) / (2 * self.out_channels)) as u64;
-    }
-}
-
-/// rubato's FFT resampler fed with fixed blocks, with its delay removed so output lines up with
-/// input sample for sample.
-struct BlockResampler {
-    inner: FftFixedIn<f32>,
-    channels: usize,
-    /// Planar input waiting for a full block.
-    pending: Vec<Vec<f32>>,
-    /// Planar output of one block.
-    block_out: Vec<Vec<f32>>,
-    /// Leading output frames still to drop (the filter delay).
-    skip: usize,
-}
-
-impl BlockResampler {
-    fn new(in_rate: u32, out_rate: u32, channels: usize) -> Result<BlockResampler, String> {
-        let gcd = gcd(in_rate as usize, out_rate as usize);
-        let step = in_rate as usize / gcd;
-        let block = step * TARGET_BLOCK_FRAMES.div_ceil(step);
-        let inner = FftFixedIn::<f32>::new(in_rate as usize, out_rate as usize, block, 1, channels)
-            .map_err(|e| e.to_string())?;
-        let block_out = vec![vec![0.0; inner.output_frames_max()]; channels];
-        let skip = inner.output_delay();
-        Ok(BlockResampler {
-            pending: vec![Vec::with_capacity(inner.input_frames_max()); channels],
-            block_out,
-            skip,
-            channels,
-            inner,
-        })
-    }
-
-    fn process(&mut self, interleaved: &[f32], out: &mut Vec<u8>) {
-        let block = self.inner.input_frames_next();
-        let mut frames = interleaved.chunks_exact(self.channels);
-        loop {
-            let room = block - self.pending[0].len();
-            let mut taken = 0;
-            for frame in frames.by_ref().take(room) {
-                for (plane, sample) in self.pending.iter_mut().zip(frame) {
-                    plane.push(*sample);
+        let written = match &mut self.resampler {
+            Some(resampler) => resampler.push(input, self.in_channels, self.mix.as_ref(), out),
+            None => {
+                match &self.mix {
+                    Some(mix) => append_s16(out, frames * self.out_channels, mix.mixed(input)),
+                    None => append_s16(out, input.len(), input.iter().copied()),
                 }
-                taken += 1;
+                frames
             }
-            if taken < room {
-                return;
-            }
-            self.run_block(usize::MAX, out);
-        }
+        };
+        self.frames_out += written as u64;
     }
 
-    /// Pads with silence until `missing` more frames have come out, then stops.
-    fn flush(&mut self, mut missing: usize, out: &mut Vec<u8>) {
-        let block = self.inner.input_frames_next();
-        while missing > 0 {
-            for plane in &mut self.pending {
-                plane.resize(block, 0.0);
-            }
-            missing -= self.run_block(missing, out);
+    /// Ends the stream: drains the resampler so that the output of this stream is exactly
+    /// `round(frames in × out_rate / in_rate)` frames, and appends it to `out`. The converter is
+    /// then ready for a new stream (the filter history is cleared).
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if let Some(resampler) = &mut self.resampler {
+            let stream_in = u128::from(self.frames_in - self.finished_in);
+            let (in_rate, out_rate) = (u128::from(self.in_rate), u128::from(self.out_rate));
+            let expected = ((stream_in * out_rate + in_rate / 2) / in_rate) as u64;
+            let missing = expected.saturating_sub(self.frames_out - self.finished_out);
+            self.frames_out += resampler.finish(missing as usize, out) as u64;
         }
-    }
-
-    /// Resamples the pending block and writes at most `limit` frames; returns how many.
-    fn run_block(&mut self, limit: usize, out: &mut Vec<u8>) -> usize {
-        let (_, produced) = self
-            .inner
-            .process_into_buffer(&self.pending, &mut self.block_out, None)
-            .expect("block and buffers are sized by the resampler itself");
-        for plane in &mut self.pending {
-            plane.clear();
-        }
-        let dropped = self.skip.min(produced);
-        self.skip -= dropped;
-        let count = (produced - dropped).min(limit);
-        out.reserve(count * self.channels * 2);
-        for i in dropped..dropped + count {
-            for plane in &self.block_out {
-                out.extend_from_slice(&to_s16(plane[i]).to_le_bytes());
-            }
-        }
-        count
+        self.finished_in = self.frames_in;
+        self.finished_out = self.frames_out;
     }
 }
 
-/// Float to S16: round to nearest and clamp. Exact for samples that came from 16 bits.
+/// Float to S16: scale by 32768, round to nearest (halves away from zero), clamp. Exact for
+/// samples that came from 16 bits (`i16 as f32 / 32768.0`). NaN becomes 0.
 fn to_s16(sample: f32) -> i16 {
-    (sample * 32768.0).round().clamp(-32768.0, 32767.0) as i16
+    let scaled = (sample * 32768.0).clamp(-32768.0, 32767.0);
+    // Same result as `scaled.round()`, which is a libm call on baseline x86-64; the
+    // truncating conversion is one instruction, and `scaled - truncated` is exact here.
+    let truncated = scaled as i32;
+    let fraction = scaled - truncated as f32;
+    (truncated + i32::from(fraction >= 0.5) - i32::from(fraction <= -0.5)) as i16
 }
 
-fn write_s16(samples: &[f32], out: &mut Vec<u8>) {
-    out.reserve(samples.len() * 2);
-    for sample in samples {
-        out.extend_from_slice(&to_s16(*sample).to_le_bytes());
+/// What the resampler may be given: finite and of sane magnitude.
+fn sanitize(sample: f32) -> f32 {
+    if sample.is_nan() {
+        0.0
+    } else {
+        sample.clamp(-MAX_RESAMPLER_INPUT, MAX_RESAMPLER_INPUT)
     }
+}
+
+/// Appends `count` samples as S16LE.
+fn append_s16(out: &mut Vec<u8>, count: usize, samples: impl Iterator<Item = f32>) {
+    let start = out.len();
+    out.resize(start + 2 * count, 0);
+    for (bytes, sample) in out[start..].chunks_exact_mut(2).zip(samples) {
+        bytes.copy_from_slice(&to_s16(sample).to_le_bytes());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Channel mixing
+
+/// The speaker position of each input channel, in buffer order; `None` for channels without
+/// one (ambisonic components other than W, discrete labels in a custom layout, channels beyond
+/// the 26 known positions).
+fn input_positions(channels: &Channels) -> Vec<Option<Position>> {
+    let count = channels.count();
+    let mut positions: Vec<Option<Position>> = match channels {
+        // A mask with undefined bits is legal; they count as channels without a position.
+        Channels::Positioned(mask) => mask
+            .iter()
+            .map(|p| (p.bits().count_ones() == 1).then_some(p))
+            .collect(),
+        Channels::Custom(labels) => labels.iter().map(label_position).collect(),
+        // W, the first ambisonic component, is the omnidirectional (mono) signal.
+        Channels::Ambisonic(_) => (0..count)
+            .map(|i| (i == 0).then_some(Position::FRONT_CENTER))
+            .collect(),
+        // Discrete channels take the standard positions in order, as WAV without a channel
+        // mask does.
+        _ => default_positions(count),
+    };
+    if positions.iter().all(Option::is_none) {
+        return default_positions(count);
+    }
+    // Exactly one entry per channel, whatever the layout held.
+    positions.resize(count, None);
+    positions
+}
+
+fn label_position(label: &ChannelLabel) -> Option<Position> {
+    match label {
+        ChannelLabel::Positioned(position) if position.bits().count_ones() == 1 => Some(*position),
+        ChannelLabel::Ambisonic(0) => Some(Position::FRONT_CENTER),
+        _ => None,
+    }
+}
+
+/// The first `count` WAVE/symphonia positions in canonical order (FL, FR, FC, LFE, RL, RR, ...),
+/// `None` beyond the known ones. This is the output layout for N > 2 channels when the count
+/// changes, matching `Position::from_count(N)`.
+fn default_positions(count: usize) -> Vec<Option<Position>> {
+    let mut positions: Vec<Option<Position>> =
+        Position::all().iter().take(count).map(Some).collect();
+    positions.resize(count, None);
+    positions
+}
+
+/// Gains of one input position in a stereo downmix, ITU-R BS.775 style: fronts at 1, centre and
+/// surrounds at −3 dB, LFE dropped. Positions without a place in that scheme go where they sit
+/// (left, right or both); unknown channels are dropped.
+fn stereo_gains(position: Option<Position>) -> (f32, f32) {
+    const FRONT_LEFT: Position = Position::FRONT_LEFT
+        .union(Position::FRONT_LEFT_CENTER)
+        .union(Position::FRONT_LEFT_WIDE)
+        .union(Position::BOTTOM_FRONT_LEFT);
+    const FRONT_RIGHT: Position = Position::FRONT_RIGHT
+        .union(Position::FRONT_RIGHT_CENTER)
+        .union(Position::FRONT_RIGHT_WIDE)
+        .union(Position::BOTTOM_FRONT_RIGHT);
+    const FRONT_CENTRE: Position = Position::FRONT_CENTER.union(Position::BOTTOM_FRONT_CENTER);
+    const SURROUND_LEFT: Position = Position::REAR_LEFT
+        .union(Position::SIDE_LEFT)
+        .union(Position::TOP_FRONT_LEFT)
+        .union(Position::TOP_REAR_LEFT)
+        .union(Position::TOP_SIDE_LEFT);
+    const SURROUND_RIGHT: Position = Position::REAR_RIGHT
+        .union(Position::SIDE_RIGHT)
+        .union(Position::TOP_FRONT_RIGHT)
+        .union(Position::TOP_REAR_RIGHT)
+        .union(Position::TOP_SIDE_RIGHT);
+    // Rear and top centres: a surround split evenly over both sides, −3 dB twice.
+    const OTHER_CENTRE: Position = Position::REAR_CENTER
+        .union(Position::TOP_CENTER)
+        .union(Position::TOP_FRONT_CENTER)
+        .union(Position::TOP_REAR_CENTER);
+    let Some(position) = position else {
+        return (0.0, 0.0);
+    };
+    if FRONT_LEFT.contains(position) {
+        (1.0, 0.0)
+    } else if FRONT_RIGHT.contains(position) {
+        (0.0, 1.0)
+    } else if FRONT_CENTRE.contains(position) {
+        (MINUS_3DB, MINUS_3DB)
+    } else if SURROUND_LEFT.contains(position) {
+        (MINUS_3DB, 0.0)
+    } else if SURROUND_RIGHT.contains(position) {
+        (0.0, MINUS_3DB)
+    } else if OTHER_CENTRE.contains(position) {
+        (0.5, 0.5)
+    } else {
+        // LFE1, LFE2.
+        (0.0, 0.0)
+    }
+}
+
+/// Side and rear surrounds stand in for each other when only one pair exists on either side.
+fn surround_alias(position: Position) -> Option<Position> {
+    [
+        (Position::SIDE_LEFT, Position::REAR_LEFT),
+        (Position::SIDE_RIGHT, Position::REAR_RIGHT),
+        (Position::REAR_LEFT, Position::SIDE_LEFT),
+        (Position::REAR_RIGHT, Position::SIDE_RIGHT),
+    ]
+    .into_iter()
+    .find_map(|(from, to)| (from == position).then_some(to))
+}
+
+/// A channel-count change: each output channel is a weighted sum of the input channels.
+struct ChannelMix {
+    in_channels: usize,
+    /// One row of `in_channels` gains per output channel.
+    gains: Vec<f32>,
+}
+
+impl ChannelMix {
+    fn new(inputs: &[Option<Position>], out_channels: usize) -> ChannelMix {
+        let in_channels = inputs.len();
+        let mut gains = vec![0.0f32; out_channels * in_channels];
+        match (in_channels, out_channels) {
+            // Mono to stereo or more: the same signal at full level on front left and right,
+            // so it sounds the same as on a stereo system whatever downstream does with the
+            // other channels.
+            (1, _) => {
+                gains[0] = 1.0;
+                gains[1] = 1.0;
+            }
+            // Down to stereo or mono: stereo downmix, scaled down when a full-scale signal on
+            // every input could clip (as GStreamer's audioconvert and FFmpeg do for integer
+            // output); mono is the average of that left and right.
+            (_, 1 | 2) => {
+                let stereo: Vec<(f32, f32)> = inputs.iter().map(|p| stereo_gains(*p)).collect();
+                let left_sum: f32 = stereo.iter().map(|g| g.0).sum();
+                let right_sum: f32 = stereo.iter().map(|g| g.1).sum();
+                let scale = 1.0 / left_sum.max(right_sum).max(1.0);
+                for (i, (left, right)) in stereo.into_iter().enumerate() {
+                    if out_channels == 1 {
+                        gains[i] = (left + right) * scale * 0.5;
+                    } else {
+                        gains[i] = left * scale;
+                        gains[in_channels + i] = right * scale;
+                    }
+                }
+            }
+            // Other counts: a channel goes to the output with its position (or its side/rear
+            // stand-in), unpositioned channels to the same index; the rest stay silent.
+            (_, _) => {
+                let outputs = default_positions(out_channels);
+                for (i, input) in inputs.iter().enumerate() {
+                    let target = match input {
+                        Some(position) => outputs
+                            .iter()
+                            .position(|o| *o == Some(*position))
+                            .or_else(|| {
+                                let alias = surround_alias(*position)?;
+                                // Only when no input already has the stand-in position.
+                                if inputs.contains(&Some(alias)) {
+                                    return None;
+                                }
+                                outputs.iter().position(|o| *o == Some(alias))
+                            }),
+                        None => (i < out_channels && outputs[i].is_none()).then_some(i),
+                    };
+                    if let Some(o) = target {
+                        gains[o * in_channels + i] = 1.0;
+                    }
+                }
+            }
+        }
+        ChannelMix { in_channels, gains }
+    }
+
+    fn rows(&self) -> std::slice::ChunksExact<'_, f32> {
+        self.gains.chunks_exact(self.in_channels)
+    }
+
+    fn mix(row: &[f32], frame: &[f32]) -> f32 {
+        row.iter()
+            .zip(frame)
+            .map(|(gain, sample)| gain * sample)
+            .sum()
+    }
+
+    /// The mixed samples of whole interleaved frames, interleaved.
+    fn mixed<'a>(&'a self, input: &'a [f32]) -> impl Iterator<Item = f32> + 'a {
+        input
+            .chunks_exact(self.in_channels)
+            .flat_map(move |frame| self.rows().map(move |row| Self::mix(row, frame)))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resampling
+
+enum Engine {
+    Fft(FftFixedInOut<f32>),
+    Sinc(SincFixedIn<f32>),
+}
+
+impl Engine {
+    fn block_frames(&self) -> usize {
+        match self {
+            Engine::Fft(r) => r.input_frames_next(),
+            Engine::Sinc(r) => r.input_frames_next(),
+        }
+    }
+
+    fn output_frames_max(&self) -> usize {
+        match self {
+            Engine::Fft(r) => r.output_frames_max(),
+            Engine::Sinc(r) => r.output_frames_max(),
+        }
+    }
+
+    /// How many output frames the output is late (positive) or early (negative) at the start
+    /// of a stream, rounded to whole frames.
+    fn start_offset(&self, ratio: f64) -> isize {
+        match self {
+            // The FFT filter is symmetric about half the block: exactly `output_delay()`.
+            Engine::Fft(r) => r.output_delay() as isize,
+            // rubato 0.16's sinc resampler centres output frame k on input time
+            // (k + 1) / ratio - 1 + 1 / oversampling: almost no delay (its `output_delay()`
+            // does not describe this), but early or late by up to `ratio` output frames.
+            Engine::Sinc(_) => {
+                let late_by = ratio - 1.0 - ratio / SINC_OVERSAMPLING as f64;
+                late_by.round() as isize
+            }
+        }
+    }
+
+    /// Resamples one full block; returns the number of output frames.
+    fn process(&mut self, input: &[Vec<f32>], output: &mut [Vec<f32>]) -> usize {
+        let result = match self {
+            Engine::Fft(r) => r.process_into_buffer(input, output, None),
+            Engine::Sinc(r) => r.process_into_buffer(input, output, None),
+        };
+        // Buffers are sized from the resampler's own figures, so this cannot fail; if it
+        // did, the block is lost rather than the process aborted (finish() still pads the
+        // stream to its exact length).
+        debug_assert!(result.is_ok(), "{result:?}");
+        result.map_or(0, |(_, produced)| produced)
+    }
+
+    fn reset(&mut self) {
+        match self {
+            Engine::Fft(r) => r.reset(),
+            Engine::Sinc(r) => r.reset(),
+        }
+    }
+}
+
+/// The FFT block (input frames) for a rate pair, or `None` when an exact block would be too
+/// long for low latency.
+///
+/// The FFT resampler works on whole multiples of `in_rate / gcd` input frames. The multiple is
+/// kept even so both FFT sizes are even: the filter is then symmetric about a whole input frame
+/// and its delay (half the output block) a whole number of output frames, which is what makes
+/// delay removal exact.
+fn fft_block_frames(in_rate: u32, out_rate: u32) -> Option<usize> {
+    let (in_rate, out_rate) = (in_rate as usize, out_rate as usize);
+    let unit_pair = 2 * in_rate / gcd(in_rate, out_rate);
+    let target = (in_rate * FFT_TARGET_BLOCK_MS / 1000).max(FFT_MIN_BLOCK_FRAMES);
+    let pairs = ((target + unit_pair / 2) / unit_pair).max(1);
+    let block = pairs * unit_pair;
+    (block * 1000 <= in_rate * FFT_MAX_BLOCK_MS).then_some(block)
 }
 
 fn gcd(mut a: usize, mut b: usize) -> usize {
@@ -217,309 +468,656 @@ fn gcd(mut a: usize, mut b: usize) -> usize {
     a
 }
 
-/// One position per input channel, in order. Unpositioned (discrete) channels get the first
-/// standard positions, which is how WAV and most decoders treat them.
-fn input_positions(channels: &Channels) -> Vec<Position> {
-    let mask = match channels {
-        Channels::Positioned(positions) => *positions,
-        other => Position::from_count(other.count() as u32).unwrap_or(Position::empty()),
-    };
-    let mut positions: Vec<Position> = mask.iter().collect();
-    // More channels than known positions: the rest stay unpositioned.
-    positions.resize(channels.count(), Position::empty());
-    positions
+/// A rubato resampler fed with fixed blocks from a stream of any chunking, with its filter
+/// delay removed so output frame n is at the time of output frame n of an ideal converter.
+struct StreamResampler {
+    engine: Engine,
+    /// Planar input block being filled (already mixed to the output channels).
+    block_in: Vec<Vec<f32>>,
+    /// Frames of `block_in` filled so far.
+    filled: usize,
+    /// Planar output of one block.
+    block_out: Vec<Vec<f32>>,
+    /// Output frames the resampler is late (drop that many) or early (insert that many frames
+    /// of silence) at the start of a stream.
+    start_offset: isize,
+    /// Leading output frames still to drop in this stream.
+    delay_left: usize,
+    /// Leading silent frames still to insert in this stream.
+    lead_in_left: usize,
+    /// Output frames per block, roughly (for bounding the flush loop).
+    nominal_out_per_block: usize,
 }
 
-/// Gains from each input channel to the left and right of a stereo downmix (ITU-R BS.775 style:
-/// centre and surrounds at -3 dB, LFE dropped).
-fn stereo_gains(position: Position) -> (f32, f32) {
-    let left = Position::FRONT_LEFT | Position::FRONT_LEFT_CENTER;
-    let right = Position::FRONT_RIGHT | Position::FRONT_RIGHT_CENTER;
-    let left_surround = Position::REAR_LEFT | Position::SIDE_LEFT;
-    let right_surround = Position::REAR_RIGHT | Position::SIDE_RIGHT;
-    let centre = Position::FRONT_CENTER | Position::REAR_CENTER;
-    if left.contains(position) && !position.is_empty() {
-        (1.0, 0.0)
-    } else if right.contains(position) && !position.is_empty() {
-        (0.0, 1.0)
-    } else if left_surround.contains(position) && !position.is_empty() {
-        (MINUS_3DB, 0.0)
-    } else if right_surround.contains(position) && !position.is_empty() {
-        (0.0, MINUS_3DB)
-    } else if centre.contains(position) && !position.is_empty() {
-        (MINUS_3DB, MINUS_3DB)
-    } else if position == Position::LFE1 {
-        (0.0, 0.0)
-    } else {
-        // Height and unpositioned channels: spread evenly.
-        (0.5, 0.5)
-    }
-}
-
-/// The `out × in` gain matrix for a channel-count change.
-fn mix_matrix(inputs: &[Position], out_channels: usize) -> Vec<f32> {
-    let in_count = inputs.len();
-    let mut matrix = vec![0.0f32; out_channels * in_count];
-    match (in_count, out_channels) {
-        // Mono to anything: the same signal on the front pair (front centre alone for
-        // surround layouts, as a mono source is meant to come from the centre).
-        (1, 2) => matrix.fill(1.0),
-        (1, n) => {
-            let outputs: Vec<Position> = Position::from_count(n as u32)
-                .map(|p| p.iter().collect())
-                .unwrap_or_default();
-            match outputs.iter().position(|p| *p == Position::FRONT_CENTER) {
-                Some(centre) => matrix[centre] = 1.0,
-                None => matrix[..n.min(2)].fill(1.0),
+impl StreamResampler {
+    fn new(in_rate: u32, out_rate: u32, channels: usize) -> Result<StreamResampler, String> {
+        let (fs_in, fs_out) = (in_rate as usize, out_rate as usize);
+        let engine = match fft_block_frames(in_rate, out_rate) {
+            Some(block) => Engine::Fft(
+                FftFixedInOut::new(fs_in, fs_out, block, channels).map_err(|e| e.to_string())?,
+            ),
+            None => {
+                let parameters = SincInterpolationParameters {
+                    sinc_len: SINC_TAPS,
+                    f_cutoff: calculate_cutoff(SINC_TAPS, WindowFunction::BlackmanHarris2),
+                    oversampling_factor: SINC_OVERSAMPLING,
+                    interpolation: SincInterpolationType::Cubic,
+                    window: WindowFunction::BlackmanHarris2,
+                };
+                let chunk = (fs_in * FFT_TARGET_BLOCK_MS / 1000).max(SINC_MIN_CHUNK_FRAMES);
+                let ratio = f64::from(out_rate) / f64::from(in_rate);
+                Engine::Sinc(
+                    SincFixedIn::new(ratio, 1.0, parameters, chunk, channels)
+                        .map_err(|e| e.to_string())?,
+                )
             }
-        }
-        // Down to stereo or mono: stereo downmix, normalised so a full-scale signal on every
-        // input cannot clip, then averaged for mono.
-        (_, 1) | (_, 2) => {
-            let gains: Vec<(f32, f32)> = inputs.iter().map(|p| stereo_gains(*p)).collect();
-            let sum_left: f32 = gains.iter().map(|g| g.0).sum();
-            let sum_right: f32 = gains.iter().map(|g| g.1).sum();
-            let norm = 1.0 / sum_left.max(sum_right).max(1.0);
-            for (i, (l, r)) in gains.iter().enumerate() {
-                if out_channels == 1 {
-                    matrix[i] = (l + r) * norm / 2.0;
-                } else {
-                    matrix[i] = l * norm;
-                    matrix[in_count + i] = r * norm;
+        };
+        let block = engine.block_frames();
+        let start_offset = engine.start_offset(f64::from(out_rate) / f64::from(in_rate));
+        Ok(StreamResampler {
+            block_in: vec![vec![0.0; block]; channels],
+            filled: 0,
+            block_out: vec![vec![0.0; engine.output_frames_max()]; channels],
+            start_offset,
+            delay_left: start_offset.max(0) as usize,
+            lead_in_left: (-start_offset).max(0) as usize,
+            nominal_out_per_block: (block as u64 * u64::from(out_rate) / u64::from(in_rate))
+                as usize,
+            engine,
+        })
+    }
+
+    /// Mixes (if needed) and queues whole interleaved frames, resampling each block as soon as
+    /// it is full. Returns the output frames appended.
+    fn push(
+        &mut self,
+        mut input: &[f32],
+        in_channels: usize,
+        mix: Option<&ChannelMix>,
+        out: &mut Vec<u8>,
+    ) -> usize {
+        let block = self.block_in[0].len();
+        let mut written = 0;
+        while !input.is_empty() {
+            let take = (block - self.filled).min(input.len() / in_channels);
+            if take == 0 {
+                break; // Only a partial frame left (the caller trims those anyway).
+            }
+            let (run, rest) = input.split_at(take * in_channels);
+            let frames = run.chunks_exact(in_channels);
+            let at = self.filled..self.filled + take;
+            // Channel by channel: each plane is written sequentially.
+            for (channel, plane) in self.block_in.iter_mut().enumerate() {
+                let plane = &mut plane[at.clone()];
+                match mix {
+                    Some(mix) => {
+                        let row = &mix.gains[channel * in_channels..][..in_channels];
+                        for (sample, frame) in plane.iter_mut().zip(frames.clone()) {
+                            *sample = sanitize(ChannelMix::mix(row, frame));
+                        }
+                    }
+                    None => {
+                        for (sample, frame) in plane.iter_mut().zip(frames.clone()) {
+                            *sample = sanitize(frame[channel]);
+                        }
+                    }
                 }
             }
-        }
-        // Other counts: channels at the same position are copied, the rest stay silent.
-        (_, n) => {
-            let outputs: Vec<Position> = Position::from_count(n as u32)
-                .map(|p| p.iter().collect())
-                .unwrap_or_default();
-            for (o, out_pos) in outputs.iter().enumerate() {
-                if let Some(i) = inputs.iter().position(|p| p == out_pos) {
-                    matrix[o * in_count + i] = 1.0;
-                }
+            self.filled += take;
+            input = rest;
+            if self.filled == block {
+                written += self.run_block(usize::MAX, out);
             }
         }
+        written
     }
-    matrix
-}
 
-fn mix_into(matrix: &[f32], in_channels: usize, input: &[f32], mixed: &mut Vec<f32>) {
-    let out_channels = matrix.len() / in_channels;
-    mixed.clear();
-    mixed.reserve(input.len() / in_channels * out_channels);
-    for frame in input.chunks_exact(in_channels) {
-        for row in matrix.chunks_exact(in_channels) {
-            mixed.push(row.iter().zip(frame).map(|(g, s)| g * s).sum());
+    /// Pads with silence until `missing` more frames have come out, appends them, and resets
+    /// for a new stream. Returns the frames appended (always `missing`).
+    fn finish(&mut self, missing: usize, out: &mut Vec<u8>) -> usize {
+        let block = self.block_in[0].len();
+        let mut written = 0;
+        // Enough blocks to cover the delay and the missing frames twice over; the loop cannot
+        // spin even if the resampler stopped producing.
+        let mut blocks_left =
+            3 + 2 * (self.delay_left + missing) / self.nominal_out_per_block.max(1);
+        while written < missing && blocks_left > 0 {
+            for plane in &mut self.block_in {
+                plane[self.filled..].fill(0.0);
+            }
+            self.filled = block;
+            written += self.run_block(missing - written, out);
+            blocks_left -= 1;
         }
+        if written < missing {
+            // Never expected; keeps the length promise anyway.
+            append_s16(
+                out,
+                (missing - written) * self.block_in.len(),
+                std::iter::repeat(0.0),
+            );
+        }
+        self.engine.reset();
+        self.filled = 0;
+        self.delay_left = self.start_offset.max(0) as usize;
+        self.lead_in_left = (-self.start_offset).max(0) as usize;
+        missing
+    }
+
+    /// Resamples the full input block and appends at most `limit` frames, after the start
+    /// offset is dealt with.
+    fn run_block(&mut self, limit: usize, out: &mut Vec<u8>) -> usize {
+        let produced = self.engine.process(&self.block_in, &mut self.block_out);
+        self.filled = 0;
+        let channels = self.block_out.len();
+        let lead_in = self.lead_in_left.min(limit);
+        self.lead_in_left -= lead_in;
+        append_s16(out, lead_in * channels, std::iter::repeat(0.0));
+        let skipped = self.delay_left.min(produced);
+        self.delay_left -= skipped;
+        let count = (produced - skipped).min(limit - lead_in);
+        let planes = &self.block_out;
+        let interleaved = (skipped..skipped + count).flat_map(|i| planes.iter().map(move |p| p[i]));
+        append_s16(out, count * channels, interleaved);
+        lead_in + count
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn stereo() -> Channels {
-        Channels::Positioned(Position::FRONT_LEFT | Position::FRONT_RIGHT)
-    }
+    use std::f64::consts::PI;
 
     fn mono() -> Channels {
         Channels::Positioned(Position::FRONT_CENTER)
     }
 
-    fn s16_samples(bytes: &[u8]) -> Vec<i16> {
+    fn stereo() -> Channels {
+        Channels::Positioned(Position::FRONT_LEFT | Position::FRONT_RIGHT)
+    }
+
+    /// 5.1 with rear surrounds: FL FR FC LFE RL RR.
+    fn surround_5_1() -> Channels {
+        Channels::Positioned(Position::from_count(6).unwrap())
+    }
+
+    fn samples(bytes: &[u8]) -> Vec<i16> {
         bytes
             .chunks_exact(2)
             .map(|b| i16::from_le_bytes([b[0], b[1]]))
             .collect()
     }
 
-    fn convert(converter: &mut PcmConverter, input: &[f32], chunk: usize) -> Vec<i16> {
+    /// Small deterministic generator (no `rand` dependency).
+    struct Lcg(u64);
+    impl Lcg {
+        fn below(&mut self, bound: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((self.0 >> 33) as usize) % bound
+        }
+    }
+
+    enum Chunking {
+        Fixed(usize),
+        Random(u64),
+    }
+
+    /// Feeds `input` (interleaved) in chunks of whole frames, then finishes.
+    fn convert(converter: &mut PcmConverter, input: &[f32], chunking: Chunking) -> Vec<u8> {
+        let channels = converter.in_channels;
         let mut out = Vec::new();
-        let step = chunk * converter.in_channels;
-        for part in input.chunks(step.max(1)) {
-            converter.process(part, &mut out);
+        let mut rest = input;
+        let mut rng = Lcg(match chunking {
+            Chunking::Random(seed) => seed,
+            Chunking::Fixed(_) => 0,
+        });
+        while !rest.is_empty() {
+            let frames = match chunking {
+                Chunking::Fixed(n) => n,
+                Chunking::Random(_) => 1 + rng.below(3000),
+            };
+            let (chunk, tail) = rest.split_at(frames.saturating_mul(channels).min(rest.len()));
+            converter.process(chunk, &mut out);
+            rest = tail;
         }
         converter.finish(&mut out);
-        s16_samples(&out)
+        out
     }
 
-    #[test]
-    fn same_format_is_bit_exact() {
-        let original: Vec<i16> = (0..4000).map(|i| (i * 97 % 65536 - 32768) as i16).collect();
-        let floats: Vec<f32> = original.iter().map(|s| *s as f32 / 32768.0).collect();
-        let mut converter = PcmConverter::new(44_100, &stereo(), 44_100, 2).unwrap();
-        assert_eq!(convert(&mut converter, &floats, 333), original);
+    fn convert_all(
+        in_rate: u32,
+        channels: &Channels,
+        out_rate: u32,
+        out_channels: usize,
+        input: &[f32],
+    ) -> Vec<i16> {
+        let mut converter = PcmConverter::new(in_rate, channels, out_rate, out_channels).unwrap();
+        samples(&convert(
+            &mut converter,
+            input,
+            Chunking::Fixed(usize::MAX / 64),
+        ))
     }
 
-    #[test]
-    fn float_to_s16_rounds_and_clamps() {
-        assert_eq!(to_s16(2.0), 32767);
-        assert_eq!(to_s16(-2.0), -32768);
-        assert_eq!(to_s16(0.5 / 32768.0), 1);
-        assert_eq!(to_s16(0.49 / 32768.0), 0);
-        assert_eq!(to_s16(-1.5 / 32768.0), -2);
-    }
-
-    #[test]
-    fn channel_mixing() {
-        let mut down = PcmConverter::new(8_000, &stereo(), 8_000, 1).unwrap();
-        assert_eq!(
-            convert(&mut down, &[0.5, 0.25, -0.5, 0.0], 1),
-            [12288, -8192]
-        );
-
-        let mut up = PcmConverter::new(8_000, &mono(), 8_000, 2).unwrap();
-        assert_eq!(
-            convert(&mut up, &[0.25, -0.5], 1),
-            [8192, 8192, -16384, -16384]
-        );
-
-        // 5.1 with only the centre active: -3 dB on both sides, normalised by 1 + 2 × 0.707.
-        let surround = Channels::Positioned(Position::from_count(6).unwrap());
-        let mut down = PcmConverter::new(8_000, &surround, 8_000, 2).unwrap();
-        let out = convert(&mut down, &[0.0, 0.0, 0.5, 0.9, 0.0, 0.0], 1);
-        let expected = to_s16(0.5 * MINUS_3DB / (1.0 + 2.0 * MINUS_3DB));
-        assert_eq!(out, [expected, expected]);
-        // LFE is dropped; the left surround goes left only.
-        let mut down = PcmConverter::new(8_000, &surround, 8_000, 2).unwrap();
-        let out = convert(&mut down, &[0.0, 0.0, 0.0, 0.9, 0.5, 0.0], 1);
-        assert_eq!(out, [to_s16(0.5 * MINUS_3DB / (1.0 + 2.0 * MINUS_3DB)), 0]);
-    }
-
+    /// A tone quantised to 16 bits, as a 16-bit file would carry it.
     fn tone(rate: u32, freq: f64, seconds: f64, amplitude: f64) -> Vec<f32> {
-        let count = (rate as f64 * seconds) as usize;
+        let count = (f64::from(rate) * seconds) as usize;
         (0..count)
-            .map(|i| {
-                let v =
-                    amplitude * (2.0 * std::f64::consts::PI * freq * i as f64 / rate as f64).sin();
-                // Quantised to 16 bits, as a 16-bit WAV would carry it.
+            .map(|n| {
+                let v = amplitude * (2.0 * PI * freq * n as f64 / f64::from(rate)).sin();
                 ((v * 32768.0).round() / 32768.0) as f32
             })
             .collect()
     }
 
     #[test]
-    fn output_length_is_exact_and_chunking_invariant() {
-        let pairs = [
-            (22_050, 48_000),
-            (44_100, 48_000),
-            (48_000, 16_000),
-            (8_000, 48_000),
-            (24_000, 48_000),
-            (16_000, 44_100),
+    fn same_rate_and_channels_is_bit_exact() {
+        // Every i16 value, as stereo, fed in odd chunks.
+        let original: Vec<i16> = (i16::MIN..=i16::MAX).collect();
+        let floats: Vec<f32> = original.iter().map(|s| f32::from(*s) / 32768.0).collect();
+        let mut converter = PcmConverter::new(44_100, &stereo(), 44_100, 2).unwrap();
+        let out = convert(&mut converter, &floats, Chunking::Fixed(333));
+        assert_eq!(samples(&out), original);
+        assert_eq!(converter.frames_out(), 32_768);
+        let mut converter = PcmConverter::new(16_000, &mono(), 16_000, 1).unwrap();
+        let out = convert(&mut converter, &floats, Chunking::Random(7));
+        assert_eq!(samples(&out), original);
+    }
+
+    #[test]
+    fn float_to_s16_rounds_and_clamps() {
+        assert_eq!(to_s16(1.0), 32767);
+        assert_eq!(to_s16(2.0), 32767);
+        assert_eq!(to_s16(-1.0), -32768);
+        assert_eq!(to_s16(-2.0), -32768);
+        assert_eq!(to_s16(0.5 / 32768.0), 1);
+        assert_eq!(to_s16(0.49 / 32768.0), 0);
+        assert_eq!(to_s16(-1.5 / 32768.0), -2);
+        assert_eq!(to_s16(f32::NAN), 0);
+        assert_eq!(to_s16(f32::INFINITY), 32767);
+        assert_eq!(to_s16(f32::NEG_INFINITY), -32768);
+        // Same as the obvious `round().clamp()` over a dense sweep, halves included.
+        for i in -70_000..=70_000 {
+            for offset in [-0.5f32, -0.49, -0.01, 0.0, 0.01, 0.49, 0.5] {
+                let sample = (i as f32 + offset) / 32768.0;
+                let obvious = (sample * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
+                assert_eq!(to_s16(sample), obvious, "{sample}");
+            }
+        }
+    }
+
+    #[test]
+    fn stereo_to_mono_averages() {
+        let out = convert_all(
+            8_000,
+            &stereo(),
+            8_000,
+            1,
+            &[0.5, 0.25, -0.5, 0.0, 1.0, 1.0],
+        );
+        assert_eq!(out, [12288, -8192, 32767]);
+        // Discrete stereo (no positions) is treated as FL, FR.
+        let out = convert_all(8_000, &Channels::Discrete(2), 8_000, 1, &[0.5, 0.25]);
+        assert_eq!(out, [12288]);
+    }
+
+    #[test]
+    fn mono_to_stereo_and_more_duplicates_into_front_pair() {
+        let out = convert_all(8_000, &mono(), 8_000, 2, &[0.25, -0.5]);
+        assert_eq!(out, [8192, 8192, -16384, -16384]);
+        // Mono to 5.1: FL and FR carry it, FC LFE RL RR are silent.
+        let out = convert_all(8_000, &mono(), 8_000, 6, &[0.25]);
+        assert_eq!(out, [8192, 8192, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn surround_to_stereo_uses_itu_coefficients() {
+        // FL FR FC LFE RL RR, each alone at a constant level; the downmix is scaled by
+        // 1 / (1 + 2 × 0.7071) so a full-scale signal on every channel cannot clip.
+        let scale = 1.0 / (1.0 + 2.0 * MINUS_3DB);
+        let level = 0.5f32;
+        let expected = [
+            (1.0, 0.0),             // FL
+            (0.0, 1.0),             // FR
+            (MINUS_3DB, MINUS_3DB), // FC
+            (0.0, 0.0),             // LFE dropped
+            (MINUS_3DB, 0.0),       // RL
+            (0.0, MINUS_3DB),       // RR
         ];
-        for (in_rate, out_rate) in pairs {
-            let input = tone(in_rate, 440.0, 0.37, 0.5);
+        for (channel, (left, right)) in expected.into_iter().enumerate() {
+            let mut frame = [0.0f32; 6];
+            frame[channel] = level;
+            let input: Vec<f32> = frame.repeat(3);
+            let out = convert_all(48_000, &surround_5_1(), 48_000, 2, &input);
+            let want = [to_s16(level * left * scale), to_s16(level * right * scale)];
+            assert_eq!(out, want.repeat(3), "channel {channel}");
+        }
+        // Spot values: FL alone at 0.5 → 0.5 × 0.4142 = 0.2071 → 6786.
+        assert_eq!(to_s16(0.5 * scale), 6786);
+        // All channels at full scale: exactly full scale out, no clipping.
+        let out = convert_all(48_000, &surround_5_1(), 48_000, 2, &[1.0; 6]);
+        assert_eq!(out, [32767, 32767]);
+        // 5.1 to mono is the average of that stereo downmix.
+        let out = convert_all(
+            48_000,
+            &surround_5_1(),
+            48_000,
+            1,
+            &[0.5, 0.1, 0.3, 0.9, 0.2, 0.4],
+        );
+        let left = 0.5 + MINUS_3DB * 0.3 + MINUS_3DB * 0.2;
+        let right = 0.1 + MINUS_3DB * 0.3 + MINUS_3DB * 0.4;
+        assert_eq!(out, [to_s16((left + right) * scale / 2.0)]);
+        // Side-surround 5.1 (FL FR FC LFE SL SR) downmixes the same way.
+        let side = Channels::Positioned(
+            Position::FRONT_LEFT
+                | Position::FRONT_RIGHT
+                | Position::FRONT_CENTER
+                | Position::LFE1
+                | Position::SIDE_LEFT
+                | Position::SIDE_RIGHT,
+        );
+        let out = convert_all(48_000, &side, 48_000, 2, &[0.0, 0.0, 0.0, 0.0, 0.5, 0.0]);
+        assert_eq!(out, [to_s16(0.5 * MINUS_3DB * scale), 0]);
+    }
+
+    #[test]
+    fn other_counts_copy_matching_positions() {
+        // Stereo to 5.1: FL FR copied, the rest silent.
+        let out = convert_all(8_000, &stereo(), 8_000, 6, &[0.25, -0.25]);
+        assert_eq!(out, [8192, -8192, 0, 0, 0, 0]);
+        // 5.1 to 4 channels (FL FR FC LFE): the rears are dropped.
+        let out = convert_all(
+            8_000,
+            &surround_5_1(),
+            8_000,
+            4,
+            &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+        );
+        assert_eq!(out, [0.1, 0.2, 0.3, 0.4].map(to_s16));
+        // Side-surround 5.1 to 8 channels (FL FR FC LFE RL RR FLC FRC): sides go to the rears.
+        let side = Channels::Positioned(
+            Position::FRONT_LEFT
+                | Position::FRONT_RIGHT
+                | Position::FRONT_CENTER
+                | Position::LFE1
+                | Position::SIDE_LEFT
+                | Position::SIDE_RIGHT,
+        );
+        let out = convert_all(8_000, &side, 8_000, 8, &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6]);
+        assert_eq!(out, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.0, 0.0].map(to_s16));
+        // Ambisonics to mono: W only.
+        let out = convert_all(
+            8_000,
+            &Channels::Ambisonic(1),
+            8_000,
+            1,
+            &[0.5, 0.9, 0.9, 0.9],
+        );
+        assert_eq!(out, [to_s16(0.5 * MINUS_3DB)]);
+    }
+
+    #[test]
+    fn fft_blocks_stay_short() {
+        // (in, out, block frames); latency ≈ 1.5 blocks.
+        let cases = [
+            (44_100, 48_000, Some(588)), // 13.3 ms
+            (22_050, 48_000, Some(294)), // 13.3 ms
+            (24_000, 48_000, Some(240)), // 10 ms
+            (16_000, 48_000, Some(160)),
+            (8_000, 48_000, Some(128)), // 16 ms: minimum filter length
+            (48_000, 16_000, Some(480)),
+            (16_000, 44_100, Some(320)), // 20 ms
+            (22_050, 16_000, None),      // 40 ms: sinc instead
+            (44_056, 48_000, None),
+        ];
+        for (in_rate, out_rate, block) in cases {
+            assert_eq!(
+                fft_block_frames(in_rate, out_rate),
+                block,
+                "{in_rate}->{out_rate}"
+            );
+        }
+    }
+
+    const RATE_PAIRS: [(u32, u32); 10] = [
+        (22_050, 48_000),
+        (44_100, 48_000),
+        (48_000, 16_000),
+        (8_000, 48_000),
+        (24_000, 48_000),
+        (16_000, 44_100),
+        // Sinc fallback.
+        (22_050, 16_000),
+        (44_056, 48_000),
+        (44_056, 16_000),
+        (8_000, 44_056),
+    ];
+
+    #[test]
+    fn output_length_is_exact_and_chunking_invariant() {
+        for (in_rate, out_rate) in RATE_PAIRS {
+            // 0.37 s of a stereo tone, mixed to mono on the way.
+            let signal = tone(in_rate, 440.0, 0.37, 0.5);
+            let input: Vec<f32> = signal.iter().flat_map(|s| [*s, -*s * 0.5]).collect();
+            let frames = signal.len() as u64;
             let expected =
-                (input.len() as u64 * out_rate as u64 + in_rate as u64 / 2) / in_rate as u64;
-            let mut reference = None;
-            for chunk in [1, 7, 1152, 100_000] {
-                let mut converter = PcmConverter::new(in_rate, &mono(), out_rate, 1).unwrap();
-                let out = convert(&mut converter, &input, chunk);
-                assert_eq!(
-                    out.len() as u64,
-                    expected,
-                    "{in_rate}->{out_rate} chunk {chunk}"
-                );
+                (frames * u64::from(out_rate) + u64::from(in_rate) / 2) / u64::from(in_rate);
+            let mut reference: Option<Vec<u8>> = None;
+            for chunking in [
+                Chunking::Fixed(usize::MAX / 64),
+                Chunking::Fixed(1),
+                Chunking::Fixed(7),
+                Chunking::Fixed(1152),
+                Chunking::Random(1),
+                Chunking::Random(2),
+            ] {
+                let mut converter = PcmConverter::new(in_rate, &stereo(), out_rate, 1).unwrap();
+                let out = convert(&mut converter, &input, chunking);
+                assert_eq!(out.len() as u64, 2 * expected, "{in_rate}->{out_rate}");
+                assert_eq!(converter.frames_in(), frames);
                 assert_eq!(converter.frames_out(), expected);
                 match &reference {
                     None => reference = Some(out),
-                    Some(r) => assert_eq!(r, &out, "{in_rate}->{out_rate} chunk {chunk}"),
+                    Some(r) => assert!(r == &out, "{in_rate}->{out_rate}: chunking changed output"),
                 }
             }
         }
     }
 
-    /// Signal to noise-and-distortion ratio of a tone at a known frequency: fit
-    /// a·sin + b·cos + c by least squares over the middle half; the residual is the noise.
-    fn sinad_db(samples: &[i16], rate: u32, freq: f64) -> f64 {
-        let start = samples.len() / 4;
-        let end = samples.len() * 3 / 4;
-        let w = 2.0 * std::f64::consts::PI * freq / rate as f64;
-        let rows: Vec<[f64; 3]> = (start..end)
-            .map(|n| [(w * n as f64).sin(), (w * n as f64).cos(), 1.0])
-            .collect();
-        let ys: Vec<f64> = samples[start..end].iter().map(|s| *s as f64).collect();
-        let mut ata = [[0.0f64; 3]; 3];
-        let mut aty = [0.0f64; 3];
-        for (row, y) in rows.iter().zip(&ys) {
+    #[test]
+    fn lengths_round_to_nearest() {
+        // 1 frame at 44100 → 48000 is 1.088 → 1; 7 frames is 7.62 → 8; 0 frames is 0.
+        for (frames, expected) in [(0usize, 0u64), (1, 1), (7, 8), (1000, 1088)] {
+            let mut converter = PcmConverter::new(44_100, &mono(), 48_000, 1).unwrap();
+            let mut out = Vec::new();
+            converter.process(&vec![0.25; frames], &mut out);
+            converter.finish(&mut out);
+            assert_eq!(converter.frames_out(), expected, "{frames} frames");
+            assert_eq!(out.len() as u64, 2 * expected);
+        }
+    }
+
+    #[test]
+    fn finish_resets_for_a_new_stream() {
+        let input = tone(22_050, 997.0, 0.5, 0.5);
+        let mut converter = PcmConverter::new(22_050, &mono(), 48_000, 1).unwrap();
+        let first = convert(&mut converter, &input, Chunking::Fixed(1000));
+        let second = convert(&mut converter, &input, Chunking::Fixed(999));
+        assert_eq!(first, second);
+        assert_eq!(converter.frames_out(), 2 * 24_000);
+        // A second finish() with nothing new adds nothing.
+        let mut out = Vec::new();
+        converter.finish(&mut out);
+        assert!(out.is_empty());
+    }
+
+    /// Least-squares fit of a·sin + b·cos + c at a known frequency over the middle half.
+    /// Returns (SINAD in dB, time offset of the fitted tone in output samples).
+    fn fit_tone(samples: &[i16], rate: u32, freq: f64) -> (f64, f64) {
+        let range = samples.len() / 4..samples.len() * 3 / 4;
+        let w = 2.0 * PI * freq / f64::from(rate);
+        let basis = |n: usize| [(w * n as f64).sin(), (w * n as f64).cos(), 1.0];
+        let mut normal = [[0.0f64; 3]; 3];
+        let mut rhs = [0.0f64; 3];
+        for n in range.clone() {
+            let row = basis(n);
+            let y = f64::from(samples[n]);
             for i in 0..3 {
-                aty[i] += row[i] * y;
+                rhs[i] += row[i] * y;
                 for j in 0..3 {
-                    ata[i][j] += row[i] * row[j];
+                    normal[i][j] += row[i] * row[j];
                 }
             }
         }
-        let coef = solve3(ata, aty);
+        let [a, b, c] = solve3(normal, rhs);
         let (mut signal, mut noise) = (0.0, 0.0);
-        for (row, y) in rows.iter().zip(&ys) {
-            let fit = coef[0] * row[0] + coef[1] * row[1];
+        for n in range {
+            let [s, co, _] = basis(n);
+            let fit = a * s + b * co;
             signal += fit * fit;
-            let residual = y - fit - coef[2];
+            let residual = f64::from(samples[n]) - fit - c;
             noise += residual * residual;
         }
-        10.0 * (signal / noise).log10()
+        // a·sin(wn) + b·cos(wn) = A·sin(w(n + offset)).
+        let offset = b.atan2(a) / w;
+        (10.0 * (signal / noise).log10(), offset)
     }
 
-    fn solve3(mut a: [[f64; 3]; 3], mut b: [f64; 3]) -> [f64; 3] {
-        for col in 0..3 {
-            let pivot = (col..3)
-                .max_by(|x, y| a[*x][col].abs().total_cmp(&a[*y][col].abs()))
-                .unwrap();
-            a.swap(col, pivot);
-            b.swap(col, pivot);
-            for row in col + 1..3 {
-                let f = a[row][col] / a[col][col];
-                for k in col..3 {
-                    a[row][k] -= f * a[col][k];
-                }
-                b[row] -= f * b[col];
+    /// Solves a 3×3 linear system by Cramer's rule (the normal equations here are well
+    /// conditioned: sin, cos and 1 over thousands of periods are nearly orthogonal).
+    fn solve3(a: [[f64; 3]; 3], b: [f64; 3]) -> [f64; 3] {
+        let det = |m: [[f64; 3]; 3]| {
+            m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+                - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+                + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+        };
+        let whole = det(a);
+        std::array::from_fn(|col| {
+            let mut replaced = a;
+            for (row, value) in replaced.iter_mut().zip(b) {
+                row[col] = value;
             }
-        }
-        let mut x = [0.0; 3];
-        for row in (0..3).rev() {
-            let rest: f64 = (row + 1..3).map(|k| a[row][k] * x[k]).sum();
-            x[row] = (b[row] - rest) / a[row][row];
-        }
-        x
+            det(replaced) / whole
+        })
     }
 
     #[test]
     fn resampling_quality() {
-        let amplitude = 10f64.powf(-3.0 / 20.0);
+        let minus_3dbfs = 10f64.powf(-3.0 / 20.0);
         for (in_rate, freq) in [(22_050, 997.0), (22_050, 9_000.0), (44_100, 997.0)] {
-            let input = tone(in_rate, freq, 10.0, amplitude);
-            let mut converter = PcmConverter::new(in_rate, &mono(), 48_000, 1).unwrap();
-            let out = convert(&mut converter, &input, 4096);
+            let input = tone(in_rate, freq, 10.0, minus_3dbfs);
+            let out = convert_all(in_rate, &mono(), 48_000, 1, &input);
             assert_eq!(out.len(), 480_000);
-            let sinad = sinad_db(&out, 48_000, freq);
-            println!("{in_rate} Hz -> 48000 Hz, {freq} Hz tone: SINAD {sinad:.1} dB");
-            assert!(sinad >= 85.0, "{in_rate} {freq}: SINAD {sinad:.1} dB");
+            let (sinad, offset) = fit_tone(&out, 48_000, freq);
+            println!(
+                "{in_rate} Hz -> 48000 Hz, {freq} Hz at -3 dBFS: SINAD {sinad:.1} dB, \
+                 time offset {offset:.4} samples"
+            );
+            assert!(
+                sinad >= 85.0,
+                "{in_rate} Hz, {freq} Hz: SINAD {sinad:.1} dB"
+            );
+        }
+    }
+
+    #[test]
+    fn sinc_fallback_quality() {
+        let minus_3dbfs = 10f64.powf(-3.0 / 20.0);
+        for (in_rate, out_rate, freq) in [
+            (22_050, 16_000, 997.0),
+            (44_056, 48_000, 9_000.0),
+            (44_056, 16_000, 997.0),
+            (8_000, 44_056, 997.0),
+        ] {
+            let input = tone(in_rate, freq, 2.0, minus_3dbfs);
+            let out = convert_all(in_rate, &mono(), out_rate, 1, &input);
+            let (sinad, offset) = fit_tone(&out, out_rate, freq);
+            println!(
+                "{in_rate} Hz -> {out_rate} Hz (sinc), {freq} Hz at -3 dBFS: SINAD {sinad:.1} dB, \
+                 time offset {offset:.4} samples"
+            );
+            assert!(sinad >= 85.0, "{in_rate}->{out_rate}: SINAD {sinad:.1} dB");
+            // Only the fraction of a frame that cannot be dropped or inserted remains.
+            assert!(
+                offset.abs() <= 0.5,
+                "{in_rate}->{out_rate}: offset {offset}"
+            );
         }
     }
 
     #[test]
     fn output_is_time_aligned_with_input() {
-        // A tone resampled must keep its phase: compare with the same tone made at 48 kHz.
-        let input = tone(44_100, 997.0, 1.0, 0.5);
-        let mut converter = PcmConverter::new(44_100, &mono(), 48_000, 1).unwrap();
-        let out = convert(&mut converter, &input, 1152);
-        let ideal = tone(48_000, 997.0, 1.0, 0.5);
-        let worst = out[12_000..36_000]
-            .iter()
-            .zip(&ideal[12_000..36_000])
-            .map(|(a, b)| (*a as f32 / 32768.0 - b).abs())
-            .fold(0.0f32, f32::max);
-        assert!(worst < 1e-3, "max deviation {worst}");
+        // The filter delay is removed: a tone keeps its phase (offset in output samples).
+        for (in_rate, out_rate) in RATE_PAIRS.into_iter().take(6) {
+            let freq = 997.0;
+            let input = tone(in_rate, freq, 1.0, 0.5);
+            let out = convert_all(in_rate, &mono(), out_rate, 1, &input);
+            let (_, offset) = fit_tone(&out, out_rate, freq);
+            assert!(
+                offset.abs() < 0.01,
+                "{in_rate}->{out_rate}: offset {offset}"
+            );
+        }
     }
 
     #[test]
-    fn first_frame_produces_output() {
+    fn first_mp3_frame_produces_output() {
+        // 44100 → 48000 uses 588-frame blocks: 1152 frames fill one block (640 frames out, minus
+        // the 320-frame filter delay) and leave 564 frames waiting for the next block.
         let mut converter = PcmConverter::new(44_100, &stereo(), 48_000, 1).unwrap();
         let mut out = Vec::new();
         converter.process(&vec![0.1; 1152 * 2], &mut out);
-        // One 588-frame block in, minus the filter delay, comes out at once.
-        assert!(out.len() / 2 >= 300, "only {} frames", out.len() / 2);
+        assert_eq!(out.len() / 2, 320);
+        assert_eq!(converter.frames_buffered(), 564);
+        // A 20 ms Opus packet at 48000 → 16000 fills two 480-frame blocks: 2 × 160 frames out,
+        // minus the 80-frame (5 ms) filter delay.
+        let mut converter = PcmConverter::new(48_000, &mono(), 16_000, 1).unwrap();
+        let mut out = Vec::new();
+        converter.process(&[0.1; 960], &mut out);
+        assert_eq!(out.len() / 2, 160 * 2 - 80);
+    }
+
+    #[test]
+    fn odd_input_never_panics() {
+        let layouts = [
+            mono(),
+            stereo(),
+            surround_5_1(),
+            Channels::Discrete(3),
+            Channels::Discrete(40),
+            Channels::Ambisonic(2),
+            Channels::Custom(vec![ChannelLabel::Discrete(0), ChannelLabel::Discrete(1)].into()),
+            // Two undefined mask bits, which `Position::iter()` reports as one item.
+            Channels::Positioned(Position::from_bits_retain(0b11 | 3 << 40)),
+        ];
+        for layout in &layouts {
+            for (in_rate, out_rate) in [(44_100, 48_000), (48_000, 48_000), (22_050, 16_000)] {
+                for out_channels in [1, 2, 3, 6, 40] {
+                    let mut converter =
+                        PcmConverter::new(in_rate, layout, out_rate, out_channels).unwrap();
+                    let mut out = Vec::new();
+                    converter.process(&[], &mut out);
+                    // A trailing partial frame is ignored.
+                    let odd = vec![f32::NAN; layout.count() * 3 + layout.count() / 2];
+                    converter.process(&odd, &mut out);
+                    converter.process(&[f32::INFINITY, f32::MAX], &mut out);
+                    converter.finish(&mut out);
+                    converter.finish(&mut out);
+                    assert_eq!(
+                        out.len() as u64,
+                        converter.frames_out() * 2 * out_channels as u64
+                    );
+                }
+            }
+        }
+        assert!(PcmConverter::new(0, &mono(), 48_000, 1).is_err());
+        assert!(PcmConverter::new(u32::MAX, &mono(), 48_000, 1).is_err());
+        assert!(PcmConverter::new(48_000, &Channels::None, 48_000, 1).is_err());
+        assert!(PcmConverter::new(48_000, &mono(), 48_000, 0).is_err());
+        assert!(PcmConverter::new(48_000, &Channels::Discrete(u16::MAX), 48_000, 2).is_err());
     }
 }
