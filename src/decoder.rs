@@ -24,6 +24,7 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::default::formats as readers;
 
 use crate::format_hint::ContainerHint;
+use crate::mp4_edit;
 use crate::pcm::PcmConverter;
 use crate::stream_buffer::{StreamBuffer, StreamReader};
 
@@ -35,6 +36,9 @@ pub const MAX_PROBE_BYTES: u32 = 32 * 1024;
 const HINT_REPLAY_LIMIT: usize = 48 * 1024;
 /// Corrupt packets in a row after which the stream is declared undecodable.
 pub const MAX_CONSECUTIVE_ERRORS: u32 = 32;
+/// How much of the stream start is kept to read an MP4 edit list from (a faststart `moov` of a
+/// long file can take a few hundred KiB).
+const HEAD_CAPTURE_LIMIT: usize = 1024 * 1024;
 /// Symphonia's read-ahead ring: a power of two above 32 KiB. Kept small: one per stream.
 const SOURCE_BUFFER_LEN: usize = 64 * 1024;
 
@@ -258,6 +262,7 @@ impl<'a> Worker<'a> {
         // Watch for concatenated MPEG audio files from the first byte; switched off once the
         // stream turns out to be something else.
         self.reader.set_mpeg_split(true);
+        self.reader.capture_head(HEAD_CAPTURE_LIMIT);
         let mut source = self.new_source();
         loop {
             if at_end(&mut source) {
@@ -283,10 +288,16 @@ impl<'a> Worker<'a> {
                 }
             };
             self.streams_opened += 1;
-            if !matches!(format.format_info().short_name, "mp1" | "mp2" | "mp3") {
+            let container = format.format_info().short_name;
+            if !matches!(container, "mp1" | "mp2" | "mp3") {
                 self.reader.set_mpeg_split(false);
             }
-            match self.decode_stream(format) {
+            let head = self.reader.take_head();
+            let edit = (container == "isomp4")
+                .then(|| mp4_edit::audio_edit_list(&head))
+                .flatten();
+            drop(head);
+            match self.decode_stream(format, edit) {
                 StreamEnd::Ended(_) if self.reader.at_boundary() => {
                     // The reader stopped at the start of the next MPEG file; what it buffered
                     // is the tail of the file that ended.
@@ -353,7 +364,11 @@ impl<'a> Worker<'a> {
             })
     }
 
-    fn decode_stream(&mut self, mut format: Box<dyn FormatReader>) -> StreamEnd {
+    fn decode_stream(
+        &mut self,
+        mut format: Box<dyn FormatReader>,
+        edit: Option<mp4_edit::EditList>,
+    ) -> StreamEnd {
         let container = format.format_info().short_name.to_string();
         let Some((mut track_id, mut decoder)) = self.make_decoder(&*format) else {
             return StreamEnd::Stop;
@@ -362,6 +377,8 @@ impl<'a> Worker<'a> {
         // Where the next packet should start: a jump past it means the reader resynchronised
         // over damaged data without telling us.
         let mut expected_pts: Option<i64> = None;
+        // Edit-list trimming still to apply: frames to drop, then frames to keep.
+        let mut trim: Option<(u64, u64)> = None;
         loop {
             let packet = match format.next_packet() {
                 Ok(Some(packet)) => packet,
@@ -422,6 +439,13 @@ impl<'a> Worker<'a> {
                     let rate = audio.spec().rate();
                     let channels = audio.spec().channels().clone();
                     audio.copy_to_vec_interleaved(&mut self.samples);
+                    if let Some(edit) = edit {
+                        let (skip, keep) = trim.get_or_insert_with(|| edit.trim_frames(rate));
+                        apply_trim(&mut self.samples, channels.count(), skip, keep);
+                        if self.samples.is_empty() {
+                            continue;
+                        }
+                    }
                     let codec = decoder.codec_info().short_name;
                     if !self.ensure_converter(&container, codec, rate, &channels) {
                         return StreamEnd::Stop;
@@ -540,6 +564,17 @@ impl<'a> Worker<'a> {
             self.events.send_pcm(&mut self.pcm);
         }
     }
+}
+
+/// Drops `skip` leading frames and keeps at most `keep` of the rest, counting both down.
+fn apply_trim(samples: &mut Vec<f32>, channels: usize, skip: &mut u64, keep: &mut u64) {
+    let frames = (samples.len() / channels.max(1)) as u64;
+    let dropped = (*skip).min(frames);
+    *skip -= dropped;
+    let kept = (frames - dropped).min(*keep);
+    *keep -= kept;
+    samples.truncate(((dropped + kept) as usize) * channels);
+    samples.drain(..dropped as usize * channels);
 }
 
 /// Builds the reader a hint names.

@@ -47,6 +47,10 @@ struct State {
     decided_until: u64,
     /// A new file starts at `decided_until`.
     boundary: bool,
+    /// A copy of the first bytes of the stream, up to `head_limit`, for container details the
+    /// format reader does not expose.
+    head: Vec<u8>,
+    head_limit: usize,
 }
 
 impl State {
@@ -125,6 +129,8 @@ impl StreamBuffer {
                     splitter: None,
                     decided_until: 0,
                     boundary: false,
+                    head: Vec::new(),
+                    head_limit: 0,
                 }),
                 data_ready: Condvar::new(),
                 reader_idle: Condvar::new(),
@@ -232,6 +238,20 @@ impl StreamReader {
         self.shared.lock().read_pos
     }
 
+    /// Keeps a copy of the first `limit` bytes of the stream as they are read.
+    pub fn capture_head(&self, limit: usize) {
+        let mut state = self.shared.lock();
+        state.head.clear();
+        state.head_limit = limit;
+    }
+
+    /// Stops capturing and returns the bytes captured.
+    pub fn take_head(&self) -> Vec<u8> {
+        let mut state = self.shared.lock();
+        state.head_limit = 0;
+        std::mem::take(&mut state.head)
+    }
+
     /// Ends reads at the start of each new MPEG audio file (see `mpeg_split`).
     pub fn set_mpeg_split(&self, enabled: bool) {
         let mut state = self.shared.lock();
@@ -320,6 +340,13 @@ impl io::Read for StreamReader {
             count = count.min(limit - start);
         }
         copy_from_deque(&state.bytes, start, &mut buf[..count]);
+        // Capture sequential reads only: replays after a rewind are already in the head.
+        if state.head.len() < state.head_limit
+            && state.head.len() as u64 == state.consumed + start as u64
+        {
+            let take = count.min(state.head_limit - state.head.len());
+            state.head.extend_from_slice(&buf[..take]);
+        }
 
         if state.retain_limit.is_some() {
             state.read_pos += count;

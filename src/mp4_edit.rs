@@ -1,0 +1,187 @@
+//! Gapless trimming for MP4/M4A audio from the track's edit list.
+//!
+//! AAC encoders put priming samples (usually 1024) at the start and padding at the end; the
+//! `elst` box of the audio track says which part is the real audio. Symphonia 0.6 parses the
+//! box but does not apply it (nor expose it), so this reads it from the head of the stream (the
+//! `moov` box comes first in a faststart file) with a small box walker of its own.
+
+/// The part of the audio track that is meant to be heard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EditList {
+    /// First media sample to play, in the media time scale.
+    pub media_time: u64,
+    pub media_timescale: u32,
+    /// Length of the edit in the movie time scale.
+    pub segment_duration: u64,
+    pub movie_timescale: u32,
+}
+
+impl EditList {
+    /// `(frames to skip at the start, frames to keep after that)` at the decoded sample rate.
+    pub fn trim_frames(&self, rate: u32) -> (u64, u64) {
+        let scale = |value: u64, from: u32| {
+            ((value as u128 * rate as u128 + from as u128 / 2) / from.max(1) as u128) as u64
+        };
+        (
+            scale(self.media_time, self.media_timescale),
+            scale(self.segment_duration, self.movie_timescale),
+        )
+    }
+}
+
+/// Finds the edit list of the first sound track in the `moov` box found in `head`.
+pub fn audio_edit_list(head: &[u8]) -> Option<EditList> {
+    let moov = boxes(head).find(|(kind, _)| kind == b"moov")?.1;
+    let movie_timescale = boxes(moov)
+        .find(|(kind, _)| kind == b"mvhd")
+        .and_then(|(_, mvhd)| timescale(mvhd))?;
+    boxes(moov)
+        .filter(|(kind, _)| kind == b"trak")
+        .find_map(|(_, trak)| {
+            let mdia = boxes(trak).find(|(kind, _)| kind == b"mdia")?.1;
+            let handler = boxes(mdia).find(|(kind, _)| kind == b"hdlr")?.1;
+            if handler.get(8..12)? != b"soun" {
+                return None;
+            }
+            let media_timescale = boxes(mdia)
+                .find(|(kind, _)| kind == b"mdhd")
+                .and_then(|(_, mdhd)| timescale(mdhd))?;
+            let edts = boxes(trak).find(|(kind, _)| kind == b"edts")?.1;
+            let elst = boxes(edts).find(|(kind, _)| kind == b"elst")?.1;
+            let (segment_duration, media_time) = first_media_edit(elst)?;
+            Some(EditList {
+                media_time,
+                media_timescale,
+                segment_duration,
+                movie_timescale,
+            })
+        })
+}
+
+/// The first edit that plays media (an "empty" edit, media time -1, only delays the start).
+fn first_media_edit(elst: &[u8]) -> Option<(u64, u64)> {
+    let version = *elst.first()?;
+    let count = be(elst.get(4..8)?) as usize;
+    let entry_len = if version == 1 { 20 } else { 12 };
+    (0..count).find_map(|i| {
+        let entry = elst.get(8 + i * entry_len..8 + (i + 1) * entry_len)?;
+        let (duration, media_time) = if version == 1 {
+            (be(&entry[0..8]), be(&entry[8..16]) as i64)
+        } else {
+            (be(&entry[0..4]), be(&entry[4..8]) as i32 as i64)
+        };
+        (media_time >= 0).then_some((duration, media_time as u64))
+    })
+}
+
+/// The time scale of an `mvhd` or `mdhd` box.
+fn timescale(full_box: &[u8]) -> Option<u32> {
+    let at = if *full_box.first()? == 1 { 20 } else { 12 };
+    let value = be(full_box.get(at..at + 4)?) as u32;
+    (value > 0).then_some(value)
+}
+
+fn be(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0, |acc, b| (acc << 8) | *b as u64)
+}
+
+/// The boxes in `data` as `(type, payload)`; stops at the first box that does not fit.
+fn boxes(data: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
+    let mut rest = data;
+    std::iter::from_fn(move || {
+        let size = be(rest.get(0..4)?);
+        let kind: [u8; 4] = rest.get(4..8)?.try_into().ok()?;
+        let (header, size) = match size {
+            1 => (16, be(rest.get(8..16)?)),
+            0 => (8, rest.len() as u64),
+            n => (8, n),
+        };
+        let size = usize::try_from(size).ok()?;
+        if size < header || size > rest.len() {
+            return None;
+        }
+        let payload = &rest[header..size];
+        rest = &rest[size..];
+        Some((kind, payload))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mp4_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+        let mut out = ((payload.len() + 8) as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(payload);
+        out
+    }
+
+    fn full_box_with_timescale(kind: &[u8; 4], timescale: u32) -> Vec<u8> {
+        let mut payload = vec![0u8; 12];
+        payload.extend(timescale.to_be_bytes());
+        payload.extend([0u8; 8]);
+        mp4_box(kind, &payload)
+    }
+
+    fn track(handler: &[u8; 4], media_timescale: u32, edits: &[(u32, i32)]) -> Vec<u8> {
+        let mut elst = vec![0, 0, 0, 0];
+        elst.extend((edits.len() as u32).to_be_bytes());
+        for (duration, media_time) in edits {
+            elst.extend(duration.to_be_bytes());
+            elst.extend(media_time.to_be_bytes());
+            elst.extend([0, 1, 0, 0]);
+        }
+        let mut hdlr = vec![0u8; 8];
+        hdlr.extend(handler);
+        hdlr.extend([0u8; 12]);
+        let mdia = [
+            full_box_with_timescale(b"mdhd", media_timescale),
+            mp4_box(b"hdlr", &hdlr),
+        ]
+        .concat();
+        let trak = [
+            mp4_box(b"tkhd", &[0u8; 84]),
+            mp4_box(b"edts", &mp4_box(b"elst", &elst)),
+            mp4_box(b"mdia", &mdia),
+        ]
+        .concat();
+        mp4_box(b"trak", &trak)
+    }
+
+    #[test]
+    fn reads_the_sound_track_edit() {
+        let moov = [
+            full_box_with_timescale(b"mvhd", 1000),
+            track(b"vide", 90_000, &[(3000, 0)]),
+            track(b"soun", 44_100, &[(500, -1), (3000, 1024)]),
+        ]
+        .concat();
+        let file = [
+            mp4_box(b"ftyp", b"M4A \0\0\0\0"),
+            mp4_box(b"moov", &moov),
+            mp4_box(b"mdat", &[1, 2, 3]),
+        ]
+        .concat();
+        let edit = audio_edit_list(&file).unwrap();
+        assert_eq!(
+            edit,
+            EditList {
+                media_time: 1024,
+                media_timescale: 44_100,
+                segment_duration: 3000,
+                movie_timescale: 1000,
+            }
+        );
+        assert_eq!(edit.trim_frames(44_100), (1024, 132_300));
+    }
+
+    #[test]
+    fn no_moov_or_truncated_head_gives_nothing() {
+        assert_eq!(audio_edit_list(b""), None);
+        assert_eq!(audio_edit_list(&mp4_box(b"ftyp", b"isom")), None);
+        let moov = mp4_box(b"moov", &full_box_with_timescale(b"mvhd", 1000));
+        assert_eq!(audio_edit_list(&moov[..moov.len() - 3]), None);
+        assert_eq!(audio_edit_list(&moov), None);
+    }
+}
