@@ -414,3 +414,105 @@ fn gst_launch_pipeline_runs() {
     assert_eq!(msg.type_(), gst::MessageType::Eos, "{msg:?}");
     pipeline.set_state(gst::State::Null).unwrap();
 }
+
+/// A 10 s tone at -3 dBFS in a 16-bit mono WAV, made by ffmpeg.
+fn tone_wav(rate: u32, freq: f64) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("tone-{rate}-{freq}-{}.wav", std::process::id()));
+    let source = format!("aevalsrc=0.70794578*sin(2*PI*{freq}*t):s={rate}:d=10");
+    let status = std::process::Command::new("ffmpeg")
+        .args([
+            "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", &source,
+        ])
+        .args(["-c:a", "pcm_s16le", "-f", "wav"])
+        .arg(&path)
+        .status()
+        .expect("ffmpeg must be installed");
+    assert!(status.success());
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    bytes
+}
+
+/// Signal to noise-and-distortion ratio of a tone at a known frequency over the middle half:
+/// the tone is fitted by least squares (a·sin + b·cos); the residual is noise and distortion.
+fn sinad_db(samples: &[i16], rate: u32, freq: f64) -> f64 {
+    let middle = &samples[samples.len() / 4..samples.len() * 3 / 4];
+    let offset = samples.len() / 4;
+    let w = 2.0 * std::f64::consts::PI * freq / rate as f64;
+    let basis = |n: usize| ((w * n as f64).sin(), (w * n as f64).cos());
+    // Normal equations of the two-column fit.
+    let (mut ss, mut sc, mut cc, mut sy, mut cy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for (i, y) in middle.iter().enumerate() {
+        let (s, c) = basis(offset + i);
+        let y = *y as f64;
+        ss += s * s;
+        sc += s * c;
+        cc += c * c;
+        sy += s * y;
+        cy += c * y;
+    }
+    let det = ss * cc - sc * sc;
+    let a = (sy * cc - cy * sc) / det;
+    let b = (cy * ss - sy * sc) / det;
+    let (mut signal, mut noise) = (0.0, 0.0);
+    for (i, y) in middle.iter().enumerate() {
+        let (s, c) = basis(offset + i);
+        let fit = a * s + b * c;
+        signal += fit * fit;
+        noise += (*y as f64 - fit).powi(2);
+    }
+    10.0 * (signal / noise).log10()
+}
+
+#[test]
+fn resampling_quality_through_the_element() {
+    for (rate, freq) in [(22_050, 997.0), (22_050, 9_000.0), (44_100, 997.0)] {
+        let wav = tone_wav(rate, freq);
+        let decoded = decode_with_element(&wav, &[], Chunking::Fixed(4096));
+        assert!(decoded.errors.is_empty(), "{:?}", decoded.errors);
+        assert_eq!((decoded.rate, decoded.channels), (48_000, 1));
+        assert_eq!(decoded.frames(), 480_000, "{rate} Hz");
+        let sinad = sinad_db(&decoded.samples, 48_000, freq);
+        println!("{rate} Hz WAV, {freq} Hz tone at -3 dBFS -> 48000 Hz: SINAD {sinad:.1} dB");
+        assert!(sinad >= 85.0, "{rate} Hz {freq} Hz: SINAD {sinad:.1} dB");
+    }
+}
+
+#[test]
+fn typefind_in_front_gives_caps_as_hints() {
+    init();
+    for (name, expected_frames) in [
+        ("mp3_cbr.mp3", SOURCE_FRAMES),
+        ("vorbis.ogg", SOURCE_FRAMES),
+        ("s16.wav", SOURCE_FRAMES),
+        ("flac.flac", SOURCE_FRAMES),
+        ("aac.m4a", SOURCE_FRAMES),
+        ("aac_adts.aac", SOURCE_FRAMES + 1024 + 820),
+        ("s16be.aiff", SOURCE_FRAMES),
+    ] {
+        let path = fixture(name);
+        let pipeline = gst::parse::launch(&format!(
+            "filesrc location={} blocksize=1000 ! typefind ! rsstreamdecoder sample-rate=0 channels=0 ! appsink name=sink sync=false",
+            path.display()
+        ))
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+        let sink = pipeline
+            .by_name("sink")
+            .unwrap()
+            .downcast::<gst_app::AppSink>()
+            .unwrap();
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let mut frames = 0u64;
+        while let Ok(sample) = sink.pull_sample() {
+            frames += sample.buffer().unwrap().size() as u64 / 4;
+        }
+        let bus = pipeline.bus().unwrap();
+        let error = bus.pop_filtered(&[gst::MessageType::Error]);
+        pipeline.set_state(gst::State::Null).unwrap();
+        assert!(error.is_none(), "{name}: {error:?}");
+        assert_eq!(frames, expected_frames, "{name}");
+    }
+}

@@ -446,6 +446,7 @@ impl DecodeOptions {
     }
 
     pub fn caps(mut self, caps: &str) -> Self {
+        init();
         self.src_caps = Some(caps.parse().expect("valid caps"));
         self
     }
