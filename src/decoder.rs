@@ -51,6 +51,25 @@ pub struct DecoderSettings {
     pub out_channels: Option<usize>,
     /// Container to try before probing.
     pub hint: Option<ContainerHint>,
+    /// Makes the worker panic, to test that a panic becomes an error event.
+    #[cfg(test)]
+    pub panic_in_worker: bool,
+}
+
+impl DecoderSettings {
+    pub fn new(
+        out_rate: Option<u32>,
+        out_channels: Option<usize>,
+        hint: Option<ContainerHint>,
+    ) -> Self {
+        DecoderSettings {
+            out_rate,
+            out_channels,
+            hint,
+            #[cfg(test)]
+            panic_in_worker: false,
+        }
+    }
 }
 
 /// The format of the PCM that follows, sent before the first PCM of each stream and whenever it
@@ -255,6 +274,10 @@ impl<'a> Worker<'a> {
     }
 
     fn run(mut self) {
+        #[cfg(test)]
+        if self.settings.panic_in_worker {
+            panic!("injected test panic");
+        }
         if self.settings.hint.is_some() {
             // Keep the first bytes so a wrong hint can fall back to the probe without loss.
             self.reader.set_retain(Some(HINT_REPLAY_LIMIT));
@@ -758,6 +781,24 @@ mod tests {
         assert!(error.contains("no supported audio format found"), "{error}");
         assert!(pushed <= 64 * 1024, "error only after {pushed} bytes");
         assert!(decoder.is_finished() || decoder.push(b"x").is_empty());
+    }
+
+    #[test]
+    fn a_panic_in_the_worker_becomes_an_error_event() {
+        let settings = DecoderSettings {
+            panic_in_worker: true,
+            ..keep()
+        };
+        let mut decoder = StreamDecoder::start(settings).unwrap();
+        let mut events = decoder.push(b"RIFF");
+        events.extend(decoder.finish());
+        assert_eq!(
+            events,
+            [DecoderEvent::Error(DecoderError {
+                kind: ErrorKind::Internal,
+                message: "decoder thread panicked: injected test panic".into(),
+            })]
+        );
     }
 
     #[test]

@@ -367,11 +367,7 @@ impl RsStreamDecoder {
             }
         }
         let property_hint = settings.format.as_deref().and_then(ContainerHint::parse);
-        DecoderSettings {
-            out_rate,
-            out_channels,
-            hint: property_hint.or(caps_hint),
-        }
+        DecoderSettings::new(out_rate, out_channels, property_hint.or(caps_hint))
     }
 
     fn allowed_output_caps(&self) -> gst::Caps {
