@@ -39,19 +39,22 @@ discover() {
 pipeline="filesrc location=$input ! rsstreamdecoder${props:+ $props} ! wavenc ! filesink location=$output"
 echo "demo: gst-launch-1.0 -q $pipeline"
 start=$(date +%s.%N)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# The element logs what it detected at INFO level.
 # shellcheck disable=SC2086 # the pipeline description is split into words on purpose
-gst-launch-1.0 -q $pipeline
+GST_DEBUG=rsstreamdecoder:4 GST_DEBUG_NO_COLOR=1 gst-launch-1.0 -q $pipeline 2>"$log"
 end=$(date +%s.%N)
+detected=$(grep -o 'detected .*; output' "$log" | head -n1 | sed 's/^detected //; s/; output$//')
 
 in_bytes=$(stat -c %s "$input")
 out_bytes=$(stat -c %s "$output")
 
 echo
 echo "input : $input ($in_bytes bytes)"
-echo "        detected format: $(discover "$input" codec)," \
-     "$(discover "$input" Channels | awk '{print $1}') ch," \
-     "$(discover "$input" 'Sample rate') Hz," \
-     "duration $(discover "$input" Duration)   (gst-discoverer-1.0)"
+echo "        rsstreamdecoder detected: ${detected:-nothing (see $log)}"
+echo "        for comparison, gst-discoverer-1.0: $(discover "$input" codec)," \
+     "duration $(discover "$input" Duration) (decodebin, without gapless trimming)"
 echo "output: $output ($out_bytes bytes)"
 if command -v soxi >/dev/null 2>&1; then
   echo "        $(soxi -r "$output") Hz, $(soxi -c "$output") ch," \

@@ -18,6 +18,9 @@ PACKAGES=(
   sox
   libopus-dev
   pkg-config
+  gcc
+  libc6-dev
+  make
   meson
   ninja-build
 )

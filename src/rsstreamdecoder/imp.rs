@@ -196,6 +196,8 @@ impl ElementImpl for RsStreamDecoder {
         static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
             let src_caps = gst_audio::AudioCapsBuilder::new_interleaved()
                 .format(gst_audio::AudioFormat::S16le)
+                .rate_range(1..=MAX_SAMPLE_RATE as i32)
+                .channels_range(1..=MAX_CHANNELS as i32)
                 .build();
             vec![
                 gst::PadTemplate::new(
@@ -437,7 +439,7 @@ impl RsStreamDecoder {
         gst::info!(
             CAT,
             imp = self,
-            "{} / {}: {} Hz {} ch -> {caps}",
+            "detected {} / {}, {} Hz, {} ch; output {caps}",
             format.container,
             format.codec,
             format.in_rate,
