@@ -34,8 +34,11 @@ pub const MAX_PROBE_BYTES: u32 = 32 * 1024;
 /// How many bytes a reader built from a hint may consume before we give up on the hint and
 /// replay those bytes into the probe.
 const HINT_REPLAY_LIMIT: usize = 48 * 1024;
-/// Corrupt packets in a row after which the stream is declared undecodable.
-pub const MAX_CONSECUTIVE_ERRORS: u32 = 32;
+/// How much damage the stream may show before it is declared undecodable: each corrupt packet
+/// adds one, each good packet takes one away. A leaky count rather than a run length, because
+/// noise sometimes decodes "successfully" (AAC accepts about one random payload in five), which
+/// would reset a plain run counter forever.
+pub const MAX_DAMAGE: u32 = 32;
 /// How much of the stream start is kept to read an MP4 edit list from (a faststart `moov` of a
 /// long file can take a few hundred KiB).
 const HEAD_CAPTURE_LIMIT: usize = 1024 * 1024;
@@ -396,7 +399,7 @@ impl<'a> Worker<'a> {
         let Some((mut track_id, mut decoder)) = self.make_decoder(&*format) else {
             return StreamEnd::Stop;
         };
-        let mut consecutive_errors = 0u32;
+        let mut damage = 0u32;
         // Where the next packet should start: a jump past it means the reader resynchronised
         // over damaged data without telling us.
         let mut expected_pts: Option<i64> = None;
@@ -431,8 +434,8 @@ impl<'a> Worker<'a> {
                     }
                 }
                 Err(e) => {
-                    consecutive_errors += 1;
-                    if !self.tolerate_error(consecutive_errors, &format!("demuxing failed: {e}")) {
+                    damage += 1;
+                    if !self.tolerate_error(damage, &format!("demuxing failed: {e}")) {
                         return StreamEnd::Stop;
                     }
                     continue;
@@ -455,7 +458,7 @@ impl<'a> Worker<'a> {
             expected_pts = Some(packet.pts.get() + untrimmed as i64);
             match decoder.decode(&packet) {
                 Ok(audio) => {
-                    consecutive_errors = 0;
+                    damage = damage.saturating_sub(1);
                     if audio.frames() == 0 {
                         continue;
                     }
@@ -478,11 +481,8 @@ impl<'a> Worker<'a> {
                     self.events.send_pcm(&mut self.pcm);
                 }
                 Err(e) => {
-                    consecutive_errors += 1;
-                    if !self.tolerate_error(
-                        consecutive_errors,
-                        &format!("skipped a corrupt packet: {e}"),
-                    ) {
+                    damage += 1;
+                    if !self.tolerate_error(damage, &format!("skipped a corrupt packet: {e}")) {
                         return StreamEnd::Stop;
                     }
                 }
@@ -492,12 +492,12 @@ impl<'a> Worker<'a> {
 
     /// Reports a skipped packet; returns false (after an error event) when there were too many
     /// in a row.
-    fn tolerate_error(&mut self, consecutive: u32, message: &str) -> bool {
-        if consecutive > MAX_CONSECUTIVE_ERRORS {
+    fn tolerate_error(&mut self, damage: u32, message: &str) -> bool {
+        if damage > MAX_DAMAGE {
             self.flush_converter();
             self.events.send(DecoderEvent::error(
                 ErrorKind::Corrupt,
-                format!("too many corrupt packets in a row ({consecutive}), last: {message}"),
+                format!("too many corrupt packets: {MAX_DAMAGE} more bad than good ones recently; last: {message}"),
             ));
             return false;
         }

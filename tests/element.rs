@@ -516,3 +516,70 @@ fn typefind_in_front_gives_caps_as_hints() {
         assert_eq!(frames, expected_frames, "{name}");
     }
 }
+
+/// Byte ranges of the ADTS frames in an AAC stream: (start, header length, frame length).
+fn adts_frames(bytes: &[u8]) -> Vec<(usize, usize, usize)> {
+    let mut frames = Vec::new();
+    let mut pos = 0;
+    while pos + 7 <= bytes.len() {
+        let h = &bytes[pos..pos + 7];
+        assert!(h[0] == 0xff && h[1] & 0xf0 == 0xf0, "ADTS sync at {pos}");
+        let header = if h[1] & 1 == 0 { 9 } else { 7 };
+        let len = ((h[3] as usize & 3) << 11) | ((h[4] as usize) << 3) | (h[5] as usize >> 5);
+        frames.push((pos, header, len));
+        pos += len;
+    }
+    frames
+}
+
+/// ADTS with the payloads of frames `range` replaced by noise (headers intact, so the reader
+/// keeps its sync and every damaged frame reaches the decoder).
+fn adts_with_noise(range: std::ops::Range<usize>) -> (Vec<u8>, usize) {
+    let mut aac = std::fs::read(fixture("aac_adts.aac")).unwrap();
+    let frames = adts_frames(&aac);
+    let mut rng = SplitMix64(11);
+    for &(start, header, len) in &frames[range] {
+        for byte in &mut aac[start + header..start + len] {
+            *byte = rng.next_u64() as u8;
+        }
+    }
+    (aac, frames.len())
+}
+
+#[test]
+fn a_few_corrupt_packets_are_skipped_many_in_a_row_are_an_error() {
+    let (few, total) = adts_with_noise(40..45);
+    let decoded = decode_with_element(&few, &keep_props(), Chunking::Fixed(2048));
+    println!(
+        "5 noisy ADTS frames of {total}: {} warnings, {} frames out, errors {:?}",
+        decoded.warnings.len(),
+        decoded.frames(),
+        decoded.errors
+    );
+    assert!(decoded.errors.is_empty(), "{:?}", decoded.errors);
+    assert!(!decoded.warnings.is_empty());
+    assert!(decoded.eos_out);
+    // At most the damaged frames (and the overlap of their neighbours) are missing.
+    assert!(
+        decoded.frames() >= (total as u64 - 7) * 1024,
+        "{}",
+        decoded.frames()
+    );
+
+    let (many, _) = adts_with_noise(40..total);
+    let decoded = decode_with_element(&many, &keep_props(), Chunking::Fixed(2048));
+    println!(
+        "noise from frame 40 on: {} warnings, {} frames out, errors {:?}",
+        decoded.warnings.len(),
+        decoded.frames(),
+        decoded.errors
+    );
+    assert_eq!(decoded.errors.len(), 1, "{:?}", decoded.errors);
+    assert!(
+        decoded.errors[0].contains("too many corrupt packets"),
+        "{:?}",
+        decoded.errors
+    );
+    // Everything before the damage came out first.
+    assert!(decoded.frames() >= 39 * 1024, "{}", decoded.frames());
+}
