@@ -239,27 +239,12 @@ pub fn wav_format_tag(bytes: &[u8]) -> u16 {
 
 /// Rate and channel count of the first audio stream, as ffprobe sees them.
 pub fn probe_stream(path: &Path) -> (u32, u32) {
-    let output = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "a:0"])
-        .args([
-            "-show_entries",
-            "stream=sample_rate,channels",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe must be installed");
-    assert!(
-        output.status.success(),
-        "ffprobe failed on {}",
-        path.display()
-    );
-    let text = String::from_utf8(output.stdout).unwrap();
-    let mut fields = text.trim().split(',');
-    let rate = fields.next().unwrap().parse().unwrap();
-    let channels = fields.next().unwrap().parse().unwrap();
-    (rate, channels)
+    let field = |entry: &str| {
+        probe_stream_entry(path, entry)
+            .parse()
+            .unwrap_or_else(|e| panic!("ffprobe {entry} of {}: {e}", path.display()))
+    };
+    (field("sample_rate"), field("channels"))
 }
 
 /// One field of the first audio stream as ffprobe reports it (e.g. `bits_per_raw_sample`).
