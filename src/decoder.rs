@@ -444,6 +444,13 @@ impl<'a> Worker<'a> {
             if packet.track_id != track_id {
                 continue;
             }
+            // The MPEG reader resynchronises silently; the splitter saw it.
+            let (resyncs, skipped) = self.reader.take_mpeg_damage();
+            if resyncs > 0 {
+                self.events.send(DecoderEvent::Warning(format!(
+                    "skipped {skipped} bytes of damaged MPEG audio ({resyncs} loss(es) of frame sync)"
+                )));
+            }
             // Packets without a duration (Matroska blocks without BlockDuration) say nothing
             // about where the next one starts; millisecond time bases round by a tick.
             let untrimmed = packet.dur.get() + packet.trim_start.get() + packet.trim_end.get();

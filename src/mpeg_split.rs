@@ -31,6 +31,10 @@ pub struct MpegSplitter {
     at_file_start: bool,
     /// An ID3v1 tag ended the file: whatever follows is a new file.
     after_trailing_tag: bool,
+    /// The lock was lost inside a file: bytes are being skipped until frames chain again.
+    resyncing: bool,
+    /// Damage seen so far and not yet reported: (times sync was regained, bytes skipped).
+    damage: (u32, u64),
 }
 
 /// The fields of an MPEG audio frame header that matter here.
@@ -54,6 +58,12 @@ impl MpegSplitter {
     /// Starts over for the file that begins at the current position.
     pub fn start_file(&mut self) {
         *self = MpegSplitter::new();
+    }
+
+    /// Damage found since the last call: (times frame sync was lost and regained inside a
+    /// file, bytes skipped to regain it).
+    pub fn take_damage(&mut self) -> (u32, u64) {
+        std::mem::take(&mut self.damage)
     }
 
     /// Decides about the bytes at the walker's position; `ahead` holds what is available from
@@ -83,7 +93,13 @@ impl MpegSplitter {
         }
         let Some(header) = parse_header(ahead) else {
             // Junk or damage: lose the lock and look for the next frame byte by byte.
+            if self.locked && self.frames_in_file > 0 {
+                self.resyncing = true;
+            }
             self.locked = false;
+            if self.resyncing {
+                self.damage.1 += 1;
+            }
             return Step::Advance(1);
         };
         if !self.locked {
@@ -96,9 +112,17 @@ impl MpegSplitter {
                         && h.layer == header.layer
                         && h.sample_rate == header.sample_rate =>
                 {
-                    self.locked = true
+                    self.locked = true;
+                    if std::mem::take(&mut self.resyncing) {
+                        self.damage.0 += 1;
+                    }
                 }
-                _ => return Step::Advance(1),
+                _ => {
+                    if self.resyncing {
+                        self.damage.1 += 1;
+                    }
+                    return Step::Advance(1);
+                }
             }
         }
         if ahead.len() < INFO_TAG_END {
@@ -336,6 +360,21 @@ mod tests {
         // Frames past the count the Xing header declared belong to a new file.
         stream.extend(frame(0x11));
         assert_eq!(boundaries(&stream), [stream.len() - 417]);
+    }
+
+    #[test]
+    fn damage_inside_a_file_is_counted() {
+        let mut stream = file(false, 6, 0x11);
+        let third = 417 * 3;
+        stream[third..third + 600].fill(0);
+        let mut splitter = MpegSplitter::new();
+        let mut pos = 0;
+        while let Step::Advance(n) = splitter.step(&stream[pos..]) {
+            pos += n;
+        }
+        // Frame 3 (417 bytes) and 183 bytes of frame 4 are zeros: sync comes back at frame 5.
+        assert_eq!(splitter.take_damage(), (1, 417 * 2));
+        assert_eq!(splitter.take_damage(), (0, 0));
     }
 
     #[test]

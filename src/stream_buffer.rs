@@ -264,6 +264,15 @@ impl StreamReader {
         state.boundary = false;
     }
 
+    /// Damage the MPEG splitter found since the last call: (resyncs, bytes skipped).
+    pub fn take_mpeg_damage(&self) -> (u32, u64) {
+        let mut state = self.shared.lock();
+        state
+            .splitter
+            .as_mut()
+            .map_or((0, 0), MpegSplitter::take_damage)
+    }
+
     /// True when reads end because a new file starts at the read position.
     pub fn at_boundary(&self) -> bool {
         let state = self.shared.lock();

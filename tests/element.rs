@@ -583,3 +583,37 @@ fn a_few_corrupt_packets_are_skipped_many_in_a_row_are_an_error() {
     // Everything before the damage came out first.
     assert!(decoded.frames() >= 39 * 1024, "{}", decoded.frames());
 }
+
+#[test]
+fn corrupt_mp3_region_is_skipped_with_warnings() {
+    let mut mp3 = std::fs::read(fixture("mp3_cbr.mp3")).unwrap();
+    let clean = decode_with_element(&mp3, &keep_props(), Chunking::Fixed(4096));
+    let starts = mp3_frame_starts(&mp3);
+    let damaged_frame = starts.len() / 2;
+    let mut rng = SplitMix64(5);
+    let from = starts[damaged_frame] + 10;
+    for byte in &mut mp3[from..from + 3000] {
+        *byte = rng.next_u64() as u8;
+    }
+    let damaged = decode_with_element(&mp3, &keep_props(), Chunking::Fixed(4096));
+    println!(
+        "MP3: clean {} frames, damaged {} frames, warnings {:?}",
+        clean.frames(),
+        damaged.frames(),
+        damaged.warnings
+    );
+    assert!(damaged.errors.is_empty(), "{:?}", damaged.errors);
+    assert!(!damaged.warnings.is_empty(), "damage must be reported");
+    assert!(damaged.eos_out);
+    // 3000 bytes are about 7.2 frames of 418 bytes; the frame after the damage may also fail
+    // (its bit reservoir pointed into the damage).
+    let lost = clean.frames() - damaged.frames();
+    assert!(lost <= 10 * 1152, "lost {lost} frames");
+    // Audio well before the damage is intact (the first frame is the Xing frame).
+    let intact = (damaged_frame - 3) * 1152 - 1105;
+    assert_eq!(
+        clean.samples[..intact * 2],
+        damaged.samples[..intact * 2],
+        "audio before the damage changed"
+    );
+}
