@@ -400,15 +400,18 @@ impl<'a> Worker<'a> {
             return StreamEnd::Stop;
         };
         let mut damage = 0u32;
-        // Where the next packet should start: a jump past it means the reader resynchronised
-        // over damaged data without telling us.
-        let mut expected_pts: Option<i64> = None;
+        let mut gaps = GapWatch::default();
+        // Decoded audio of this stream, to compare with the length the container declares.
+        let mut decoded_seconds = 0.0f64;
         // Edit-list trimming still to apply: frames to drop, then frames to keep.
         let mut trim: Option<(u64, u64)> = None;
         loop {
             let packet = match format.next_packet() {
                 Ok(Some(packet)) => packet,
-                Ok(None) => return StreamEnd::Ended(format.into_inner()),
+                Ok(None) => {
+                    self.check_complete(&*format, decoded_seconds);
+                    return StreamEnd::Ended(format.into_inner());
+                }
                 Err(SymphoniaError::IoError(e)) => {
                     if self.reader.is_aborted() {
                         return StreamEnd::Stop;
@@ -419,6 +422,7 @@ impl<'a> Worker<'a> {
                         )));
                     }
                     // Streaming WAV, unknown-size WebM and Ogg without an end page end this way.
+                    self.check_complete(&*format, decoded_seconds);
                     return StreamEnd::Ended(format.into_inner());
                 }
                 Err(SymphoniaError::ResetRequired) => {
@@ -427,7 +431,7 @@ impl<'a> Worker<'a> {
                         Some((id, new_decoder)) => {
                             track_id = id;
                             decoder = new_decoder;
-                            expected_pts = None;
+                            gaps = GapWatch::default();
                             continue;
                         }
                         None => return StreamEnd::Stop,
@@ -451,18 +455,13 @@ impl<'a> Worker<'a> {
                     "skipped {skipped} bytes of damaged MPEG audio ({resyncs} loss(es) of frame sync)"
                 )));
             }
-            // Packets without a duration (Matroska blocks without BlockDuration) say nothing
-            // about where the next one starts; millisecond time bases round by a tick.
             let untrimmed = packet.dur.get() + packet.trim_start.get() + packet.trim_end.get();
-            if let Some(expected) = expected_pts.filter(|_| untrimmed > 0)
-                && packet.pts.get() - expected > untrimmed as i64 + 1
-            {
+            if let Some(expected) = gaps.check(packet.pts.get(), untrimmed) {
                 self.events.send(DecoderEvent::Warning(format!(
                     "skipped damaged or missing data: the stream jumps from timestamp {expected} to {}",
                     packet.pts.get()
                 )));
             }
-            expected_pts = Some(packet.pts.get() + untrimmed as i64);
             match decoder.decode(&packet) {
                 Ok(audio) => {
                     damage = damage.saturating_sub(1);
@@ -470,6 +469,7 @@ impl<'a> Worker<'a> {
                         continue;
                     }
                     let rate = audio.spec().rate();
+                    decoded_seconds += audio.frames() as f64 / rate.max(1) as f64;
                     let channels = audio.spec().channels().clone();
                     audio.copy_to_vec_interleaved(&mut self.samples);
                     if let Some(edit) = edit {
@@ -494,6 +494,20 @@ impl<'a> Worker<'a> {
                     }
                 }
             }
+        }
+    }
+
+    /// Warns when a stream ended well short of the length its container declares: a reader
+    /// that gave up on damaged or truncated data says nothing of the audio it dropped.
+    fn check_complete(&self, format: &dyn FormatReader, decoded_seconds: f64) {
+        let Some(declared) = declared_seconds(format) else {
+            return;
+        };
+        if decoded_seconds < declared * 0.9 - 0.1 {
+            self.events.send(DecoderEvent::Warning(format!(
+                "the stream ended after {decoded_seconds:.2} s of the {declared:.2} s its header \
+                 declares: the rest was truncated or too damaged to read"
+            )));
         }
     }
 
@@ -593,6 +607,58 @@ impl<'a> Worker<'a> {
             converter.finish(&mut self.pcm);
             self.events.send_pcm(&mut self.pcm);
         }
+    }
+}
+
+/// The length of the stream as its container declares it, if it does.
+fn declared_seconds(format: &dyn FormatReader) -> Option<f64> {
+    let info = format.media_info();
+    if let (Some(duration), Some(time_base)) = (info.duration, info.time_base) {
+        return Some(
+            duration.get() as f64 * time_base.numer.get() as f64 / time_base.denom.get() as f64,
+        );
+    }
+    let track = format.default_track(TrackType::Audio)?;
+    let rate = track.codec_params.as_ref()?.audio()?.sample_rate?;
+    Some(track.num_frames? as f64 / rate as f64)
+}
+
+/// Notices a reader that resynchronised over damaged data without saying so: the packet
+/// timestamps jump past where the stream should have gone on.
+#[derive(Debug, Default)]
+struct GapWatch {
+    /// Where the previous packet ended, when packets carry durations.
+    expected: Option<i64>,
+    last_pts: Option<i64>,
+    /// Longest step between packets seen so far, for packets without a duration.
+    longest_step: i64,
+}
+
+impl GapWatch {
+    /// Takes a packet's timestamp and untrimmed duration; returns where the stream should have
+    /// continued when it jumped.
+    fn check(&mut self, pts: i64, duration: u64) -> Option<i64> {
+        let mut jumped_from = None;
+        if duration > 0 {
+            // Millisecond time bases (Matroska) round by a tick.
+            if let Some(expected) = self.expected
+                && pts - expected > duration as i64 + 1
+            {
+                jumped_from = Some(expected);
+            }
+        } else if let Some(last) = self.last_pts {
+            // Matroska blocks without BlockDuration: packet lengths vary (Vorbis blocks by 8×,
+            // Opus frames from 2.5 to 60 ms), so only a step far beyond the longest one counts.
+            let step = pts - last;
+            if self.longest_step > 0 && step > 32 * self.longest_step {
+                jumped_from = Some(last + self.longest_step);
+            } else {
+                self.longest_step = self.longest_step.max(step);
+            }
+        }
+        self.last_pts = Some(pts);
+        self.expected = (duration > 0).then_some(pts + duration as i64);
+        jumped_from
     }
 }
 
@@ -806,6 +872,23 @@ mod tests {
                 message: "decoder thread panicked: injected test panic".into(),
             })]
         );
+    }
+
+    #[test]
+    fn gap_watch_flags_jumps_only() {
+        let mut watch = GapWatch::default();
+        // With durations: contiguous, then a jump of three packets.
+        assert_eq!(watch.check(0, 1152), None);
+        assert_eq!(watch.check(1152, 1152), None);
+        assert_eq!(watch.check(5760, 1152), Some(2304));
+        // Without durations (ms time base): mixed 3 and 23 ms steps are normal.
+        let mut watch = GapWatch::default();
+        for pts in [0, 23, 26, 29, 52, 75, 78] {
+            assert_eq!(watch.check(pts, 0), None, "at {pts}");
+        }
+        assert_eq!(watch.check(800, 0), None, "a long but plausible step");
+        assert_eq!(watch.check(50_000, 0), Some(800 + 722));
+        assert_eq!(watch.check(1523, 0), None);
     }
 
     #[test]

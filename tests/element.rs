@@ -617,3 +617,26 @@ fn corrupt_mp3_region_is_skipped_with_warnings() {
         "audio before the damage changed"
     );
 }
+
+#[test]
+fn corrupt_webm_cluster_is_reported() {
+    let mut webm = std::fs::read(fixture("opus.webm")).unwrap();
+    let clean = decode_with_element(&webm, &keep_props(), Chunking::Fixed(4096));
+    let middle = webm.len() / 2;
+    let mut rng = SplitMix64(3);
+    for byte in &mut webm[middle..middle + 3000] {
+        *byte = rng.next_u64() as u8;
+    }
+    let damaged = decode_with_element(&webm, &keep_props(), Chunking::Fixed(4096));
+    println!(
+        "WebM: clean {} frames, damaged {} frames, warnings {:?}",
+        clean.frames(),
+        damaged.frames(),
+        damaged.warnings
+    );
+    assert!(damaged.errors.is_empty(), "{:?}", damaged.errors);
+    assert!(damaged.eos_out);
+    // symphonia's Matroska reader drops the rest of a damaged cluster; the loss is reported.
+    assert!(damaged.frames() < clean.frames());
+    assert!(!damaged.warnings.is_empty(), "the loss must be reported");
+}
