@@ -288,6 +288,8 @@ impl<'a> Worker<'a> {
         // Watch for concatenated MPEG audio files from the first byte; switched off once the
         // stream turns out to be something else.
         self.reader.set_mpeg_split(true);
+        // Likewise for Ogg, whose reader drops damaged pages without a word.
+        self.reader.set_ogg_check(true);
         self.reader.capture_head(HEAD_CAPTURE_LIMIT);
         let mut source = self.new_source();
         loop {
@@ -317,6 +319,9 @@ impl<'a> Worker<'a> {
             let container = format.format_info().short_name;
             if !matches!(container, "mp1" | "mp2" | "mp3") {
                 self.reader.set_mpeg_split(false);
+            }
+            if container != "ogg" {
+                self.reader.set_ogg_check(false);
             }
             let head = self.reader.take_head();
             let edit = (container == "isomp4")
@@ -448,11 +453,17 @@ impl<'a> Worker<'a> {
             if packet.track_id != track_id {
                 continue;
             }
-            // The MPEG reader resynchronises silently; the splitter saw it.
+            // The MPEG and Ogg readers skip damage silently; the stream buffer saw it.
             let (resyncs, skipped) = self.reader.take_mpeg_damage();
             if resyncs > 0 {
                 self.events.send(DecoderEvent::Warning(format!(
                     "skipped {skipped} bytes of damaged MPEG audio ({resyncs} loss(es) of frame sync)"
+                )));
+            }
+            let (bad_pages, skipped) = self.reader.take_ogg_damage();
+            if bad_pages > 0 || skipped > 0 {
+                self.events.send(DecoderEvent::Warning(format!(
+                    "skipped {bad_pages} damaged Ogg page(s) and {skipped} bytes to find the next page"
                 )));
             }
             let untrimmed = packet.dur.get() + packet.trim_start.get() + packet.trim_end.get();

@@ -10,6 +10,7 @@ pub mod decoder;
 pub mod format_hint;
 pub mod mp4_edit;
 pub mod mpeg_split;
+pub mod ogg_check;
 pub mod pcm;
 pub mod stream_buffer;
 

@@ -14,6 +14,7 @@ use std::io;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::mpeg_split::{MpegSplitter, Step};
+use crate::ogg_check::OggPageCheck;
 
 /// What the reading side is doing, as seen by the writer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +52,8 @@ struct State {
     /// format reader does not expose.
     head: Vec<u8>,
     head_limit: usize,
+    /// Verifies Ogg pages as they go to the reader, which drops bad ones silently.
+    ogg_check: Option<OggPageCheck>,
 }
 
 impl State {
@@ -131,6 +134,7 @@ impl StreamBuffer {
                     boundary: false,
                     head: Vec::new(),
                     head_limit: 0,
+                    ogg_check: None,
                 }),
                 data_ready: Condvar::new(),
                 reader_idle: Condvar::new(),
@@ -264,6 +268,20 @@ impl StreamReader {
         state.boundary = false;
     }
 
+    /// Checks Ogg pages from the next byte read on (see `ogg_check`).
+    pub fn set_ogg_check(&self, enabled: bool) {
+        self.shared.lock().ogg_check = enabled.then(OggPageCheck::new);
+    }
+
+    /// Damaged Ogg pages seen since the last call: (bad pages, bytes skipped).
+    pub fn take_ogg_damage(&self) -> (u32, u64) {
+        let mut state = self.shared.lock();
+        state
+            .ogg_check
+            .as_mut()
+            .map_or((0, 0), OggPageCheck::take_damage)
+    }
+
     /// Damage the MPEG splitter found since the last call: (resyncs, bytes skipped).
     pub fn take_mpeg_damage(&self) -> (u32, u64) {
         let mut state = self.shared.lock();
@@ -355,6 +373,11 @@ impl io::Read for StreamReader {
         {
             let take = count.min(state.head_limit - state.head.len());
             state.head.extend_from_slice(&buf[..take]);
+        }
+        if state.retain_limit.is_none()
+            && let Some(check) = state.ogg_check.as_mut()
+        {
+            check.observe(&buf[..count]);
         }
 
         if state.retain_limit.is_some() {

@@ -640,3 +640,36 @@ fn corrupt_webm_cluster_is_reported() {
     assert!(damaged.frames() < clean.frames());
     assert!(!damaged.warnings.is_empty(), "the loss must be reported");
 }
+
+#[test]
+fn corrupt_ogg_page_is_reported() {
+    for name in ["vorbis.ogg", "opus.ogg"] {
+        let mut ogg = std::fs::read(fixture(name)).unwrap();
+        let clean = decode_with_element(&ogg, &keep_props(), Chunking::Fixed(4096));
+        let middle = ogg.len() / 2;
+        let mut rng = SplitMix64(3);
+        for byte in &mut ogg[middle..middle + 3000] {
+            *byte = rng.next_u64() as u8;
+        }
+        let damaged = decode_with_element(&ogg, &keep_props(), Chunking::Fixed(4096));
+        println!(
+            "{name}: clean {} frames, damaged {} frames, warnings {:?}",
+            clean.frames(),
+            damaged.frames(),
+            damaged.warnings
+        );
+        assert!(damaged.errors.is_empty(), "{name}: {:?}", damaged.errors);
+        assert!(damaged.eos_out);
+        // The reader drops the damaged page (about a second as ffmpeg writes them) and goes on.
+        let lost = clean.frames() - damaged.frames();
+        assert!(lost > 0 && lost < 60_000, "{name}: lost {lost} frames");
+        assert!(
+            damaged
+                .warnings
+                .iter()
+                .any(|w| w.contains("damaged Ogg page")),
+            "{name}: {:?}",
+            damaged.warnings
+        );
+    }
+}
