@@ -165,32 +165,46 @@ fn empty_stream_is_eos_without_error() {
     assert!(saw_eos);
 }
 
-#[test]
-fn corrupt_region_is_skipped_with_warnings() {
-    let mut flac = std::fs::read(fixture("flac.flac")).unwrap();
-    let clean = decode_with_element(&flac, &keep_props(), Chunking::Fixed(4096));
-    // Overwrite 3000 bytes in the middle of the audio frames.
-    let middle = flac.len() / 2;
+/// Decodes a fixture as it is and with 3000 noisy bytes from `noise_at(bytes)`, and checks what
+/// every damaged stream must give: no ERROR, at least one WARNING, EOS. Returns both decodes.
+fn decode_with_noise(name: &str, noise_at: fn(&[u8]) -> usize) -> (Decoded, Decoded) {
+    let mut bytes = std::fs::read(fixture(name)).unwrap();
+    let clean = decode_with_element(&bytes, &keep_props(), Chunking::Fixed(4096));
+    let from = noise_at(&bytes);
     let mut rng = SplitMix64(3);
-    for byte in &mut flac[middle..middle + 3000] {
+    for byte in &mut bytes[from..from + 3000] {
         *byte = rng.next_u64() as u8;
     }
-    let damaged = decode_with_element(&flac, &keep_props(), Chunking::Fixed(4096));
+    let damaged = decode_with_element(&bytes, &keep_props(), Chunking::Fixed(4096));
     println!(
-        "clean {} frames, damaged {} frames, warnings {:?}",
+        "{name}: clean {} frames, damaged {} frames, warnings {:?}",
         clean.frames(),
         damaged.frames(),
         damaged.warnings
     );
-    assert!(damaged.errors.is_empty(), "{:?}", damaged.errors);
-    assert!(!damaged.warnings.is_empty());
-    assert!(damaged.eos_out);
+    assert!(damaged.errors.is_empty(), "{name}: {:?}", damaged.errors);
+    assert!(
+        !damaged.warnings.is_empty(),
+        "{name}: the damage must be reported"
+    );
+    assert!(damaged.eos_out, "{name}");
+    (clean, damaged)
+}
+
+fn middle(bytes: &[u8]) -> usize {
+    bytes.len() / 2
+}
+
+#[test]
+fn corrupt_region_is_skipped_with_warnings() {
+    let (clean, damaged) = decode_with_noise("flac.flac", middle);
     // Only the damaged frames are lost: 3000 bytes of a ~1 MiB/s FLAC stream are well under
     // 0.1 s, plus up to two frames (4608 samples) on each side.
     let lost = clean.frames() - damaged.frames();
     assert!(lost < 4410 + 2 * 4608, "lost {lost} frames");
     // Audio before the damage is intact.
-    let intact = (middle / 4).min(damaged.samples.len()) / 2;
+    let flac_len = std::fs::read(fixture("flac.flac")).unwrap().len();
+    let intact = (flac_len / 2 / 4).min(damaged.samples.len()) / 2;
     assert_eq!(clean.samples[..intact], damaged.samples[..intact]);
 }
 
@@ -586,31 +600,18 @@ fn a_few_corrupt_packets_are_skipped_many_in_a_row_are_an_error() {
 
 #[test]
 fn corrupt_mp3_region_is_skipped_with_warnings() {
-    let mut mp3 = std::fs::read(fixture("mp3_cbr.mp3")).unwrap();
-    let clean = decode_with_element(&mp3, &keep_props(), Chunking::Fixed(4096));
-    let starts = mp3_frame_starts(&mp3);
-    let damaged_frame = starts.len() / 2;
-    let mut rng = SplitMix64(5);
-    let from = starts[damaged_frame] + 10;
-    for byte in &mut mp3[from..from + 3000] {
-        *byte = rng.next_u64() as u8;
-    }
-    let damaged = decode_with_element(&mp3, &keep_props(), Chunking::Fixed(4096));
-    println!(
-        "MP3: clean {} frames, damaged {} frames, warnings {:?}",
-        clean.frames(),
-        damaged.frames(),
-        damaged.warnings
-    );
-    assert!(damaged.errors.is_empty(), "{:?}", damaged.errors);
-    assert!(!damaged.warnings.is_empty(), "damage must be reported");
-    assert!(damaged.eos_out);
+    let mp3_middle_frame = |bytes: &[u8]| {
+        let starts = mp3_frame_starts(bytes);
+        starts[starts.len() / 2] + 10
+    };
+    let (clean, damaged) = decode_with_noise("mp3_cbr.mp3", mp3_middle_frame);
     // 3000 bytes are about 7.2 frames of 418 bytes; the frame after the damage may also fail
     // (its bit reservoir pointed into the damage).
     let lost = clean.frames() - damaged.frames();
     assert!(lost <= 10 * 1152, "lost {lost} frames");
     // Audio well before the damage is intact (the first frame is the Xing frame).
-    let intact = (damaged_frame - 3) * 1152 - 1105;
+    let frames = mp3_frame_starts(&std::fs::read(fixture("mp3_cbr.mp3")).unwrap()).len();
+    let intact = (frames / 2 - 3) * 1152 - 1105;
     assert_eq!(
         clean.samples[..intact * 2],
         damaged.samples[..intact * 2],
@@ -620,46 +621,15 @@ fn corrupt_mp3_region_is_skipped_with_warnings() {
 
 #[test]
 fn corrupt_webm_cluster_is_reported() {
-    let mut webm = std::fs::read(fixture("opus.webm")).unwrap();
-    let clean = decode_with_element(&webm, &keep_props(), Chunking::Fixed(4096));
-    let middle = webm.len() / 2;
-    let mut rng = SplitMix64(3);
-    for byte in &mut webm[middle..middle + 3000] {
-        *byte = rng.next_u64() as u8;
-    }
-    let damaged = decode_with_element(&webm, &keep_props(), Chunking::Fixed(4096));
-    println!(
-        "WebM: clean {} frames, damaged {} frames, warnings {:?}",
-        clean.frames(),
-        damaged.frames(),
-        damaged.warnings
-    );
-    assert!(damaged.errors.is_empty(), "{:?}", damaged.errors);
-    assert!(damaged.eos_out);
+    let (clean, damaged) = decode_with_noise("opus.webm", middle);
     // symphonia's Matroska reader drops the rest of a damaged cluster; the loss is reported.
     assert!(damaged.frames() < clean.frames());
-    assert!(!damaged.warnings.is_empty(), "the loss must be reported");
 }
 
 #[test]
 fn corrupt_ogg_page_is_reported() {
     for name in ["vorbis.ogg", "opus.ogg"] {
-        let mut ogg = std::fs::read(fixture(name)).unwrap();
-        let clean = decode_with_element(&ogg, &keep_props(), Chunking::Fixed(4096));
-        let middle = ogg.len() / 2;
-        let mut rng = SplitMix64(3);
-        for byte in &mut ogg[middle..middle + 3000] {
-            *byte = rng.next_u64() as u8;
-        }
-        let damaged = decode_with_element(&ogg, &keep_props(), Chunking::Fixed(4096));
-        println!(
-            "{name}: clean {} frames, damaged {} frames, warnings {:?}",
-            clean.frames(),
-            damaged.frames(),
-            damaged.warnings
-        );
-        assert!(damaged.errors.is_empty(), "{name}: {:?}", damaged.errors);
-        assert!(damaged.eos_out);
+        let (clean, damaged) = decode_with_noise(name, middle);
         // The reader drops the damaged page (about a second as ffmpeg writes them) and goes on.
         let lost = clean.frames() - damaged.frames();
         assert!(lost > 0 && lost < 60_000, "{name}: lost {lost} frames");
