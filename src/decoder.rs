@@ -290,6 +290,8 @@ impl<'a> Worker<'a> {
         self.reader.set_mpeg_split(true);
         // Likewise for Ogg, whose reader drops damaged pages without a word.
         self.reader.set_ogg_check(true);
+        // And for Matroska's DiscardPadding, which its reader ignores.
+        self.reader.set_mkv_padding(true);
         self.reader.capture_head(HEAD_CAPTURE_LIMIT);
         let mut source = self.new_source();
         loop {
@@ -322,6 +324,9 @@ impl<'a> Worker<'a> {
             }
             if container != "ogg" {
                 self.reader.set_ogg_check(false);
+            }
+            if container != "matroska" {
+                self.reader.set_mkv_padding(false);
             }
             let head = self.reader.take_head();
             let edit = (container == "isomp4")
@@ -483,6 +488,15 @@ impl<'a> Worker<'a> {
                     decoded_seconds += audio.frames() as f64 / rate.max(1) as f64;
                     let channels = audio.spec().channels().clone();
                     audio.copy_to_vec_interleaved(&mut self.samples);
+                    if container == "matroska"
+                        && let Some(padding_ns) = self.reader.mkv_padding_for(packet.pts.get())
+                    {
+                        let frames = self.samples.len() / channels.count().max(1);
+                        let padding = (padding_ns.max(0) as u128 * rate as u128 + 500_000_000)
+                            / 1_000_000_000;
+                        let keep = frames.saturating_sub(padding as usize);
+                        self.samples.truncate(keep * channels.count());
+                    }
                     if let Some(edit) = edit {
                         let (skip, keep) = trim.get_or_insert_with(|| edit.trim_frames(rate));
                         apply_trim(&mut self.samples, channels.count(), skip, keep);

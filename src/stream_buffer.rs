@@ -13,6 +13,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
+use crate::mkv_padding::MatroskaPadding;
 use crate::mpeg_split::{MpegSplitter, Step};
 use crate::ogg_check::OggPageCheck;
 
@@ -54,6 +55,8 @@ struct State {
     head_limit: usize,
     /// Verifies Ogg pages as they go to the reader, which drops bad ones silently.
     ogg_check: Option<OggPageCheck>,
+    /// Finds Matroska DiscardPadding, which the reader ignores.
+    mkv_padding: Option<MatroskaPadding>,
 }
 
 impl State {
@@ -135,6 +138,7 @@ impl StreamBuffer {
                     head: Vec::new(),
                     head_limit: 0,
                     ogg_check: None,
+                    mkv_padding: None,
                 }),
                 data_ready: Condvar::new(),
                 reader_idle: Condvar::new(),
@@ -273,6 +277,20 @@ impl StreamReader {
         self.shared.lock().ogg_check = enabled.then(OggPageCheck::new);
     }
 
+    /// Looks for Matroska DiscardPadding from the next byte read on (see `mkv_padding`).
+    pub fn set_mkv_padding(&self, enabled: bool) {
+        self.shared.lock().mkv_padding = enabled.then(MatroskaPadding::new);
+    }
+
+    /// DiscardPadding, in nanoseconds, of the block the packet with this timestamp came from.
+    pub fn mkv_padding_for(&self, packet_ts: i64) -> Option<i64> {
+        self.shared
+            .lock()
+            .mkv_padding
+            .as_mut()?
+            .padding_for(packet_ts)
+    }
+
     /// Damaged Ogg pages seen since the last call: (bad pages, bytes skipped).
     pub fn take_ogg_damage(&self) -> (u32, u64) {
         let mut state = self.shared.lock();
@@ -374,10 +392,13 @@ impl io::Read for StreamReader {
             let take = count.min(state.head_limit - state.head.len());
             state.head.extend_from_slice(&buf[..take]);
         }
-        if state.retain_limit.is_none()
-            && let Some(check) = state.ogg_check.as_mut()
-        {
-            check.observe(&buf[..count]);
+        if state.retain_limit.is_none() {
+            if let Some(check) = state.ogg_check.as_mut() {
+                check.observe(&buf[..count]);
+            }
+            if let Some(padding) = state.mkv_padding.as_mut() {
+                padding.observe(&buf[..count]);
+            }
         }
 
         if state.retain_limit.is_some() {

@@ -36,8 +36,6 @@ enum Length {
     /// We have `n` frames fewer than ffmpeg, missing at the end (ffmpeg keeps end padding that
     /// we trim).
     ReferenceMinusAtEnd(u64),
-    /// We have `n` frames more than ffmpeg, at the end (end padding we do not trim).
-    ReferencePlusAtEnd(u64),
 }
 
 struct Case {
@@ -135,7 +133,6 @@ fn check_keep(case: &Case) -> Decoded {
             reference.frames().saturating_sub(n),
             format!("ffmpeg's length - {n}"),
         ),
-        Length::ReferencePlusAtEnd(n) => (reference.frames() + n, format!("ffmpeg's length + {n}")),
     };
     assert_eq!(
         decoded.frames(),
@@ -298,18 +295,16 @@ const OPUS_OGG: Case = Case {
     original_frames: Some(SOURCE_FRAMES_48K),
     min_snr_48k_mono: 95.0,
 };
-/// WebM Opus: the pre-skip (CodecDelay, 312 frames) is trimmed, but the end padding that
-/// ffmpeg signals with a DiscardPadding element on the last block (648 frames here) is not:
-/// symphonia's MKV reader ignores DiscardPadding (a known limitation, see DESIGN.md). ffmpeg
-/// applies it and outputs exactly the encoded 144000 frames; we output 144648, the extra
-/// frames at the end. The start is aligned (same samples as ffmpeg).
+/// WebM Opus: the pre-skip (CodecDelay, 312 frames) is trimmed by symphonia, and the end
+/// padding that ffmpeg signals with a DiscardPadding element on the last block (648 frames
+/// here), which symphonia ignores, by `mkv_padding`: exactly the encoded 144000 frames.
 const OPUS_WEBM: Case = Case {
     fixture: "opus.webm",
     container: "matroska",
     codec: "opus",
     quality: Quality::Snr(95.0),
-    length: Length::ReferencePlusAtEnd(648),
-    original_frames: None,
+    length: Length::Reference,
+    original_frames: Some(SOURCE_FRAMES_48K),
     min_snr_48k_mono: 95.0,
 };
 /// Vorbis in Matroska: ffmpeg writes no end information (no DiscardPadding for Vorbis), so
