@@ -459,16 +459,17 @@ impl<'a> Worker<'a> {
                 continue;
             }
             // The MPEG and Ogg readers skip damage silently; the stream buffer saw it.
-            let (resyncs, skipped) = self.reader.take_mpeg_damage();
-            if resyncs > 0 {
+            let skipped = self.reader.take_damage();
+            if skipped.mpeg_resyncs > 0 {
                 self.events.send(DecoderEvent::Warning(format!(
-                    "skipped {skipped} bytes of damaged MPEG audio ({resyncs} loss(es) of frame sync)"
+                    "skipped {} bytes of damaged MPEG audio ({} loss(es) of frame sync)",
+                    skipped.mpeg_bytes, skipped.mpeg_resyncs
                 )));
             }
-            let (bad_pages, skipped) = self.reader.take_ogg_damage();
-            if bad_pages > 0 || skipped > 0 {
+            if skipped.ogg_pages > 0 || skipped.ogg_bytes > 0 {
                 self.events.send(DecoderEvent::Warning(format!(
-                    "skipped {bad_pages} damaged Ogg page(s) and {skipped} bytes to find the next page"
+                    "skipped {} damaged Ogg page(s) and {} bytes to find the next page",
+                    skipped.ogg_pages, skipped.ogg_bytes
                 )));
             }
             let untrimmed = packet.dur.get() + packet.trim_start.get() + packet.trim_end.get();
@@ -536,8 +537,8 @@ impl<'a> Worker<'a> {
         }
     }
 
-    /// Reports a skipped packet; returns false (after an error event) when there were too many
-    /// in a row.
+    /// Reports a skipped packet; returns false (after an error event) once the damage count
+    /// passes `MAX_DAMAGE`.
     fn tolerate_error(&mut self, damage: u32, message: &str) -> bool {
         if damage > MAX_DAMAGE {
             self.flush_converter();

@@ -106,6 +106,17 @@ pub struct StreamBuffer {
     shared: Arc<Shared>,
 }
 
+/// Damage that format readers skip without a word, as the stream buffer's watchers saw it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SkippedData {
+    /// Times MPEG frame sync was lost and regained inside a file, and bytes skipped to do so.
+    pub mpeg_resyncs: u32,
+    pub mpeg_bytes: u64,
+    /// Ogg pages whose CRC failed, and bytes skipped to find the next page.
+    pub ogg_pages: u32,
+    pub ogg_bytes: u64,
+}
+
 /// The reader's handle: implements `Read` with the contract symphonia's `ReadOnlySource` needs
 /// (block until at least one byte, partial reads, `Ok(0)` only at the end of the stream).
 #[derive(Debug, Clone)]
@@ -291,22 +302,24 @@ impl StreamReader {
             .padding_for(packet_ts)
     }
 
-    /// Damaged Ogg pages seen since the last call: (bad pages, bytes skipped).
-    pub fn take_ogg_damage(&self) -> (u32, u64) {
+    /// Damage the byte-level watchers saw since the last call, in one lock: the decoder asks
+    /// for every packet.
+    pub fn take_damage(&self) -> SkippedData {
         let mut state = self.shared.lock();
-        state
-            .ogg_check
-            .as_mut()
-            .map_or((0, 0), OggPageCheck::take_damage)
-    }
-
-    /// Damage the MPEG splitter found since the last call: (resyncs, bytes skipped).
-    pub fn take_mpeg_damage(&self) -> (u32, u64) {
-        let mut state = self.shared.lock();
-        state
+        let (mpeg_resyncs, mpeg_bytes) = state
             .splitter
             .as_mut()
-            .map_or((0, 0), MpegSplitter::take_damage)
+            .map_or((0, 0), MpegSplitter::take_damage);
+        let (ogg_pages, ogg_bytes) = state
+            .ogg_check
+            .as_mut()
+            .map_or((0, 0), OggPageCheck::take_damage);
+        SkippedData {
+            mpeg_resyncs,
+            mpeg_bytes,
+            ogg_pages,
+            ogg_bytes,
+        }
     }
 
     /// True when reads end because a new file starts at the read position.
@@ -392,18 +405,16 @@ impl io::Read for StreamReader {
             let take = count.min(state.head_limit - state.head.len());
             state.head.extend_from_slice(&buf[..take]);
         }
-        if state.retain_limit.is_none() {
+        if state.retain_limit.is_some() {
+            // Bytes that may be replayed are not observed yet: they would be seen twice.
+            state.read_pos += count;
+        } else {
             if let Some(check) = state.ogg_check.as_mut() {
                 check.observe(&buf[..count]);
             }
             if let Some(padding) = state.mkv_padding.as_mut() {
                 padding.observe(&buf[..count]);
             }
-        }
-
-        if state.retain_limit.is_some() {
-            state.read_pos += count;
-        } else {
             state.drain_read(count);
         }
         state.total_read += count as u64;
