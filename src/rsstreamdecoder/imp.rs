@@ -38,6 +38,9 @@ struct Settings {
     sample_rate: u32,
     channels: u32,
     format: Option<String>,
+    /// Tests only: a place where the element panics, to check that becomes an ERROR.
+    #[cfg(test)]
+    panic_at: Option<tests::PanicPoint>,
 }
 
 impl Default for Settings {
@@ -46,6 +49,8 @@ impl Default for Settings {
             sample_rate: DEFAULT_SAMPLE_RATE,
             channels: DEFAULT_CHANNELS,
             format: None,
+            #[cfg(test)]
+            panic_at: None,
         }
     }
 }
@@ -276,6 +281,8 @@ impl BaseTransformImpl for RsStreamDecoder {
                 true
             }
             EventView::Eos(_) => {
+                #[cfg(test)]
+                self.panic_if_asked(tests::PanicPoint::Eos);
                 let events = self
                     .state
                     .lock()
@@ -319,6 +326,9 @@ impl BaseTransformImpl for RsStreamDecoder {
             if state.failed {
                 return Err(gst::FlowError::Error);
             }
+            // Panicking with the state lock held poisons it: the worst case for what follows.
+            #[cfg(test)]
+            self.panic_if_asked(tests::PanicPoint::Input);
             if state.decoder.is_none() {
                 state.first_input_pts = buffer.pts();
                 let settings = self.decoder_settings(state.caps_hint);
@@ -483,6 +493,8 @@ impl RsStreamDecoder {
     fn push_pcm(&self, pcm: Vec<u8>) -> Result<gst::FlowSuccess, gst::FlowError> {
         let buffer = {
             let mut state = self.state.lock().unwrap();
+            #[cfg(test)]
+            self.panic_if_asked(tests::PanicPoint::Pcm);
             let frame_size = state.timeline.frame_size.max(1);
             let frames = (pcm.len() / frame_size) as u64;
             let start = state.timeline.samples;
@@ -598,5 +610,201 @@ fn channel_positions(mask: u64, channels: usize) -> Option<Vec<gst_audio::AudioC
     } else {
         // Unknown layout: unpositioned channels.
         Some(vec![P::None; channels])
+    }
+}
+
+#[cfg(test)]
+impl RsStreamDecoder {
+    fn panic_if_asked(&self, point: tests::PanicPoint) {
+        if self.settings.lock().unwrap().panic_at == Some(point) {
+            panic!("injected test panic at {point:?}");
+        }
+    }
+}
+
+/// A panic in the element's own code (not the decoder thread, which `decoder` tests) must end in
+/// an ERROR message, never an abort, and the pipeline must still shut down and free the element.
+/// The panic is injected through a test-only setting, so this lives next to the element.
+#[cfg(test)]
+mod tests {
+    use std::sync::Once;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(super) enum PanicPoint {
+        /// In `submit_input_buffer`, with the state lock held.
+        Input,
+        /// While building the first output buffer, with the state lock held.
+        Pcm,
+        /// On EOS, after all input was decoded and pushed.
+        Eos,
+    }
+
+    const SAMPLE_MP3: &[u8] = include_bytes!("../../examples/sample.mp3");
+
+    fn init() {
+        static INIT: Once = Once::new();
+        INIT.call_once(|| {
+            gst::init().unwrap();
+            gst::Element::register(
+                None,
+                "rsstreamdecoder",
+                gst::Rank::NONE,
+                super::super::RsStreamDecoder::static_type(),
+            )
+            .unwrap();
+        });
+    }
+
+    struct Outcome {
+        errors: Vec<(String, String)>,
+        got_eos: bool,
+        buffers: usize,
+        element_freed: bool,
+    }
+
+    /// Pushes the bundled MP3 through `appsrc ! rsstreamdecoder ! appsink` in 4 KiB chunks, with
+    /// a panic injected at `point` (or none), and shuts the pipeline down.
+    fn run(point: Option<PanicPoint>) -> Outcome {
+        init();
+        let pipeline = gst::Pipeline::new();
+        let src = gst_app::AppSrc::builder()
+            .format(gst::Format::Bytes)
+            .build();
+        let decoder = gst::ElementFactory::make("rsstreamdecoder")
+            .build()
+            .unwrap();
+        let sink = gst_app::AppSink::builder().sync(false).build();
+        pipeline
+            .add_many([src.upcast_ref(), &decoder, sink.upcast_ref()])
+            .unwrap();
+        gst::Element::link_many([src.upcast_ref(), &decoder, sink.upcast_ref()]).unwrap();
+
+        let imp = decoder
+            .downcast_ref::<super::super::RsStreamDecoder>()
+            .unwrap()
+            .imp();
+        imp.settings.lock().unwrap().panic_at = point;
+
+        let buffers = std::sync::Arc::new(AtomicUsize::new(0));
+        let counter = buffers.clone();
+        sink.set_callbacks(
+            gst_app::AppSinkCallbacks::builder()
+                .new_sample(move |sink| {
+                    sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    Ok(gst::FlowSuccess::Ok)
+                })
+                .build(),
+        );
+
+        pipeline.set_state(gst::State::Playing).unwrap();
+        for chunk in SAMPLE_MP3.chunks(4096) {
+            // After an error appsrc refuses data; the bus tells the rest.
+            if src.push_buffer(gst::Buffer::from_slice(chunk)).is_err() {
+                break;
+            }
+        }
+        let _ = src.end_of_stream();
+
+        let bus = pipeline.bus().unwrap();
+        let mut errors = Vec::new();
+        let mut got_eos = false;
+        while let Some(message) = bus.timed_pop_filtered(
+            gst::ClockTime::from_seconds(20),
+            &[gst::MessageType::Error, gst::MessageType::Eos],
+        ) {
+            match message.view() {
+                gst::MessageView::Error(error) => {
+                    let from = message
+                        .src()
+                        .map(|s| s.name().to_string())
+                        .unwrap_or_default();
+                    errors.push((from, error.error().to_string()));
+                    // Collect what else was posted meanwhile, then stop.
+                    std::thread::sleep(Duration::from_millis(100));
+                    while let Some(more) = bus.pop_filtered(&[gst::MessageType::Error]) {
+                        if let gst::MessageView::Error(e) = more.view() {
+                            let from = more.src().map(|s| s.name().to_string()).unwrap_or_default();
+                            errors.push((from, e.error().to_string()));
+                        }
+                    }
+                    break;
+                }
+                gst::MessageView::Eos(_) => {
+                    got_eos = true;
+                    break;
+                }
+                _ => {}
+            }
+        }
+
+        assert_eq!(
+            pipeline.set_state(gst::State::Null),
+            Ok(gst::StateChangeSuccess::Success)
+        );
+        let weak = decoder.downgrade();
+        drop(decoder);
+        drop(pipeline);
+        Outcome {
+            errors,
+            got_eos,
+            buffers: buffers.load(Ordering::SeqCst),
+            // Freeing the element drops its StreamDecoder, which joins the decoder thread.
+            element_freed: weak.upgrade().is_none(),
+        }
+    }
+
+    fn assert_panic_became_error(outcome: &Outcome, point: PanicPoint, decoder_name: &str) {
+        assert!(!outcome.got_eos, "{point:?}: EOS despite the panic");
+        let (from, text) = outcome
+            .errors
+            .first()
+            .unwrap_or_else(|| panic!("{point:?}: no ERROR on the bus"));
+        assert!(
+            from.starts_with(decoder_name),
+            "{point:?}: first ERROR from {from}"
+        );
+        assert!(
+            text.contains("Panicked")
+                && text.contains(&format!("injected test panic at {point:?}")),
+            "{point:?}: ERROR says {text:?}"
+        );
+        assert!(outcome.element_freed, "{point:?}: element not freed");
+    }
+
+    #[test]
+    fn a_panic_on_input_becomes_an_error_message() {
+        let outcome = run(Some(PanicPoint::Input));
+        assert_panic_became_error(&outcome, PanicPoint::Input, "rsstreamdecoder");
+        assert_eq!(outcome.buffers, 0);
+    }
+
+    #[test]
+    fn a_panic_while_pushing_pcm_becomes_an_error_message() {
+        let outcome = run(Some(PanicPoint::Pcm));
+        assert_panic_became_error(&outcome, PanicPoint::Pcm, "rsstreamdecoder");
+        assert_eq!(outcome.buffers, 0);
+    }
+
+    #[test]
+    fn a_panic_on_eos_becomes_an_error_message_after_the_audio_so_far() {
+        let outcome = run(Some(PanicPoint::Eos));
+        assert_panic_became_error(&outcome, PanicPoint::Eos, "rsstreamdecoder");
+        // Lockstep: everything decodable was pushed before EOS arrived.
+        assert!(outcome.buffers > 0);
+    }
+
+    #[test]
+    fn after_a_panic_a_new_element_in_the_same_process_decodes() {
+        let _ = run(Some(PanicPoint::Input));
+        let outcome = run(None);
+        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+        assert!(outcome.got_eos);
+        assert!(outcome.buffers > 0);
+        assert!(outcome.element_freed);
     }
 }
