@@ -110,7 +110,7 @@ pub enum ErrorKind {
     NotAudio,
     /// The audio is too damaged to go on.
     Corrupt,
-    /// A bug: the decoder thread panicked or a conversion could not be set up.
+    /// A bug: the decoder thread panicked.
     Internal,
 }
 
@@ -250,6 +250,14 @@ enum StreamEnd {
     Stop,
 }
 
+/// Container details a format reader does not expose, read from the head of the stream.
+struct StreamExtras {
+    /// MP4 edit list: priming and padding to trim.
+    edit: Option<mp4_edit::EditList>,
+    /// Matroska header (everything before the first cluster), to go on after damage.
+    mkv_header: Option<Vec<u8>>,
+}
+
 struct Worker<'a> {
     reader: StreamReader,
     settings: DecoderSettings,
@@ -290,8 +298,8 @@ impl<'a> Worker<'a> {
         self.reader.set_mpeg_split(true);
         // Likewise for Ogg, whose reader drops damaged pages without a word.
         self.reader.set_ogg_check(true);
-        // And for Matroska's DiscardPadding, which its reader ignores.
-        self.reader.set_mkv_padding(true);
+        // And for Matroska, whose reader ignores DiscardPadding and gives up on damage.
+        self.reader.set_mkv_watch(true);
         self.reader.capture_head(HEAD_CAPTURE_LIMIT);
         let mut source = self.new_source();
         loop {
@@ -326,14 +334,23 @@ impl<'a> Worker<'a> {
                 self.reader.set_ogg_check(false);
             }
             if container != "matroska" {
-                self.reader.set_mkv_padding(false);
+                self.reader.set_mkv_watch(false);
             }
-            let head = self.reader.take_head();
-            let edit = (container == "isomp4")
-                .then(|| mp4_edit::audio_edit_list(&head))
-                .flatten();
-            drop(head);
-            match self.decode_stream(format, edit) {
+            let mut head = self.reader.take_head();
+            let extras = StreamExtras {
+                edit: (container == "isomp4")
+                    .then(|| mp4_edit::audio_edit_list(&head))
+                    .flatten(),
+                mkv_header: (container == "matroska")
+                    .then(|| self.reader.mkv_first_cluster())
+                    .flatten()
+                    .filter(|&first| first <= head.len() as u64)
+                    .map(|first| {
+                        head.truncate(first as usize);
+                        head
+                    }),
+            };
+            match self.decode_stream(format, extras) {
                 StreamEnd::Ended(_) if self.reader.at_boundary() => {
                     // The reader stopped at the start of the next MPEG file; what it buffered
                     // is the tail of the file that ended.
@@ -403,8 +420,9 @@ impl<'a> Worker<'a> {
     fn decode_stream(
         &mut self,
         mut format: Box<dyn FormatReader>,
-        edit: Option<mp4_edit::EditList>,
+        extras: StreamExtras,
     ) -> StreamEnd {
+        let StreamExtras { edit, mkv_header } = extras;
         let container = format.format_info().short_name.to_string();
         let Some((mut track_id, mut decoder)) = self.make_decoder(&*format) else {
             return StreamEnd::Stop;
@@ -418,7 +436,25 @@ impl<'a> Worker<'a> {
         loop {
             let packet = match format.next_packet() {
                 Ok(Some(packet)) => packet,
+                Ok(None) | Err(SymphoniaError::IoError(_)) if self.reader.at_mkv_damage() => {
+                    // Reads ended where Matroska damage starts: go on from the next cluster.
+                    if let Some(reopened) = mkv_header
+                        .as_deref()
+                        .and_then(|header| self.reopen_matroska(header))
+                    {
+                        format = reopened;
+                        gaps = GapWatch::default();
+                        continue;
+                    }
+                    if self.reader.is_aborted() {
+                        return StreamEnd::Stop;
+                    }
+                    self.report_skipped();
+                    self.check_complete(&*format, decoded_seconds);
+                    return StreamEnd::Ended(format.into_inner());
+                }
                 Ok(None) => {
+                    self.report_skipped();
                     self.check_complete(&*format, decoded_seconds);
                     return StreamEnd::Ended(format.into_inner());
                 }
@@ -432,6 +468,7 @@ impl<'a> Worker<'a> {
                         )));
                     }
                     // Streaming WAV, unknown-size WebM and Ogg without an end page end this way.
+                    self.report_skipped();
                     self.check_complete(&*format, decoded_seconds);
                     return StreamEnd::Ended(format.into_inner());
                 }
@@ -458,20 +495,7 @@ impl<'a> Worker<'a> {
             if packet.track_id != track_id {
                 continue;
             }
-            // The MPEG and Ogg readers skip damage silently; the stream buffer saw it.
-            let skipped = self.reader.take_damage();
-            if skipped.mpeg_resyncs > 0 {
-                self.events.send(DecoderEvent::Warning(format!(
-                    "skipped {} bytes of damaged MPEG audio ({} loss(es) of frame sync)",
-                    skipped.mpeg_bytes, skipped.mpeg_resyncs
-                )));
-            }
-            if skipped.ogg_pages > 0 || skipped.ogg_bytes > 0 {
-                self.events.send(DecoderEvent::Warning(format!(
-                    "skipped {} damaged Ogg page(s) and {} bytes to find the next page",
-                    skipped.ogg_pages, skipped.ogg_bytes
-                )));
-            }
+            self.report_skipped();
             let untrimmed = packet.dur.get() + packet.trim_start.get() + packet.trim_end.get();
             if let Some(expected) = gaps.check(packet.pts.get(), untrimmed) {
                 self.events.send(DecoderEvent::Warning(format!(
@@ -519,6 +543,53 @@ impl<'a> Worker<'a> {
                         return StreamEnd::Stop;
                     }
                 }
+            }
+        }
+    }
+
+    /// Reports damage the format readers skip silently and the stream buffer saw.
+    fn report_skipped(&self) {
+        let skipped = self.reader.take_damage();
+        if skipped.mpeg_resyncs > 0 {
+            self.events.send(DecoderEvent::Warning(format!(
+                "skipped {} bytes of damaged MPEG audio ({} loss(es) of frame sync)",
+                skipped.mpeg_bytes, skipped.mpeg_resyncs
+            )));
+        }
+        if skipped.ogg_pages > 0 || skipped.ogg_bytes > 0 {
+            self.events.send(DecoderEvent::Warning(format!(
+                "skipped {} damaged Ogg page(s) and {} bytes to find the next page",
+                skipped.ogg_pages, skipped.ogg_bytes
+            )));
+        }
+        if skipped.mkv_regions > 0 {
+            self.events.send(DecoderEvent::Warning(format!(
+                "skipped {} bytes of damaged Matroska data ({} region(s)) to where the stream goes on",
+                skipped.mkv_bytes, skipped.mkv_regions
+            )));
+        }
+    }
+
+    /// A Matroska reader for the rest of the stream after damage: the saved header, then the
+    /// bytes from the next cluster on (symphonia cannot start mid-stream without the header).
+    fn reopen_matroska(&self, header: &[u8]) -> Option<Box<dyn FormatReader>> {
+        self.reader.pass_mkv_damage();
+        let source = io::Read::chain(io::Cursor::new(header.to_vec()), self.reader.clone());
+        let source = MediaSourceStream::new(
+            Box::new(ReadOnlySource::new(source)),
+            MediaSourceStreamOptions {
+                buffer_len: SOURCE_BUFFER_LEN,
+            },
+        );
+        match readers::MkvReader::try_new(source, FormatOptions::default()) {
+            Ok(reader) => Some(Box::new(reader)),
+            Err(e) => {
+                if !self.reader.is_aborted() {
+                    self.events.send(DecoderEvent::Warning(format!(
+                        "could not go on after damaged Matroska data: {e}"
+                    )));
+                }
+                None
             }
         }
     }
@@ -602,10 +673,13 @@ impl<'a> Worker<'a> {
         match PcmConverter::new(rate, channels, out_rate, out_channels) {
             Ok(converter) => self.converter = Some(converter),
             Err(e) => {
+                // The output side is range-checked by the element's properties: what does not
+                // convert is a stream header declaring an impossible format (a damaged one).
                 self.events.send(DecoderEvent::error(
-                    ErrorKind::Internal,
+                    ErrorKind::Corrupt,
                     format!(
-                        "cannot convert {in_channels} channels at {rate} Hz to {out_channels} channels at {out_rate} Hz: {e}"
+                        "the stream declares {in_channels} channels at {rate} Hz, which cannot be \
+                         converted to {out_channels} channels at {out_rate} Hz: {e}"
                     ),
                 ));
                 return false;

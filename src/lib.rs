@@ -8,7 +8,7 @@ use gst::glib;
 
 pub mod decoder;
 pub mod format_hint;
-pub mod mkv_padding;
+pub mod mkv_watch;
 pub mod mp4_edit;
 pub mod mpeg_split;
 pub mod ogg_check;

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use crate::mkv_padding::MatroskaPadding;
+use crate::mkv_watch::MatroskaWatch;
 use crate::mpeg_split::{MpegSplitter, Step};
 use crate::ogg_check::OggPageCheck;
 
@@ -55,14 +55,27 @@ struct State {
     head_limit: usize,
     /// Verifies Ogg pages as they go to the reader, which drops bad ones silently.
     ogg_check: Option<OggPageCheck>,
-    /// Finds Matroska DiscardPadding, which the reader ignores.
-    mkv_padding: Option<MatroskaPadding>,
+    /// Checks Matroska structure ahead of the reader, so reads can end before damage, and
+    /// finds DiscardPadding, which the reader ignores (see `mkv_watch`).
+    mkv: Option<MatroskaWatch>,
+    /// Stream offset up to which bytes went to `mkv`.
+    mkv_fed_until: u64,
+    /// The decoder let go of the reader that ended at Matroska damage: the bytes up to the next
+    /// cluster are dropped.
+    mkv_damage_passed: bool,
+    /// Bytes handed out before the next stream bytes: the cluster header that lets a new
+    /// Matroska reader go on at a block after damage.
+    inserted: Vec<u8>,
 }
 
 impl State {
-    /// Lets the splitter look at the bytes past `decided_until`; returns the stream offset up
-    /// to which bytes may be handed to the reader.
+    /// Stream offset up to which bytes may be handed to the reader, as the watchers see it.
     fn deliverable_end(&mut self) -> u64 {
+        self.mpeg_deliverable_end().min(self.mkv_deliverable_end())
+    }
+
+    /// Lets the splitter look at the bytes past `decided_until`.
+    fn mpeg_deliverable_end(&mut self) -> u64 {
         let Some(splitter) = self.splitter.as_mut() else {
             return u64::MAX;
         };
@@ -83,6 +96,96 @@ impl State {
             }
         }
         self.decided_until
+    }
+
+    /// Lets the Matroska watcher check the bytes it has not seen yet.
+    fn feed_mkv(&mut self) {
+        let Some(watch) = self.mkv.as_mut() else {
+            return;
+        };
+        let start = (self.mkv_fed_until - self.consumed) as usize;
+        let (front, back) = self.bytes.as_slices();
+        if start < front.len() {
+            watch.observe(&front[start..]);
+            watch.observe(back);
+        } else {
+            watch.observe(&back[start - front.len()..]);
+        }
+        self.mkv_fed_until = self.consumed + self.bytes.len() as u64;
+        if self.closed {
+            watch.end_of_stream();
+        }
+    }
+
+    fn mkv_deliverable_end(&self) -> u64 {
+        let Some(watch) = self.mkv.as_ref() else {
+            return u64::MAX;
+        };
+        match watch.damage() {
+            Some(damage) if !self.mkv_damage_passed => damage.from,
+            // Dropping up to where the stream goes on (`drop_mkv_damage`).
+            Some(_) => self.position(),
+            None if self.closed => u64::MAX,
+            _ => watch.validated_until(),
+        }
+    }
+
+    /// After Matroska damage, once the decoder let go of the reader that ended there: drops
+    /// the bytes from the damage to the next cluster.
+    fn drop_mkv_damage(&mut self) {
+        if !self.mkv_damage_passed {
+            return;
+        }
+        let position = self.position();
+        let data_end = self.consumed + self.bytes.len() as u64;
+        let Some((damage, searched)) = self
+            .mkv
+            .as_ref()
+            .and_then(|watch| Some((watch.damage()?, watch.searched_until())))
+        else {
+            self.mkv_damage_passed = false;
+            return;
+        };
+        let target = match damage.resume_at {
+            Some(at) => at,
+            // No cluster will come.
+            None if self.closed => data_end,
+            None => searched,
+        };
+        let target = target.min(data_end);
+        if target > position {
+            self.discard_unread((target - position) as usize);
+        }
+        if damage.resume_at == Some(self.position()) {
+            self.mkv_damage_passed = false;
+            if let Some(watch) = self.mkv.as_mut() {
+                self.inserted = watch.resumed();
+            }
+        }
+    }
+
+    /// Reads end here: Matroska damage starts at the read position.
+    fn at_mkv_damage(&self) -> bool {
+        !self.mkv_damage_passed
+            && self
+                .mkv
+                .as_ref()
+                .and_then(MatroskaWatch::damage)
+                .is_some_and(|damage| damage.from == self.position())
+    }
+
+    /// Stream offset of the next byte to read.
+    fn position(&self) -> u64 {
+        self.consumed + self.read_pos as u64
+    }
+
+    /// Skips unread bytes without handing them out.
+    fn discard_unread(&mut self, count: usize) {
+        if self.retain_limit.is_some() {
+            self.read_pos += count;
+        } else {
+            self.drain_read(count);
+        }
     }
 
     fn drain_read(&mut self, count: usize) {
@@ -115,6 +218,9 @@ pub struct SkippedData {
     /// Ogg pages whose CRC failed, and bytes skipped to find the next page.
     pub ogg_pages: u32,
     pub ogg_bytes: u64,
+    /// Damaged Matroska regions, and bytes dropped from their start to the next cluster.
+    pub mkv_regions: u32,
+    pub mkv_bytes: u64,
 }
 
 /// The reader's handle: implements `Read` with the contract symphonia's `ReadOnlySource` needs
@@ -149,7 +255,10 @@ impl StreamBuffer {
                     head: Vec::new(),
                     head_limit: 0,
                     ogg_check: None,
-                    mkv_padding: None,
+                    mkv: None,
+                    mkv_fed_until: 0,
+                    mkv_damage_passed: false,
+                    inserted: Vec::new(),
                 }),
                 data_ready: Condvar::new(),
                 reader_idle: Condvar::new(),
@@ -288,18 +397,37 @@ impl StreamReader {
         self.shared.lock().ogg_check = enabled.then(OggPageCheck::new);
     }
 
-    /// Looks for Matroska DiscardPadding from the next byte read on (see `mkv_padding`).
-    pub fn set_mkv_padding(&self, enabled: bool) {
-        self.shared.lock().mkv_padding = enabled.then(MatroskaPadding::new);
+    /// Watches Matroska structure and DiscardPadding from the next unread byte on (see
+    /// `mkv_watch`).
+    pub fn set_mkv_watch(&self, enabled: bool) {
+        let mut state = self.shared.lock();
+        let position = state.position();
+        state.mkv = enabled.then(|| MatroskaWatch::new(position));
+        state.mkv_fed_until = position;
+        state.mkv_damage_passed = false;
+        state.inserted.clear();
     }
 
     /// DiscardPadding, in nanoseconds, of the block the packet with this timestamp came from.
     pub fn mkv_padding_for(&self, packet_ts: i64) -> Option<i64> {
-        self.shared
-            .lock()
-            .mkv_padding
-            .as_mut()?
-            .padding_for(packet_ts)
+        self.shared.lock().mkv.as_mut()?.padding_for(packet_ts)
+    }
+
+    /// Stream offset of the first Matroska Cluster: the header is everything before it.
+    pub fn mkv_first_cluster(&self) -> Option<u64> {
+        self.shared.lock().mkv.as_ref()?.first_cluster()
+    }
+
+    /// True when reads end because Matroska damage starts at the read position.
+    pub fn at_mkv_damage(&self) -> bool {
+        self.shared.lock().at_mkv_damage()
+    }
+
+    /// Lets reads go on from the next Matroska cluster after the damage (the bytes before it
+    /// are dropped), for a new reader that starts with the saved header.
+    pub fn pass_mkv_damage(&self) {
+        self.shared.lock().mkv_damage_passed = true;
+        self.shared.data_ready.notify_all();
     }
 
     /// Damage the byte-level watchers saw since the last call, in one lock: the decoder asks
@@ -314,11 +442,17 @@ impl StreamReader {
             .ogg_check
             .as_mut()
             .map_or((0, 0), OggPageCheck::take_damage);
+        let (mkv_regions, mkv_bytes) = state
+            .mkv
+            .as_mut()
+            .map_or((0, 0), MatroskaWatch::take_skipped);
         SkippedData {
             mpeg_resyncs,
             mpeg_bytes,
             ogg_pages,
             ogg_bytes,
+            mkv_regions,
+            mkv_bytes,
         }
     }
 
@@ -366,7 +500,17 @@ impl io::Read for StreamReader {
             {
                 return Err(io::Error::other("replay limit reached"));
             }
-            let position = state.consumed + state.read_pos as u64;
+            state.feed_mkv();
+            state.drop_mkv_damage();
+            if !state.inserted.is_empty() {
+                let count = buf.len().min(state.inserted.len());
+                buf[..count].copy_from_slice(&state.inserted[..count]);
+                state.inserted.drain(..count);
+                state.reader = ReaderState::Busy;
+                state.total_read += count as u64;
+                return Ok(count);
+            }
+            let position = state.position();
             let end = state.deliverable_end();
             let available = (state.bytes.len() - state.read_pos) as u64;
             let deliverable = available.min(end.saturating_sub(position));
@@ -375,6 +519,10 @@ impl io::Read for StreamReader {
             }
             if state.boundary && position == end {
                 // The current file ends here; `pass_boundary` opens the next one.
+                return Ok(0);
+            }
+            if state.at_mkv_damage() {
+                // Damage starts here; `pass_mkv_damage` goes on after it.
                 return Ok(0);
             }
             if state.closed && available == 0 {
@@ -411,9 +559,6 @@ impl io::Read for StreamReader {
         } else {
             if let Some(check) = state.ogg_check.as_mut() {
                 check.observe(&buf[..count]);
-            }
-            if let Some(padding) = state.mkv_padding.as_mut() {
-                padding.observe(&buf[..count]);
             }
             state.drain_read(count);
         }
@@ -590,5 +735,55 @@ mod tests {
         buffer.push(b"more");
         reader.read_exact(&mut buf).unwrap();
         assert_eq!(&buf, b"more");
+    }
+
+    /// Reads until `Ok(0)`.
+    fn read_until_end(reader: &mut StreamReader) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 5];
+        loop {
+            match reader.read(&mut buf).unwrap() {
+                0 => return out,
+                n => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    #[test]
+    fn matroska_damage_ends_reads_then_they_go_on_after_it() {
+        let (mut bytes, _, blocks) = crate::mkv_watch::tests::stream_with_clusters(2, 6);
+        let from = blocks[1] as usize;
+        bytes[from..from + 80].fill(0);
+        let resume = blocks[3] as usize;
+        for chunk in [1, 7, bytes.len()] {
+            let buffer = StreamBuffer::new();
+            let mut reader = buffer.reader();
+            reader.set_mkv_watch(true);
+            // The decoder's side: read to the damage, let go, read the rest.
+            let decoder = std::thread::spawn(move || {
+                let before = read_until_end(&mut reader);
+                assert!(reader.at_mkv_damage());
+                reader.pass_mkv_damage();
+                let after = read_until_end(&mut reader);
+                reader.finish();
+                (before, after, reader.take_damage())
+            });
+            for part in bytes.chunks(chunk) {
+                buffer.push(part);
+                buffer.wait_until_idle();
+            }
+            buffer.close();
+            let (before, after, skipped) = decoder.join().unwrap();
+            assert_eq!(before, bytes[..from], "chunk {chunk}");
+            // A cluster header with the cluster's timestamp (0), then the fourth block on.
+            let mut expected = vec![0x1F, 0x43, 0xB6, 0x75, 0xFF, 0xE7, 0x88];
+            expected.extend(0u64.to_be_bytes());
+            expected.extend(&bytes[resume..]);
+            assert_eq!(after, expected, "chunk {chunk}");
+            assert_eq!(
+                (skipped.mkv_regions, skipped.mkv_bytes),
+                (1, (resume - from) as u64)
+            );
+        }
     }
 }

@@ -619,11 +619,68 @@ fn corrupt_mp3_region_is_skipped_with_warnings() {
     );
 }
 
+/// symphonia's Matroska reader gives up on a damaged cluster; `mkv_watch` ends its input before
+/// the damage, and the decoder goes on with a new reader from the next cluster or block.
 #[test]
-fn corrupt_webm_cluster_is_reported() {
-    let (clean, damaged) = decode_with_noise("opus.webm", middle);
-    // symphonia's Matroska reader drops the rest of a damaged cluster; the loss is reported.
-    assert!(damaged.frames() < clean.frames());
+fn damaged_matroska_goes_on_after_the_damage() {
+    for name in [
+        "opus.webm",
+        "opus_clusters.webm",
+        "opus_streamable.webm",
+        "vorbis.mka",
+    ] {
+        let (clean, damaged) = decode_with_noise(name, middle);
+        let rate = clean.rate as u64;
+        let channels = clean.channels as usize;
+        let lost = clean.frames() - damaged.frames();
+        // What the 3000 noisy bytes held, plus the blocks on either side the noise touches.
+        let file_len = std::fs::metadata(fixture(name)).unwrap().len();
+        // (`first_cluster` below: the header holds no audio.)
+        let noise_frames = 3000 * clean.frames() / file_len;
+        println!(
+            "{name}: lost {lost} frames ({:.3} s), the noise covered {noise_frames} frames",
+            lost as f64 / rate as f64
+        );
+        assert!(
+            lost > 0 && lost < noise_frames + rate / 5,
+            "{name}: lost {lost} frames"
+        );
+        assert!(
+            damaged
+                .warnings
+                .iter()
+                .any(|w| w.contains("damaged Matroska data")),
+            "{name}: {:?}",
+            damaged.warnings
+        );
+        // Audio well before the damage is untouched: the audio bytes start at the first
+        // cluster, and the noise starts halfway through the file.
+        let bytes = std::fs::read(fixture(name)).unwrap();
+        let first_cluster = bytes
+            .windows(4)
+            .position(|w| w == [0x1F, 0x43, 0xB6, 0x75])
+            .unwrap();
+        let before = (middle(&bytes) - first_cluster) as f64 / (bytes.len() - first_cluster) as f64;
+        let intact = (clean.frames() as f64 * before * 0.9) as usize * channels;
+        let first_difference = clean
+            .samples
+            .iter()
+            .zip(&damaged.samples)
+            .position(|(a, b)| a != b);
+        assert!(
+            first_difference.is_some_and(|i| i >= intact),
+            "{name}: first difference at sample {first_difference:?}, damage after {intact}"
+        );
+        // After the damage the decoder is back in step: the last second (aligned at the end)
+        // matches the clean decode.
+        let tail = rate as usize * channels;
+        let snr = snr_db(
+            &clean.samples[clean.samples.len() - tail..],
+            &damaged.samples[damaged.samples.len() - tail..],
+        );
+        println!("{name}: last second {snr:.1} dB against the clean decode");
+        assert!(snr > 60.0, "{name}: last second {snr:.1} dB");
+    }
 }
 
 #[test]

@@ -307,6 +307,17 @@ const OPUS_WEBM: Case = Case {
     original_frames: Some(SOURCE_FRAMES_48K),
     min_snr_48k_mono: 95.0,
 };
+/// WebM Opus with a cluster every 0.5 s.
+const OPUS_WEBM_CLUSTERS: Case = Case {
+    fixture: "opus_clusters.webm",
+    ..OPUS_WEBM
+};
+/// WebM Opus as a live server writes it (GStreamer's `webmmux streamable=true`): Segment and
+/// Clusters of unknown size.
+const OPUS_WEBM_STREAMABLE: Case = Case {
+    fixture: "opus_streamable.webm",
+    ..OPUS_WEBM
+};
 /// Vorbis in Matroska: ffmpeg writes no end information (no DiscardPadding for Vorbis), so
 /// both decoders output the whole last block: 132800 frames.
 const VORBIS_MKA: Case = Case {
@@ -468,6 +479,8 @@ format_tests! {
     keep_vorbis_ogg, default_vorbis_ogg => VORBIS_OGG;
     keep_opus_ogg, default_opus_ogg => OPUS_OGG;
     keep_opus_webm, default_opus_webm => OPUS_WEBM;
+    keep_opus_webm_clusters, default_opus_webm_clusters => OPUS_WEBM_CLUSTERS;
+    keep_opus_webm_streamable, default_opus_webm_streamable => OPUS_WEBM_STREAMABLE;
     keep_vorbis_mka, default_vorbis_mka => VORBIS_MKA;
     keep_flac, default_flac => FLAC;
     keep_flac_24bit, default_flac_24bit => FLAC_24;

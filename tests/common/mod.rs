@@ -61,6 +61,8 @@ enum Recipe {
     /// Another fixture with the RIFF and `data` chunk sizes patched to 0xFFFFFFFF, as a WAV
     /// written by a streaming server that does not know its length.
     StreamingWav(&'static str),
+    /// Another fixture remuxed by a GStreamer pipeline fragment (`filesrc ! ... ! filesink`).
+    GstRemux(&'static str, &'static str),
 }
 
 /// Every fixture the tests know, by file name. The extension is the container.
@@ -88,6 +90,21 @@ fn recipe(name: &str) -> Recipe {
         "opus.webm" => Encode(&[
             "-ar", "48000", "-c:a", "libopus", "-b:a", "96k", "-f", "webm",
         ]),
+        // One cluster per 0.5 s instead of ffmpeg's one per 5 s of audio.
+        "opus_clusters.webm" => Encode(&[
+            "-ar",
+            "48000",
+            "-c:a",
+            "libopus",
+            "-b:a",
+            "96k",
+            "-cluster_time_limit",
+            "500",
+            "-f",
+            "webm",
+        ]),
+        // As a live WebM server writes it: Segment and Clusters of unknown size.
+        "opus_streamable.webm" => GstRemux("opus.webm", "matroskademux ! webmmux streamable=true"),
         "vorbis.mka" => Encode(&["-c:a", "libvorbis", "-q:a", "4", "-f", "matroska"]),
         // The test signal is floating point: without `-sample_fmt s16` ffmpeg's FLAC encoder
         // picks s32 and writes 24-bit FLAC.
@@ -150,6 +167,7 @@ pub fn fixture(name: &str) -> PathBuf {
             format!("{}|{filter}|{}", source_filter(0, ""), args.join(" "))
         }
         Recipe::StreamingWav(base) => format!("streaming|{}", fixture(base).display()),
+        Recipe::GstRemux(base, pipeline) => format!("{pipeline}|{}", fixture(base).display()),
     };
     let dir = fixture_dir();
     std::fs::create_dir_all(&dir).unwrap();
@@ -171,6 +189,7 @@ pub fn fixture(name: &str) -> PathBuf {
             make_streaming_wav(&mut bytes);
             std::fs::write(&tmp, bytes).unwrap();
         }
+        Recipe::GstRemux(base, pipeline) => remux(&fixture(base), pipeline, &tmp),
     }
     std::fs::rename(&tmp, &path).unwrap();
     path
@@ -191,6 +210,24 @@ fn encode(out: &Path, filter: Option<&str>, args: &[&str]) {
         output.status.success(),
         "ffmpeg failed making {}: {}",
         out.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn remux(input: &Path, pipeline: &str, out: &Path) {
+    let launch = format!(
+        "filesrc location={} ! {pipeline} ! filesink location={}",
+        input.display(),
+        out.display()
+    );
+    let output = Command::new("gst-launch-1.0")
+        .arg("-q")
+        .args(launch.split_whitespace())
+        .output()
+        .expect("gst-launch-1.0 must be installed to make test fixtures");
+    assert!(
+        output.status.success() && out.exists(),
+        "gst-launch-1.0 {launch} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
 }
