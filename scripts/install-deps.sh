@@ -16,6 +16,7 @@ PACKAGES=(
   gstreamer1.0-libav
   ffmpeg
   sox
+  mkvtoolnix
   libopus-dev
   pkg-config
   gcc

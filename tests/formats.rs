@@ -318,6 +318,11 @@ const OPUS_WEBM_STREAMABLE: Case = Case {
     fixture: "opus_streamable.webm",
     ..OPUS_WEBM
 };
+/// WebM Opus from mkvmerge: laced SimpleBlocks (two frames each).
+const OPUS_WEBM_MKVMERGE: Case = Case {
+    fixture: "opus_mkvmerge.webm",
+    ..OPUS_WEBM
+};
 /// Vorbis in Matroska: ffmpeg writes no end information (no DiscardPadding for Vorbis), so
 /// both decoders output the whole last block: 132800 frames.
 const VORBIS_MKA: Case = Case {
@@ -481,6 +486,7 @@ format_tests! {
     keep_opus_webm, default_opus_webm => OPUS_WEBM;
     keep_opus_webm_clusters, default_opus_webm_clusters => OPUS_WEBM_CLUSTERS;
     keep_opus_webm_streamable, default_opus_webm_streamable => OPUS_WEBM_STREAMABLE;
+    keep_opus_webm_mkvmerge, default_opus_webm_mkvmerge => OPUS_WEBM_MKVMERGE;
     keep_vorbis_mka, default_vorbis_mka => VORBIS_MKA;
     keep_flac, default_flac => FLAC;
     keep_flac_24bit, default_flac_24bit => FLAC_24;

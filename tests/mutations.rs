@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use gstrsstreamdecoder::decoder::{DecoderEvent, DecoderSettings, ErrorKind, StreamDecoder};
 
-const FIXTURES: [&str; 12] = [
+const FIXTURES: [&str; 13] = [
     "mp3_cbr.mp3",
     "aac_adts.aac",
     "aac.m4a",
@@ -19,6 +19,7 @@ const FIXTURES: [&str; 12] = [
     "opus.webm",
     "opus_clusters.webm",
     "opus_streamable.webm",
+    "opus_mkvmerge.webm",
     "vorbis.mka",
     "flac.flac",
     "s16.wav",

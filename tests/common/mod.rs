@@ -63,6 +63,8 @@ enum Recipe {
     StreamingWav(&'static str),
     /// Another fixture remuxed by a GStreamer pipeline fragment (`filesrc ! ... ! filesink`).
     GstRemux(&'static str, &'static str),
+    /// Another fixture remuxed to WebM by mkvmerge, the most common Matroska muxer.
+    MkvMerge(&'static str),
 }
 
 /// Every fixture the tests know, by file name. The extension is the container.
@@ -105,6 +107,9 @@ fn recipe(name: &str) -> Recipe {
         ]),
         // As a live WebM server writes it: Segment and Clusters of unknown size.
         "opus_streamable.webm" => GstRemux("opus.webm", "matroskademux ! webmmux streamable=true"),
+        // mkvmerge laces two Opus frames per SimpleBlock and puts the last, padded frame alone
+        // in a BlockGroup with its DiscardPadding.
+        "opus_mkvmerge.webm" => MkvMerge("opus.ogg"),
         "vorbis.mka" => Encode(&["-c:a", "libvorbis", "-q:a", "4", "-f", "matroska"]),
         // The test signal is floating point: without `-sample_fmt s16` ffmpeg's FLAC encoder
         // picks s32 and writes 24-bit FLAC.
@@ -168,6 +173,7 @@ pub fn fixture(name: &str) -> PathBuf {
         }
         Recipe::StreamingWav(base) => format!("streaming|{}", fixture(base).display()),
         Recipe::GstRemux(base, pipeline) => format!("{pipeline}|{}", fixture(base).display()),
+        Recipe::MkvMerge(base) => format!("mkvmerge|{}", fixture(base).display()),
     };
     let dir = fixture_dir();
     std::fs::create_dir_all(&dir).unwrap();
@@ -190,6 +196,19 @@ pub fn fixture(name: &str) -> PathBuf {
             std::fs::write(&tmp, bytes).unwrap();
         }
         Recipe::GstRemux(base, pipeline) => remux(&fixture(base), pipeline, &tmp),
+        Recipe::MkvMerge(base) => {
+            let output = Command::new("mkvmerge")
+                .args(["-q", "--webm", "-o"])
+                .arg(&tmp)
+                .arg(fixture(base))
+                .output()
+                .expect("mkvmerge (mkvtoolnix) must be installed to make test fixtures");
+            assert!(
+                output.status.success(),
+                "mkvmerge failed: {}",
+                String::from_utf8_lossy(&output.stdout)
+            );
+        }
     }
     std::fs::rename(&tmp, &path).unwrap();
     path
