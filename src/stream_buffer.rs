@@ -11,7 +11,9 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::mkv_watch::MatroskaWatch;
 use crate::mpeg_split::{MpegSplitter, Step};
@@ -194,6 +196,11 @@ impl State {
     }
 }
 
+/// The lock and condition variables come from parking_lot, not std: the reader signals
+/// `reader_idle` with the lock held, and parking_lot moves the woken writer onto the lock
+/// instead of waking it straight into a contended lock. With std, each chunk's handoff cost
+/// about nine futex calls instead of four (strace, 10 s WAV in 4 KiB blocks), and every extra
+/// wake-up is a context switch. It also has no lock poisoning to ignore after a panic.
 #[derive(Debug)]
 struct Shared {
     state: Mutex<State>,
@@ -322,11 +329,7 @@ impl StreamBuffer {
             if state.reader == ReaderState::Starved {
                 return false;
             }
-            state = self
-                .shared
-                .reader_idle
-                .wait(state)
-                .unwrap_or_else(|e| e.into_inner());
+            self.shared.reader_idle.wait(&mut state);
         }
     }
 
@@ -532,11 +535,7 @@ impl io::Read for StreamReader {
                 state.reader = ReaderState::Starved;
                 self.shared.reader_idle.notify_all();
             }
-            state = self
-                .shared
-                .data_ready
-                .wait(state)
-                .unwrap_or_else(|e| e.into_inner());
+            self.shared.data_ready.wait(&mut state);
         };
         state.reader = ReaderState::Busy;
 
@@ -583,9 +582,7 @@ fn copy_from_deque(bytes: &VecDeque<u8>, start: usize, dst: &mut [u8]) {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock cannot leave the state half-updated in a way that
-        // matters more than stopping the stream, so poisoning is ignored.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 }
 
