@@ -3,7 +3,7 @@
 #   make demo      install system deps, build, decode examples/sample.mp3 to target/demo/sample.wav
 #   make test      install system deps, then fmt check, clippy -D warnings, release build, tests
 #   make build     cargo build --release  -> target/release/libgstrsstreamdecoder.so
-#   make bench     run examples/bench.rs (when it exists)
+#   make bench     run examples/bench.rs: rsstreamdecoder vs decodebin chain vs ffmpeg
 #   make install   build with meson and install the plugin into GStreamer's plugin dir
 #   make clean     remove build outputs
 #
@@ -60,12 +60,7 @@ test: deps
 	fi
 
 bench: build
-	@if [ -f examples/bench.rs ]; then \
-		echo "+ $(CARGO) run --release --example bench -- $(BENCH_ARGS)"; \
-		$(CARGO) run --release --example bench -- $(BENCH_ARGS); \
-	else \
-		echo "no benchmark yet"; \
-	fi
+	$(CARGO) run --release --example bench -- $(BENCH_ARGS)
 
 meson-setup: deps
 	@if [ -f $(MESON_BUILDDIR)/build.ninja ]; then \

@@ -1,0 +1,785 @@
+//! Benchmark: `rsstreamdecoder` against the stock GStreamer chain
+//! (`decodebin ! audioconvert ! audioresample ! capsfilter`) and ffmpeg, on the same files in the
+//! same run. Prints medians and ratios; asserts nothing (the machine is shared and noisy).
+//!
+//!     make bench                                   # all sections, 300 s inputs, 5 runs
+//!     make bench BENCH_ARGS="--seconds 60 --runs 3 --formats mp3,opus"
+//!
+//! Sections:
+//! - **throughput**: decode a long file to 48 kHz mono S16LE as fast as possible. Wall time and
+//!   CPU time (user + system, all threads) per contender; the GStreamer pipelines run in this
+//!   process, ffmpeg as a child process (its start-up is measured on a 1 s run and subtracted).
+//! - **first sound**: push the file in 512-byte chunks through `appsrc`, wait briefly after each,
+//!   and count the bytes in when the first PCM comes out.
+//! - **idle streams**: start many pipelines, feed each the first 32 KiB of an MP3 and wait for
+//!   its first PCM, then count the resident memory and threads they add (one fresh process per
+//!   chain).
+//!
+//! Inputs are made by ffmpeg from a synthetic stereo signal and cached in `target/bench/`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+
+/// The caps every contender produces: the element's defaults.
+const OUT_RATE: u32 = 48_000;
+const OUT_CHANNELS: u32 = 1;
+const STOCK_CHAIN: &str = "decodebin ! audioconvert ! audioresample ! \
+     audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=1";
+const OURS_CHAIN: &str = "rsstreamdecoder";
+
+struct Format {
+    name: &'static str,
+    file_extension: &'static str,
+    ffmpeg_args: &'static [&'static str],
+}
+
+const FORMATS: &[Format] = &[
+    Format {
+        name: "mp3",
+        file_extension: "mp3",
+        ffmpeg_args: &["-c:a", "libmp3lame", "-b:a", "128k"],
+    },
+    Format {
+        name: "aac",
+        file_extension: "aac",
+        ffmpeg_args: &["-c:a", "aac", "-b:a", "128k", "-f", "adts"],
+    },
+    Format {
+        name: "opus",
+        file_extension: "opus",
+        ffmpeg_args: &[
+            "-ar", "48000", "-c:a", "libopus", "-b:a", "64k", "-f", "ogg",
+        ],
+    },
+    // As a TTS server streams it: one Ogg page per 20 ms Opus packet instead of ffmpeg's 1 s pages.
+    Format {
+        name: "opus-pages20ms",
+        file_extension: "opus",
+        ffmpeg_args: &[
+            "-ar",
+            "48000",
+            "-c:a",
+            "libopus",
+            "-b:a",
+            "64k",
+            "-page_duration",
+            "20000",
+            "-f",
+            "ogg",
+        ],
+    },
+    Format {
+        name: "vorbis",
+        file_extension: "ogg",
+        ffmpeg_args: &["-c:a", "libvorbis", "-q:a", "4"],
+    },
+    Format {
+        name: "flac",
+        file_extension: "flac",
+        ffmpeg_args: &["-sample_fmt", "s16", "-c:a", "flac"],
+    },
+    // What a TTS service often sends: 24 kHz mono 16-bit WAV.
+    Format {
+        name: "wav24k",
+        file_extension: "wav",
+        ffmpeg_args: &["-ar", "24000", "-ac", "1", "-c:a", "pcm_s16le"],
+    },
+];
+
+struct Args {
+    seconds: u32,
+    runs: usize,
+    streams: usize,
+    blocksize: u32,
+    formats: Vec<&'static Format>,
+    sections: Vec<String>,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: bench [--seconds N] [--runs N] [--streams N] [--blocksize BYTES] [--formats a,b,...] \
+         [--sections throughput,first-sound,idle,live]\n  formats: {}",
+        FORMATS.iter().map(|f| f.name).collect::<Vec<_>>().join(",")
+    );
+    std::process::exit(2);
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        seconds: 300,
+        runs: 5,
+        streams: 100,
+        blocksize: 4096,
+        formats: FORMATS.iter().collect(),
+        sections: ["throughput", "first-sound", "idle", "live"]
+            .map(String::from)
+            .to_vec(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().unwrap_or_else(|| usage());
+        match flag.as_str() {
+            "--seconds" => args.seconds = value.parse().unwrap_or_else(|_| usage()),
+            "--runs" => args.runs = value.parse().unwrap_or_else(|_| usage()),
+            "--streams" => args.streams = value.parse().unwrap_or_else(|_| usage()),
+            "--blocksize" => args.blocksize = value.parse().unwrap_or_else(|_| usage()),
+            "--formats" => {
+                args.formats = value
+                    .split(',')
+                    .map(|name| {
+                        FORMATS
+                            .iter()
+                            .find(|f| f.name == name)
+                            .unwrap_or_else(|| usage())
+                    })
+                    .collect()
+            }
+            "--sections" => args.sections = value.split(',').map(String::from).collect(),
+            _ => usage(),
+        }
+    }
+    if args.runs == 0 || args.seconds == 0 {
+        usage();
+    }
+    args
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+// ---------------------------------------------------------------------------------------------
+
+fn bench_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench")
+}
+
+/// A speech-band stereo signal with a slow vibrato and a little noise, so every codec has real
+/// work to do (pure tones compress to almost nothing in some codecs).
+fn source_filter(seconds: u32) -> String {
+    format!(
+        "aevalsrc=exprs='(0.5+0.3*sin(2*PI*0.4*t))*sin(2*PI*(220+60*sin(2*PI*3*t))*t)\
+         +0.15*sin(2*PI*1800*t)+0.02*(random(0)-0.5)\
+         |(0.5+0.3*cos(2*PI*0.3*t))*sin(2*PI*(330+40*sin(2*PI*2*t))*t)\
+         +0.1*sin(2*PI*2700*t)+0.02*(random(1)-0.5)':s=44100:d={seconds}:c=stereo"
+    )
+}
+
+/// The input file for a format and length, made on first use.
+fn input(format: &Format, seconds: u32) -> PathBuf {
+    let path = bench_dir().join(format!(
+        "{}_{seconds}s.{}",
+        format.name, format.file_extension
+    ));
+    if path.exists() {
+        return path;
+    }
+    std::fs::create_dir_all(bench_dir()).unwrap();
+    let partial = path.with_extension("partial");
+    let status = Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-hide_banner",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+        ])
+        .arg("-i")
+        .arg(source_filter(seconds))
+        .args(format.ffmpeg_args)
+        .args(["-f", ffmpeg_muxer(format)])
+        .arg(&partial)
+        .status()
+        .expect("ffmpeg must be installed (make bench installs it)");
+    assert!(status.success(), "ffmpeg failed to make {}", path.display());
+    std::fs::rename(&partial, &path).unwrap();
+    path
+}
+
+fn ffmpeg_muxer(format: &Format) -> &'static str {
+    // The muxer named in the args wins; otherwise the one for the extension.
+    let args = format.ffmpeg_args;
+    if let Some(i) = args.iter().position(|a| *a == "-f") {
+        return args[i + 1];
+    }
+    match format.file_extension {
+        "mp3" => "mp3",
+        "ogg" | "opus" => "ogg",
+        "flac" => "flac",
+        "wav" => "wav",
+        other => panic!("no muxer for .{other}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring
+// ---------------------------------------------------------------------------------------------
+
+/// Clock ticks per second of /proc's CPU times: USER_HZ, fixed at 100 in the Linux ABI.
+const USER_HZ: f64 = 100.0;
+
+/// CPU seconds (user + system) of this process's threads, and of its waited-for children.
+fn cpu_seconds() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    // Fields after the parenthesised command name; utime is field 14 of the whole line.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<f64> = rest
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0.0))
+        .collect();
+    let (utime, stime, cutime, cstime) = (fields[11], fields[12], fields[13], fields[14]);
+    ((utime + stime) / USER_HZ, (cutime + cstime) / USER_HZ)
+}
+
+fn resident_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").unwrap().count()
+}
+
+#[derive(Clone, Copy, Default)]
+struct Sample {
+    wall: f64,
+    cpu: f64,
+    frames: u64,
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+struct Summary {
+    wall: f64,
+    cpu: f64,
+    frames: u64,
+}
+
+fn summarize(samples: &[Sample]) -> Summary {
+    Summary {
+        wall: median(&mut samples.iter().map(|s| s.wall).collect::<Vec<_>>()),
+        cpu: median(&mut samples.iter().map(|s| s.cpu).collect::<Vec<_>>()),
+        frames: samples.iter().map(|s| s.frames).max().unwrap_or(0),
+    }
+}
+
+/// Runs `filesrc ! <chain> ! fakesink` in this process to EOS and counts the frames out.
+fn run_gst_file(path: &Path, blocksize: u32, chain: &str) -> Sample {
+    let description = format!(
+        "filesrc location=\"{}\" blocksize={blocksize} ! {chain} ! fakesink name=sink sync=false",
+        path.display()
+    );
+    let pipeline = gst::parse::launch(&description)
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+    let bytes_out = Arc::new(AtomicU64::new(0));
+    let sink = pipeline.by_name("sink").unwrap();
+    let counter = bytes_out.clone();
+    sink.static_pad("sink")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let Some(buffer) = info.buffer() {
+                counter.fetch_add(buffer.size() as u64, Ordering::Relaxed);
+            }
+            gst::PadProbeReturn::Ok
+        });
+    let bus = pipeline.bus().unwrap();
+    let (cpu_before, _) = cpu_seconds();
+    let start = Instant::now();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    wait_for_eos(&bus, &description);
+    let wall = start.elapsed().as_secs_f64();
+    pipeline.set_state(gst::State::Null).unwrap();
+    let (cpu_after, _) = cpu_seconds();
+    Sample {
+        wall,
+        cpu: cpu_after - cpu_before,
+        frames: bytes_out.load(Ordering::Relaxed) / (2 * OUT_CHANNELS as u64),
+    }
+}
+
+fn wait_for_eos(bus: &gst::Bus, what: &str) {
+    for message in bus.iter_timed(gst::ClockTime::NONE) {
+        match message.view() {
+            gst::MessageView::Eos(_) => return,
+            gst::MessageView::Error(e) => panic!("{what}: {} ({:?})", e.error(), e.debug()),
+            _ => {}
+        }
+    }
+}
+
+/// Runs ffmpeg to 48 kHz mono S16LE into /dev/null; `limit` cuts the output short (to measure
+/// its start-up: probing, opening the codec and the resampler).
+fn run_ffmpeg(path: &Path, limit: Option<&str>) -> Sample {
+    let mut command = Command::new("ffmpeg");
+    command
+        .args(["-nostdin", "-hide_banner", "-v", "error", "-i"])
+        .arg(path);
+    if let Some(limit) = limit {
+        command.args(["-t", limit]);
+    }
+    command
+        .args([
+            "-ac",
+            &OUT_CHANNELS.to_string(),
+            "-ar",
+            &OUT_RATE.to_string(),
+        ])
+        .args(["-f", "s16le", "-y", "/dev/null"])
+        .stdout(Stdio::null());
+    let (_, children_before) = cpu_seconds();
+    let start = Instant::now();
+    let status = command.status().expect("ffmpeg runs");
+    let wall = start.elapsed().as_secs_f64();
+    assert!(status.success(), "ffmpeg failed on {}", path.display());
+    let (_, children_after) = cpu_seconds();
+    Sample {
+        wall,
+        cpu: children_after - children_before,
+        frames: 0,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sections
+// ---------------------------------------------------------------------------------------------
+
+fn throughput(args: &Args) {
+    println!(
+        "\n## Throughput: {} s of audio to {OUT_RATE} Hz mono S16LE, median of {} runs, \
+         filesrc blocksize={}",
+        args.seconds, args.runs, args.blocksize
+    );
+    println!(
+        "CPU = user + system seconds of all threads. ×RT = audio seconds per CPU second; \
+         streams/2 cores = 2 × ×RT."
+    );
+    println!("ffmpeg net = minus its start-up, measured as the same command with `-t 1`.\n");
+    println!(
+        "| format | input | ours wall / CPU | decodebin chain wall / CPU | ffmpeg wall / CPU (net CPU) \
+         | CPU: chain ÷ ours | CPU: ffmpeg net ÷ ours | ours ×RT | ours streams / 2 cores |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let expected_frames = args.seconds as u64 * OUT_RATE as u64;
+    for format in &args.formats {
+        let path = input(format, args.seconds);
+        let size = std::fs::metadata(&path).unwrap().len();
+        // One warm-up of each, so page cache and plugin loading are out of the figures.
+        run_gst_file(&path, args.blocksize, OURS_CHAIN);
+        run_gst_file(&path, args.blocksize, STOCK_CHAIN);
+        run_ffmpeg(&path, Some("1"));
+        let (mut ours, mut stock, mut ffmpeg, mut ffmpeg_start) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        // Interleaved, so a burst of load from elsewhere hits every contender alike.
+        for _ in 0..args.runs {
+            ours.push(run_gst_file(&path, args.blocksize, OURS_CHAIN));
+            stock.push(run_gst_file(&path, args.blocksize, STOCK_CHAIN));
+            ffmpeg.push(run_ffmpeg(&path, None));
+            ffmpeg_start.push(run_ffmpeg(&path, Some("1")));
+        }
+        let (ours, stock, ffmpeg, ffmpeg_start) = (
+            summarize(&ours),
+            summarize(&stock),
+            summarize(&ffmpeg),
+            summarize(&ffmpeg_start),
+        );
+        for (who, frames) in [("ours", ours.frames), ("decodebin chain", stock.frames)] {
+            if frames.abs_diff(expected_frames) > OUT_RATE as u64 / 10 {
+                println!(
+                    "WARNING: {who} gave {frames} frames for {} ({expected_frames} expected)",
+                    format.name
+                );
+            }
+        }
+        let ffmpeg_net = (ffmpeg.cpu - ffmpeg_start.cpu).max(0.01);
+        let ours_cpu = ours.cpu.max(0.01);
+        let realtime = args.seconds as f64 / ours_cpu;
+        println!(
+            "| {} | {:.1} MiB | {:.2} s / {:.2} s | {:.2} s / {:.2} s | {:.2} s / {:.2} s ({:.2} s) \
+             | {:.2} | {:.2} | {:.0} | {:.0} |",
+            format.name,
+            size as f64 / 1048576.0,
+            ours.wall,
+            ours.cpu,
+            stock.wall,
+            stock.cpu,
+            ffmpeg.wall,
+            ffmpeg.cpu,
+            ffmpeg_net,
+            stock.cpu / ours_cpu,
+            ffmpeg_net / ours_cpu,
+            realtime,
+            2.0 * realtime,
+        );
+    }
+}
+
+/// Bytes pushed through `appsrc ! <chain> ! appsink` in 512-byte chunks when the first PCM
+/// comes out, or None if it never does.
+fn bytes_to_first_pcm(bytes: &[u8], chain: &str) -> Option<usize> {
+    const CHUNK: usize = 512;
+    let description = format!(
+        "appsrc name=src format=bytes ! {chain} ! appsink name=sink sync=false \
+         caps=audio/x-raw,rate={OUT_RATE},channels={OUT_CHANNELS}"
+    );
+    let pipeline = gst::parse::launch(&description)
+        .unwrap()
+        .downcast::<gst::Pipeline>()
+        .unwrap();
+    let src = pipeline
+        .by_name("src")
+        .unwrap()
+        .downcast::<gst_app::AppSrc>()
+        .unwrap();
+    let sink = pipeline
+        .by_name("sink")
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut pushed = 0;
+    let mut result = None;
+    for chunk in bytes.chunks(CHUNK) {
+        src.push_buffer(gst::Buffer::from_slice(chunk.to_vec()))
+            .unwrap();
+        pushed += chunk.len();
+        // Long enough for any element to act on what it has; 512 bytes of a 128 kbit/s stream
+        // last 32 ms, so this is also about real time.
+        if sink
+            .try_pull_sample(gst::ClockTime::from_mseconds(30))
+            .is_some()
+        {
+            result = Some(pushed);
+            break;
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    result
+}
+
+fn first_sound(args: &Args) {
+    println!(
+        "\n## First sound: bytes pushed in 512-byte chunks (30 ms apart) when the first PCM comes out"
+    );
+    println!(
+        "ms = those bytes as stream time at the file's average bitrate (header bytes included).\n"
+    );
+    println!("| format | ours | decodebin chain |");
+    println!("|---|---|---|");
+    for format in &args.formats {
+        // A short file of the same format: only its start matters.
+        let path = input(format, 10);
+        let bytes = std::fs::read(&path).unwrap();
+        let bytes_per_ms = bytes.len() as f64 / 10_000.0;
+        let show = |result: Option<usize>| match result {
+            Some(n) => format!("{n} B ({:.0} ms)", n as f64 / bytes_per_ms),
+            None => "none before the end".to_string(),
+        };
+        println!(
+            "| {} | {} | {} |",
+            format.name,
+            show(bytes_to_first_pcm(&bytes, OURS_CHAIN)),
+            show(bytes_to_first_pcm(&bytes, STOCK_CHAIN)),
+        );
+    }
+}
+
+/// Resident memory and threads that `streams` idle pipelines add, each fed the start of an MP3
+/// in 4 KiB chunks and then left waiting for more, as a live stream waits between network reads.
+fn idle_streams(streams: usize, chain: &str, head: &[u8]) -> (f64, f64) {
+    let (rss_before, threads_before) = (resident_kib(), thread_count());
+    let mut pipelines = Vec::new();
+    for _ in 0..streams {
+        let description =
+            format!("appsrc name=src format=bytes ! {chain} ! fakesink name=sink sync=false");
+        let pipeline = gst::parse::launch(&description)
+            .unwrap()
+            .downcast::<gst::Pipeline>()
+            .unwrap();
+        let src = pipeline
+            .by_name("src")
+            .unwrap()
+            .downcast::<gst_app::AppSrc>()
+            .unwrap();
+        let (first_pcm, first_pcm_seen) = std::sync::mpsc::sync_channel(1);
+        pipeline
+            .by_name("sink")
+            .unwrap()
+            .static_pad("sink")
+            .unwrap()
+            .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                let _ = first_pcm.try_send(());
+                gst::PadProbeReturn::Remove
+            });
+        pipeline.set_state(gst::State::Playing).unwrap();
+        for chunk in head.chunks(4096) {
+            src.push_buffer(gst::Buffer::from_slice(chunk.to_vec()))
+                .unwrap();
+        }
+        first_pcm_seen
+            .recv_timeout(Duration::from_secs(10))
+            .expect("first PCM from an idle stream");
+        pipelines.push(pipeline);
+    }
+    // Let every stream work through what it was given.
+    std::thread::sleep(Duration::from_millis(500));
+    let rss = resident_kib().saturating_sub(rss_before);
+    let threads = thread_count().saturating_sub(threads_before);
+    for pipeline in &pipelines {
+        pipeline.set_state(gst::State::Null).unwrap();
+    }
+    (rss as f64 / streams as f64, threads as f64 / streams as f64)
+}
+
+fn idle(args: &Args) {
+    println!(
+        "\n## Idle streams: {} pipelines `appsrc ! … ! fakesink`, each fed 32 KiB of MP3 in 4 KiB chunks",
+        args.streams
+    );
+    println!(
+        "Resident memory and threads added, per stream. Each chain runs in a fresh process, \
+         so neither reuses memory or pooled threads the other freed.\n"
+    );
+    // Made here, so the child processes only read it.
+    input(&FORMATS[0], 10);
+    println!("| chain | RSS per stream | threads per stream |");
+    println!("|---|---|---|");
+    for (name, chain) in [("ours", "ours"), ("decodebin chain", "stock")] {
+        let output = Command::new(std::env::current_exe().unwrap())
+            .args(["--idle-child", chain, &args.streams.to_string()])
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap();
+        let line = String::from_utf8_lossy(&output.stdout);
+        let figures: Vec<f64> = line
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        match figures.as_slice() {
+            [kib, threads] => println!("| {name} | {kib:.0} KiB | {threads:.1} |"),
+            _ => println!("| {name} | failed: {line} | |"),
+        }
+    }
+}
+
+/// The child process of `idle`: prints "<KiB per stream> <threads per stream>".
+fn idle_child(chain: &str, streams: usize) {
+    let chain = match chain {
+        "ours" => OURS_CHAIN,
+        "stock" => STOCK_CHAIN,
+        description => description,
+    };
+    let mp3 = std::fs::read(input(&FORMATS[0], 10)).unwrap();
+    let head = &mp3[..32 * 1024];
+    // Warm-up, so plugin loading and first-use allocations are not charged to the streams.
+    idle_streams(2, chain, head);
+    let (kib, threads) = idle_streams(streams, chain, head);
+    println!("{kib} {threads}");
+}
+
+/// Where each live stream's figures go.
+struct LiveStream {
+    pipeline: gst::Pipeline,
+    src: gst_app::AppSrc,
+    bytes_out: Arc<AtomicU64>,
+}
+
+fn live(args: &Args) {
+    const SECONDS: u32 = 10;
+    println!(
+        "\n## Live streams: {} pipelines `appsrc ! … ! fakesink` at once, each fed a {SECONDS} s file \
+         in 20 ms pieces at real-time pace",
+        args.streams
+    );
+    println!(
+        "CPU = this process's user + system time over the run, per stream, in % of one core \
+         (the feeding thread included). Late = how long after the last piece the last EOS came. \
+         Each chain runs in a fresh process.\n"
+    );
+    println!(
+        "| format | chain | CPU per stream | streams per 2 cores at this cost | late | frames out per stream (min) |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for format in &args.formats {
+        if !["mp3", "opus-pages20ms", "aac", "wav24k"].contains(&format.name) {
+            continue;
+        }
+        input(format, SECONDS);
+        for (name, chain) in [("ours", "ours"), ("decodebin chain", "stock")] {
+            let output = Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--live-child",
+                    chain,
+                    &args.streams.to_string(),
+                    format.name,
+                ])
+                .stderr(Stdio::inherit())
+                .output()
+                .unwrap();
+            let line = String::from_utf8_lossy(&output.stdout);
+            let figures: Vec<f64> = line
+                .split_whitespace()
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            match figures.as_slice() {
+                [percent, late, frames] => println!(
+                    "| {} | {name} | {percent:.2} % | {:.0} | {late:.2} s | {frames:.0} |",
+                    format.name,
+                    200.0 / percent.max(0.001)
+                ),
+                _ => println!("| {} | {name} | failed: {line} | | | |", format.name),
+            }
+        }
+    }
+}
+
+/// The child process of `live`: prints "<CPU % of a core per stream> <late s> <min frames>".
+fn live_child(chain: &str, streams: usize, format_name: &str) {
+    const SECONDS: u32 = 10;
+    const PIECE: Duration = Duration::from_millis(20);
+    let chain = match chain {
+        "ours" => OURS_CHAIN,
+        "stock" => STOCK_CHAIN,
+        description => description,
+    };
+    let format = FORMATS
+        .iter()
+        .find(|f| f.name == format_name)
+        .unwrap_or_else(|| usage());
+    let bytes = std::fs::read(input(format, SECONDS)).unwrap();
+    let pieces = (SECONDS as u128 * 1000 / PIECE.as_millis()) as usize;
+    let piece_len = bytes.len().div_ceil(pieces);
+    let streams: Vec<LiveStream> = (0..streams)
+        .map(|_| {
+            let description =
+                format!("appsrc name=src format=bytes ! {chain} ! fakesink name=sink sync=false");
+            let pipeline = gst::parse::launch(&description)
+                .unwrap()
+                .downcast::<gst::Pipeline>()
+                .unwrap();
+            let src = pipeline
+                .by_name("src")
+                .unwrap()
+                .downcast::<gst_app::AppSrc>()
+                .unwrap();
+            let bytes_out = Arc::new(AtomicU64::new(0));
+            let counter = bytes_out.clone();
+            pipeline
+                .by_name("sink")
+                .unwrap()
+                .static_pad("sink")
+                .unwrap()
+                .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+                    if let Some(buffer) = info.buffer() {
+                        counter.fetch_add(buffer.size() as u64, Ordering::Relaxed);
+                    }
+                    gst::PadProbeReturn::Ok
+                });
+            pipeline.set_state(gst::State::Playing).unwrap();
+            LiveStream {
+                pipeline,
+                src,
+                bytes_out,
+            }
+        })
+        .collect();
+    let (cpu_before, _) = cpu_seconds();
+    let start = Instant::now();
+    for (i, piece) in bytes.chunks(piece_len).enumerate() {
+        for stream in &streams {
+            stream
+                .src
+                .push_buffer(gst::Buffer::from_slice(piece.to_vec()))
+                .unwrap();
+        }
+        if let Some(wait) = (PIECE * (i as u32 + 1)).checked_sub(start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+    let fed = Instant::now();
+    for stream in &streams {
+        stream.src.end_of_stream().unwrap();
+    }
+    for stream in &streams {
+        wait_for_eos(&stream.pipeline.bus().unwrap(), chain);
+    }
+    let late = fed.elapsed().as_secs_f64();
+    let wall = start.elapsed().as_secs_f64();
+    let (cpu_after, _) = cpu_seconds();
+    let min_frames = streams
+        .iter()
+        .map(|s| s.bytes_out.load(Ordering::Relaxed) / (2 * OUT_CHANNELS as u64))
+        .min()
+        .unwrap_or(0);
+    for stream in &streams {
+        stream.pipeline.set_state(gst::State::Null).unwrap();
+    }
+    let percent = (cpu_after - cpu_before) / wall / streams.len() as f64 * 100.0;
+    println!("{percent} {late} {min_frames}");
+}
+
+fn main() {
+    gst::init().unwrap();
+    gstrsstreamdecoder::plugin_register_static().unwrap();
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("--idle-child") {
+        let streams = argv
+            .get(3)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| usage());
+        idle_child(&argv[2], streams);
+        return;
+    }
+    if argv.get(1).map(String::as_str) == Some("--live-child") {
+        let streams = argv
+            .get(3)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| usage());
+        live_child(&argv[2], streams, argv.get(4).map_or("mp3", String::as_str));
+        return;
+    }
+    let args = parse_args();
+    println!(
+        "# rsstreamdecoder benchmark: {} cores, GStreamer {}, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        gst::version_string(),
+        String::from_utf8_lossy(
+            &Command::new("ffmpeg")
+                .arg("-version")
+                .output()
+                .map(|o| o.stdout)
+                .unwrap_or_default()
+        )
+        .lines()
+        .next()
+        .unwrap_or("ffmpeg not found")
+    );
+    for section in &args.sections {
+        match section.as_str() {
+            "throughput" => throughput(&args),
+            "first-sound" => first_sound(&args),
+            "idle" => idle(&args),
+            "live" => live(&args),
+            _ => usage(),
+        }
+    }
+}
