@@ -721,3 +721,106 @@ fn corrupt_ogg_page_is_reported() {
         );
     }
 }
+
+fn stats(run: &Run) -> gst::Structure {
+    run.h.element().unwrap().property::<gst::Structure>("stats")
+}
+
+#[test]
+fn stats_describe_the_stream() {
+    let mp3 = std::fs::read(fixture("mp3_cbr.mp3")).unwrap();
+    let starts = mp3_frame_starts(&mp3);
+    let mut run = Run::new(&[]);
+    let empty = stats(&run);
+    assert_eq!(empty.get::<u64>("bytes-in").unwrap(), 0);
+    assert_eq!(empty.get::<&str>("container").unwrap(), "");
+    assert_eq!(empty.get::<u64>("bytes-to-first-pcm").unwrap(), 0);
+
+    // Frame by frame until the first PCM comes out: that is where bytes-to-first-pcm must be.
+    let mut pushed = 0;
+    let mut buffers = Vec::new();
+    let mut pushes = 0;
+    for (i, start) in starts.iter().enumerate().skip(1) {
+        run.push(&mp3[pushed..*start]).unwrap();
+        pushes += 1;
+        pushed = *start;
+        buffers.extend(run.pull_ready());
+        if !buffers.is_empty() {
+            println!("first PCM after {i} frames, {pushed} bytes");
+            break;
+        }
+    }
+    let first = stats(&run);
+    assert_eq!(
+        first.get::<u64>("bytes-to-first-pcm").unwrap(),
+        pushed as u64
+    );
+    assert!(first.get::<u64>("first-pcm-latency").unwrap() > 0);
+    assert_eq!(first.get::<&str>("container").unwrap(), "mp3");
+    assert_eq!(first.get::<&str>("codec").unwrap(), "mp3");
+    assert_eq!(first.get::<u32>("stream-rate").unwrap(), 44_100);
+    assert_eq!(first.get::<u32>("stream-channels").unwrap(), 2);
+
+    for chunk in mp3[pushed..].chunks(1000) {
+        run.push(chunk).unwrap();
+        pushes += 1;
+        buffers.extend(run.pull_ready());
+    }
+    buffers.extend(run.eos());
+    let done = stats(&run);
+    println!("{done}");
+    let frames: u64 = buffers.iter().map(|b| b.size() as u64 / 2).sum();
+    assert_eq!(frames, 144_000);
+    assert_eq!(done.get::<u64>("bytes-in").unwrap(), mp3.len() as u64);
+    assert_eq!(done.get::<u64>("buffers-in").unwrap(), pushes);
+    assert_eq!(done.get::<u64>("frames-out").unwrap(), frames);
+    assert_eq!(
+        done.get::<u64>("buffers-out").unwrap(),
+        buffers.len() as u64
+    );
+    assert_eq!(done.get::<u64>("warnings").unwrap(), 0);
+    // Set once, at the first PCM.
+    assert_eq!(
+        done.get::<u64>("bytes-to-first-pcm").unwrap(),
+        pushed as u64
+    );
+
+    // A flush starts a new stream, with new figures.
+    assert!(run.h.push_event(gst::event::FlushStart::new()));
+    assert!(run.h.push_event(gst::event::FlushStop::new(true)));
+    let flushed = stats(&run);
+    assert_eq!(flushed.get::<u64>("bytes-in").unwrap(), 0);
+    assert_eq!(flushed.get::<u64>("frames-out").unwrap(), 0);
+    assert_eq!(flushed.get::<&str>("codec").unwrap(), "");
+}
+
+#[test]
+fn stats_count_the_warnings_on_the_bus() {
+    let mut flac = std::fs::read(fixture("flac.flac")).unwrap();
+    let middle = flac.len() / 2;
+    let mut rng = SplitMix64(11);
+    for byte in &mut flac[middle..middle + 3000] {
+        *byte = rng.next_u64() as u8;
+    }
+    let mut run = Run::new(&keep_props());
+    for chunk in flac.chunks(4096) {
+        run.push(chunk).unwrap();
+        run.pull_ready();
+    }
+    run.eos();
+    let warnings = run.messages(gst::MessageType::Warning);
+    assert!(!warnings.is_empty());
+    let stats_at_eos = stats(&run);
+    assert_eq!(
+        stats_at_eos.get::<u64>("warnings").unwrap(),
+        warnings.len() as u64
+    );
+    assert_eq!(stats_at_eos.get::<&str>("container").unwrap(), "flac");
+    // Still there when the element has stopped, for a last look after the pipeline ends.
+    let element = run.h.element().unwrap();
+    assert_eq!(
+        element.set_state(gst::State::Null),
+        Ok(gst::StateChangeSuccess::Success)
+    );
+    assert_eq!(stats(&run).to_string(), stats_at_eos.to_string());
+}

@@ -7,6 +7,7 @@
 //! thread pushes, so events and buffers stay in order.
 
 use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use gst::glib;
 use gst::prelude::*;
@@ -98,10 +99,54 @@ struct State {
     failed: bool,
 }
 
+/// What the `stats` property reports about the current stream. Kept apart from `State`, whose
+/// lock the streaming thread holds while the decoder works through a chunk, so reading the
+/// property from another thread never waits for decoding.
+#[derive(Debug, Default)]
+struct Stats {
+    bytes_in: u64,
+    buffers_in: u64,
+    frames_out: u64,
+    buffers_out: u64,
+    /// Damaged or undecodable input skipped and reported with a WARNING.
+    warnings: u64,
+    format: Option<StreamFormat>,
+    first_input_at: Option<Instant>,
+    /// Bytes in, and wall time since the first input buffer, when the first PCM went out.
+    first_pcm: Option<(u64, Duration)>,
+}
+
+impl Stats {
+    fn to_structure(&self) -> gst::Structure {
+        let format = self.format.as_ref();
+        let (bytes_to_first_pcm, first_pcm_latency) =
+            self.first_pcm.map_or((0, 0), |(bytes, latency)| {
+                (bytes, latency.as_nanos() as u64)
+            });
+        gst::Structure::builder("application/x-rsstreamdecoder-stats")
+            .field("bytes-in", self.bytes_in)
+            .field("buffers-in", self.buffers_in)
+            .field("frames-out", self.frames_out)
+            .field("buffers-out", self.buffers_out)
+            .field("warnings", self.warnings)
+            .field("container", format.map_or("", |f| f.container.as_str()))
+            .field("codec", format.map_or("", |f| f.codec.as_str()))
+            .field("stream-rate", format.map_or(0, |f| f.in_rate))
+            .field(
+                "stream-channels",
+                format.map_or(0, |f| f.in_channels as u32),
+            )
+            .field("bytes-to-first-pcm", bytes_to_first_pcm)
+            .field("first-pcm-latency", first_pcm_latency)
+            .build()
+    }
+}
+
 #[derive(Default)]
 pub struct RsStreamDecoder {
     settings: Mutex<Settings>,
     state: Mutex<State>,
+    stats: Mutex<Stats>,
 }
 
 #[glib::object_subclass]
@@ -146,6 +191,19 @@ impl ObjectImpl for RsStreamDecoder {
                     )
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
+                    .nick("Statistics")
+                    .blurb(
+                        "Statistics of the current stream, reset when the element starts and \
+                         after a flush: bytes-in, buffers-in, frames-out, buffers-out (guint64); \
+                         warnings (guint64, damage skipped); container, codec (strings, empty \
+                         until detected); stream-rate, stream-channels (guint, 0 until \
+                         detected); bytes-to-first-pcm (guint64, bytes in when the first PCM \
+                         went out, 0 before); first-pcm-latency (guint64, ns from the first \
+                         input buffer to the first PCM, 0 before)",
+                    )
+                    .read_only()
+                    .build(),
             ]
         });
         PROPERTIES.as_ref()
@@ -175,6 +233,7 @@ impl ObjectImpl for RsStreamDecoder {
             "sample-rate" => settings.sample_rate.to_value(),
             "channels" => settings.channels.to_value(),
             "format" => settings.format.to_value(),
+            "stats" => self.stats.lock().unwrap().to_structure().to_value(),
             _ => unreachable!("unknown property {}", pspec.name()),
         }
     }
@@ -233,6 +292,8 @@ impl BaseTransformImpl for RsStreamDecoder {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         *self.state.lock().unwrap() = State::default();
+        // Not reset in stop(), so the figures of a finished stream stay readable.
+        *self.stats.lock().unwrap() = Stats::default();
         Ok(())
     }
 
@@ -310,6 +371,7 @@ impl BaseTransformImpl for RsStreamDecoder {
                     decoder
                 };
                 drop(decoder);
+                *self.stats.lock().unwrap() = Stats::default();
                 self.parent_sink_event(event)
             }
             _ => self.parent_sink_event(event),
@@ -350,6 +412,12 @@ impl BaseTransformImpl for RsStreamDecoder {
                 gst::element_imp_error!(self, gst::CoreError::Failed, ["Unreadable buffer"]);
                 gst::FlowError::Error
             })?;
+            {
+                let mut stats = self.stats.lock().unwrap();
+                stats.bytes_in += map.len() as u64;
+                stats.buffers_in += 1;
+                stats.first_input_at.get_or_insert_with(Instant::now);
+            }
             state
                 .decoder
                 .as_ref()
@@ -409,6 +477,7 @@ impl RsStreamDecoder {
                     self.push_pcm(pcm)?;
                 }
                 DecoderEvent::Warning(message) => {
+                    self.stats.lock().unwrap().warnings += 1;
                     gst::element_imp_warning!(self, gst::StreamError::Decode, ("{message}"));
                 }
                 DecoderEvent::Error(DecoderError { kind, message }) => {
@@ -467,6 +536,7 @@ impl RsStreamDecoder {
                 frame_size: format.out_channels * 2,
             };
             state.discont |= first;
+            self.stats.lock().unwrap().format = Some(format.clone());
             state.format = Some(format);
         }
         self.ensure_stream_start();
@@ -512,6 +582,13 @@ impl RsStreamDecoder {
                 if discont {
                     buffer.set_flags(gst::BufferFlags::DISCONT);
                 }
+            }
+            let mut stats = self.stats.lock().unwrap();
+            stats.frames_out += frames;
+            stats.buffers_out += 1;
+            if stats.first_pcm.is_none() {
+                let latency = stats.first_input_at.map_or(Duration::ZERO, |t| t.elapsed());
+                stats.first_pcm = Some((stats.bytes_in, latency));
             }
             buffer
         };
