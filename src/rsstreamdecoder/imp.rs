@@ -542,6 +542,16 @@ impl RsStreamDecoder {
         self.ensure_stream_start();
         let pad = self.obj().src_pad().clone();
         if !pad.push_event(gst::event::Caps::new(&caps)) {
+            // A flush or a stop that started while the decoder worked on this chunk: not an
+            // error, the stream is going away (found by the state-change stress test).
+            let obj = self.obj();
+            if [obj.src_pad(), obj.sink_pad()]
+                .iter()
+                .any(|p| p.pad_flags().contains(gst::PadFlags::FLUSHING))
+            {
+                gst::debug!(CAT, imp = self, "flushing, caps not pushed");
+                return Err(gst::FlowError::Flushing);
+            }
             gst::element_imp_error!(
                 self,
                 gst::CoreError::Negotiation,
