@@ -281,20 +281,31 @@ fn summarize(samples: &[Sample]) -> Summary {
     }
 }
 
-/// Runs `filesrc ! <chain> ! fakesink` in this process to EOS and counts the frames out.
-fn run_gst_file(path: &Path, blocksize: u32, chain: &str) -> Sample {
-    let description = format!(
-        "filesrc location=\"{}\" blocksize={blocksize} ! {chain} ! fakesink name=sink sync=false",
-        path.display()
-    );
-    let pipeline = gst::parse::launch(&description)
-        .unwrap()
+/// Builds a pipeline from a `gst-launch-1.0` description.
+fn launch(description: &str) -> gst::Pipeline {
+    gst::parse::launch(description)
+        .unwrap_or_else(|e| panic!("{description}: {e}"))
         .downcast::<gst::Pipeline>()
-        .unwrap();
-    let bytes_out = Arc::new(AtomicU64::new(0));
-    let sink = pipeline.by_name("sink").unwrap();
-    let counter = bytes_out.clone();
-    sink.static_pad("sink")
+        .unwrap()
+}
+
+/// The `appsrc` named `src` in a pipeline.
+fn appsrc(pipeline: &gst::Pipeline) -> gst_app::AppSrc {
+    pipeline
+        .by_name("src")
+        .unwrap()
+        .downcast::<gst_app::AppSrc>()
+        .unwrap()
+}
+
+/// Counts the bytes that reach the element named `sink`.
+fn count_bytes_into_sink(pipeline: &gst::Pipeline) -> Arc<AtomicU64> {
+    let bytes = Arc::new(AtomicU64::new(0));
+    let counter = bytes.clone();
+    pipeline
+        .by_name("sink")
+        .unwrap()
+        .static_pad("sink")
         .unwrap()
         .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
             if let Some(buffer) = info.buffer() {
@@ -302,6 +313,17 @@ fn run_gst_file(path: &Path, blocksize: u32, chain: &str) -> Sample {
             }
             gst::PadProbeReturn::Ok
         });
+    bytes
+}
+
+/// Runs `filesrc ! <chain> ! fakesink` in this process to EOS and counts the frames out.
+fn run_gst_file(path: &Path, blocksize: u32, chain: &str) -> Sample {
+    let description = format!(
+        "filesrc location=\"{}\" blocksize={blocksize} ! {chain} ! fakesink name=sink sync=false",
+        path.display()
+    );
+    let pipeline = launch(&description);
+    let bytes_out = count_bytes_into_sink(&pipeline);
     let bus = pipeline.bus().unwrap();
     let (cpu_before, _) = cpu_seconds();
     let start = Instant::now();
@@ -441,15 +463,8 @@ fn bytes_to_first_pcm(bytes: &[u8], chain: &str) -> Option<usize> {
         "appsrc name=src format=bytes ! {chain} ! appsink name=sink sync=false \
          caps=audio/x-raw,rate={OUT_RATE},channels={OUT_CHANNELS}"
     );
-    let pipeline = gst::parse::launch(&description)
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-    let src = pipeline
-        .by_name("src")
-        .unwrap()
-        .downcast::<gst_app::AppSrc>()
-        .unwrap();
+    let pipeline = launch(&description);
+    let src = appsrc(&pipeline);
     let sink = pipeline
         .by_name("sink")
         .unwrap()
@@ -511,15 +526,8 @@ fn idle_streams(streams: usize, chain: &str, head: &[u8]) -> (f64, f64) {
     for _ in 0..streams {
         let description =
             format!("appsrc name=src format=bytes ! {chain} ! fakesink name=sink sync=false");
-        let pipeline = gst::parse::launch(&description)
-            .unwrap()
-            .downcast::<gst::Pipeline>()
-            .unwrap();
-        let src = pipeline
-            .by_name("src")
-            .unwrap()
-            .downcast::<gst_app::AppSrc>()
-            .unwrap();
+        let pipeline = launch(&description);
+        let src = appsrc(&pipeline);
         let (first_pcm, first_pcm_seen) = std::sync::mpsc::sync_channel(1);
         pipeline
             .by_name("sink")
@@ -550,6 +558,22 @@ fn idle_streams(streams: usize, chain: &str, head: &[u8]) -> (f64, f64) {
     (rss as f64 / streams as f64, threads as f64 / streams as f64)
 }
 
+/// Runs this program again with `args` and returns the numbers its output line holds, and the
+/// line (to show when it failed).
+fn run_child(args: &[&str]) -> (Vec<f64>, String) {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    let line = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    let figures = line
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    (figures, line)
+}
+
 fn idle(args: &Args) {
     println!(
         "\n## Idle streams: {} pipelines `appsrc ! … ! fakesink`, each fed 32 KiB of MP3 in 4 KiB chunks",
@@ -564,16 +588,7 @@ fn idle(args: &Args) {
     println!("| chain | RSS per stream | threads per stream |");
     println!("|---|---|---|");
     for (name, chain) in [("ours", "ours"), ("decodebin chain", "stock")] {
-        let output = Command::new(std::env::current_exe().unwrap())
-            .args(["--idle-child", chain, &args.streams.to_string()])
-            .stderr(Stdio::inherit())
-            .output()
-            .unwrap();
-        let line = String::from_utf8_lossy(&output.stdout);
-        let figures: Vec<f64> = line
-            .split_whitespace()
-            .filter_map(|v| v.parse().ok())
-            .collect();
+        let (figures, line) = run_child(&["--idle-child", chain, &args.streams.to_string()]);
         match figures.as_slice() {
             [kib, threads] => println!("| {name} | {kib:.0} KiB | {threads:.1} |"),
             _ => println!("| {name} | failed: {line} | |"),
@@ -625,21 +640,12 @@ fn live(args: &Args) {
         }
         input(format, SECONDS);
         for (name, chain) in [("ours", "ours"), ("decodebin chain", "stock")] {
-            let output = Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "--live-child",
-                    chain,
-                    &args.streams.to_string(),
-                    format.name,
-                ])
-                .stderr(Stdio::inherit())
-                .output()
-                .unwrap();
-            let line = String::from_utf8_lossy(&output.stdout);
-            let figures: Vec<f64> = line
-                .split_whitespace()
-                .filter_map(|v| v.parse().ok())
-                .collect();
+            let (figures, line) = run_child(&[
+                "--live-child",
+                chain,
+                &args.streams.to_string(),
+                format.name,
+            ]);
             match figures.as_slice() {
                 [percent, late, frames] => println!(
                     "| {} | {name} | {percent:.2} % | {:.0} | {late:.2} s | {frames:.0} |",
@@ -672,28 +678,9 @@ fn live_child(chain: &str, streams: usize, format_name: &str) {
         .map(|_| {
             let description =
                 format!("appsrc name=src format=bytes ! {chain} ! fakesink name=sink sync=false");
-            let pipeline = gst::parse::launch(&description)
-                .unwrap()
-                .downcast::<gst::Pipeline>()
-                .unwrap();
-            let src = pipeline
-                .by_name("src")
-                .unwrap()
-                .downcast::<gst_app::AppSrc>()
-                .unwrap();
-            let bytes_out = Arc::new(AtomicU64::new(0));
-            let counter = bytes_out.clone();
-            pipeline
-                .by_name("sink")
-                .unwrap()
-                .static_pad("sink")
-                .unwrap()
-                .add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-                    if let Some(buffer) = info.buffer() {
-                        counter.fetch_add(buffer.size() as u64, Ordering::Relaxed);
-                    }
-                    gst::PadProbeReturn::Ok
-                });
+            let pipeline = launch(&description);
+            let src = appsrc(&pipeline);
+            let bytes_out = count_bytes_into_sink(&pipeline);
             pipeline.set_state(gst::State::Playing).unwrap();
             LiveStream {
                 pipeline,

@@ -509,13 +509,11 @@ fn typefind_in_front_gives_caps_as_hints() {
         ("s16be.aiff", SOURCE_FRAMES),
     ] {
         let path = fixture(name);
-        let pipeline = gst::parse::launch(&format!(
-            "filesrc location={} blocksize=1000 ! typefind ! rsstreamdecoder sample-rate=0 channels=0 ! appsink name=sink sync=false",
+        let pipeline = launch(&format!(
+            "filesrc location={} blocksize=1000 ! typefind ! rsstreamdecoder sample-rate=0 \
+             channels=0 ! appsink name=sink sync=false",
             path.display()
-        ))
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
+        ));
         let sink = pipeline
             .by_name("sink")
             .unwrap()

@@ -22,17 +22,9 @@ fn null_mid_probe_and_mid_decode_returns_promptly() {
     let mp3 = std::fs::read(fixture("mp3_cbr.mp3")).unwrap();
     let before = decoder_threads();
     for cut in [10, 3000, mp3.len() / 2] {
-        let pipeline = gst::parse::launch(
-            "appsrc name=src format=bytes ! rsstreamdecoder ! fakesink sync=false",
-        )
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-        let appsrc = pipeline
-            .by_name("src")
-            .unwrap()
-            .downcast::<gst_app::AppSrc>()
-            .unwrap();
+        let pipeline =
+            launch("appsrc name=src format=bytes ! rsstreamdecoder ! fakesink sync=false");
+        let appsrc = app_src(&pipeline);
         pipeline.set_state(gst::State::Playing).unwrap();
         appsrc
             .push_buffer(gst::Buffer::from_slice(mp3[..cut].to_vec()))
@@ -107,17 +99,11 @@ fn many_pipelines_through_random_state_changes() {
     let mut decoders = Vec::new();
     let mut streams: Vec<Stressed> = (0..16)
         .map(|i| {
-            let pipeline = gst::parse::launch(
-                "appsrc name=src format=bytes ! rsstreamdecoder name=dec ! fakesink name=sink sync=false",
-            )
-            .unwrap()
-            .downcast::<gst::Pipeline>()
-            .unwrap();
-            let appsrc = pipeline
-                .by_name("src")
-                .unwrap()
-                .downcast::<gst_app::AppSrc>()
-                .unwrap();
+            let pipeline = launch(
+                "appsrc name=src format=bytes ! rsstreamdecoder name=dec ! \
+                 fakesink name=sink sync=false",
+            );
+            let appsrc = app_src(&pipeline);
             decoders.push(pipeline.by_name("dec").unwrap().downgrade());
             let bytes_out = Arc::new(AtomicU64::new(0));
             let counter = bytes_out.clone();

@@ -28,6 +28,23 @@ pub fn init() {
     });
 }
 
+/// A pipeline from a `gst-launch-1.0` description.
+pub fn launch(description: &str) -> gst::Pipeline {
+    gst::parse::launch(description)
+        .unwrap_or_else(|e| panic!("{description}: {e}"))
+        .downcast::<gst::Pipeline>()
+        .unwrap()
+}
+
+/// The `appsrc` named `src` in a pipeline.
+pub fn app_src(pipeline: &gst::Pipeline) -> gst_app::AppSrc {
+    pipeline
+        .by_name("src")
+        .unwrap()
+        .downcast::<gst_app::AppSrc>()
+        .unwrap()
+}
+
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 // ---------------------------------------------------------------------------------------------
