@@ -57,6 +57,10 @@ pub struct DecoderSettings {
     /// Makes the worker panic, to test that a panic becomes an error event.
     #[cfg(test)]
     pub panic_in_worker: bool,
+    /// Makes the codec panic on this packet (counted from 0), as symphonia does on some damaged
+    /// packets, to test that the packet is skipped and decoding goes on.
+    #[cfg(test)]
+    pub codec_panic_at_packet: Option<usize>,
 }
 
 impl DecoderSettings {
@@ -71,6 +75,8 @@ impl DecoderSettings {
             hint,
             #[cfg(test)]
             panic_in_worker: false,
+            #[cfg(test)]
+            codec_panic_at_packet: None,
         }
     }
 }
@@ -213,17 +219,21 @@ fn run_worker(reader: StreamReader, settings: DecoderSettings, events: EventQueu
         Worker::new(reader.clone(), settings, &events).run()
     }));
     if let Err(payload) = result {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
+        let message = panic_message(&*payload);
         events.send(DecoderEvent::error(
             ErrorKind::Internal,
             format!("decoder thread panicked: {message}"),
         ));
     }
     reader.finish();
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
@@ -428,6 +438,8 @@ impl<'a> Worker<'a> {
             return StreamEnd::Stop;
         };
         let mut damage = 0u32;
+        #[cfg(test)]
+        let mut packets_seen = 0usize;
         let mut gaps = GapWatch::default();
         // Decoded audio of this stream, to compare with the length the container declares.
         let mut decoded_seconds = 0.0f64;
@@ -503,7 +515,27 @@ impl<'a> Worker<'a> {
                     packet.pts.get()
                 )));
             }
-            match decoder.decode(&packet) {
+            // Symphonia's codecs panic on some damaged packets (an index out of bounds, found by
+            // fuzzing). That is one bad packet, not the end of the stream: skip it like a decode
+            // error, and reset the decoder so its state is consistent again.
+            #[cfg(test)]
+            let inject_panic = {
+                packets_seen += 1;
+                self.settings.codec_panic_at_packet == Some(packets_seen - 1)
+            };
+            #[cfg(not(test))]
+            let inject_panic = false;
+            let (codec, packet_ref) = (&mut *decoder, &packet);
+            let decoded = panic::catch_unwind(AssertUnwindSafe(move || {
+                let codec = codec;
+                assert!(!inject_panic, "injected codec panic");
+                codec.decode(packet_ref)
+            }));
+            let (decoded, panicked) = match decoded {
+                Ok(result) => (result.map_err(|e| e.to_string()), false),
+                Err(payload) => (Err(panic_message(&*payload)), true),
+            };
+            match decoded {
                 Ok(audio) => {
                     damage = damage.saturating_sub(1);
                     if audio.frames() == 0 {
@@ -539,7 +571,16 @@ impl<'a> Worker<'a> {
                 }
                 Err(e) => {
                     damage += 1;
-                    if !self.tolerate_error(damage, &format!("skipped a corrupt packet: {e}")) {
+                    let message = if panicked {
+                        decoder.reset();
+                        format!(
+                            "skipped a corrupt packet: the {} decoder failed on it ({e})",
+                            decoder.codec_info().short_name
+                        )
+                    } else {
+                        format!("skipped a corrupt packet: {e}")
+                    };
+                    if !self.tolerate_error(damage, &message) {
                         return StreamEnd::Stop;
                     }
                 }
@@ -633,7 +674,27 @@ impl<'a> Worker<'a> {
             ));
             return None;
         };
-        match CODECS.make_audio_decoder(params, &AudioDecoderOptions::default()) {
+        // Some codecs panic on damaged setup headers (Vorbis codebooks, found by fuzzing): that
+        // is a damaged stream, not a bug of ours.
+        let made = panic::catch_unwind(AssertUnwindSafe(|| {
+            CODECS.make_audio_decoder(params, &AudioDecoderOptions::default())
+        }));
+        let made = match made {
+            Ok(made) => made,
+            Err(payload) => {
+                self.events.send(DecoderEvent::error(
+                    ErrorKind::Corrupt,
+                    format!(
+                        "the codec setup of the {} audio track is damaged: the decoder failed \
+                         on it ({})",
+                        format.format_info().short_name,
+                        panic_message(&*payload)
+                    ),
+                ));
+                return None;
+            }
+        };
+        match made {
             Ok(decoder) => Some((track.id, decoder)),
             Err(e) => {
                 self.events.send(DecoderEvent::error(
@@ -972,6 +1033,30 @@ mod tests {
                 message: "decoder thread panicked: injected test panic".into(),
             })]
         );
+    }
+
+    #[test]
+    fn a_codec_panic_skips_the_packet_and_decoding_goes_on() {
+        let samples = ramp(40_000);
+        let wav = wav_bytes(16_000, 1, &samples);
+        let (_, clean, _, _) = decode_all(keep(), &[&wav]);
+        let settings = DecoderSettings {
+            codec_panic_at_packet: Some(2),
+            ..keep()
+        };
+        let chunks: Vec<&[u8]> = wav.chunks(1000).collect();
+        let (_, pcm, warnings, errors) = decode_all(settings, &chunks);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("decoder failed on it (injected codec panic)"),
+            "{warnings:?}"
+        );
+        // Exactly one packet is missing; everything before and after it is intact.
+        let lost = clean.len() - pcm.len();
+        assert!(lost > 0 && lost < clean.len() / 4, "lost {lost} bytes");
+        let kept_before = clean.iter().zip(&pcm).take_while(|(a, b)| a == b).count();
+        assert_eq!(pcm[kept_before..], clean[kept_before + lost..]);
     }
 
     #[test]

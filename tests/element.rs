@@ -822,3 +822,28 @@ fn stats_count_the_warnings_on_the_bus() {
     );
     assert_eq!(stats(&run).to_string(), stats_at_eos.to_string());
 }
+
+/// An input the fuzzer found: a Matroska Vorbis stream whose codebooks make symphonia's Vorbis
+/// decoder panic (index out of bounds) while it is set up. That is a damaged stream: the ERROR
+/// must say so, not report an internal panic.
+#[test]
+fn damaged_codec_setup_is_a_stream_error_not_a_panic() {
+    let bytes = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/fuzz-vorbis-codebook.mka"),
+    )
+    .unwrap();
+    let mut run = Run::new(&[]);
+    for chunk in bytes.chunks(4096) {
+        if run.push(chunk).is_err() {
+            break;
+        }
+    }
+    let errors = run.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("codec setup of the matroska audio track is damaged"),
+        "{errors:?}"
+    );
+    assert!(!errors[0].contains("panicked"), "{errors:?}");
+}
