@@ -461,14 +461,10 @@ impl<'a> Worker<'a> {
                     if self.reader.is_aborted() {
                         return StreamEnd::Stop;
                     }
-                    self.report_skipped();
-                    self.check_complete(&*format, decoded_seconds);
-                    return StreamEnd::Ended(format.into_inner());
+                    return self.stream_ended(format, decoded_seconds);
                 }
                 Ok(None) => {
-                    self.report_skipped();
-                    self.check_complete(&*format, decoded_seconds);
-                    return StreamEnd::Ended(format.into_inner());
+                    return self.stream_ended(format, decoded_seconds);
                 }
                 Err(SymphoniaError::IoError(e)) => {
                     if self.reader.is_aborted() {
@@ -480,9 +476,7 @@ impl<'a> Worker<'a> {
                         )));
                     }
                     // Streaming WAV, unknown-size WebM and Ogg without an end page end this way.
-                    self.report_skipped();
-                    self.check_complete(&*format, decoded_seconds);
-                    return StreamEnd::Ended(format.into_inner());
+                    return self.stream_ended(format, decoded_seconds);
                 }
                 Err(SymphoniaError::ResetRequired) => {
                     // A new logical stream (chained Ogg): new track, new decoder.
@@ -586,6 +580,14 @@ impl<'a> Worker<'a> {
                 }
             }
         }
+    }
+
+    /// The end of one container's stream: the last damage reports, a warning if it ended well
+    /// short of its declared length, and the reader's source for whatever comes next.
+    fn stream_ended(&self, format: Box<dyn FormatReader>, decoded_seconds: f64) -> StreamEnd {
+        self.report_skipped();
+        self.check_complete(&*format, decoded_seconds);
+        StreamEnd::Ended(format.into_inner())
     }
 
     /// Reports damage the format readers skip silently and the stream buffer saw.
