@@ -798,34 +798,20 @@ mod tests {
         let _ = src.end_of_stream();
 
         let bus = pipeline.bus().unwrap();
+        // The first ERROR or EOS; after an ERROR, also what else was posted meanwhile.
         let mut errors = Vec::new();
-        let mut got_eos = false;
-        while let Some(message) = bus.timed_pop_filtered(
+        let first = bus.timed_pop_filtered(
             gst::ClockTime::from_seconds(20),
             &[gst::MessageType::Error, gst::MessageType::Eos],
-        ) {
-            match message.view() {
-                gst::MessageView::Error(error) => {
-                    let from = message
-                        .src()
-                        .map(|s| s.name().to_string())
-                        .unwrap_or_default();
-                    errors.push((from, error.error().to_string()));
-                    // Collect what else was posted meanwhile, then stop.
-                    std::thread::sleep(Duration::from_millis(100));
-                    while let Some(more) = bus.pop_filtered(&[gst::MessageType::Error]) {
-                        if let gst::MessageView::Error(e) = more.view() {
-                            let from = more.src().map(|s| s.name().to_string()).unwrap_or_default();
-                            errors.push((from, e.error().to_string()));
-                        }
-                    }
-                    break;
-                }
-                gst::MessageView::Eos(_) => {
-                    got_eos = true;
-                    break;
-                }
-                _ => {}
+        );
+        let got_eos = first
+            .as_ref()
+            .is_some_and(|m| m.type_() == gst::MessageType::Eos);
+        if let Some(message) = first.filter(|_| !got_eos) {
+            errors.extend(error_from(&message));
+            std::thread::sleep(Duration::from_millis(100));
+            while let Some(more) = bus.pop_filtered(&[gst::MessageType::Error]) {
+                errors.extend(error_from(&more));
             }
         }
 
@@ -843,6 +829,15 @@ mod tests {
             // Freeing the element drops its StreamDecoder, which joins the decoder thread.
             element_freed: weak.upgrade().is_none(),
         }
+    }
+
+    /// The name of the element that posted an ERROR message, and its text.
+    fn error_from(message: &gst::Message) -> Option<(String, String)> {
+        let gst::MessageView::Error(error) = message.view() else {
+            return None;
+        };
+        let from = message.src().map(|s| s.name().to_string());
+        Some((from.unwrap_or_default(), error.error().to_string()))
     }
 
     fn assert_panic_became_error(outcome: &Outcome, point: PanicPoint, decoder_name: &str) {
