@@ -14,6 +14,7 @@ use std::thread::{self, JoinHandle};
 use symphonia::core::audio::{Channels, Position};
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::codecs::registry::CodecRegistry;
+use symphonia::core::common::Tier;
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::probe::{Hint, Probe, ProbeOptions};
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
@@ -23,6 +24,7 @@ use symphonia::core::io::{
 use symphonia::core::meta::MetadataOptions;
 use symphonia::default::formats as readers;
 
+use crate::container::{self, PcmStreamReader};
 use crate::format_hint::ContainerHint;
 use crate::mp4_edit;
 use crate::pcm::PcmConverter;
@@ -248,6 +250,9 @@ static PROBE: LazyLock<Probe> = LazyLock::new(|| {
         max_probe_depth: MAX_PROBE_BYTES,
         ..Default::default()
     });
+    // Ours first: they read the PCM containers symphonia's readers refuse, and say no to what
+    // they do not read (ADPCM WAV), which symphonia's readers then get.
+    probe.register_format_at_tier::<PcmStreamReader>(Tier::Preferred);
     symphonia::default::register_enabled_formats(&mut probe);
     probe
 });
@@ -390,6 +395,16 @@ impl<'a> Worker<'a> {
         source: MediaSourceStream<'static>,
     ) -> Result<Box<dyn FormatReader>, String> {
         let source = match self.settings.hint.filter(|_| self.streams_opened == 0) {
+            Some(ContainerHint::RawPcm(raw)) => {
+                // Nothing to probe: the description is all there is.
+                self.reader.set_retain(None);
+                let header = raw.header()?;
+                return Ok(Box::new(PcmStreamReader::new(
+                    source,
+                    &container::RAW_INFO,
+                    header,
+                )));
+            }
             Some(hint) => {
                 // Retention has been on since the first byte (see `run`), so a rewind replays
                 // everything `source` has seen.
@@ -846,11 +861,17 @@ fn open_hinted(
         ContainerHint::MpegAudio => Box::new(readers::MpaReader::try_new(source, opts)?),
         ContainerHint::Adts => Box::new(readers::AdtsReader::try_new(source, opts)?),
         ContainerHint::Ogg => Box::new(readers::OggReader::try_new(source, opts)?),
-        ContainerHint::Wav => Box::new(readers::WavReader::try_new(source, opts)?),
-        ContainerHint::Aiff => Box::new(readers::AiffReader::try_new(source, opts)?),
+        // A WAV or AIFF variant ours refuses (ADPCM) falls back to the probe, where symphonia's
+        // readers get it.
+        ContainerHint::Wav | ContainerHint::Aiff => match container::open_pcm_container(source) {
+            Ok(reader) => Box::new(reader),
+            Err(container::HeaderError::Io(e)) => return Err(SymphoniaError::IoError(e)),
+            Err(_) => return Err(SymphoniaError::Unsupported("not a PCM container")),
+        },
         ContainerHint::Flac => Box::new(readers::FlacReader::try_new(source, opts)?),
         ContainerHint::Matroska => Box::new(readers::MkvReader::try_new(source, opts)?),
         ContainerHint::IsoMp4 => Box::new(readers::IsoMp4Reader::try_new(source, opts)?),
+        ContainerHint::RawPcm(_) => unreachable!("raw PCM is opened without a reader to try"),
     })
 }
 
@@ -959,9 +980,8 @@ mod tests {
     fn lockstep_push_returns_decodable_pcm() {
         let wav = wav_bytes(8_000, 1, &ramp(8_000));
         let decoder = StreamDecoder::start(keep()).unwrap();
-        // Header plus 3000 samples: the WAV reader's packets are 1152 frames, so exactly two
-        // packets are complete.
-        let events = decoder.push(&wav[..44 + 6000]);
+        // Header plus 3000 samples and half of the next: every complete frame comes out.
+        let events = decoder.push(&wav[..44 + 6001]);
         let pcm: usize = events
             .iter()
             .map(|e| match e {
@@ -969,7 +989,7 @@ mod tests {
                 _ => 0,
             })
             .sum();
-        assert_eq!(pcm, 2 * 1152 * 2, "{events:?}");
+        assert_eq!(pcm, 3000 * 2, "{:?}", &events[..1]);
         assert!(matches!(events[0], DecoderEvent::Format(_)));
     }
 

@@ -1,5 +1,8 @@
 //! Container hints: upstream caps and the `format` property name a container (MIME type or file
-//! extension) so the decoder can build that reader directly instead of probing.
+//! extension) so the decoder can build that reader directly instead of probing, or describe
+//! headerless PCM, which cannot be probed at all.
+
+use crate::container::raw::RawPcmFormat;
 
 /// A container the decoder can open directly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,12 +19,18 @@ pub enum ContainerHint {
     Matroska,
     /// ISO base media: MP4, M4A, 3GP, QuickTime.
     IsoMp4,
+    /// Headerless PCM, described by caps or a MIME type with parameters.
+    RawPcm(RawPcmFormat),
 }
 
 impl ContainerHint {
-    /// Parses a MIME type (parameters such as `; codecs=1` are ignored) or a file extension
-    /// (with or without the leading dot). Unknown names give `None`.
+    /// Parses a MIME type (parameters such as `; codecs=1` are ignored, except the `rate` and
+    /// `channels` of raw PCM types such as `audio/L16`) or a file extension (with or without
+    /// the leading dot). Unknown names give `None`.
     pub fn parse(text: &str) -> Option<ContainerHint> {
+        if let Some(raw) = RawPcmFormat::parse(text) {
+            return Some(ContainerHint::RawPcm(raw));
+        }
         let name = text
             .split(';')
             .next()
@@ -109,6 +118,17 @@ mod tests {
         assert_eq!(ContainerHint::parse("aac"), Some(ContainerHint::Adts));
         assert_eq!(ContainerHint::parse("flac"), Some(ContainerHint::Flac));
         assert_eq!(ContainerHint::parse("aiff"), Some(ContainerHint::Aiff));
+        assert!(matches!(
+            ContainerHint::parse("audio/L16;rate=24000"),
+            Some(ContainerHint::RawPcm(RawPcmFormat {
+                rate: Some(24000),
+                ..
+            }))
+        ));
+        assert!(matches!(
+            ContainerHint::parse("pcm_f32le"),
+            Some(ContainerHint::RawPcm(_))
+        ));
         assert_eq!(ContainerHint::parse(""), None);
         assert_eq!(ContainerHint::parse("text/html"), None);
     }

@@ -1,11 +1,13 @@
 //! rsstreamdecoder: a GStreamer element that turns a stream of compressed audio bytes into raw
 //! S16LE PCM at a fixed rate and channel count.
 //!
-//! The core (`stream_buffer`, `decoder`, `pcm`, `format_hint`) knows nothing of GStreamer;
+//! The core (`stream_buffer`, `container`, `decoder`, `pcm`, `format_hint`) knows nothing of
+//! GStreamer;
 //! `rsstreamdecoder` is the element glue.
 
 use gst::glib;
 
+pub mod container;
 pub mod decoder;
 pub mod format_hint;
 pub mod mkv_watch;

@@ -1,0 +1,185 @@
+//! Containers whose logic is ours rather than symphonia's, one module each.
+//!
+//! Today these are the uncompressed PCM containers (`riff`, `aiff`, `caf`) and headerless PCM
+//! (`raw`): each parses its header up to the sample data and hands a [`PcmHeader`] to the one
+//! [`PcmStreamReader`] that cuts the samples into packets for symphonia's PCM codec. They are
+//! registered in the probe ahead of symphonia's WAV and AIFF readers, which still read what ours
+//! do not (ADPCM WAV).
+
+pub mod aiff;
+pub mod caf;
+pub mod pcm_stream;
+pub mod raw;
+pub mod riff;
+
+use std::io;
+
+use symphonia::core::common::FourCc;
+use symphonia::core::errors::{Error as SymphoniaError, Result};
+use symphonia::core::formats::probe::{ProbeFormatData, ProbeableFormat, Score, Scoreable};
+use symphonia::core::formats::well_known::{FORMAT_ID_AIFF, FORMAT_ID_CAF, FORMAT_ID_WAVE};
+use symphonia::core::formats::{FormatId, FormatInfo, FormatOptions, FormatReader};
+use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream, SeekBuffered};
+
+pub use pcm_stream::{PcmHeader, PcmLayout, PcmStreamReader, SampleCoding};
+
+/// Why a header parser did not produce a header.
+#[derive(Debug)]
+pub enum HeaderError {
+    /// The bytes are not this container at all: let another reader try.
+    NotThisFormat,
+    /// This container, but a variant or a header we cannot read; says which.
+    Unsupported(String),
+    /// The stream ended (or failed) inside the header.
+    Io(io::Error),
+}
+
+impl From<io::Error> for HeaderError {
+    fn from(e: io::Error) -> Self {
+        HeaderError::Io(e)
+    }
+}
+
+impl std::fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HeaderError::NotThisFormat => write!(f, "not this container"),
+            HeaderError::Unsupported(why) => write!(f, "{why}"),
+            HeaderError::Io(e) => write!(f, "the stream ended inside the header ({e})"),
+        }
+    }
+}
+
+/// Byte order of a container's header fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteOrder {
+    Little,
+    Big,
+}
+
+impl ByteOrder {
+    fn u16(self, bytes: &[u8]) -> u16 {
+        let bytes = [bytes[0], bytes[1]];
+        match self {
+            ByteOrder::Little => u16::from_le_bytes(bytes),
+            ByteOrder::Big => u16::from_be_bytes(bytes),
+        }
+    }
+
+    fn u32(self, bytes: &[u8]) -> u32 {
+        let bytes = [bytes[0], bytes[1], bytes[2], bytes[3]];
+        match self {
+            ByteOrder::Little => u32::from_le_bytes(bytes),
+            ByteOrder::Big => u32::from_be_bytes(bytes),
+        }
+    }
+
+    fn read_u32<R: ReadBytes>(self, source: &mut R) -> io::Result<u32> {
+        match self {
+            ByteOrder::Little => source.read_u32(),
+            ByteOrder::Big => source.read_be_u32(),
+        }
+    }
+}
+
+const fn info(code: &[u8; 4], format: Option<FormatId>, short_name: &'static str) -> FormatInfo {
+    FormatInfo {
+        format: match format {
+            Some(format) => format,
+            None => FormatId::new(FourCc::new(*code)),
+        },
+        short_name,
+        long_name: short_name,
+    }
+}
+
+pub static WAVE_INFO: FormatInfo = info(b"WAVE", Some(FORMAT_ID_WAVE), "wave");
+pub static RIFX_INFO: FormatInfo = info(b"RIFX", None, "rifx");
+pub static RF64_INFO: FormatInfo = info(b"RF64", None, "rf64");
+pub static BW64_INFO: FormatInfo = info(b"BW64", None, "bw64");
+pub static WAVE64_INFO: FormatInfo = info(b"W64 ", None, "wave64");
+pub static AIFF_INFO: FormatInfo = info(b"AIFF", Some(FORMAT_ID_AIFF), "aiff");
+pub static CAF_INFO: FormatInfo = info(b"caff", Some(FORMAT_ID_CAF), "caf");
+pub static RAW_INFO: FormatInfo = info(b"raw ", None, "raw");
+
+/// Parses whichever PCM container header starts at the source's position.
+pub fn parse_pcm_header<R: ReadBytes + SeekBuffered>(
+    source: &mut R,
+) -> std::result::Result<(&'static FormatInfo, PcmHeader), HeaderError> {
+    let mut magic = [0u8; 4];
+    source.read_buf_exact(&mut magic)?;
+    source.seek_buffered_rel(-4);
+    if riff::RiffKind::from_magic(&magic).is_some() {
+        let (kind, header) = riff::parse(source)?;
+        let info = match kind {
+            riff::RiffKind::Riff => &WAVE_INFO,
+            riff::RiffKind::Rifx => &RIFX_INFO,
+            riff::RiffKind::Rf64 => &RF64_INFO,
+            riff::RiffKind::Bw64 => &BW64_INFO,
+            riff::RiffKind::Wave64 => &WAVE64_INFO,
+        };
+        return Ok((info, header));
+    }
+    match &magic {
+        b"FORM" => Ok((&AIFF_INFO, aiff::parse(source)?)),
+        b"caff" => Ok((&CAF_INFO, caf::parse(source)?)),
+        _ => Err(HeaderError::NotThisFormat),
+    }
+}
+
+/// Opens a PCM container at the start of `source`.
+pub fn open_pcm_container(
+    mut source: MediaSourceStream<'_>,
+) -> std::result::Result<PcmStreamReader<'_>, HeaderError> {
+    let (info, header) = parse_pcm_header(&mut source)?;
+    Ok(PcmStreamReader::new(source, info, header))
+}
+
+impl Scoreable for PcmStreamReader<'_> {
+    fn score(mut source: ScopedStream<&mut MediaSourceStream<'_>>) -> Result<Score> {
+        Ok(match parse_pcm_header(&mut source) {
+            Ok(_) => Score::Supported(255),
+            // The header is longer than the probe lets a score read (large chunks before the
+            // sample data): the magic matched, so it is most likely ours.
+            Err(HeaderError::Io(_)) => Score::Supported(128),
+            Err(_) => Score::Unsupported,
+        })
+    }
+}
+
+impl ProbeableFormat<'_> for PcmStreamReader<'_> {
+    fn try_probe_new(
+        source: MediaSourceStream<'_>,
+        _opts: FormatOptions,
+    ) -> Result<Box<dyn FormatReader + '_>> {
+        match open_pcm_container(source) {
+            Ok(reader) => Ok(Box::new(reader)),
+            Err(HeaderError::Io(e)) => Err(SymphoniaError::IoError(e)),
+            Err(_) => Err(SymphoniaError::Unsupported(
+                "pcm container: unsupported header",
+            )),
+        }
+    }
+
+    fn probe_data() -> &'static [ProbeFormatData] {
+        const fn markers(info: FormatInfo, markers: &'static [&'static [u8]]) -> ProbeFormatData {
+            ProbeFormatData {
+                spec: symphonia::core::formats::probe::ProbeDataMatchSpec {
+                    extensions: &[],
+                    mime_types: &[],
+                    markers,
+                },
+                info,
+            }
+        }
+        static DATA: [ProbeFormatData; 3] = [
+            markers(
+                info(b"WAVE", Some(FORMAT_ID_WAVE), "wave"),
+                &[b"RIFF", b"RIFX", b"RF64", b"BW64", b"riff"],
+            ),
+            markers(info(b"AIFF", Some(FORMAT_ID_AIFF), "aiff"), &[b"FORM"]),
+            markers(info(b"caff", Some(FORMAT_ID_CAF), "caf"), &[b"caff"]),
+        ];
+        &DATA
+    }
+}

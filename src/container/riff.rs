@@ -1,0 +1,320 @@
+//! A lenient streaming parser for the RIFF family of PCM containers: WAV (`RIFF`), big-endian
+//! WAV (`RIFX`), RF64 and BW64 (64-bit sizes in a `ds64` chunk) and Sony Wave64 (GUID chunk ids).
+//!
+//! Written here because symphonia 0.6's RIFF reader refuses much of what real writers produce:
+//! sample widths other than 8/16/24/32 bits (12- and 20-bit recorders), A-law/µ-law `fmt `
+//! chunks of sizes other than 18, 24-bit samples in 4-byte containers, `LIST` chunks whose
+//! length is wrong, and RIFX, RF64, BW64 and Wave64 altogether. This parser reads the header up
+//! to the first byte of sample data and describes it; [`PcmStreamReader`] reads the samples.
+//! Compressed WAV codecs (ADPCM, ...) are left to symphonia's reader.
+//!
+//! [`PcmStreamReader`]: super::pcm_stream::PcmStreamReader
+
+use symphonia::core::io::{ReadBytes, SeekBuffered};
+
+use super::pcm_stream::{PcmHeader, PcmLayout, SampleCoding};
+use super::{ByteOrder, HeaderError};
+
+/// Which member of the family a stream is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RiffKind {
+    Riff,
+    Rifx,
+    Rf64,
+    Bw64,
+    Wave64,
+}
+
+impl RiffKind {
+    /// Identifies a stream by its first four bytes.
+    pub fn from_magic(magic: &[u8; 4]) -> Option<RiffKind> {
+        Some(match magic {
+            b"RIFF" => RiffKind::Riff,
+            b"RIFX" => RiffKind::Rifx,
+            b"RF64" => RiffKind::Rf64,
+            b"BW64" => RiffKind::Bw64,
+            b"riff" => RiffKind::Wave64,
+            _ => return None,
+        })
+    }
+
+    fn order(self) -> ByteOrder {
+        if self == RiffKind::Rifx {
+            ByteOrder::Big
+        } else {
+            ByteOrder::Little
+        }
+    }
+}
+
+/// The tail of Wave64's `riff` and `wave` GUIDs and of every chunk GUID after its four-character
+/// code (bytes 4..16 on disk).
+const W64_RIFF_GUID_TAIL: [u8; 12] = [
+    0x2e, 0x91, 0xcf, 0x11, 0xa5, 0xd6, 0x28, 0xdb, 0x04, 0xc1, 0x00, 0x00,
+];
+const W64_CHUNK_GUID_TAIL: [u8; 12] = [
+    0xf3, 0xac, 0xd3, 0x11, 0x8c, 0xd1, 0x00, 0xc0, 0x4f, 0x8e, 0xdb, 0x8a,
+];
+
+/// How far the parser scans for the next chunk after a chunk whose length is wrong.
+const RESYNC_LIMIT: usize = 64 * 1024;
+/// A chunk before the sample data larger than this is taken as a wrong length.
+const MAX_HEADER_CHUNK: u64 = 16 * 1024 * 1024;
+
+/// Reads a RIFF-family header up to the first byte of sample data.
+pub fn parse<R: ReadBytes + SeekBuffered>(
+    source: &mut R,
+) -> Result<(RiffKind, PcmHeader), HeaderError> {
+    let magic = source.read_quad_bytes()?;
+    let kind = RiffKind::from_magic(&magic).ok_or(HeaderError::NotThisFormat)?;
+    if kind == RiffKind::Wave64 {
+        return parse_wave64(source).map(|header| (kind, header));
+    }
+    let order = kind.order();
+    let riff_size = order.read_u32(source)?;
+    if source.read_quad_bytes()? != *b"WAVE" {
+        // RIFF also holds AVI, WebP, ...
+        return Err(HeaderError::NotThisFormat);
+    }
+    // Where the file ends, as offsets from its first byte; unknown for streaming writers, which
+    // put 0 or 0xFFFFFFFF, and for RF64 until its ds64 chunk.
+    let mut file_end = match (kind, riff_size) {
+        (RiffKind::Rf64 | RiffKind::Bw64, _) | (_, 0 | u32::MAX) => None,
+        (_, size) => Some(8 + size as u64),
+    };
+    let mut pos = 12u64;
+    let mut ds64_data_len = None;
+    let mut layout = None;
+    // Where the body of the previous chunk started: a chunk id that makes no sense means that
+    // chunk's length was wrong, and the next chunk is somewhere after its start.
+    let mut previous_body = pos;
+    loop {
+        let id = source.read_quad_bytes()?;
+        let size = order.read_u32(source)? as u64;
+        pos += 8;
+        if !plausible_id(&id) {
+            pos = resync(source, pos, previous_body)?;
+            previous_body = pos;
+            continue;
+        }
+        previous_body = pos;
+        match &id {
+            b"data" => {
+                let layout = layout.ok_or_else(|| {
+                    HeaderError::Unsupported("the WAV data chunk comes before its fmt chunk".into())
+                })?;
+                let data_len = match size {
+                    0xFFFF_FFFF => ds64_data_len,
+                    // A streaming writer that never went back to fill in the sizes.
+                    0 if file_end.is_none() => None,
+                    size => Some(size),
+                };
+                // The trailing part includes the pad byte after an odd-sized data chunk.
+                let data_end = data_len.map(|len| pos + len);
+                return Ok((kind, header(layout, data_len, file_end, data_end, None)));
+            }
+            b"ds64" if matches!(kind, RiffKind::Rf64 | RiffKind::Bw64) && size >= 16 => {
+                let riff64 = source.read_u64()?;
+                ds64_data_len = Some(source.read_u64()?);
+                file_end = (riff64 > 0).then_some(8 + riff64);
+                source.ignore_bytes(size - 16 + (size & 1))?;
+            }
+            b"fmt " => {
+                layout = Some(read_fmt(source, size, order)?);
+                source.ignore_bytes(size & 1)?;
+            }
+            _ if size > MAX_HEADER_CHUNK
+                || file_end.is_some_and(|end| pos + size > end && end > pos) =>
+            {
+                // A length that runs past the file: wrong; find the next chunk instead.
+                pos = resync(source, pos, pos)?;
+                continue;
+            }
+            _ => source.ignore_bytes(size + (size & 1))?,
+        }
+        pos += size + (size & 1);
+    }
+}
+
+fn header(
+    layout: PcmLayout,
+    data_len: Option<u64>,
+    file_end: Option<u64>,
+    data_end: Option<u64>,
+    declared_frames: Option<u64>,
+) -> PcmHeader {
+    let trailing_len = match (file_end, data_end) {
+        (Some(file_end), Some(data_end)) => file_end.saturating_sub(data_end),
+        _ => 0,
+    };
+    PcmHeader {
+        layout,
+        data_len,
+        trailing_len,
+        declared_frames,
+    }
+}
+
+/// Sony Wave64: GUIDs instead of four-character codes, 64-bit sizes that include the 24-byte
+/// chunk header, chunks aligned to 8 bytes.
+fn parse_wave64<R: ReadBytes + SeekBuffered>(source: &mut R) -> Result<PcmHeader, HeaderError> {
+    let mut guid_tail = [0u8; 12];
+    source.read_buf_exact(&mut guid_tail)?;
+    if guid_tail != W64_RIFF_GUID_TAIL {
+        return Err(HeaderError::NotThisFormat);
+    }
+    let file_size = source.read_u64()?;
+    let form = source.read_quad_bytes()?;
+    source.read_buf_exact(&mut guid_tail)?;
+    if form != *b"wave" || guid_tail != W64_CHUNK_GUID_TAIL {
+        return Err(HeaderError::NotThisFormat);
+    }
+    let file_end = (file_size > 40).then_some(file_size);
+    let mut pos = 40u64;
+    let mut layout = None;
+    loop {
+        let id = source.read_quad_bytes()?;
+        source.read_buf_exact(&mut guid_tail)?;
+        let size = source.read_u64()?;
+        if size < 24 {
+            return Err(HeaderError::Unsupported(format!(
+                "damaged Wave64 chunk size {size}"
+            )));
+        }
+        let body = size - 24;
+        let padding = (8 - size % 8) % 8;
+        pos += 24;
+        match &id {
+            b"data" => {
+                let layout = layout.ok_or_else(|| {
+                    HeaderError::Unsupported(
+                        "the Wave64 data chunk comes before its fmt chunk".into(),
+                    )
+                })?;
+                let data_end = pos + body + padding;
+                return Ok(header(layout, Some(body), file_end, Some(data_end), None));
+            }
+            b"fmt " => {
+                layout = Some(read_fmt(source, body, ByteOrder::Little)?);
+                source.ignore_bytes(padding)?;
+            }
+            _ => source.ignore_bytes(body + padding)?,
+        }
+        pos += body + padding;
+    }
+}
+
+/// True for a four-character code a writer could have meant: printable ASCII.
+fn plausible_id(id: &[u8; 4]) -> bool {
+    id.iter().all(|b| (0x20..0x7f).contains(b))
+}
+
+/// After a chunk length that was wrong: goes back towards `floor` (the body of the chunk whose
+/// length was wrong) as far as the source still holds, since a length too long skipped into the
+/// next chunk, and scans forward for the `fmt ` or `data` chunk. Returns the new position.
+fn resync<R: ReadBytes + SeekBuffered>(
+    source: &mut R,
+    pos: u64,
+    floor: u64,
+) -> Result<u64, HeaderError> {
+    let back = (source.read_buffer_len() as u64).min(pos - floor.min(pos)) as usize;
+    source.seek_buffered_rel(-(back as isize));
+    let mut pos = pos - back as u64;
+    let mut window = [0u8; 4];
+    for _ in 0..RESYNC_LIMIT {
+        window.rotate_left(1);
+        window[3] = source.read_byte()?;
+        pos += 1;
+        if &window == b"data" || &window == b"fmt " {
+            source.seek_buffered_rel(-4);
+            return Ok(pos - 4);
+        }
+    }
+    Err(HeaderError::Unsupported(
+        "a damaged WAV header: no fmt or data chunk where the chunk lengths lead".into(),
+    ))
+}
+
+const WAVE_FORMAT_PCM: u16 = 1;
+const WAVE_FORMAT_IEEE_FLOAT: u16 = 3;
+const WAVE_FORMAT_ALAW: u16 = 6;
+const WAVE_FORMAT_MULAW: u16 = 7;
+const WAVE_FORMAT_EXTENSIBLE: u16 = 0xfffe;
+
+/// Reads a `fmt ` chunk body of `size` bytes (all of it). Lenient about the size: 14 bytes
+/// (the old WAVEFORMAT without a bit width), 16, 18, 20, 40 or anything else that holds the
+/// fields.
+fn read_fmt<R: ReadBytes>(
+    source: &mut R,
+    size: u64,
+    order: ByteOrder,
+) -> Result<PcmLayout, HeaderError> {
+    if size < 14 {
+        return Err(HeaderError::Unsupported(format!(
+            "a WAV fmt chunk of {size} bytes is too short"
+        )));
+    }
+    let mut fmt = vec![0u8; size.min(1024) as usize];
+    source.read_buf_exact(&mut fmt)?;
+    source.ignore_bytes(size - fmt.len() as u64)?;
+    let u16_at = |at: usize| order.u16(&fmt[at..at + 2]);
+    let u32_at = |at: usize| order.u32(&fmt[at..at + 4]);
+    let mut tag = u16_at(0);
+    let channels = u16_at(2);
+    let rate = u32_at(4);
+    let block_align = u16_at(12) as usize;
+    let mut bits = if fmt.len() >= 16 { u16_at(14) } else { 0 };
+    let mut channel_mask = 0;
+    if tag == WAVE_FORMAT_EXTENSIBLE {
+        if fmt.len() < 40 {
+            return Err(HeaderError::Unsupported(format!(
+                "a WAVE_FORMAT_EXTENSIBLE fmt chunk of {size} bytes is too short"
+            )));
+        }
+        let valid_bits = u16_at(18);
+        if valid_bits > 0 && valid_bits < bits {
+            bits = valid_bits;
+        }
+        channel_mask = u32_at(20);
+        // The subformat GUID starts with the plain format tag.
+        tag = u16_at(24);
+    }
+    if channels == 0 {
+        return Err(HeaderError::Unsupported(
+            "the WAV fmt chunk declares 0 channels".into(),
+        ));
+    }
+    // The container width: block_align is what writers get right, the bit width is the fallback.
+    let from_align = block_align / channels as usize;
+    let bytes =
+        if block_align > 0 && block_align.is_multiple_of(channels as usize) && from_align <= 8 {
+            from_align
+        } else {
+            (bits as usize).div_ceil(8)
+        };
+    let big_endian = order == ByteOrder::Big;
+    let coding = match tag {
+        // Samples are left-justified in their container: every container bit is significant
+        // (the unused low bits are zero). 8-bit WAV is unsigned.
+        WAVE_FORMAT_PCM => SampleCoding::int(bytes as u8, bytes > 1, big_endian),
+        WAVE_FORMAT_IEEE_FLOAT => SampleCoding::Float {
+            bytes: bytes as u8,
+            big_endian,
+        },
+        WAVE_FORMAT_ALAW => SampleCoding::ALaw,
+        WAVE_FORMAT_MULAW => SampleCoding::MuLaw,
+        other => {
+            return Err(HeaderError::Unsupported(format!(
+                "WAV format tag {other:#06x} is not PCM"
+            )));
+        }
+    };
+    let layout = PcmLayout {
+        coding,
+        rate,
+        channels,
+        channel_mask,
+    };
+    layout.check().map_err(HeaderError::Unsupported)?;
+    Ok(layout)
+}
