@@ -50,6 +50,9 @@ struct Case {
     original_frames: Option<u64>,
     /// Minimum SNR against ffmpeg's `-ar 48000 -ac 1` decode for the default-property run.
     min_snr_48k_mono: f64,
+    /// The fixture whose ffmpeg decode is the reference, when not this one: for files made by
+    /// editing another one's header, which ffmpeg misreads or refuses.
+    reference: Option<&'static str>,
 }
 
 /// Detects what the core decoder sees (container and codec) by running it directly.
@@ -70,7 +73,7 @@ fn detect(bytes: &[u8]) -> (String, String) {
 fn check_keep(case: &Case) -> Decoded {
     let path = fixture(case.fixture);
     let bytes = std::fs::read(&path).unwrap();
-    let reference = reference(&path, None, None);
+    let reference = reference(&fixture(case.reference.unwrap_or(case.fixture)), None, None);
     let decoded = decode_with_element(&bytes, &keep_props(), Chunking::Whole);
     let (container, codec) = detect(&bytes);
     let ch = reference.channels as usize;
@@ -171,7 +174,8 @@ fn check_default(case: &Case) {
     let bytes = std::fs::read(&path).unwrap();
     let native = decode_with_element(&bytes, &keep_props(), Chunking::Whole);
     let decoded = decode_with_element(&bytes, &[], Chunking::Whole);
-    let reference = reference(&path, Some(48_000), Some(1));
+    let reference_path = fixture(case.reference.unwrap_or(case.fixture));
+    let reference = reference(&reference_path, Some(48_000), Some(1));
     let expected = rescale_frames(native.frames(), native.rate, 48_000);
     let cmp = compare(&reference.samples, &decoded.samples, 1);
     let (lag, lag_snr) = best_lag(&reference.samples, &decoded.samples, 1, 200);
@@ -231,6 +235,7 @@ const MP3_CBR: Case = Case {
     length: Length::Reference,
     original_frames: Some(F),
     min_snr_48k_mono: 65.0,
+    reference: None,
 };
 const MP3_VBR: Case = Case {
     fixture: "mp3_vbr.mp3",
@@ -240,6 +245,7 @@ const MP3_VBR: Case = Case {
     length: Length::Reference,
     original_frames: Some(F),
     min_snr_48k_mono: 65.0,
+    reference: None,
 };
 /// MP2 carries no gapless information: whole frames (115 × 1152 = 132480), same as ffmpeg.
 const MP2: Case = Case {
@@ -250,6 +256,7 @@ const MP2: Case = Case {
     length: Length::Reference,
     original_frames: None,
     min_snr_48k_mono: 65.0,
+    reference: None,
 };
 /// ADTS carries no gapless information: the 1024 priming frames of the encoder and the padding
 /// of the last frame stay (131 × 1024 = 134144), in ffmpeg's decode as in ours.
@@ -261,6 +268,7 @@ const AAC_ADTS: Case = Case {
     length: Length::Reference,
     original_frames: None,
     min_snr_48k_mono: 65.0,
+    reference: None,
 };
 /// M4A written by ffmpeg has an edit list (`elst`: media_time 1024, duration 3 s) and an
 /// `stts` whose total is 1024 + 132300: the file says exactly which frames are the signal.
@@ -274,6 +282,7 @@ const AAC_M4A: Case = Case {
     length: Length::ReferenceMinusAtEnd(820),
     original_frames: Some(F),
     min_snr_48k_mono: 65.0,
+    reference: None,
 };
 /// Ogg Vorbis: the granule position of the last page gives the exact end.
 const VORBIS_OGG: Case = Case {
@@ -284,6 +293,7 @@ const VORBIS_OGG: Case = Case {
     length: Length::Reference,
     original_frames: Some(F),
     min_snr_48k_mono: 65.0,
+    reference: None,
 };
 /// Ogg Opus: pre-skip at the start, last granule at the end.
 const OPUS_OGG: Case = Case {
@@ -294,6 +304,7 @@ const OPUS_OGG: Case = Case {
     length: Length::Reference,
     original_frames: Some(SOURCE_FRAMES_48K),
     min_snr_48k_mono: 95.0,
+    reference: None,
 };
 /// WebM Opus: the pre-skip (CodecDelay, 312 frames) is trimmed by symphonia, and the end
 /// padding that ffmpeg signals with a DiscardPadding element on the last block (648 frames
@@ -306,6 +317,7 @@ const OPUS_WEBM: Case = Case {
     length: Length::Reference,
     original_frames: Some(SOURCE_FRAMES_48K),
     min_snr_48k_mono: 95.0,
+    reference: None,
 };
 /// WebM Opus with a cluster every 0.5 s.
 const OPUS_WEBM_CLUSTERS: Case = Case {
@@ -333,6 +345,7 @@ const VORBIS_MKA: Case = Case {
     length: Length::Reference,
     original_frames: None,
     min_snr_48k_mono: 65.0,
+    reference: None,
 };
 const FLAC: Case = Case {
     fixture: "flac.flac",
@@ -342,6 +355,7 @@ const FLAC: Case = Case {
     length: Length::Reference,
     original_frames: Some(F),
     min_snr_48k_mono: 65.0,
+    reference: None,
 };
 /// 24-bit FLAC: ffmpeg truncates to 16 bits, we round: within 1 LSB.
 const FLAC_24: Case = Case {
@@ -352,6 +366,7 @@ const FLAC_24: Case = Case {
     length: Length::Reference,
     original_frames: Some(F),
     min_snr_48k_mono: 65.0,
+    reference: None,
 };
 const FLAC_OGG: Case = Case {
     fixture: "flac.oga",
@@ -361,6 +376,7 @@ const FLAC_OGG: Case = Case {
     length: Length::Reference,
     original_frames: Some(F),
     min_snr_48k_mono: 65.0,
+    reference: None,
 };
 const WAV_U8: Case = Case {
     fixture: "u8.wav",
@@ -370,6 +386,7 @@ const WAV_U8: Case = Case {
     length: Length::Reference,
     original_frames: Some(F),
     min_snr_48k_mono: 45.0,
+    reference: None,
 };
 const WAV_S16: Case = Case {
     fixture: "s16.wav",
@@ -379,6 +396,7 @@ const WAV_S16: Case = Case {
     length: Length::Reference,
     original_frames: Some(F),
     min_snr_48k_mono: 65.0,
+    reference: None,
 };
 /// WAVE_FORMAT_EXTENSIBLE, 24 bit. ffmpeg truncates to 16 bits, we round: within 1 LSB.
 const WAV_S24: Case = Case {
@@ -389,6 +407,7 @@ const WAV_S24: Case = Case {
     length: Length::Reference,
     original_frames: Some(F),
     min_snr_48k_mono: 65.0,
+    reference: None,
 };
 /// WAVE_FORMAT_EXTENSIBLE, 32 bit integer.
 const WAV_S32: Case = Case {
@@ -399,6 +418,7 @@ const WAV_S32: Case = Case {
     length: Length::Reference,
     original_frames: Some(F),
     min_snr_48k_mono: 65.0,
+    reference: None,
 };
 /// WAVE_FORMAT_EXTENSIBLE, 32 bit float.
 const WAV_F32: Case = Case {
@@ -409,6 +429,7 @@ const WAV_F32: Case = Case {
     length: Length::Reference,
     original_frames: Some(F),
     min_snr_48k_mono: 65.0,
+    reference: None,
 };
 const WAV_ALAW: Case = Case {
     fixture: "alaw.wav",
@@ -418,6 +439,7 @@ const WAV_ALAW: Case = Case {
     length: Length::Reference,
     original_frames: Some(F),
     min_snr_48k_mono: 45.0,
+    reference: None,
 };
 const WAV_MULAW: Case = Case {
     fixture: "mulaw.wav",
@@ -427,6 +449,7 @@ const WAV_MULAW: Case = Case {
     length: Length::Reference,
     original_frames: Some(F),
     min_snr_48k_mono: 45.0,
+    reference: None,
 };
 /// WAVE_FORMAT_EXTENSIBLE, 16 bit 5.1 with channel mask 0x3F (kept: 6 channels out with the
 /// same mask; default: downmixed to mono).
@@ -438,6 +461,7 @@ const WAV_EXTENSIBLE_5_1: Case = Case {
     length: Length::Reference,
     original_frames: Some(F),
     min_snr_48k_mono: 65.0,
+    reference: None,
 };
 /// RIFF and data sizes 0xFFFFFFFF: the data runs to the end of the stream.
 const WAV_STREAMING: Case = Case {
@@ -448,6 +472,7 @@ const WAV_STREAMING: Case = Case {
     length: Length::Reference,
     original_frames: Some(F),
     min_snr_48k_mono: 65.0,
+    reference: None,
 };
 const AIFF: Case = Case {
     fixture: "s16be.aiff",
@@ -457,7 +482,110 @@ const AIFF: Case = Case {
     length: Length::Reference,
     original_frames: Some(F),
     min_snr_48k_mono: 65.0,
+    reference: None,
 };
+
+/// A PCM container variant: lossless, the encoded signal's length, the detected container and
+/// codec, and how close to ffmpeg's decode (bit-exact for 16-bit and A-law/µ-law samples,
+/// within 1 LSB for wider ones: ffmpeg truncates to 16 bits, we round).
+const fn pcm_case(
+    fixture: &'static str,
+    container: &'static str,
+    codec: &'static str,
+    quality: Quality,
+    reference: Option<&'static str>,
+) -> Case {
+    Case {
+        fixture,
+        container,
+        codec,
+        quality,
+        length: Length::Reference,
+        original_frames: Some(F),
+        min_snr_48k_mono: 45.0,
+        reference,
+    }
+}
+
+const RF64: Case = pcm_case("s16.rf64", "rf64", "pcm_s16le", Quality::BitExact, None);
+/// ffmpeg 5.1 reads BW64 as RF64.
+const BW64: Case = pcm_case("s16.bw64", "bw64", "pcm_s16le", Quality::BitExact, None);
+const WAVE64: Case = pcm_case("s16.w64", "wave64", "pcm_s16le", Quality::BitExact, None);
+/// ffmpeg 5.1 reads RIFX's big-endian 16-bit samples as little-endian and refuses RIFX
+/// EXTENSIBLE: the references are the little-endian files sox converted.
+const RIFX_S16: Case = pcm_case(
+    "s16_rifx.wav",
+    "rifx",
+    "pcm_s16be",
+    Quality::BitExact,
+    Some("s16.wav"),
+);
+const RIFX_S24: Case = pcm_case(
+    "s24_rifx.wav",
+    "rifx",
+    "pcm_s24be",
+    Quality::MaxDiff(1),
+    Some("s24.wav"),
+);
+const AIFC_SOWT: Case = pcm_case(
+    "s16le_sowt.aiff",
+    "aiff",
+    "pcm_s16le",
+    Quality::BitExact,
+    None,
+);
+const AIFF_S24: Case = pcm_case("s24be.aiff", "aiff", "pcm_s24be", Quality::MaxDiff(1), None);
+const AIFC_F32: Case = pcm_case("f32be.aiff", "aiff", "pcm_f32be", Quality::MaxDiff(1), None);
+const CAF_S16: Case = pcm_case("s16le.caf", "caf", "pcm_s16le", Quality::BitExact, None);
+const CAF_S24: Case = pcm_case("s24be.caf", "caf", "pcm_s24be", Quality::MaxDiff(1), None);
+const CAF_F32: Case = pcm_case("f32le.caf", "caf", "pcm_f32le", Quality::MaxDiff(1), None);
+const CAF_ALAW: Case = pcm_case("alaw.caf", "caf", "pcm_alaw", Quality::BitExact, None);
+const WAV_S12: Case = pcm_case("s12.wav", "wave", "pcm_s16le", Quality::BitExact, None);
+const WAV_S20: Case = pcm_case("s20.wav", "wave", "pcm_s24le", Quality::MaxDiff(1), None);
+/// ffmpeg reads 3-byte samples where block_align says 4: the reference is the file before the
+/// edit (its top 24 bits are the same samples).
+const WAV_S24_IN_32: Case = pcm_case(
+    "s24in32.wav",
+    "wave",
+    "pcm_s32le",
+    Quality::MaxDiff(1),
+    Some("s32.wav"),
+);
+const WAV_ALAW_FMT16: Case = pcm_case(
+    "alaw_fmt16.wav",
+    "wave",
+    "pcm_alaw",
+    Quality::BitExact,
+    None,
+);
+const WAV_MULAW_FMT20: Case = pcm_case(
+    "mulaw_fmt20.wav",
+    "wave",
+    "pcm_mulaw",
+    Quality::BitExact,
+    None,
+);
+const WAV_LIST_LONG: Case = pcm_case(
+    "list_long.wav",
+    "wave",
+    "pcm_s16le",
+    Quality::BitExact,
+    Some("s16.wav"),
+);
+const WAV_LIST_SHORT: Case = pcm_case(
+    "list_short.wav",
+    "wave",
+    "pcm_s16le",
+    Quality::BitExact,
+    Some("s16.wav"),
+);
+const WAV_LIST_UNPADDED: Case = pcm_case(
+    "list_unpadded.wav",
+    "wave",
+    "pcm_s16le",
+    Quality::BitExact,
+    Some("s16.wav"),
+);
 
 macro_rules! format_tests {
     ($($keep:ident, $default:ident => $case:expr;)*) => {
@@ -501,6 +629,26 @@ format_tests! {
     keep_wav_extensible_5_1, default_wav_extensible_5_1 => WAV_EXTENSIBLE_5_1;
     keep_wav_streaming, default_wav_streaming => WAV_STREAMING;
     keep_aiff, default_aiff => AIFF;
+    keep_rf64, default_rf64 => RF64;
+    keep_bw64, default_bw64 => BW64;
+    keep_wave64, default_wave64 => WAVE64;
+    keep_rifx_s16, default_rifx_s16 => RIFX_S16;
+    keep_rifx_s24, default_rifx_s24 => RIFX_S24;
+    keep_aifc_sowt, default_aifc_sowt => AIFC_SOWT;
+    keep_aiff_s24, default_aiff_s24 => AIFF_S24;
+    keep_aifc_f32, default_aifc_f32 => AIFC_F32;
+    keep_caf_s16, default_caf_s16 => CAF_S16;
+    keep_caf_s24, default_caf_s24 => CAF_S24;
+    keep_caf_f32, default_caf_f32 => CAF_F32;
+    keep_caf_alaw, default_caf_alaw => CAF_ALAW;
+    keep_wav_s12, default_wav_s12 => WAV_S12;
+    keep_wav_s20, default_wav_s20 => WAV_S20;
+    keep_wav_s24_in_32, default_wav_s24_in_32 => WAV_S24_IN_32;
+    keep_wav_alaw_fmt16, default_wav_alaw_fmt16 => WAV_ALAW_FMT16;
+    keep_wav_mulaw_fmt20, default_wav_mulaw_fmt20 => WAV_MULAW_FMT20;
+    keep_wav_list_long, default_wav_list_long => WAV_LIST_LONG;
+    keep_wav_list_short, default_wav_list_short => WAV_LIST_SHORT;
+    keep_wav_list_unpadded, default_wav_list_unpadded => WAV_LIST_UNPADDED;
 }
 
 /// The fixtures are what the tests claim: WAVE_FORMAT_EXTENSIBLE where expected, plain tags

@@ -85,14 +85,17 @@ pub fn parse<R: ReadBytes + SeekBuffered>(
     let mut pos = 12u64;
     let mut ds64_data_len = None;
     let mut layout = None;
-    // Where the body of the previous chunk started: a chunk id that makes no sense means that
-    // chunk's length was wrong, and the next chunk is somewhere after its start.
+    // Where the body of the previous chunk started: a chunk header that makes no sense means
+    // that chunk's length was wrong, and the next chunk is somewhere after its start.
     let mut previous_body = pos;
     loop {
         let id = source.read_quad_bytes()?;
         let size = order.read_u32(source)? as u64;
         pos += 8;
-        if !plausible_id(&id) {
+        let implausible_size = id != *b"data"
+            && (size > MAX_HEADER_CHUNK
+                || file_end.is_some_and(|end| pos + size > end && end > pos));
+        if !plausible_id(&id) || implausible_size {
             pos = resync(source, pos, previous_body)?;
             previous_body = pos;
             continue;
@@ -117,22 +120,16 @@ pub fn parse<R: ReadBytes + SeekBuffered>(
                 let riff64 = source.read_u64()?;
                 ds64_data_len = Some(source.read_u64()?);
                 file_end = (riff64 > 0).then_some(8 + riff64);
-                source.ignore_bytes(size - 16 + (size & 1))?;
+                source.ignore_bytes(size - 16)?;
             }
-            b"fmt " => {
-                layout = Some(read_fmt(source, size, order)?);
-                source.ignore_bytes(size & 1)?;
-            }
-            _ if size > MAX_HEADER_CHUNK
-                || file_end.is_some_and(|end| pos + size > end && end > pos) =>
-            {
-                // A length that runs past the file: wrong; find the next chunk instead.
-                pos = resync(source, pos, pos)?;
-                continue;
-            }
-            _ => source.ignore_bytes(size + (size & 1))?,
+            b"fmt " => layout = Some(read_fmt(source, size, order)?),
+            _ => source.ignore_bytes(size)?,
         }
-        pos += size + (size & 1);
+        pos += size;
+        if size & 1 == 1 && !unpadded(source)? {
+            source.ignore_bytes(1)?;
+            pos += 1;
+        }
     }
 }
 
@@ -202,6 +199,20 @@ fn parse_wave64<R: ReadBytes + SeekBuffered>(source: &mut R) -> Result<PcmHeader
         }
         pos += body + padding;
     }
+}
+
+/// After an odd-sized chunk: true when the writer left out the pad byte RIFF requires (some
+/// do), seen by the next essential chunk starting right here instead of one byte later.
+fn unpadded<R: ReadBytes + SeekBuffered>(source: &mut R) -> Result<bool, HeaderError> {
+    let mut next = [0u8; 5];
+    source.read_buf_exact(&mut next)?;
+    source.seek_buffered_rel(-5);
+    let essential = |id: &[u8]| {
+        [b"data", b"fmt ", b"LIST", b"fact"]
+            .iter()
+            .any(|e| &e[..] == id)
+    };
+    Ok(essential(&next[..4]) && !essential(&next[1..]))
 }
 
 /// True for a four-character code a writer could have meant: printable ASCII.

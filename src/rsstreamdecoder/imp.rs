@@ -16,6 +16,8 @@ use gst_base::prelude::*;
 use gst_base::subclass::base_transform::GenerateOutputSuccess;
 use gst_base::subclass::prelude::*;
 
+use crate::container::SampleCoding;
+use crate::container::raw::RawPcmFormat;
 use crate::decoder::{
     DecoderError, DecoderEvent, DecoderSettings, ErrorKind, StreamDecoder, StreamFormat,
 };
@@ -39,6 +41,9 @@ struct Settings {
     sample_rate: u32,
     channels: u32,
     format: Option<String>,
+    /// Rate and channels of headerless PCM when its description leaves them open; 0 = unset.
+    input_rate: u32,
+    input_channels: u32,
     /// Tests only: a place where the element panics, to check that becomes an ERROR.
     #[cfg(test)]
     panic_at: Option<tests::PanicPoint>,
@@ -50,6 +55,8 @@ impl Default for Settings {
             sample_rate: DEFAULT_SAMPLE_RATE,
             channels: DEFAULT_CHANNELS,
             format: None,
+            input_rate: 0,
+            input_channels: 0,
             #[cfg(test)]
             panic_at: None,
         }
@@ -86,6 +93,8 @@ struct State {
     decoder: Option<StreamDecoder>,
     /// Container named by upstream caps, for the next stream.
     caps_hint: Option<ContainerHint>,
+    /// Upstream sends non-interleaved raw PCM: each buffer's planes are interleaved on input.
+    planar_input: Option<gst_audio::AudioInfo>,
     /// Upstream's TIME segment, if it sent one.
     upstream_segment: Option<gst::FormattedSegment<gst::ClockTime>>,
     /// First PTS of the stream, from upstream's first timestamped buffer.
@@ -187,8 +196,32 @@ impl ObjectImpl for RsStreamDecoder {
                         "Container of the input as a MIME type or file extension \
                          (audio/mpeg, mp3, audio/wav; codecs=1, ogg, webm, m4a, ...); \
                          picks the reader directly instead of probing. A wrong hint falls \
-                         back to probing. Empty: use upstream caps, else probe",
+                         back to probing. Headerless PCM is named with its parameters \
+                         (audio/L16;rate=24000;channels=1, audio/pcm;rate=16000, audio/basic, \
+                         audio/PCMU, pcm_s16le, pcm_f32le, mulaw, alaw, ...). Empty: use \
+                         upstream caps (audio/x-raw, audio/x-mulaw and audio/x-alaw included), \
+                         else probe",
                     )
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("input-rate")
+                    .nick("Input sample rate")
+                    .blurb(
+                        "Sample rate of headerless PCM named by the format property when the \
+                         name carries no rate parameter (e.g. format=pcm_s16le); 0: unset",
+                    )
+                    .maximum(MAX_SAMPLE_RATE)
+                    .default_value(0)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("input-channels")
+                    .nick("Input channels")
+                    .blurb(
+                        "Channel count of headerless PCM named by the format property when the \
+                         name carries no channels parameter; 0: unset (1)",
+                    )
+                    .maximum(MAX_CHANNELS)
+                    .default_value(0)
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
@@ -214,6 +247,10 @@ impl ObjectImpl for RsStreamDecoder {
         match pspec.name() {
             "sample-rate" => settings.sample_rate = value.get().expect("type checked upstream"),
             "channels" => settings.channels = value.get().expect("type checked upstream"),
+            "input-rate" => settings.input_rate = value.get().expect("type checked upstream"),
+            "input-channels" => {
+                settings.input_channels = value.get().expect("type checked upstream")
+            }
             "format" => {
                 let format: Option<String> = value.get().expect("type checked upstream");
                 settings.format = format.filter(|f| !f.trim().is_empty());
@@ -233,6 +270,8 @@ impl ObjectImpl for RsStreamDecoder {
             "sample-rate" => settings.sample_rate.to_value(),
             "channels" => settings.channels.to_value(),
             "format" => settings.format.to_value(),
+            "input-rate" => settings.input_rate.to_value(),
+            "input-channels" => settings.input_channels.to_value(),
             "stats" => self.stats.lock().unwrap().to_structure().to_value(),
             _ => unreachable!("unknown property {}", pspec.name()),
         }
@@ -332,7 +371,33 @@ impl BaseTransformImpl for RsStreamDecoder {
                     "upstream caps {:?}: hint {hint:?}",
                     caps.caps()
                 );
-                self.state.lock().unwrap().caps_hint = hint;
+                let finished = {
+                    let mut state = self.state.lock().unwrap();
+                    let previous = std::mem::replace(&mut state.caps_hint, hint);
+                    state.planar_input = gst_audio::AudioInfo::from_caps(caps.caps())
+                        .ok()
+                        .filter(|info| info.layout() == gst_audio::AudioLayout::NonInterleaved);
+                    // Headerless PCM has no header to announce a new format: new raw caps end
+                    // the current stream, and the next buffer starts one with the new format.
+                    let raw =
+                        |h: &Option<ContainerHint>| matches!(h, Some(ContainerHint::RawPcm(_)));
+                    let follows_caps = self.settings.lock().unwrap().format.is_none();
+                    if follows_caps && previous != hint && (raw(&previous) || raw(&hint)) {
+                        state.decoder.take()
+                    } else {
+                        None
+                    }
+                };
+                if let Some(mut decoder) = finished {
+                    gst::debug!(
+                        CAT,
+                        imp = self,
+                        "raw caps changed: ending the current stream"
+                    );
+                    if let Err(flow) = self.handle_decoder_events(decoder.finish()) {
+                        gst::debug!(CAT, imp = self, "pushing the tail failed: {flow:?}");
+                    }
+                }
                 true
             }
             EventView::Segment(segment) => {
@@ -363,9 +428,9 @@ impl BaseTransformImpl for RsStreamDecoder {
                 let decoder = {
                     let mut state = self.state.lock().unwrap();
                     let decoder = state.decoder.take();
-                    let caps_hint = state.caps_hint;
                     *state = State {
-                        caps_hint,
+                        caps_hint: state.caps_hint,
+                        planar_input: state.planar_input.take(),
                         ..State::default()
                     };
                     decoder
@@ -408,13 +473,27 @@ impl BaseTransformImpl for RsStreamDecoder {
                     }
                 }
             }
-            let map = buffer.map_readable().map_err(|_| {
+            let unreadable = || {
                 gst::element_imp_error!(self, gst::CoreError::Failed, ["Unreadable buffer"]);
                 gst::FlowError::Error
-            })?;
+            };
+            let interleaved;
+            let map;
+            let bytes: &[u8] = match &state.planar_input {
+                Some(info) => {
+                    let audio = gst_audio::AudioBuffer::from_buffer_readable(buffer, info)
+                        .map_err(|_| unreadable())?;
+                    interleaved = interleave(&audio.planes_data(), info.bps() as usize);
+                    &interleaved
+                }
+                None => {
+                    map = buffer.map_readable().map_err(|_| unreadable())?;
+                    &map
+                }
+            };
             {
                 let mut stats = self.stats.lock().unwrap();
-                stats.bytes_in += map.len() as u64;
+                stats.bytes_in += bytes.len() as u64;
                 stats.buffers_in += 1;
                 stats.first_input_at.get_or_insert_with(Instant::now);
             }
@@ -422,7 +501,7 @@ impl BaseTransformImpl for RsStreamDecoder {
                 .decoder
                 .as_ref()
                 .expect("decoder started above")
-                .push(&map)
+                .push(bytes)
         };
         self.handle_decoder_events(events)
     }
@@ -447,7 +526,14 @@ impl RsStreamDecoder {
             }
         }
         let property_hint = settings.format.as_deref().and_then(ContainerHint::parse);
-        DecoderSettings::new(out_rate, out_channels, property_hint.or(caps_hint))
+        let hint = match property_hint.or(caps_hint) {
+            Some(ContainerHint::RawPcm(raw)) => Some(ContainerHint::RawPcm(raw.with_defaults(
+                (settings.input_rate > 0).then_some(settings.input_rate),
+                (settings.input_channels > 0).then_some(settings.input_channels as u16),
+            ))),
+            hint => hint,
+        };
+        DecoderSettings::new(out_rate, out_channels, hint)
     }
 
     fn allowed_output_caps(&self) -> gst::Caps {
@@ -637,14 +723,66 @@ impl RsStreamDecoder {
     }
 }
 
-/// A container hint from upstream caps (typefind, appsrc caps, souphttpsrc content type).
+/// A container hint from upstream caps (typefind, appsrc caps, souphttpsrc content type), or
+/// the description of headerless PCM (`audio/x-raw`, `audio/x-mulaw`, `audio/x-alaw`).
 fn hint_from_caps(caps: &gst::CapsRef) -> Option<ContainerHint> {
     let s = caps.structure(0)?;
+    let g711 = |coding| {
+        Some(ContainerHint::RawPcm(RawPcmFormat {
+            coding,
+            rate: s.get::<i32>("rate").ok().map(|r| r.max(0) as u32),
+            channels: s.get::<i32>("channels").ok().map(|c| c.clamp(0, 64) as u16),
+        }))
+    };
+    match s.name().as_str() {
+        "audio/x-raw" => return raw_caps_hint(caps),
+        "audio/x-mulaw" => return g711(SampleCoding::MuLaw),
+        "audio/x-alaw" => return g711(SampleCoding::ALaw),
+        _ => {}
+    }
     ContainerHint::from_caps_fields(
         s.name().as_str(),
         s.get::<i32>("mpegversion").ok(),
         s.get::<&str>("stream-format").ok(),
     )
+}
+
+/// Headerless PCM described by `audio/x-raw` caps (non-interleaved buffers are interleaved on
+/// input, see `interleave`).
+fn raw_caps_hint(caps: &gst::CapsRef) -> Option<ContainerHint> {
+    let info = gst_audio::AudioInfo::from_caps(caps).ok()?;
+    let format = info.format_info();
+    let bytes = (format.width() / 8) as u8;
+    let big_endian = format.is_big_endian();
+    let coding = if format.is_float() {
+        SampleCoding::Float { bytes, big_endian }
+    } else {
+        SampleCoding::Int {
+            bytes,
+            bits: format.depth() as u8,
+            signed: format.is_signed(),
+            big_endian,
+        }
+    };
+    Some(ContainerHint::RawPcm(RawPcmFormat {
+        coding,
+        rate: Some(info.rate()),
+        channels: Some(info.channels().min(u16::MAX as u32) as u16),
+    }))
+}
+
+/// Interleaves the planes of a non-interleaved buffer, sample by sample. By hand: the only
+/// library for it here, GstAudioConverter, has no Rust binding.
+fn interleave(planes: &[&[u8]], bytes_per_sample: usize) -> Vec<u8> {
+    let frames = planes.iter().map(|p| p.len()).min().unwrap_or(0) / bytes_per_sample.max(1);
+    let mut out = Vec::with_capacity(frames * bytes_per_sample * planes.len());
+    for frame in 0..frames {
+        let at = frame * bytes_per_sample;
+        for plane in planes {
+            out.extend_from_slice(&plane[at..at + bytes_per_sample]);
+        }
+    }
+    out
 }
 
 /// Output caps for a format, with a channel mask when more than two channels are kept.

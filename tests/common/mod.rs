@@ -82,6 +82,11 @@ enum Recipe {
     GstRemux(&'static str, &'static str),
     /// Another fixture remuxed to WebM by mkvmerge, the most common Matroska muxer.
     MkvMerge(&'static str),
+    /// Another fixture converted by sox (`sox <base> <args> <out>`).
+    Sox(&'static str, &'static [&'static str]),
+    /// Another fixture with its bytes edited the way a real writer gets them wrong or
+    /// different; the name says what the edit does and keys the cache.
+    Patched(&'static str, &'static str, fn(&mut Vec<u8>)),
 }
 
 /// Every fixture the tests know, by file name. The extension is the container.
@@ -149,6 +154,52 @@ fn recipe(name: &str) -> Recipe {
         ),
         "s16_streaming.wav" => StreamingWav("s16.wav"),
         "s16be.aiff" => Encode(&["-c:a", "pcm_s16be", "-f", "aiff"]),
+        // PCM containers symphonia's readers refuse.
+        "s16.rf64" => Encode(&["-c:a", "pcm_s16le", "-rf64", "always", "-f", "wav"]),
+        // BW64 (ITU-R BS.2088) is RF64 with another magic; no encoder here writes it.
+        "s16.bw64" => Patched("s16.rf64", "magic BW64", |b| {
+            b[..4].copy_from_slice(b"BW64")
+        }),
+        "s16.w64" => Encode(&["-c:a", "pcm_s16le", "-f", "w64"]),
+        // sox writes big-endian WAV (RIFX) for `-B`.
+        "s16_rifx.wav" => Sox("s16.wav", &["-B"]),
+        "s24_rifx.wav" => Sox("s24.wav", &["-B"]),
+        // ffmpeg writes AIFF-C with `sowt` for little-endian samples.
+        "s16le_sowt.aiff" => Encode(&["-c:a", "pcm_s16le", "-f", "aiff"]),
+        "s24be.aiff" => Encode(&["-c:a", "pcm_s24be", "-f", "aiff"]),
+        "f32be.aiff" => Encode(&["-c:a", "pcm_f32be", "-f", "aiff"]),
+        "s16le.caf" => Encode(&["-c:a", "pcm_s16le", "-f", "caf"]),
+        "s24be.caf" => Encode(&["-c:a", "pcm_s24be", "-f", "caf"]),
+        "f32le.caf" => Encode(&["-c:a", "pcm_f32le", "-f", "caf"]),
+        "alaw.caf" => Encode(&["-c:a", "pcm_alaw", "-f", "caf"]),
+        // What 12- and 20-bit recorders write (no encoder here writes those widths): the
+        // samples left-justified in 2 or 3 bytes with the low bits zero, the width in the
+        // header (plain PCM for 12 bits, EXTENSIBLE's valid bits for 20).
+        "s12.wav" => Patched("s16.wav", "12-bit plain PCM", |b| {
+            set_fmt_u16(b, 14, 12);
+            mask_samples(b, 2, 0xFFF0);
+        }),
+        "s20.wav" => Patched("s24.wav", "20 valid bits", |b| {
+            set_fmt_u16(b, 18, 20);
+            mask_samples(b, 3, 0xFFFFF0);
+        }),
+        // 24-bit samples in 4-byte containers with the plain PCM tag: block_align says 4 bytes
+        // a sample, wBitsPerSample says 24.
+        "s24in32.wav" => Patched("s32.wav", "plain PCM, 24 bits in 4 bytes", |b| {
+            set_fmt_u16(b, 0, 1);
+            set_fmt_u16(b, 14, 24);
+            mask_samples(b, 4, 0xFFFF_FF00);
+        }),
+        // A-law with the 16-byte `fmt ` of plain PCM (no cbSize), and µ-law with a 20-byte one.
+        "alaw_fmt16.wav" => Patched("alaw.wav", "fmt size 16", |b| resize_fmt(b, 16)),
+        "mulaw_fmt20.wav" => Patched("mulaw.wav", "fmt size 20", |b| resize_fmt(b, 20)),
+        // A LIST chunk before the data whose declared length is 3 too long, 6 too short, or
+        // odd without the pad byte.
+        "list_long.wav" => Patched("s16.wav", "LIST +3", |b| insert_list(b, 3, true)),
+        "list_short.wav" => Patched("s16.wav", "LIST -6", |b| insert_list(b, -6, true)),
+        "list_unpadded.wav" => {
+            Patched("s16.wav", "LIST odd unpadded", |b| insert_list(b, 0, false))
+        }
         _ => panic!("unknown fixture {name}"),
     }
 }
@@ -191,6 +242,8 @@ pub fn fixture(name: &str) -> PathBuf {
         Recipe::StreamingWav(base) => format!("streaming|{}", fixture(base).display()),
         Recipe::GstRemux(base, pipeline) => format!("{pipeline}|{}", fixture(base).display()),
         Recipe::MkvMerge(base) => format!("mkvmerge|{}", fixture(base).display()),
+        Recipe::Sox(base, args) => format!("sox {}|{}", args.join(" "), fixture(base).display()),
+        Recipe::Patched(base, what, _) => format!("patch {what}|{}", fixture(base).display()),
     };
     let dir = fixture_dir();
     std::fs::create_dir_all(&dir).unwrap();
@@ -225,6 +278,24 @@ pub fn fixture(name: &str) -> PathBuf {
                 "mkvmerge failed: {}",
                 String::from_utf8_lossy(&output.stdout)
             );
+        }
+        Recipe::Sox(base, args) => {
+            let output = Command::new("sox")
+                .arg(fixture(base))
+                .args(args)
+                .arg(&tmp)
+                .output()
+                .expect("sox must be installed to make test fixtures");
+            assert!(
+                output.status.success(),
+                "sox failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Recipe::Patched(base, _, patch) => {
+            let mut bytes = std::fs::read(fixture(base)).unwrap();
+            patch(&mut bytes);
+            std::fs::write(&tmp, bytes).unwrap();
         }
     }
     std::fs::rename(&tmp, &path).unwrap();
@@ -284,6 +355,63 @@ pub fn wav_chunks(bytes: &[u8]) -> Vec<(usize, [u8; 4], u32)> {
         pos += 8 + size as usize + (size as usize & 1);
     }
     chunks
+}
+
+/// Offset of the body of the first chunk with this id in a RIFF/WAVE file.
+fn chunk_body(bytes: &[u8], id: &[u8; 4]) -> usize {
+    let (pos, _, _) = *wav_chunks(bytes)
+        .iter()
+        .find(|(_, chunk, _)| chunk == id)
+        .unwrap_or_else(|| panic!("a {} chunk", String::from_utf8_lossy(id)));
+    pos + 8
+}
+
+/// Sets a little-endian u16 field of the `fmt ` chunk body.
+fn set_fmt_u16(bytes: &mut [u8], offset: usize, value: u16) {
+    let at = chunk_body(bytes, b"fmt ") + offset;
+    bytes[at..at + 2].copy_from_slice(&value.to_le_bytes());
+}
+
+/// ANDs every little-endian sample of `width` bytes in the `data` chunk with `mask`.
+fn mask_samples(bytes: &mut [u8], width: usize, mask: u32) {
+    let start = chunk_body(bytes, b"data");
+    for sample in bytes[start..].chunks_exact_mut(width) {
+        let mut value = [0u8; 4];
+        value[..width].copy_from_slice(sample);
+        let masked = (u32::from_le_bytes(value) & mask).to_le_bytes();
+        sample.copy_from_slice(&masked[..width]);
+    }
+}
+
+/// Rewrites the `fmt ` chunk to `size` bytes (cut, or padded with zeros) and fixes the RIFF
+/// size.
+fn resize_fmt(bytes: &mut Vec<u8>, size: usize) {
+    let body = chunk_body(bytes, b"fmt ");
+    let old = u32::from_le_bytes(bytes[body - 4..body].try_into().unwrap()) as usize;
+    let mut new_body = bytes[body..body + old.min(size)].to_vec();
+    new_body.resize(size, 0);
+    bytes.splice(body..body + old, new_body);
+    bytes[body - 4..body].copy_from_slice(&(size as u32).to_le_bytes());
+    let riff = (bytes.len() - 8) as u32;
+    bytes[4..8].copy_from_slice(&riff.to_le_bytes());
+}
+
+/// Inserts a 25-byte `LIST` chunk before `data` whose declared size is off by `error`, with or
+/// without the pad byte RIFF requires after an odd-sized chunk.
+fn insert_list(bytes: &mut Vec<u8>, error: i32, padded: bool) {
+    let data = chunk_body(bytes, b"data") - 8;
+    let body = b"INFOISFT\x0d\0\0\0rsstreamtest\0\0";
+    assert_eq!(body.len(), 26);
+    let body = &body[..25];
+    let mut chunk = b"LIST".to_vec();
+    chunk.extend_from_slice(&((25 + error) as u32).to_le_bytes());
+    chunk.extend_from_slice(body);
+    if padded {
+        chunk.push(0);
+    }
+    bytes.splice(data..data, chunk);
+    let riff = (bytes.len() - 8) as u32;
+    bytes[4..8].copy_from_slice(&riff.to_le_bytes());
 }
 
 /// Patches the RIFF size and the `data` chunk size to 0xFFFFFFFF.
