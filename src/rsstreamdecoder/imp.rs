@@ -483,7 +483,15 @@ impl BaseTransformImpl for RsStreamDecoder {
                 Some(info) => {
                     let audio = gst_audio::AudioBuffer::from_buffer_readable(buffer, info)
                         .map_err(|_| unreadable())?;
-                    interleaved = interleave(&audio.planes_data(), info.bps() as usize);
+                    // Not `planes_data()`: gstreamer-audio 0.25.4's indexes an empty SmallVec
+                    // and panics.
+                    let planes: Vec<&[u8]> = (0..audio.n_planes())
+                        .map(|plane| audio.plane_data(plane))
+                        .collect::<Result<_, _>>()
+                        .map_err(|_| unreadable())?;
+                    // Not `bps()` either: it is the depth (3 for S24_32), not the width.
+                    let sample_bytes = (info.bpf() / info.channels().max(1)) as usize;
+                    interleaved = interleave(&planes, sample_bytes);
                     &interleaved
                 }
                 None => {

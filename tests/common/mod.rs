@@ -200,6 +200,31 @@ fn recipe(name: &str) -> Recipe {
         "list_unpadded.wav" => {
             Patched("s16.wav", "LIST odd unpadded", |b| insert_list(b, 0, false))
         }
+        // Headerless PCM as TTS services send it (44.1 kHz stereo unless the name says).
+        "s16be.l16" => Encode(&["-c:a", "pcm_s16be", "-f", "s16be"]),
+        "s16le.pcm" => Encode(&["-c:a", "pcm_s16le", "-f", "s16le"]),
+        "f32le.pcm" => Encode(&["-c:a", "pcm_f32le", "-f", "f32le"]),
+        "mulaw_8k.ulaw" => Encode(&[
+            "-ar",
+            "8000",
+            "-ac",
+            "1",
+            "-c:a",
+            "pcm_mulaw",
+            "-f",
+            "mulaw",
+        ]),
+        "alaw_8k.alaw" => Encode(&["-ar", "8000", "-ac", "1", "-c:a", "pcm_alaw", "-f", "alaw"]),
+        "s16le_24k_mono.pcm" => Encode(&[
+            "-ar",
+            "24000",
+            "-ac",
+            "1",
+            "-c:a",
+            "pcm_s16le",
+            "-f",
+            "s16le",
+        ]),
         _ => panic!("unknown fixture {name}"),
     }
 }
@@ -522,6 +547,34 @@ pub fn reference_pcm(
         rate.unwrap_or(stream_rate),
         channels.unwrap_or(stream_channels),
     )
+}
+
+/// An ffmpeg decode of headerless PCM (`format` as ffmpeg names it: `s16be`, `mulaw`, ...) to
+/// interleaved S16, at the stream's own rate and channels.
+pub fn reference_raw(path: &Path, format: &str, rate: u32, channels: u32) -> Reference {
+    let output = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-f", format])
+        .args(["-ar", &rate.to_string(), "-ac", &channels.to_string(), "-i"])
+        .arg(path)
+        .args(["-f", "s16le", "-acodec", "pcm_s16le", "-"])
+        .output()
+        .expect("ffmpeg must be installed");
+    assert!(
+        output.status.success(),
+        "ffmpeg failed decoding {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let samples = output
+        .stdout
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    Reference {
+        samples,
+        rate,
+        channels,
+    }
 }
 
 /// `reference_pcm` as a struct.
