@@ -342,7 +342,7 @@ impl<'a> Worker<'a> {
             };
             self.streams_opened += 1;
             let container = format.format_info().short_name;
-            if !matches!(container, "mp1" | "mp2" | "mp3") {
+            if !matches!(container, "mp1" | "mp2" | "mp3" | "aac") {
                 self.reader.set_mpeg_split(false);
             }
             if container != "ogg" {

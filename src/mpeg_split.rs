@@ -1,12 +1,16 @@
-//! Finds where one MPEG audio file ends and the next begins in a byte stream.
+//! Finds where one MPEG audio file ends and the next begins in a byte stream: MPEG-1/2 layer
+//! I-III frames and AAC in ADTS frames.
 //!
 //! Symphonia's MPEG reader treats a concatenation of MP3 files as one file: it discards the
 //! second file's Xing/LAME frame and keeps trimming to the first file's frame count, so
 //! everything after the first file is lost. No crate splits such a stream, so this walks the
 //! frame chain itself: once two frames chain exactly ("locked"), an ID3v2 tag, an ID3v1 tag or a
 //! Xing/Info/VBRI frame where the next frame should be, or a frame past the count the file's own
-//! Xing header declared, marks the start of a new file. The stream buffer then ends the current
-//! reader there so a fresh one (with its own gapless info) takes over.
+//! Xing header declared, marks the start of a new file. So does a change of the stream's format
+//! (sample rate, mono/stereo, AAC profile or channel configuration), confirmed by the next
+//! frame: symphonia's MPEG and ADTS readers keep the first frame's parameters for the whole
+//! stream, and its decoders fail on every frame after such a change. The stream buffer then
+//! ends the current reader there so a fresh one (with its own gapless info) takes over.
 
 /// What to do with the bytes at the walker's position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,16 +39,41 @@ pub struct MpegSplitter {
     resyncing: bool,
     /// Damage seen so far and not yet reported: (times sync was regained, bytes skipped).
     damage: (u32, u64),
+    /// The format of the current file's first frame.
+    file_format: Option<FormatKey>,
 }
 
-/// The fields of an MPEG audio frame header that matter here.
+/// The fields of an MPEG audio or ADTS frame header that matter here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct FrameHeader {
+    /// 0: MPEG 2.5, 2: MPEG 2, 3: MPEG 1, [`ADTS`]: AAC in ADTS.
     version: u8,
+    /// 1-3 for MPEG audio, 0 for ADTS.
     layer: u8,
     sample_rate: u32,
-    mono: bool,
+    /// MPEG: 1 for mono, 2 for the stereo modes; ADTS: the channel configuration.
+    channels: u8,
+    /// ADTS: the AAC profile; 0 for MPEG audio.
+    profile: u8,
     len: usize,
+}
+
+/// `FrameHeader::version` of an ADTS frame.
+const ADTS: u8 = 4;
+
+/// What must stay the same from frame to frame within one file.
+type FormatKey = (u8, u8, u32, u8, u8);
+
+impl FrameHeader {
+    fn format_key(&self) -> FormatKey {
+        (
+            self.version,
+            self.layer,
+            self.sample_rate,
+            self.channels,
+            self.profile,
+        )
+    }
 }
 
 impl MpegSplitter {
@@ -103,7 +132,7 @@ impl MpegSplitter {
             return Step::Advance(1);
         };
         if !self.locked {
-            let Some(next) = ahead.get(header.len..header.len + 4) else {
+            let Some(next) = ahead.get(header.len..header.len + 7) else {
                 return Step::NeedMore;
             };
             match parse_header(next) {
@@ -127,6 +156,23 @@ impl MpegSplitter {
         }
         if ahead.len() < INFO_TAG_END {
             return Step::NeedMore;
+        }
+        match self.file_format {
+            None => self.file_format = Some(header.format_key()),
+            Some(key) if key != header.format_key() => {
+                // A new format: a new file, if the frame after this one agrees; else damage.
+                let Some(next) = ahead.get(header.len..header.len + 7) else {
+                    return Step::NeedMore;
+                };
+                if parse_header(next).is_some_and(|h| h.format_key() == header.format_key()) {
+                    return Step::Boundary;
+                }
+                self.locked = false;
+                self.resyncing = true;
+                self.damage.1 += 1;
+                return Step::Advance(1);
+            }
+            Some(_) => {}
         }
         if let Some(declared) = info_tag_frames(ahead, &header) {
             if self.frames_in_file > 0 {
@@ -167,6 +213,9 @@ fn parse_header(bytes: &[u8]) -> Option<FrameHeader> {
     if b[0] != 0xff || b[1] & 0xe0 != 0xe0 {
         return None;
     }
+    if b[1] & 0xf6 == 0xf0 {
+        return parse_adts_header(bytes);
+    }
     // 0: MPEG 2.5, 2: MPEG 2, 3: MPEG 1 (1 is reserved).
     let version = (b[1] >> 3) & 3;
     // 1: layer III, 2: layer II, 3: layer I (0 is reserved).
@@ -200,7 +249,32 @@ fn parse_header(bytes: &[u8]) -> Option<FrameHeader> {
         version,
         layer,
         sample_rate,
-        mono: b[3] >> 6 == 3,
+        channels: if b[3] >> 6 == 3 { 1 } else { 2 },
+        profile: 0,
+        len,
+    })
+}
+
+/// An ADTS header: 12 sync bits, the layer bits 00, then profile, sampling frequency index,
+/// channel configuration and the 13-bit frame length (header included).
+fn parse_adts_header(bytes: &[u8]) -> Option<FrameHeader> {
+    const RATES: [u32; 13] = [
+        96_000, 88_200, 64_000, 48_000, 44_100, 32_000, 24_000, 22_050, 16_000, 12_000, 11_025,
+        8_000, 7_350,
+    ];
+    let b = bytes.get(..6)?;
+    let sample_rate = *RATES.get(((b[2] >> 2) & 0xf) as usize)?;
+    let header_len = if b[1] & 1 == 0 { 9 } else { 7 };
+    let len = ((b[3] as usize & 3) << 11) | ((b[4] as usize) << 3) | (b[5] as usize >> 5);
+    if len < header_len {
+        return None;
+    }
+    Some(FrameHeader {
+        version: ADTS,
+        layer: 0,
+        sample_rate,
+        channels: ((b[2] & 1) << 2) | (b[3] >> 6),
+        profile: b[2] >> 6,
         len,
     })
 }
@@ -210,7 +284,7 @@ fn info_tag_frames(frame: &[u8], header: &FrameHeader) -> Option<Option<u32>> {
     if header.layer != 3 {
         return None;
     }
-    let side_info = match (header.version == 3, header.mono) {
+    let side_info = match (header.version == 3, header.channels == 1) {
         (true, false) => 32,
         (true, true) | (false, false) => 17,
         (false, true) => 9,
@@ -304,9 +378,11 @@ mod tests {
         // MPEG-1 layer II, 48 kHz, 192 kb/s: 144 * 192000 / 48000 = 576.
         let l2 = parse_header(&[0xff, 0xfd, 0xa4, 0x00]).unwrap();
         assert_eq!((l2.layer, l2.len), (2, 576));
-        assert!(
-            parse_header(&[0xff, 0xf1, 0x50, 0x80]).is_none(),
-            "ADTS is not MPEG audio"
+        // ADTS, AAC LC, 44.1 kHz, 2 channels, 371 bytes.
+        let adts = parse_header(&adts_header(4, 2, 371)).unwrap();
+        assert_eq!(
+            (adts.version, adts.sample_rate, adts.channels, adts.len),
+            (ADTS, 44_100, 2, 371)
         );
         assert!(parse_header(b"OggS").is_none());
     }
@@ -375,6 +451,54 @@ mod tests {
         // Frame 3 (417 bytes) and 183 bytes of frame 4 are zeros: sync comes back at frame 5.
         assert_eq!(splitter.take_damage(), (1, 417 * 2));
         assert_eq!(splitter.take_damage(), (0, 0));
+    }
+
+    fn adts_header(rate_index: u8, channels: u8, len: usize) -> [u8; 7] {
+        [
+            0xff,
+            0xf1,
+            0x40 | (rate_index << 2) | (channels >> 2),
+            ((channels & 3) << 6) | ((len >> 11) & 3) as u8,
+            (len >> 3) as u8,
+            ((len & 7) << 5) as u8 | 0x1f,
+            0xfc,
+        ]
+    }
+
+    fn adts_frames(rate_index: u8, channels: u8, count: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for i in 0..count {
+            let len = 300 + i % 7;
+            out.extend(adts_header(rate_index, channels, len));
+            out.extend(vec![0x21; len - 7]);
+        }
+        out
+    }
+
+    #[test]
+    fn a_change_of_format_starts_a_new_file() {
+        // ADTS: 44.1 kHz stereo, then 22.05 kHz mono.
+        let first = adts_frames(4, 2, 10);
+        let stream = [first.clone(), adts_frames(7, 1, 10)].concat();
+        assert_eq!(boundaries(&stream), [first.len()]);
+        // MP3: stereo, then mono.
+        let mut mono = frame(0x22);
+        mono[3] = 0xc0;
+        let stereo = file(false, 3, 0x11);
+        let stream = [stereo.clone(), mono.clone(), mono.clone(), mono].concat();
+        assert_eq!(boundaries(&stream), [stereo.len()]);
+    }
+
+    #[test]
+    fn joint_stereo_and_one_odd_frame_are_no_change_of_format() {
+        // Stereo and joint stereo frames mixed: the same format.
+        let mut stream = file(false, 4, 0x11);
+        stream[417 * 2 + 3] = 0x40;
+        assert!(boundaries(&stream).is_empty());
+        // A single ADTS header damaged into another rate is damage, not a new file.
+        let mut stream = adts_frames(4, 2, 10);
+        stream[300 * 3 + 3 + 2] = 0x40 | (7 << 2);
+        assert!(boundaries(&stream).is_empty());
     }
 
     #[test]

@@ -287,6 +287,56 @@ fn back_to_back_mp3_files_decode_fully() {
     assert_eq!(two.frames(), 2 * SOURCE_FRAMES);
 }
 
+/// Two ADTS files, and two MP3 streams without Xing headers, back to back at different rates
+/// and channel counts: both decode completely, each with its own caps in keep mode.
+#[test]
+fn sequences_across_rates_decode_fully() {
+    for (first, second) in [
+        ("aac_adts.aac", "aac_22k_mono.aac"),
+        ("mp3_cbr.mp3", "mp3_22k_mono.mp3"),
+    ] {
+        let alone: Vec<Decoded> = [first, second]
+            .iter()
+            .map(|name| {
+                let bytes = std::fs::read(fixture(name)).unwrap();
+                decode_with_element(&bytes, &keep_props(), Chunking::Whole)
+            })
+            .collect();
+        let both = decode_with_element(
+            &concat(&[first, second]),
+            &keep_props(),
+            Chunking::Fixed(4096),
+        );
+        println!(
+            "{first} + {second}: {} + {} frames alone, {} samples together; warnings {:?}",
+            alone[0].frames(),
+            alone[1].frames(),
+            both.samples.len(),
+            both.warnings
+        );
+        assert!(both.errors.is_empty(), "{:?}", both.errors);
+        let rates: Vec<(i32, i32)> = both
+            .caps
+            .iter()
+            .map(|c| {
+                let s = c.structure(0).unwrap();
+                (s.get("rate").unwrap(), s.get("channels").unwrap())
+            })
+            .collect();
+        assert_eq!(rates, [(44_100, 2), (22_050, 1)], "{first} + {second}");
+        let expected: Vec<i16> = [&alone[0].samples[..], &alone[1].samples[..]].concat();
+        assert_eq!(
+            both.samples.len(),
+            expected.len(),
+            "{first} + {second}: length"
+        );
+        assert!(
+            both.samples == expected,
+            "{first} + {second}: samples differ"
+        );
+    }
+}
+
 #[test]
 fn chained_ogg_decodes_fully() {
     let chained = concat(&["vorbis.ogg", "opus.ogg"]);

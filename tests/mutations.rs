@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use gstrsstreamdecoder::decoder::{DecoderEvent, DecoderSettings, ErrorKind, StreamDecoder};
 
-const FIXTURES: [&str; 13] = [
+const FIXTURES: [&str; 20] = [
     "mp3_cbr.mp3",
     "aac_adts.aac",
     "aac.m4a",
@@ -24,6 +24,13 @@ const FIXTURES: [&str; 13] = [
     "flac.flac",
     "s16.wav",
     "s16be.aiff",
+    "s16.rf64",
+    "s16.w64",
+    "s24_rifx.wav",
+    "s16le_sowt.aiff",
+    "s16le.caf",
+    "s24in32.wav",
+    "list_unpadded.wav",
 ];
 /// Cases per fixture; `MUTATIONS=1000 cargo test --release --test mutations` digs deeper.
 fn mutations_per_fixture() -> u64 {

@@ -15,7 +15,18 @@ use gstrsstreamdecoder::decoder::{DecoderEvent, DecoderSettings, ErrorKind, Stre
 use gstrsstreamdecoder::format_hint::ContainerHint;
 use libfuzzer_sys::fuzz_target;
 
-const HINTS: [&str; 8] = ["mp3", "aac", "ogg", "flac", "wav", "webm", "m4a", "aiff"];
+const HINTS: [&str; 10] = [
+    "mp3",
+    "aac",
+    "ogg",
+    "flac",
+    "wav",
+    "webm",
+    "m4a",
+    "aiff",
+    "audio/L16;rate=8000;channels=2",
+    "pcm_s24le;rate=44100",
+];
 
 fuzz_target!(|input: &[u8]| {
     let [seed, mode, stream @ ..] = input else {

@@ -200,6 +200,24 @@ fn recipe(name: &str) -> Recipe {
         "list_unpadded.wav" => {
             Patched("s16.wav", "LIST odd unpadded", |b| insert_list(b, 0, false))
         }
+        // For sequences across rates: the same signal at 22.05 kHz mono.
+        "aac_22k_mono.aac" => Encode(&[
+            "-ar", "22050", "-ac", "1", "-c:a", "aac", "-b:a", "64k", "-f", "adts",
+        ]),
+        "mp3_22k_mono.mp3" => Encode(&[
+            "-ar",
+            "22050",
+            "-ac",
+            "1",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "64k",
+            "-write_xing",
+            "0",
+            "-f",
+            "mp3",
+        ]),
         // Headerless PCM as TTS services send it (44.1 kHz stereo unless the name says).
         "s16be.l16" => Encode(&["-c:a", "pcm_s16be", "-f", "s16be"]),
         "s16le.pcm" => Encode(&["-c:a", "pcm_s16le", "-f", "s16le"]),
