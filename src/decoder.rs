@@ -24,7 +24,7 @@ use symphonia::core::io::{
 use symphonia::core::meta::MetadataOptions;
 use symphonia::default::formats as readers;
 
-use crate::container::{self, PcmStreamReader};
+use crate::container::{self, PcmStreamReader, mp4};
 use crate::format_hint::ContainerHint;
 use crate::mp4_edit;
 use crate::pcm::PcmConverter;
@@ -48,7 +48,7 @@ const HEAD_CAPTURE_LIMIT: usize = 1024 * 1024;
 const SOURCE_BUFFER_LEN: usize = 64 * 1024;
 
 /// What the caller wants out.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DecoderSettings {
     /// Output rate; `None` keeps the stream's rate.
     pub out_rate: Option<u32>,
@@ -56,6 +56,8 @@ pub struct DecoderSettings {
     pub out_channels: Option<usize>,
     /// Container to try before probing.
     pub hint: Option<ContainerHint>,
+    /// Most bytes of an MP4 whose index comes last that are held until the index arrives.
+    pub mp4_buffer_limit: u64,
     /// Makes the worker panic, to test that a panic becomes an error event.
     #[cfg(test)]
     pub panic_in_worker: bool,
@@ -63,6 +65,13 @@ pub struct DecoderSettings {
     /// packets, to test that the packet is skipped and decoding goes on.
     #[cfg(test)]
     pub codec_panic_at_packet: Option<usize>,
+}
+
+/// Keep the stream's rate and channels, probe the format.
+impl Default for DecoderSettings {
+    fn default() -> Self {
+        DecoderSettings::new(None, None, None)
+    }
 }
 
 impl DecoderSettings {
@@ -75,6 +84,7 @@ impl DecoderSettings {
             out_rate,
             out_channels,
             hint,
+            mp4_buffer_limit: mp4::DEFAULT_BUFFER_LIMIT,
             #[cfg(test)]
             panic_in_worker: false,
             #[cfg(test)]
@@ -283,6 +293,10 @@ struct Worker<'a> {
     samples: Vec<f32>,
     pcm: Vec<u8>,
     streams_opened: u32,
+    /// The live stream, put aside while a reader works on a copy of an MP4 file held in memory
+    /// (see `container::mp4`), and the held file's edit list.
+    after_held_file: Option<MediaSourceStream<'static>>,
+    held_edit: Option<Option<mp4_edit::EditList>>,
 }
 
 impl<'a> Worker<'a> {
@@ -296,6 +310,8 @@ impl<'a> Worker<'a> {
             samples: Vec::new(),
             pcm: Vec::new(),
             streams_opened: 0,
+            after_held_file: None,
+            held_edit: None,
         }
     }
 
@@ -353,9 +369,12 @@ impl<'a> Worker<'a> {
             }
             let mut head = self.reader.take_head();
             let extras = StreamExtras {
-                edit: (container == "isomp4")
-                    .then(|| mp4_edit::audio_edit_list(&head))
-                    .flatten(),
+                edit: match self.held_edit.take() {
+                    Some(edit) => edit,
+                    None => (container == "isomp4")
+                        .then(|| mp4_edit::audio_edit_list(&head))
+                        .flatten(),
+                },
                 mkv_header: (container == "matroska")
                     .then(|| self.reader.mkv_first_cluster())
                     .flatten()
@@ -372,7 +391,8 @@ impl<'a> Worker<'a> {
                     self.reader.pass_boundary();
                     source = self.new_source();
                 }
-                StreamEnd::Ended(rest) => source = rest,
+                // A file held in memory ended: the live stream goes on after it.
+                StreamEnd::Ended(rest) => source = self.after_held_file.take().unwrap_or(rest),
                 StreamEnd::Stop => return,
             }
         }
@@ -392,8 +412,12 @@ impl<'a> Worker<'a> {
     /// back to the probe, with the bytes the hinted reader consumed replayed), else by probing.
     fn open(
         &mut self,
-        source: MediaSourceStream<'static>,
+        mut source: MediaSourceStream<'static>,
     ) -> Result<Box<dyn FormatReader>, String> {
+        let may_be_mp4 = matches!(self.settings.hint, None | Some(ContainerHint::IsoMp4));
+        if may_be_mp4 && let Ok(Some(mp4::Layout::MediaFirst)) = mp4::layout(&mut source) {
+            return self.open_held_mp4(source);
+        }
         let source = match self.settings.hint.filter(|_| self.streams_opened == 0) {
             Some(ContainerHint::RawPcm(raw)) => {
                 // Nothing to probe: the description is all there is.
@@ -440,6 +464,32 @@ impl<'a> Worker<'a> {
                     MAX_PROBE_BYTES / 1024
                 )
             })
+    }
+
+    /// An MP4 whose index comes last: holds the file until the index arrives, then reads the
+    /// copy (see `container::mp4`).
+    fn open_held_mp4(
+        &mut self,
+        mut source: MediaSourceStream<'static>,
+    ) -> Result<Box<dyn FormatReader>, String> {
+        // The watchers of other containers must not cut the media data short, and a hint's
+        // replay limit must not either.
+        self.reader.set_mpeg_split(false);
+        self.reader.set_ogg_check(false);
+        self.reader.set_mkv_watch(false);
+        self.reader.set_retain(None);
+        let held = mp4::hold_until_index(&mut source, self.settings.mp4_buffer_limit)?;
+        self.held_edit = Some(mp4_edit::audio_edit_list(&held));
+        self.after_held_file = Some(source);
+        let copy = MediaSourceStream::new(
+            Box::new(io::Cursor::new(held)),
+            MediaSourceStreamOptions {
+                buffer_len: SOURCE_BUFFER_LEN,
+            },
+        );
+        readers::IsoMp4Reader::try_new(copy, FormatOptions::default())
+            .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
+            .map_err(|e| format!("the MP4 file could not be read once its index arrived: {e}"))
     }
 
     fn decode_stream(

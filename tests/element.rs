@@ -337,6 +337,62 @@ fn sequences_across_rates_decode_fully() {
     }
 }
 
+/// An M4A whose index comes last, pushed in small pieces: nothing can come out before the
+/// index, then everything does, and a file after it in the same stream decodes too.
+#[test]
+fn mp4_with_the_index_last_is_held_until_the_index_arrives() {
+    let m4a = std::fs::read(fixture("aac_moov_end.m4a")).unwrap();
+    let faststart = std::fs::read(fixture("aac.m4a")).unwrap();
+    let expected = decode_with_element(&faststart, &keep_props(), Chunking::Whole);
+    let held = decode_with_element(&m4a, &keep_props(), Chunking::Fixed(1000));
+    assert!(held.errors.is_empty(), "{:?}", held.errors);
+    assert_eq!(
+        held.samples, expected.samples,
+        "same audio as the faststart file"
+    );
+
+    // Followed by an MP3: the live stream goes on after the held file.
+    let mp3 = decode_with_element(
+        &std::fs::read(fixture("mp3_cbr.mp3")).unwrap(),
+        &keep_props(),
+        Chunking::Whole,
+    );
+    let both = decode_with_element(
+        &concat(&["aac_moov_end.m4a", "mp3_cbr.mp3"]),
+        &keep_props(),
+        Chunking::Fixed(4096),
+    );
+    assert!(both.errors.is_empty(), "{:?}", both.errors);
+    assert_eq!(
+        both.samples,
+        [&expected.samples[..], &mp3.samples[..]].concat()
+    );
+}
+
+#[test]
+fn mp4_index_past_the_buffer_limit_or_missing_is_a_clear_error() {
+    let m4a = std::fs::read(fixture("aac_moov_end.m4a")).unwrap();
+    let mut props = keep_props();
+    props.push(("mp4-buffer-limit", 20_000u64.to_send_value()));
+    let limited = decode_with_element(&m4a, &props, Chunking::Fixed(4096));
+    assert_eq!(limited.errors.len(), 1, "{:?}", limited.errors);
+    assert!(
+        limited.errors[0].contains("mp4-buffer-limit") && limited.errors[0].contains("faststart"),
+        "{:?}",
+        limited.errors
+    );
+    assert_eq!(limited.frames(), 0);
+    // Cut before the index: an error that says so, after the whole file was pushed.
+    let cut = &m4a[..m4a.len() - 2000];
+    let truncated = decode_with_element(cut, &keep_props(), Chunking::Fixed(4096));
+    assert_eq!(truncated.errors.len(), 1, "{:?}", truncated.errors);
+    assert!(
+        truncated.errors[0].contains("ended before its index"),
+        "{:?}",
+        truncated.errors
+    );
+}
+
 #[test]
 fn chained_ogg_decodes_fully() {
     let chained = concat(&["vorbis.ogg", "opus.ogg"]);

@@ -587,6 +587,38 @@ const WAV_LIST_UNPADDED: Case = pcm_case(
     Some("s16.wav"),
 );
 
+/// M4A with the index (moov) after the media, as ffmpeg writes without +faststart: held in
+/// memory until the index arrives, then the same as the faststart file.
+const AAC_M4A_MOOV_END: Case = Case {
+    fixture: "aac_moov_end.m4a",
+    ..AAC_M4A
+};
+/// MP4 whose first track is video: the first audio track is decoded.
+const AAC_MP4_VIDEO_FIRST: Case = Case {
+    fixture: "aac_video_first.mp4",
+    ..AAC_M4A
+};
+/// Fragmented MP4 (empty moov, then moof/mdat pairs), as media-source pipelines write it.
+/// ffmpeg writes no edit list into its empty moov: the priming and padding stay, in ffmpeg's
+/// decode as in ours (131 × 1024 frames).
+const AAC_MP4_FRAGMENTED: Case = Case {
+    fixture: "aac_fragmented.mp4",
+    length: Length::Reference,
+    original_frames: None,
+    ..AAC_M4A
+};
+/// ALAC in M4A with the index last: lossless.
+const ALAC_M4A_MOOV_END: Case = Case {
+    fixture: "alac_moov_end.m4a",
+    container: "isomp4",
+    codec: "alac",
+    quality: Quality::BitExact,
+    length: Length::Reference,
+    original_frames: Some(F),
+    min_snr_48k_mono: 65.0,
+    reference: None,
+};
+
 macro_rules! format_tests {
     ($($keep:ident, $default:ident => $case:expr;)*) => {
         $(
@@ -629,6 +661,10 @@ format_tests! {
     keep_wav_extensible_5_1, default_wav_extensible_5_1 => WAV_EXTENSIBLE_5_1;
     keep_wav_streaming, default_wav_streaming => WAV_STREAMING;
     keep_aiff, default_aiff => AIFF;
+    keep_aac_m4a_moov_end, default_aac_m4a_moov_end => AAC_M4A_MOOV_END;
+    keep_aac_mp4_video_first, default_aac_mp4_video_first => AAC_MP4_VIDEO_FIRST;
+    keep_aac_mp4_fragmented, default_aac_mp4_fragmented => AAC_MP4_FRAGMENTED;
+    keep_alac_m4a_moov_end, default_alac_m4a_moov_end => ALAC_M4A_MOOV_END;
     keep_rf64, default_rf64 => RF64;
     keep_bw64, default_bw64 => BW64;
     keep_wave64, default_wave64 => WAVE64;

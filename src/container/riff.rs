@@ -58,6 +58,8 @@ const W64_CHUNK_GUID_TAIL: [u8; 12] = [
 
 /// How far the parser scans for the next chunk after a chunk whose length is wrong.
 const RESYNC_LIMIT: usize = 64 * 1024;
+/// How many wrong chunk lengths one header may have before it is given up.
+const MAX_RESYNCS: u32 = 16;
 /// A chunk before the sample data larger than this is taken as a wrong length.
 const MAX_HEADER_CHUNK: u64 = 16 * 1024 * 1024;
 
@@ -88,6 +90,7 @@ pub fn parse<R: ReadBytes + SeekBuffered>(
     // Where the body of the previous chunk started: a chunk header that makes no sense means
     // that chunk's length was wrong, and the next chunk is somewhere after its start.
     let mut previous_body = pos;
+    let mut resyncs = 0;
     loop {
         let id = source.read_quad_bytes()?;
         let size = order.read_u32(source)? as u64;
@@ -96,6 +99,10 @@ pub fn parse<R: ReadBytes + SeekBuffered>(
             && (size > MAX_HEADER_CHUNK
                 || file_end.is_some_and(|end| pos + size > end && end > pos));
         if !plausible_id(&id) || implausible_size {
+            resyncs += 1;
+            if resyncs > MAX_RESYNCS {
+                return Err(damaged_header());
+            }
             pos = resync(source, pos, previous_body)?;
             previous_body = pos;
             continue;
@@ -220,30 +227,38 @@ fn plausible_id(id: &[u8; 4]) -> bool {
     id.iter().all(|b| (0x20..0x7f).contains(b))
 }
 
-/// After a chunk length that was wrong: goes back towards `floor` (the body of the chunk whose
-/// length was wrong) as far as the source still holds, since a length too long skipped into the
-/// next chunk, and scans forward for the `fmt ` or `data` chunk. Returns the new position.
+/// After a chunk header that makes no sense (read just before `pos`): goes back towards
+/// `floor` (the body of the chunk before it, whose length may have been wrong) as far as the
+/// source still holds, since a length too long skipped into the next chunk, and scans forward
+/// for a `fmt ` or `data` chunk other than the rejected header. Returns its position.
 fn resync<R: ReadBytes + SeekBuffered>(
     source: &mut R,
     pos: u64,
     floor: u64,
 ) -> Result<u64, HeaderError> {
+    let rejected = pos - 8;
     let back = (source.read_buffer_len() as u64).min(pos - floor.min(pos)) as usize;
     source.seek_buffered_rel(-(back as isize));
     let mut pos = pos - back as u64;
     let mut window = [0u8; 4];
+    let mut filled = 0;
     for _ in 0..RESYNC_LIMIT {
         window.rotate_left(1);
         window[3] = source.read_byte()?;
         pos += 1;
-        if &window == b"data" || &window == b"fmt " {
+        filled += 1;
+        if filled >= 4 && (&window == b"data" || &window == b"fmt ") && pos - 4 != rejected {
             source.seek_buffered_rel(-4);
             return Ok(pos - 4);
         }
     }
-    Err(HeaderError::Unsupported(
+    Err(damaged_header())
+}
+
+fn damaged_header() -> HeaderError {
+    HeaderError::Unsupported(
         "a damaged WAV header: no fmt or data chunk where the chunk lengths lead".into(),
-    ))
+    )
 }
 
 const WAVE_FORMAT_PCM: u16 = 1;
@@ -328,4 +343,99 @@ fn read_fmt<R: ReadBytes>(
     };
     layout.check().map_err(HeaderError::Unsupported)?;
     Ok(layout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+    use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
+
+    fn parse_bytes(bytes: &[u8]) -> Result<(RiffKind, PcmHeader), HeaderError> {
+        let mut source = MediaSourceStream::new(
+            Box::new(Cursor::new(bytes.to_vec())),
+            MediaSourceStreamOptions::default(),
+        );
+        parse(&mut source)
+    }
+
+    /// Found by fuzzing: a `fmt ` chunk whose 1 GiB length is rejected used to be found again
+    /// by the resync scan, forever.
+    #[test]
+    fn a_rejected_chunk_is_not_found_again() {
+        let input = include_bytes!("../../tests/data/fuzz-riff-resync-loop.bw64");
+        let started = std::time::Instant::now();
+        assert!(parse_bytes(input).is_err());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    fn wav(chunks: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
+        let mut body = b"WAVE".to_vec();
+        for (id, data) in chunks {
+            body.extend_from_slice(*id);
+            body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            body.extend_from_slice(data);
+            if data.len() % 2 == 1 {
+                body.push(0);
+            }
+        }
+        let mut out = b"RIFF".to_vec();
+        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        out.extend(body);
+        out
+    }
+
+    fn fmt(tag: u16, channels: u16, rate: u32, block_align: u16, bits: u16) -> Vec<u8> {
+        let mut out = tag.to_le_bytes().to_vec();
+        out.extend_from_slice(&channels.to_le_bytes());
+        out.extend_from_slice(&rate.to_le_bytes());
+        out.extend_from_slice(&(rate * block_align as u32).to_le_bytes());
+        out.extend_from_slice(&block_align.to_le_bytes());
+        out.extend_from_slice(&bits.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn reads_widths_from_block_align() {
+        // 12 bits in 2 bytes, 20 in 3, 24 in 4: the container decides.
+        for (bits, align, bytes) in [(12, 4, 2), (20, 6, 3), (24, 8, 4), (8, 2, 1)] {
+            let file = wav(&[
+                (b"fmt ", &fmt(1, 2, 8000, align, bits)),
+                (b"data", &[0; 16]),
+            ]);
+            let (kind, header) = parse_bytes(&file).unwrap();
+            assert_eq!(kind, RiffKind::Riff);
+            assert_eq!(
+                header.layout.coding,
+                SampleCoding::int(bytes, bytes > 1, false),
+                "{bits} bits in {align}"
+            );
+            assert_eq!(header.data_len, Some(16));
+        }
+        // The old 14-byte WAVEFORMAT has no bit width at all.
+        let short = fmt(1, 1, 8000, 2, 16);
+        let file = wav(&[(b"fmt ", &short[..14]), (b"data", &[0; 4])]);
+        let (_, header) = parse_bytes(&file).unwrap();
+        assert_eq!(header.layout.coding, SampleCoding::int(2, true, false));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_read() {
+        // IMA ADPCM: left to symphonia.
+        let file = wav(&[(b"fmt ", &fmt(0x11, 1, 8000, 256, 4)), (b"data", &[0; 4])]);
+        assert!(matches!(
+            parse_bytes(&file),
+            Err(HeaderError::Unsupported(_))
+        ));
+        // Data before fmt.
+        let file = wav(&[(b"data", &[0; 4]), (b"fmt ", &fmt(1, 1, 8000, 2, 16))]);
+        assert!(matches!(
+            parse_bytes(&file),
+            Err(HeaderError::Unsupported(_))
+        ));
+        // Not WAVE.
+        let mut avi = wav(&[]);
+        avi[8..12].copy_from_slice(b"AVI ");
+        assert!(matches!(parse_bytes(&avi), Err(HeaderError::NotThisFormat)));
+    }
 }

@@ -16,8 +16,8 @@ use gst_base::prelude::*;
 use gst_base::subclass::base_transform::GenerateOutputSuccess;
 use gst_base::subclass::prelude::*;
 
-use crate::container::SampleCoding;
 use crate::container::raw::RawPcmFormat;
+use crate::container::{SampleCoding, mp4};
 use crate::decoder::{
     DecoderError, DecoderEvent, DecoderSettings, ErrorKind, StreamDecoder, StreamFormat,
 };
@@ -44,6 +44,7 @@ struct Settings {
     /// Rate and channels of headerless PCM when its description leaves them open; 0 = unset.
     input_rate: u32,
     input_channels: u32,
+    mp4_buffer_limit: u64,
     /// Tests only: a place where the element panics, to check that becomes an ERROR.
     #[cfg(test)]
     panic_at: Option<tests::PanicPoint>,
@@ -57,6 +58,7 @@ impl Default for Settings {
             format: None,
             input_rate: 0,
             input_channels: 0,
+            mp4_buffer_limit: mp4::DEFAULT_BUFFER_LIMIT,
             #[cfg(test)]
             panic_at: None,
         }
@@ -224,6 +226,16 @@ impl ObjectImpl for RsStreamDecoder {
                     .default_value(0)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecUInt64::builder("mp4-buffer-limit")
+                    .nick("MP4 buffer limit")
+                    .blurb(
+                        "Most bytes of an MP4/M4A/MOV file whose index (moov box) comes after \
+                         its media that are held in memory until the index arrives; past it, \
+                         an ERROR says to remux the file with the index first (faststart)",
+                    )
+                    .default_value(mp4::DEFAULT_BUFFER_LIMIT)
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
                     .nick("Statistics")
                     .blurb(
@@ -248,6 +260,9 @@ impl ObjectImpl for RsStreamDecoder {
             "sample-rate" => settings.sample_rate = value.get().expect("type checked upstream"),
             "channels" => settings.channels = value.get().expect("type checked upstream"),
             "input-rate" => settings.input_rate = value.get().expect("type checked upstream"),
+            "mp4-buffer-limit" => {
+                settings.mp4_buffer_limit = value.get().expect("type checked upstream")
+            }
             "input-channels" => {
                 settings.input_channels = value.get().expect("type checked upstream")
             }
@@ -272,6 +287,7 @@ impl ObjectImpl for RsStreamDecoder {
             "format" => settings.format.to_value(),
             "input-rate" => settings.input_rate.to_value(),
             "input-channels" => settings.input_channels.to_value(),
+            "mp4-buffer-limit" => settings.mp4_buffer_limit.to_value(),
             "stats" => self.stats.lock().unwrap().to_structure().to_value(),
             _ => unreachable!("unknown property {}", pspec.name()),
         }
@@ -541,7 +557,10 @@ impl RsStreamDecoder {
             ))),
             hint => hint,
         };
-        DecoderSettings::new(out_rate, out_channels, hint)
+        DecoderSettings {
+            mp4_buffer_limit: settings.mp4_buffer_limit,
+            ..DecoderSettings::new(out_rate, out_channels, hint)
+        }
     }
 
     fn allowed_output_caps(&self) -> gst::Caps {

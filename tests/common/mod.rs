@@ -73,6 +73,8 @@ fn source_filter(rate: u32, channels: &str) -> String {
 enum Recipe {
     /// `ffmpeg -f lavfi -i <test signal> <args> <out>`.
     Encode(&'static [&'static str]),
+    /// Like `Encode`, with a second input: a 3 s, 64×64 test video (input 1).
+    EncodeWithVideo(&'static [&'static str]),
     /// Like `Encode`, with a filter graph applied to the signal first (e.g. an upmix).
     EncodeFiltered(&'static str, &'static [&'static str]),
     /// Another fixture with the RIFF and `data` chunk sizes patched to 0xFFFFFFFF, as a WAV
@@ -154,6 +156,37 @@ fn recipe(name: &str) -> Recipe {
         ),
         "s16_streaming.wav" => StreamingWav("s16.wav"),
         "s16be.aiff" => Encode(&["-c:a", "pcm_s16be", "-f", "aiff"]),
+        // MP4 variants: the index (moov) after the media, as ffmpeg writes without
+        // +faststart (and iTunes and phones); a video track before the audio; fragmented, as
+        // media-source pipelines write; ALAC with the index last.
+        "aac_moov_end.m4a" => Encode(&["-c:a", "aac", "-b:a", "128k", "-f", "ipod"]),
+        "aac_video_first.mp4" => EncodeWithVideo(&[
+            "-map",
+            "1:v",
+            "-map",
+            "0:a",
+            "-c:v",
+            "mpeg4",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-movflags",
+            "+faststart",
+            "-f",
+            "mp4",
+        ]),
+        "aac_fragmented.mp4" => Encode(&[
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-movflags",
+            "frag_keyframe+empty_moov+default_base_moof",
+            "-f",
+            "mp4",
+        ]),
+        "alac_moov_end.m4a" => Encode(&["-sample_fmt", "s16p", "-c:a", "alac", "-f", "ipod"]),
         // PCM containers symphonia's readers refuse.
         "s16.rf64" => Encode(&["-c:a", "pcm_s16le", "-rf64", "always", "-f", "wav"]),
         // BW64 (ITU-R BS.2088) is RF64 with another magic; no encoder here writes it.
@@ -279,6 +312,9 @@ pub fn fixture(name: &str) -> PathBuf {
     let recipe = recipe(name);
     let key = match &recipe {
         Recipe::Encode(args) => format!("{}|{}", source_filter(0, ""), args.join(" ")),
+        Recipe::EncodeWithVideo(args) => {
+            format!("video|{}|{}", source_filter(0, ""), args.join(" "))
+        }
         Recipe::EncodeFiltered(filter, args) => {
             format!("{}|{filter}|{}", source_filter(0, ""), args.join(" "))
         }
@@ -302,6 +338,12 @@ pub fn fixture(name: &str) -> PathBuf {
     ));
     match recipe {
         Recipe::Encode(args) => encode(&tmp, None, args),
+        Recipe::EncodeWithVideo(args) => encode_with_inputs(
+            &tmp,
+            None,
+            &["-f", "lavfi", "-i", "testsrc=d=3:s=64x64:r=10"],
+            args,
+        ),
         Recipe::EncodeFiltered(filter, args) => encode(&tmp, Some(filter), args),
         Recipe::StreamingWav(base) => {
             let mut bytes = std::fs::read(fixture(base)).unwrap();
@@ -346,9 +388,14 @@ pub fn fixture(name: &str) -> PathBuf {
 }
 
 fn encode(out: &Path, filter: Option<&str>, args: &[&str]) {
+    encode_with_inputs(out, filter, &[], args)
+}
+
+fn encode_with_inputs(out: &Path, filter: Option<&str>, inputs: &[&str], args: &[&str]) {
     let mut cmd = Command::new("ffmpeg");
     cmd.args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(source_filter(SOURCE_RATE, "stereo"));
+        .arg(source_filter(SOURCE_RATE, "stereo"))
+        .args(inputs);
     if let Some(filter) = filter {
         cmd.args(["-af", filter]);
     }
