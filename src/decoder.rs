@@ -503,6 +503,8 @@ impl<'a> Worker<'a> {
             return StreamEnd::Stop;
         };
         let mut damage = 0u32;
+        // Any packet skipped: the decoded audio cannot match the file's checksum.
+        let mut skipped_any = false;
         #[cfg(test)]
         let mut packets_seen = 0usize;
         let mut gaps = GapWatch::default();
@@ -526,10 +528,10 @@ impl<'a> Worker<'a> {
                     if self.reader.is_aborted() {
                         return StreamEnd::Stop;
                     }
-                    return self.stream_ended(format, decoded_seconds);
+                    return self.stream_ended(format, &mut *decoder, decoded_seconds, skipped_any);
                 }
                 Ok(None) => {
-                    return self.stream_ended(format, decoded_seconds);
+                    return self.stream_ended(format, &mut *decoder, decoded_seconds, skipped_any);
                 }
                 Err(SymphoniaError::IoError(e)) => {
                     if self.reader.is_aborted() {
@@ -541,7 +543,7 @@ impl<'a> Worker<'a> {
                         )));
                     }
                     // Streaming WAV, unknown-size WebM and Ogg without an end page end this way.
-                    return self.stream_ended(format, decoded_seconds);
+                    return self.stream_ended(format, &mut *decoder, decoded_seconds, skipped_any);
                 }
                 Err(SymphoniaError::ResetRequired) => {
                     // A new logical stream (chained Ogg): new track, new decoder.
@@ -557,6 +559,7 @@ impl<'a> Worker<'a> {
                 }
                 Err(e) => {
                     damage += 1;
+                    skipped_any = true;
                     if !self.tolerate_error(damage, &format!("demuxing failed: {e}")) {
                         return StreamEnd::Stop;
                     }
@@ -630,6 +633,7 @@ impl<'a> Worker<'a> {
                 }
                 Err(e) => {
                     damage += 1;
+                    skipped_any = true;
                     let message = if panicked {
                         decoder.reset();
                         format!(
@@ -649,9 +653,24 @@ impl<'a> Worker<'a> {
 
     /// The end of one container's stream: the last damage reports, a warning if it ended well
     /// short of its declared length, and the reader's source for whatever comes next.
-    fn stream_ended(&self, format: Box<dyn FormatReader>, decoded_seconds: f64) -> StreamEnd {
+    fn stream_ended(
+        &self,
+        format: Box<dyn FormatReader>,
+        decoder: &mut dyn AudioDecoder,
+        decoded_seconds: f64,
+        skipped_any: bool,
+    ) -> StreamEnd {
         self.report_skipped();
-        self.check_complete(&*format, decoded_seconds);
+        let complete = self.check_complete(&*format, decoded_seconds);
+        // FLAC carries the MD5 of its audio: a mismatch where nothing was reported lost means
+        // damage no decoder could see (or an altered file).
+        if complete && !skipped_any && decoder.finalize().verify_ok == Some(false) {
+            self.events.send(DecoderEvent::Warning(format!(
+                "the decoded {} audio does not match the MD5 checksum in its header: the file \
+                 is damaged or was altered",
+                decoder.codec_info().short_name
+            )));
+        }
         StreamEnd::Ended(format.into_inner())
     }
 
@@ -703,17 +722,20 @@ impl<'a> Worker<'a> {
     }
 
     /// Warns when a stream ended well short of the length its container declares: a reader
-    /// that gave up on damaged or truncated data says nothing of the audio it dropped.
-    fn check_complete(&self, format: &dyn FormatReader, decoded_seconds: f64) {
+    /// that gave up on damaged or truncated data says nothing of the audio it dropped. Returns
+    /// false when it warned.
+    fn check_complete(&self, format: &dyn FormatReader, decoded_seconds: f64) -> bool {
         let Some(declared) = declared_seconds(format) else {
-            return;
+            return true;
         };
         if decoded_seconds < declared * 0.9 - 0.1 {
             self.events.send(DecoderEvent::Warning(format!(
                 "the stream ended after {decoded_seconds:.2} s of the {declared:.2} s its header \
                  declares: the rest was truncated or too damaged to read"
             )));
+            return false;
         }
+        true
     }
 
     /// Reports a skipped packet; returns false (after an error event) once the damage count
@@ -744,7 +766,8 @@ impl<'a> Worker<'a> {
         // Some codecs panic on damaged setup headers (Vorbis codebooks, found by fuzzing): that
         // is a damaged stream, not a bug of ours.
         let made = panic::catch_unwind(AssertUnwindSafe(|| {
-            CODECS.make_audio_decoder(params, &AudioDecoderOptions::default())
+            // Verification: FLAC checks its decoded audio against the header's MD5.
+            CODECS.make_audio_decoder(params, &AudioDecoderOptions::default().verify(true))
         }));
         let made = match made {
             Ok(made) => made,

@@ -393,6 +393,62 @@ fn mp4_index_past_the_buffer_limit_or_missing_is_a_clear_error() {
     );
 }
 
+/// FLAC's STREAMINFO MD5 is checked: a mismatch (damage no frame CRC caught, an altered file)
+/// is a WARNING after all the audio; the clean file gives none (`tests/formats.rs`).
+#[test]
+fn flac_md5_mismatch_is_a_warning() {
+    let clean = decode_with_element(
+        &std::fs::read(fixture("flac.flac")).unwrap(),
+        &keep_props(),
+        Chunking::Whole,
+    );
+    assert!(clean.warnings.is_empty(), "{:?}", clean.warnings);
+    let altered = decode_with_element(
+        &std::fs::read(fixture("flac_bad_md5.flac")).unwrap(),
+        &keep_props(),
+        Chunking::Fixed(4096),
+    );
+    assert!(altered.errors.is_empty(), "{:?}", altered.errors);
+    assert_eq!(altered.samples, clean.samples);
+    assert_eq!(altered.warnings.len(), 1, "{:?}", altered.warnings);
+    assert!(
+        altered.warnings[0].contains("MD5"),
+        "{:?}",
+        altered.warnings
+    );
+}
+
+/// FLAC behind an ID3v2 tag decodes like the bare file; a STREAMINFO that declares more
+/// samples than there are gives all there is and a WARNING.
+#[test]
+fn flac_with_id3v2_or_a_header_that_lies() {
+    let clean = decode_with_element(
+        &std::fs::read(fixture("flac.flac")).unwrap(),
+        &keep_props(),
+        Chunking::Whole,
+    );
+    let tagged = decode_with_element(
+        &std::fs::read(fixture("flac_id3v2.flac")).unwrap(),
+        &keep_props(),
+        Chunking::Fixed(4096),
+    );
+    assert!(tagged.errors.is_empty() && tagged.warnings.is_empty());
+    assert_eq!(tagged.samples, clean.samples);
+    let lying = decode_with_element(
+        &std::fs::read(fixture("flac_long_header.flac")).unwrap(),
+        &keep_props(),
+        Chunking::Fixed(4096),
+    );
+    assert!(lying.errors.is_empty(), "{:?}", lying.errors);
+    assert_eq!(lying.samples, clean.samples);
+    assert_eq!(lying.warnings.len(), 1, "{:?}", lying.warnings);
+    assert!(
+        lying.warnings[0].contains("of the 6.00 s its header declares"),
+        "{:?}",
+        lying.warnings
+    );
+}
+
 #[test]
 fn chained_ogg_decodes_fully() {
     let chained = concat(&["vorbis.ogg", "opus.ogg"]);

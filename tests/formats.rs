@@ -368,6 +368,13 @@ const FLAC_24: Case = Case {
     min_snr_48k_mono: 65.0,
     reference: None,
 };
+/// 8-bit FLAC from sox; its MD5 is verified (a mismatch would be a WARNING). Its quantisation
+/// noise reaches Nyquist like 8-bit WAV's: the same 48 kHz threshold.
+const FLAC_8: Case = Case {
+    fixture: "flac8.flac",
+    min_snr_48k_mono: 45.0,
+    ..FLAC
+};
 const FLAC_OGG: Case = Case {
     fixture: "flac.oga",
     container: "ogg",
@@ -651,6 +658,7 @@ format_tests! {
     keep_flac, default_flac => FLAC;
     keep_flac_24bit, default_flac_24bit => FLAC_24;
     keep_flac_ogg, default_flac_ogg => FLAC_OGG;
+    keep_flac_8bit, default_flac_8bit => FLAC_8;
     keep_wav_u8, default_wav_u8 => WAV_U8;
     keep_wav_s16, default_wav_s16 => WAV_S16;
     keep_wav_s24, default_wav_s24 => WAV_S24;

@@ -187,6 +187,30 @@ fn recipe(name: &str) -> Recipe {
             "mp4",
         ]),
         "alac_moov_end.m4a" => Encode(&["-sample_fmt", "s16p", "-c:a", "alac", "-f", "ipod"]),
+        // FLAC: 8-bit (sox writes it, ffmpeg does not), and a FLAC whose STREAMINFO MD5 no
+        // longer matches its audio (one bit flipped in the checksum).
+        "flac8.flac" => Sox("s16.wav", &["-b", "8"]),
+        "flac_bad_md5.flac" => Patched("flac.flac", "MD5 bit flipped", |b| {
+            assert_eq!(&b[..4], b"fLaC");
+            b[4 + 4 + 18] ^= 1;
+        }),
+        // An ID3v2 tag before `fLaC`, as some taggers write it.
+        "flac_id3v2.flac" => Patched("flac.flac", "ID3v2 prefix", |b| {
+            let frame = b"TIT2\0\0\0\x06\0\0\x03Hello";
+            let mut tag = b"ID3\x04\0\0\0\0\0\0".to_vec();
+            tag[9] = frame.len() as u8;
+            tag.extend_from_slice(frame);
+            b.splice(0..0, tag);
+        }),
+        // STREAMINFO declaring twice the samples there are.
+        "flac_long_header.flac" => Patched("flac.flac", "total samples doubled", |b| {
+            let at = 4 + 4 + 13;
+            let total = ((b[at] as u64 & 0x0f) << 32)
+                | u32::from_be_bytes(b[at + 1..at + 5].try_into().unwrap()) as u64;
+            let doubled = total * 2;
+            b[at] = (b[at] & 0xf0) | ((doubled >> 32) as u8 & 0x0f);
+            b[at + 1..at + 5].copy_from_slice(&(doubled as u32).to_be_bytes());
+        }),
         // PCM containers symphonia's readers refuse.
         "s16.rf64" => Encode(&["-c:a", "pcm_s16le", "-rf64", "always", "-f", "wav"]),
         // BW64 (ITU-R BS.2088) is RF64 with another magic; no encoder here writes it.
