@@ -13,7 +13,6 @@ use std::thread::{self, JoinHandle};
 
 use symphonia::core::audio::{Channels, Position};
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
-use symphonia::core::codecs::registry::CodecRegistry;
 use symphonia::core::common::Tier;
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::probe::{Hint, Probe, ProbeOptions};
@@ -24,6 +23,7 @@ use symphonia::core::io::{
 use symphonia::core::meta::MetadataOptions;
 use symphonia::default::formats as readers;
 
+use crate::codecs::CODECS;
 use crate::container::{self, PcmStreamReader, mp4};
 use crate::format_hint::ContainerHint;
 use crate::mp4_edit;
@@ -247,13 +247,6 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".into())
 }
-
-static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
-    let mut registry = CodecRegistry::new();
-    symphonia::default::register_enabled_codecs(&mut registry);
-    registry.register_audio_decoder::<symphonia_adapter_libopus::OpusDecoder>();
-    registry
-});
 
 static PROBE: LazyLock<Probe> = LazyLock::new(|| {
     let mut probe = Probe::new_with_options(&ProbeOptions {

@@ -7,6 +7,7 @@
 
 use gst::glib;
 
+pub mod codecs;
 pub mod container;
 pub mod decoder;
 pub mod format_hint;

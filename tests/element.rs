@@ -449,6 +449,45 @@ fn flac_with_id3v2_or_a_header_that_lies() {
     );
 }
 
+/// Surround Opus and Vorbis kept as they are carry their speaker positions in the caps.
+#[test]
+fn surround_keeps_its_channel_positions() {
+    use gst_audio::AudioChannelPosition as P;
+    let five_one = [
+        P::FrontLeft,
+        P::FrontRight,
+        P::FrontCenter,
+        P::Lfe1,
+        P::RearLeft,
+        P::RearRight,
+    ];
+    let seven_one = [
+        P::FrontLeft,
+        P::FrontRight,
+        P::FrontCenter,
+        P::Lfe1,
+        P::RearLeft,
+        P::RearRight,
+        P::SideLeft,
+        P::SideRight,
+    ];
+    for (name, expected) in [
+        ("opus_5.1.ogg", &five_one[..]),
+        ("opus_5.1.webm", &five_one[..]),
+        ("vorbis_5.1.ogg", &five_one[..]),
+        ("opus_7.1.ogg", &seven_one[..]),
+    ] {
+        let decoded = decode_with_element(
+            &std::fs::read(fixture(name)).unwrap(),
+            &keep_props(),
+            Chunking::Fixed(4096),
+        );
+        assert!(decoded.errors.is_empty(), "{name}: {:?}", decoded.errors);
+        let info = gst_audio::AudioInfo::from_caps(&decoded.caps[0]).unwrap();
+        assert_eq!(info.positions().unwrap(), expected, "{name}");
+    }
+}
+
 #[test]
 fn chained_ogg_decodes_fully() {
     let chained = concat(&["vorbis.ogg", "opus.ogg"]);

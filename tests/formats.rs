@@ -626,6 +626,27 @@ const ALAC_M4A_MOOV_END: Case = Case {
     reference: None,
 };
 
+/// 5.1 Opus (mapping family 1) through libopus's multistream decoder: kept as 6 channels in
+/// WAVE order with mask 0x3F (ffmpeg's 5.1 order is the same), or downmixed.
+const OPUS_5_1_OGG: Case = Case {
+    fixture: "opus_5.1.ogg",
+    ..OPUS_OGG
+};
+const OPUS_5_1_WEBM: Case = Case {
+    fixture: "opus_5.1.webm",
+    ..OPUS_WEBM
+};
+/// 7.1: Vorbis order FL FC FR SL SR RL RR LFE, out in WAVE order (also ffmpeg's 7.1 order).
+const OPUS_7_1_OGG: Case = Case {
+    fixture: "opus_7.1.ogg",
+    ..OPUS_OGG
+};
+/// 5.1 Vorbis: symphonia's decoder puts the channels in WAVE order itself.
+const VORBIS_5_1_OGG: Case = Case {
+    fixture: "vorbis_5.1.ogg",
+    ..VORBIS_OGG
+};
+
 macro_rules! format_tests {
     ($($keep:ident, $default:ident => $case:expr;)*) => {
         $(
@@ -673,6 +694,10 @@ format_tests! {
     keep_aac_mp4_video_first, default_aac_mp4_video_first => AAC_MP4_VIDEO_FIRST;
     keep_aac_mp4_fragmented, default_aac_mp4_fragmented => AAC_MP4_FRAGMENTED;
     keep_alac_m4a_moov_end, default_alac_m4a_moov_end => ALAC_M4A_MOOV_END;
+    keep_opus_5_1_ogg, default_opus_5_1_ogg => OPUS_5_1_OGG;
+    keep_opus_5_1_webm, default_opus_5_1_webm => OPUS_5_1_WEBM;
+    keep_opus_7_1_ogg, default_opus_7_1_ogg => OPUS_7_1_OGG;
+    keep_vorbis_5_1_ogg, default_vorbis_5_1_ogg => VORBIS_5_1_OGG;
     keep_rf64, default_rf64 => RF64;
     keep_bw64, default_bw64 => BW64;
     keep_wave64, default_wave64 => WAVE64;

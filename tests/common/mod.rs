@@ -91,6 +91,9 @@ enum Recipe {
     Patched(&'static str, &'static str, fn(&mut Vec<u8>)),
 }
 
+/// The 5.1 upmix of the test signal: every channel different.
+const PAN_5_1: &str = "pan=5.1|FL=c0|FR=c1|FC=0.5*c0+0.5*c1|LFE=0.1*c0|BL=0.7*c1|BR=0.6*c0";
+
 /// Every fixture the tests know, by file name. The extension is the container.
 fn recipe(name: &str) -> Recipe {
     use Recipe::*;
@@ -150,11 +153,58 @@ fn recipe(name: &str) -> Recipe {
         "alaw.wav" => Encode(&["-c:a", "pcm_alaw", "-f", "wav"]),
         "mulaw.wav" => Encode(&["-c:a", "pcm_mulaw", "-f", "wav"]),
         // 5.1, 16 bit: WAVE_FORMAT_EXTENSIBLE with a channel mask (0x3F).
-        "s16_5.1.wav" => EncodeFiltered(
-            "pan=5.1|FL=c0|FR=c1|FC=0.5*c0+0.5*c1|LFE=0.1*c0|BL=0.7*c1|BR=0.6*c0",
-            &["-c:a", "pcm_s16le", "-f", "wav"],
-        ),
+        "s16_5.1.wav" => EncodeFiltered(PAN_5_1, &["-c:a", "pcm_s16le", "-f", "wav"]),
         "s16_streaming.wav" => StreamingWav("s16.wav"),
+        // Surround Opus (channel mapping family 1) and Vorbis, from the same 5.1 upmix, and
+        // 7.1 Opus.
+        "opus_5.1.ogg" => EncodeFiltered(
+            PAN_5_1,
+            &[
+                "-ar",
+                "48000",
+                "-c:a",
+                "libopus",
+                "-b:a",
+                "320k",
+                "-mapping_family",
+                "1",
+                "-f",
+                "ogg",
+            ],
+        ),
+        "opus_5.1.webm" => EncodeFiltered(
+            PAN_5_1,
+            &[
+                "-ar",
+                "48000",
+                "-c:a",
+                "libopus",
+                "-b:a",
+                "320k",
+                "-mapping_family",
+                "1",
+                "-f",
+                "webm",
+            ],
+        ),
+        "opus_7.1.ogg" => EncodeFiltered(
+            "pan=7.1|FL=c0|FR=c1|FC=0.5*c0+0.5*c1|LFE=0.1*c0|BL=0.7*c1|BR=0.6*c0|SL=0.4*c0|SR=0.3*c1",
+            &[
+                "-ar",
+                "48000",
+                "-c:a",
+                "libopus",
+                "-b:a",
+                "400k",
+                "-mapping_family",
+                "1",
+                "-f",
+                "ogg",
+            ],
+        ),
+        "vorbis_5.1.ogg" => {
+            EncodeFiltered(PAN_5_1, &["-c:a", "libvorbis", "-q:a", "6", "-f", "ogg"])
+        }
         "s16be.aiff" => Encode(&["-c:a", "pcm_s16be", "-f", "aiff"]),
         // MP4 variants: the index (moov) after the media, as ffmpeg writes without
         // +faststart (and iTunes and phones); a video track before the audio; fragmented, as

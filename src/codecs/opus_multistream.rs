@@ -1,0 +1,355 @@
+//! Opus with more than two channels (channel mapping family 1: 5.1, 7.1 and the rest of the
+//! Vorbis layouts), decoded with libopus's multistream decoder.
+//!
+//! Written here because `symphonia-adapter-libopus` decodes mapping family 0 only (mono and
+//! stereo) and says "unsupported number of channels" for the rest. Mono and stereo streams are
+//! handed to that adapter unchanged. The unsafe FFI calls live in [`MultistreamDecoder`] only.
+
+use std::ptr::NonNull;
+
+use symphonia::core::audio::{
+    AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec, Channels, GenericAudioBufferRef,
+    Position,
+};
+use symphonia::core::codecs::CodecInfo;
+use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
+use symphonia::core::codecs::audio::{
+    AudioCodecParameters, AudioDecoder, AudioDecoderOptions, FinalizeResult,
+};
+use symphonia::core::codecs::registry::{RegisterableAudioDecoder, SupportedAudioCodec};
+use symphonia::core::errors::{Result, decode_error, unsupported_error};
+use symphonia::core::packet::PacketRef;
+
+/// Opus always decodes at 48 kHz here.
+const RATE: u32 = 48_000;
+/// The longest Opus packet: 120 ms.
+const MAX_FRAMES: usize = RATE as usize * 120 / 1000;
+
+/// What `OpusHead` says about a multichannel stream (RFC 7845, section 5.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpusHead {
+    pub channels: u8,
+    pub pre_skip: u16,
+    pub mapping_family: u8,
+    pub streams: u8,
+    pub coupled_streams: u8,
+    /// Decoder channel index for each output channel, in Vorbis order.
+    pub mapping: Vec<u8>,
+}
+
+impl OpusHead {
+    pub fn parse(bytes: &[u8]) -> Option<OpusHead> {
+        if bytes.get(..8)? != b"OpusHead" {
+            return None;
+        }
+        let channels = *bytes.get(9)?;
+        let pre_skip = u16::from_le_bytes([*bytes.get(10)?, *bytes.get(11)?]);
+        let mapping_family = *bytes.get(18)?;
+        let (streams, coupled_streams, mapping) = if mapping_family == 0 {
+            (1, channels.saturating_sub(1), (0..channels).collect())
+        } else {
+            let mapping = bytes.get(21..21 + channels as usize)?.to_vec();
+            (*bytes.get(19)?, *bytes.get(20)?, mapping)
+        };
+        Some(OpusHead {
+            channels,
+            pre_skip,
+            mapping_family,
+            streams,
+            coupled_streams,
+            mapping,
+        })
+    }
+}
+
+/// The speaker of each channel of a mapping-family-1 stream, in the stream's (Vorbis) order
+/// (RFC 7845, section 5.1.1.2).
+fn vorbis_positions(channels: u8) -> Option<&'static [Position]> {
+    use Position as P;
+    const FL: P = P::FRONT_LEFT;
+    const FR: P = P::FRONT_RIGHT;
+    const FC: P = P::FRONT_CENTER;
+    const LFE: P = P::LFE1;
+    const RL: P = P::REAR_LEFT;
+    const RR: P = P::REAR_RIGHT;
+    const RC: P = P::REAR_CENTER;
+    const SL: P = P::SIDE_LEFT;
+    const SR: P = P::SIDE_RIGHT;
+    Some(match channels {
+        3 => &[FL, FC, FR],
+        4 => &[FL, FR, RL, RR],
+        5 => &[FL, FC, FR, RL, RR],
+        6 => &[FL, FC, FR, RL, RR, LFE],
+        7 => &[FL, FC, FR, SL, SR, RC, LFE],
+        8 => &[FL, FC, FR, SL, SR, RL, RR, LFE],
+        _ => return None,
+    })
+}
+
+/// Owns a libopus multistream decoder.
+struct MultistreamDecoder(NonNull<opusic_sys::OpusMSDecoder>);
+
+// SAFETY: the decoder state is plain memory owned by this value; libopus keeps no thread-local
+// or global references to it. It is only touched through `&mut self` (decode, reset) and in
+// `drop`, so moving it to another thread (Send) and sharing `&MultistreamDecoder` (Sync, which
+// allows no access at all) are both sound.
+unsafe impl Send for MultistreamDecoder {}
+unsafe impl Sync for MultistreamDecoder {}
+
+impl MultistreamDecoder {
+    fn new(head: &OpusHead) -> Result<MultistreamDecoder> {
+        if head.mapping.len() != head.channels as usize
+            || head.streams == 0
+            || head.coupled_streams > head.streams
+        {
+            return decode_error("opus: inconsistent channel mapping in OpusHead");
+        }
+        let mut error = 0;
+        // SAFETY: `mapping` holds `channels` bytes, as libopus reads; `error` is a valid
+        // pointer for the duration of the call. libopus checks the other arguments.
+        let decoder = unsafe {
+            opusic_sys::opus_multistream_decoder_create(
+                RATE as i32,
+                head.channels as i32,
+                head.streams as i32,
+                head.coupled_streams as i32,
+                head.mapping.as_ptr(),
+                &mut error,
+            )
+        };
+        match NonNull::new(decoder) {
+            Some(decoder) if error == opusic_sys::OPUS_OK => Ok(MultistreamDecoder(decoder)),
+            _ => decode_error("opus: libopus refused the multistream configuration"),
+        }
+    }
+
+    /// Decodes one packet into `pcm` (interleaved, in the stream's channel order); returns the
+    /// frames per channel.
+    fn decode(&mut self, packet: &[u8], pcm: &mut [f32], channels: usize) -> Result<usize> {
+        let frames = (pcm.len() / channels).min(MAX_FRAMES);
+        // SAFETY: the decoder is valid (created in `new`, freed only in `drop`); `packet` is
+        // readable for `packet.len()` bytes and `pcm` writable for `frames * channels` floats,
+        // which is what libopus writes at most.
+        let decoded = unsafe {
+            opusic_sys::opus_multistream_decode_float(
+                self.0.as_ptr(),
+                packet.as_ptr(),
+                packet.len() as i32,
+                pcm.as_mut_ptr(),
+                frames as i32,
+                0,
+            )
+        };
+        if decoded < 0 {
+            return decode_error("opus: libopus could not decode a multistream packet");
+        }
+        Ok(decoded as usize)
+    }
+
+    fn reset(&mut self) {
+        // SAFETY: a valid decoder; OPUS_RESET_STATE takes no argument.
+        unsafe {
+            opusic_sys::opus_multistream_decoder_ctl(self.0.as_ptr(), opusic_sys::OPUS_RESET_STATE);
+        }
+    }
+}
+
+impl Drop for MultistreamDecoder {
+    fn drop(&mut self) {
+        // SAFETY: created by opus_multistream_decoder_create and freed exactly once, here.
+        unsafe { opusic_sys::opus_multistream_decoder_destroy(self.0.as_ptr()) }
+    }
+}
+
+/// Opus of any channel count: multistream for more than two channels, the libopus adapter for
+/// mono and stereo.
+pub enum OpusDecoder {
+    Adapter(Box<dyn AudioDecoder>),
+    Multistream(Box<Multichannel>),
+}
+
+pub struct Multichannel {
+    params: AudioCodecParameters,
+    decoder: MultistreamDecoder,
+    channels: usize,
+    /// Output plane of each stream channel: planes follow the positions' bit order.
+    plane_of: Vec<usize>,
+    pcm: Vec<f32>,
+    buf: AudioBuffer<f32>,
+    /// Frames still to drop at the start (OpusHead's pre-skip).
+    pre_skip: usize,
+}
+
+impl OpusDecoder {
+    fn try_new(params: &AudioCodecParameters, opts: &AudioDecoderOptions) -> Result<OpusDecoder> {
+        let head = params.extra_data.as_deref().and_then(OpusHead::parse);
+        let Some(head) = head.filter(|h| h.channels > 2 || h.mapping_family != 0) else {
+            return Ok(OpusDecoder::Adapter(
+                symphonia_adapter_libopus::OpusDecoder::try_registry_new(params, opts)?,
+            ));
+        };
+        if head.mapping_family != 1 {
+            return unsupported_error("opus: only channel mapping families 0 and 1 are supported");
+        }
+        let Some(positions) = vorbis_positions(head.channels) else {
+            return unsupported_error("opus: mapping family 1 needs 1 to 8 channels");
+        };
+        let mask = positions.iter().fold(Position::empty(), |m, p| m | *p);
+        let plane_of = positions
+            .iter()
+            .map(|p| (mask.bits() & (p.bits() - 1)).count_ones() as usize)
+            .collect();
+        let channels = head.channels as usize;
+        let spec = AudioSpec::new(RATE, Channels::Positioned(mask));
+        Ok(OpusDecoder::Multistream(Box::new(Multichannel {
+            params: params.clone(),
+            decoder: MultistreamDecoder::new(&head)?,
+            channels,
+            plane_of,
+            pcm: vec![0.0; MAX_FRAMES * channels],
+            buf: AudioBuffer::new(spec, MAX_FRAMES),
+            pre_skip: head.pre_skip as usize,
+        })))
+    }
+}
+
+impl Multichannel {
+    fn decode(&mut self, packet: &PacketRef<'_>) -> Result<()> {
+        self.buf.clear();
+        let frames = self
+            .decoder
+            .decode(packet.data, &mut self.pcm, self.channels)?;
+        self.buf.render_uninit(Some(frames));
+        for (channel, plane) in self.plane_of.iter().enumerate() {
+            let out = self.buf.plane_mut(*plane).expect("a plane per channel");
+            for (frame, sample) in out.iter_mut().enumerate().take(frames) {
+                *sample = self.pcm[frame * self.channels + channel];
+            }
+        }
+        // Pre-skip applies to the start of the stream; the container's trims to each packet.
+        let skip = self.pre_skip.min(frames);
+        self.pre_skip -= skip;
+        self.buf.trim(
+            packet.trim_start.get() as usize + skip,
+            packet.trim_end.get() as usize,
+        );
+        Ok(())
+    }
+}
+
+impl AudioDecoder for OpusDecoder {
+    fn reset(&mut self) {
+        match self {
+            OpusDecoder::Adapter(adapter) => adapter.reset(),
+            OpusDecoder::Multistream(m) => m.decoder.reset(),
+        }
+    }
+
+    fn codec_info(&self) -> &CodecInfo {
+        &Self::supported_codecs()[0].info
+    }
+
+    fn codec_params(&self) -> &AudioCodecParameters {
+        match self {
+            OpusDecoder::Adapter(adapter) => adapter.codec_params(),
+            OpusDecoder::Multistream(m) => &m.params,
+        }
+    }
+
+    fn decode_ref(&mut self, packet: &PacketRef<'_>) -> Result<GenericAudioBufferRef<'_>> {
+        match self {
+            OpusDecoder::Adapter(adapter) => adapter.decode_ref(packet),
+            OpusDecoder::Multistream(m) => {
+                if let Err(e) = m.decode(packet) {
+                    m.buf.clear();
+                    return Err(e);
+                }
+                Ok(m.buf.as_generic_audio_buffer_ref())
+            }
+        }
+    }
+
+    fn finalize(&mut self) -> FinalizeResult {
+        match self {
+            OpusDecoder::Adapter(adapter) => adapter.finalize(),
+            OpusDecoder::Multistream(_) => FinalizeResult::default(),
+        }
+    }
+
+    fn last_decoded(&self) -> GenericAudioBufferRef<'_> {
+        match self {
+            OpusDecoder::Adapter(adapter) => adapter.last_decoded(),
+            OpusDecoder::Multistream(m) => m.buf.as_generic_audio_buffer_ref(),
+        }
+    }
+}
+
+impl RegisterableAudioDecoder for OpusDecoder {
+    fn try_registry_new(
+        params: &AudioCodecParameters,
+        opts: &AudioDecoderOptions,
+    ) -> Result<Box<dyn AudioDecoder>> {
+        Ok(Box::new(OpusDecoder::try_new(params, opts)?))
+    }
+
+    fn supported_codecs() -> &'static [SupportedAudioCodec] {
+        const OPUS: SupportedAudioCodec = SupportedAudioCodec {
+            id: CODEC_ID_OPUS,
+            info: CodecInfo {
+                short_name: "opus",
+                long_name: "Opus",
+                profiles: &[],
+            },
+        };
+        &[OPUS]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head_5_1() -> Vec<u8> {
+        let mut head = b"OpusHead".to_vec();
+        head.extend_from_slice(&[1, 6]);
+        head.extend_from_slice(&312u16.to_le_bytes());
+        head.extend_from_slice(&48_000u32.to_le_bytes());
+        head.extend_from_slice(&0i16.to_le_bytes());
+        head.extend_from_slice(&[1, 4, 2, 0, 4, 1, 2, 3, 5]);
+        head
+    }
+
+    #[test]
+    fn parses_opus_head() {
+        let head = OpusHead::parse(&head_5_1()).unwrap();
+        assert_eq!(
+            head,
+            OpusHead {
+                channels: 6,
+                pre_skip: 312,
+                mapping_family: 1,
+                streams: 4,
+                coupled_streams: 2,
+                mapping: vec![0, 4, 1, 2, 3, 5],
+            }
+        );
+        assert!(
+            OpusHead::parse(&head_5_1()[..22]).is_none(),
+            "mapping cut short"
+        );
+        assert!(OpusHead::parse(b"OpusTags").is_none());
+    }
+
+    #[test]
+    fn vorbis_order_maps_to_wave_planes() {
+        // 5.1 in Vorbis order: FL FC FR RL RR LFE; planes in WAVE order: FL FR FC LFE RL RR.
+        let positions = vorbis_positions(6).unwrap();
+        let mask = positions.iter().fold(Position::empty(), |m, p| m | *p);
+        assert_eq!(mask.bits(), 0x3f);
+        let planes: Vec<usize> = positions
+            .iter()
+            .map(|p| (mask.bits() & (p.bits() - 1)).count_ones() as usize)
+            .collect();
+        assert_eq!(planes, [0, 2, 1, 4, 5, 3]);
+    }
+}
