@@ -249,11 +249,7 @@ fn concat(files: &[&str]) -> Vec<u8> {
 
 #[test]
 fn back_to_back_wav_files_decode_fully() {
-    let one = decode_with_element(
-        &std::fs::read(fixture("s16.wav")).unwrap(),
-        &keep_props(),
-        Chunking::Whole,
-    );
+    let one = decode_fixture("s16.wav", &keep_props(), Chunking::Whole);
     let two = decode_with_element(
         &concat(&["s16.wav", "s16.wav"]),
         &keep_props(),
@@ -268,11 +264,7 @@ fn back_to_back_wav_files_decode_fully() {
 
 #[test]
 fn back_to_back_mp3_files_decode_fully() {
-    let one = decode_with_element(
-        &std::fs::read(fixture("mp3_cbr.mp3")).unwrap(),
-        &keep_props(),
-        Chunking::Whole,
-    );
+    let one = decode_fixture("mp3_cbr.mp3", &keep_props(), Chunking::Whole);
     let two = decode_with_element(
         &concat(&["mp3_cbr.mp3", "mp3_vbr.mp3"]),
         &keep_props(),
@@ -352,11 +344,7 @@ fn mp4_with_the_index_last_is_held_until_the_index_arrives() {
     );
 
     // Followed by an MP3: the live stream goes on after the held file.
-    let mp3 = decode_with_element(
-        &std::fs::read(fixture("mp3_cbr.mp3")).unwrap(),
-        &keep_props(),
-        Chunking::Whole,
-    );
+    let mp3 = decode_fixture("mp3_cbr.mp3", &keep_props(), Chunking::Whole);
     let both = decode_with_element(
         &concat(&["aac_moov_end.m4a", "mp3_cbr.mp3"]),
         &keep_props(),
@@ -397,17 +385,9 @@ fn mp4_index_past_the_buffer_limit_or_missing_is_a_clear_error() {
 /// is a WARNING after all the audio; the clean file gives none (`tests/formats.rs`).
 #[test]
 fn flac_md5_mismatch_is_a_warning() {
-    let clean = decode_with_element(
-        &std::fs::read(fixture("flac.flac")).unwrap(),
-        &keep_props(),
-        Chunking::Whole,
-    );
+    let clean = decode_fixture("flac.flac", &keep_props(), Chunking::Whole);
     assert!(clean.warnings.is_empty(), "{:?}", clean.warnings);
-    let altered = decode_with_element(
-        &std::fs::read(fixture("flac_bad_md5.flac")).unwrap(),
-        &keep_props(),
-        Chunking::Fixed(4096),
-    );
+    let altered = decode_fixture("flac_bad_md5.flac", &keep_props(), Chunking::Fixed(4096));
     assert!(altered.errors.is_empty(), "{:?}", altered.errors);
     assert_eq!(altered.samples, clean.samples);
     assert_eq!(altered.warnings.len(), 1, "{:?}", altered.warnings);
@@ -422,20 +402,12 @@ fn flac_md5_mismatch_is_a_warning() {
 /// samples than there are gives all there is and a WARNING.
 #[test]
 fn flac_with_id3v2_or_a_header_that_lies() {
-    let clean = decode_with_element(
-        &std::fs::read(fixture("flac.flac")).unwrap(),
-        &keep_props(),
-        Chunking::Whole,
-    );
-    let tagged = decode_with_element(
-        &std::fs::read(fixture("flac_id3v2.flac")).unwrap(),
-        &keep_props(),
-        Chunking::Fixed(4096),
-    );
+    let clean = decode_fixture("flac.flac", &keep_props(), Chunking::Whole);
+    let tagged = decode_fixture("flac_id3v2.flac", &keep_props(), Chunking::Fixed(4096));
     assert!(tagged.errors.is_empty() && tagged.warnings.is_empty());
     assert_eq!(tagged.samples, clean.samples);
-    let lying = decode_with_element(
-        &std::fs::read(fixture("flac_long_header.flac")).unwrap(),
+    let lying = decode_fixture(
+        "flac_long_header.flac",
         &keep_props(),
         Chunking::Fixed(4096),
     );
@@ -477,11 +449,7 @@ fn surround_keeps_its_channel_positions() {
         ("vorbis_5.1.ogg", &five_one[..]),
         ("opus_7.1.ogg", &seven_one[..]),
     ] {
-        let decoded = decode_with_element(
-            &std::fs::read(fixture(name)).unwrap(),
-            &keep_props(),
-            Chunking::Fixed(4096),
-        );
+        let decoded = decode_fixture(name, &keep_props(), Chunking::Fixed(4096));
         assert!(decoded.errors.is_empty(), "{name}: {:?}", decoded.errors);
         let info = gst_audio::AudioInfo::from_caps(&decoded.caps[0]).unwrap();
         assert_eq!(info.positions().unwrap(), expected, "{name}");
@@ -709,25 +677,12 @@ fn typefind_in_front_gives_caps_as_hints() {
         ("aac_adts.aac", SOURCE_FRAMES + 1024 + 820),
         ("s16be.aiff", SOURCE_FRAMES),
     ] {
-        let path = fixture(name);
-        let pipeline = launch(&format!(
+        let (pcm, error) = run_to_appsink(&format!(
             "filesrc location={} blocksize=1000 ! typefind ! rsstreamdecoder sample-rate=0 \
              channels=0 ! appsink name=sink sync=false",
-            path.display()
+            fixture(name).display()
         ));
-        let sink = pipeline
-            .by_name("sink")
-            .unwrap()
-            .downcast::<gst_app::AppSink>()
-            .unwrap();
-        pipeline.set_state(gst::State::Playing).unwrap();
-        let mut frames = 0u64;
-        while let Ok(sample) = sink.pull_sample() {
-            frames += sample.buffer().unwrap().size() as u64 / 4;
-        }
-        let bus = pipeline.bus().unwrap();
-        let error = bus.pop_filtered(&[gst::MessageType::Error]);
-        pipeline.set_state(gst::State::Null).unwrap();
+        let frames = pcm.len() as u64 / 4;
         assert!(error.is_none(), "{name}: {error:?}");
         assert_eq!(frames, expected_frames, "{name}");
     }

@@ -173,32 +173,15 @@ fn raw_pcm_is_chunking_invariant() {
 /// returns the S16 samples: GStreamer's own converter produces the raw format, with real caps
 /// negotiation in front of the element.
 fn through_pipeline(wav: &std::path::Path, caps: &str) -> (Vec<i16>, Option<String>) {
-    init();
-    let pipeline = launch(&format!(
+    let (bytes, error) = run_to_appsink(&format!(
         "filesrc location={} ! wavparse ! audioconvert dithering=none noise-shaping=none ! \
          {caps} ! rsstreamdecoder sample-rate=0 channels=0 ! appsink name=sink sync=false",
         wav.display()
     ));
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let mut samples = Vec::new();
-    // A bounded wait: an ERROR stops the pipeline without an EOS at the sink.
-    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(10)) {
-        let map = sample.buffer().unwrap().map_readable().unwrap();
-        samples.extend(
-            map.chunks_exact(2)
-                .map(|b| i16::from_le_bytes([b[0], b[1]])),
-        );
-    }
-    let bus = pipeline.bus().unwrap();
-    let error = bus
-        .pop_filtered(&[gst::MessageType::Error])
-        .map(|m| format!("{m:?}"));
-    pipeline.set_state(gst::State::Null).unwrap();
+    let samples = bytes
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
     (samples, error)
 }
 

@@ -1092,6 +1092,40 @@ pub fn decode_with_element(
     decode_with_options(bytes, &DecodeOptions::new(props, chunking))
 }
 
+/// `decode_with_element` on a fixture file.
+pub fn decode_fixture(
+    name: &str,
+    props: &[(&str, glib::SendValue)],
+    chunking: Chunking,
+) -> Decoded {
+    decode_with_element(&std::fs::read(fixture(name)).unwrap(), props, chunking)
+}
+
+/// Runs a pipeline description ending in `appsink name=sink` to its end and returns the bytes
+/// the sink got and the first ERROR, if any. The wait for each buffer is bounded: an ERROR
+/// stops the pipeline without an EOS at the sink.
+pub fn run_to_appsink(description: &str) -> (Vec<u8>, Option<String>) {
+    init();
+    let pipeline = launch(description);
+    let sink = pipeline
+        .by_name("sink")
+        .expect("an appsink named sink")
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut bytes = Vec::new();
+    while let Some(sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(10)) {
+        bytes.extend_from_slice(&sample.buffer().unwrap().map_readable().unwrap());
+    }
+    let error = pipeline
+        .bus()
+        .unwrap()
+        .pop_filtered(&[gst::MessageType::Error])
+        .map(|m| format!("{m:?}"));
+    pipeline.set_state(gst::State::Null).unwrap();
+    (bytes, error)
+}
+
 /// `decode_with_element` with every option. Runs on its own thread and panics if the run does
 /// not finish within `options.timeout` (a hang is a bug, never a reason to block the suite).
 pub fn decode_with_options(bytes: &[u8], options: &DecodeOptions) -> Decoded {
