@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 
-fn flac_test_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/flac-test-files");
+fn flac_test_files(subdir: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/flac-test-files")
+        .join(subdir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|entry| entry.unwrap().path())
@@ -21,7 +23,7 @@ fn flac_test_files() -> Vec<PathBuf> {
 
 #[test]
 fn ietf_cellar_flac_testbench_subset() {
-    let files = flac_test_files();
+    let files = flac_test_files("");
     assert_eq!(files.len(), 14, "vendored files");
     for path in files {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
@@ -47,5 +49,103 @@ fn ietf_cellar_flac_testbench_subset() {
         // 16 bits and we round.
         let max_diff = if bits > 16 { 1 } else { 0 };
         assert!(cmp.max_abs_diff <= max_diff, "{name}: {cmp}");
+    }
+}
+
+/// What happens to each deliberately broken file. `Decodes` and `Warns` compare with ffmpeg's
+/// length; ffmpeg is better on 04 and 10, we are on 07.
+#[derive(Debug)]
+enum Outcome {
+    /// All the audio, no message.
+    Decodes,
+    /// What ffmpeg also gets, and a WARNING containing this.
+    Warns(&'static str),
+    /// The audio though ffmpeg gets none.
+    DecodesWhereFfmpegFails,
+    /// An ERROR containing this, no audio.
+    Fails(&'static str),
+}
+
+/// How many S16 samples ffmpeg gets out of a damaged file (it exits with an error on some).
+fn ffmpeg_samples_despite_errors(path: &Path) -> u64 {
+    let output = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "quiet", "-i"])
+        .arg(path)
+        .args(["-f", "s16le", "-"])
+        .output()
+        .expect("ffmpeg must be installed");
+    output.stdout.len() as u64 / 2
+}
+
+#[test]
+fn ietf_cellar_flac_faulty_files() {
+    use Outcome::*;
+    let expected = [
+        // The frames are bigger than STREAMINFO says: symphonia stops after the first, as
+        // ffmpeg does.
+        ("01", Warns("the stream ended after 0.15 s of the 4.25 s")),
+        ("02", Decodes),
+        ("03", Fails("no supported audio format found")),
+        // STREAMINFO says 5 channels, the frames carry 1: ffmpeg follows the frames.
+        ("04", Fails("no supported audio format found")),
+        // STREAMINFO says fewer samples than there are: all of them come out.
+        ("05", Decodes),
+        ("06", Fails("missing stream info block")),
+        ("07", DecodesWhereFfmpegFails),
+        ("08", Fails("minimum block length is 16 samples")),
+        // A VORBIS_COMMENT that claims 10 tags and holds 1: symphonia refuses the stream,
+        // ffmpeg skips the block.
+        ("10", Fails("no supported audio format found")),
+        ("11", Fails("no supported audio format found")),
+    ];
+    let files = flac_test_files("faulty");
+    assert_eq!(files.len(), expected.len(), "vendored faulty files");
+    for (path, (number, outcome)) in files.iter().zip(expected) {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        assert!(name.starts_with(number), "{name}");
+        let bytes = std::fs::read(path).unwrap();
+        let decoded = decode_with_element(&bytes, &keep_props(), Chunking::Fixed(4096));
+        let ffmpeg = ffmpeg_samples_despite_errors(path);
+        println!(
+            "{name}: {} samples (ffmpeg {ffmpeg}); errors {:?}; warnings {:?}",
+            decoded.samples.len(),
+            decoded.errors,
+            decoded.warnings
+        );
+        let ours = decoded.samples.len() as u64;
+        match outcome {
+            Decodes => {
+                assert!(
+                    decoded.errors.is_empty() && decoded.warnings.is_empty(),
+                    "{name}"
+                );
+                assert_eq!(ours, ffmpeg, "{name}");
+            }
+            Warns(text) => {
+                assert!(decoded.errors.is_empty(), "{name}: {:?}", decoded.errors);
+                assert!(
+                    decoded.warnings.iter().any(|w| w.contains(text)),
+                    "{name}: {:?}",
+                    decoded.warnings
+                );
+                assert_eq!(ours, ffmpeg, "{name}");
+            }
+            DecodesWhereFfmpegFails => {
+                assert!(decoded.errors.is_empty(), "{name}: {:?}", decoded.errors);
+                assert!(
+                    ours > 0 && ffmpeg == 0,
+                    "{name}: ours {ours}, ffmpeg {ffmpeg}"
+                );
+            }
+            Fails(text) => {
+                assert_eq!(decoded.errors.len(), 1, "{name}: {:?}", decoded.errors);
+                assert!(
+                    decoded.errors[0].contains(text),
+                    "{name}: {:?}",
+                    decoded.errors
+                );
+                assert_eq!(ours, 0, "{name}");
+            }
+        }
     }
 }
