@@ -456,6 +456,35 @@ fn surround_keeps_its_channel_positions() {
     }
 }
 
+/// A few frames of MP3 decode; a damaged Xing header is no reason to refuse the stream: the
+/// audio comes out as ffmpeg decodes it, with a WARNING where the header's length is absurd.
+#[test]
+fn short_mp3_and_damaged_xing_headers_decode() {
+    for (name, warns) in [
+        ("mp3_few_frames.mp3", false),
+        ("mp3_xing_count.mp3", true),
+        ("mp3_xing_garbage.mp3", true),
+    ] {
+        let decoded = decode_fixture(name, &keep_props(), Chunking::Fixed(1000));
+        let ffmpeg = reference(&fixture(name), None, None);
+        println!(
+            "{name}: {} frames, ffmpeg {}; warnings {:?}",
+            decoded.frames(),
+            ffmpeg.frames(),
+            decoded.warnings
+        );
+        assert!(decoded.errors.is_empty(), "{name}: {:?}", decoded.errors);
+        assert!(decoded.frames() > 0);
+        assert_eq!(decoded.frames(), ffmpeg.frames(), "{name}");
+        assert_eq!(
+            !decoded.warnings.is_empty(),
+            warns,
+            "{name}: {:?}",
+            decoded.warnings
+        );
+    }
+}
+
 #[test]
 fn chained_ogg_decodes_fully() {
     let chained = concat(&["vorbis.ogg", "opus.ogg"]);

@@ -261,6 +261,27 @@ fn recipe(name: &str) -> Recipe {
             b[at] = (b[at] & 0xf0) | ((doubled >> 32) as u8 & 0x0f);
             b[at + 1..at + 5].copy_from_slice(&(doubled as u32).to_be_bytes());
         }),
+        // MP3 of 60 ms (a few frames), and MP3 whose Xing header is damaged: an absurd frame
+        // count, and garbage in the flags and table.
+        "mp3_few_frames.mp3" => Encode(&[
+            "-t",
+            "0.06",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "128k",
+            "-f",
+            "mp3",
+        ]),
+        "mp3_xing_count.mp3" => Patched("mp3_cbr.mp3", "Xing frame count 0xFFFFFFFF", |b| {
+            let at = xing_tag(b);
+            b[at + 8..at + 12].fill(0xff);
+        }),
+        "mp3_xing_garbage.mp3" => Patched("mp3_cbr.mp3", "Xing fields garbage", |b| {
+            let at = xing_tag(b);
+            b[at + 4..at + 8].copy_from_slice(&15u32.to_be_bytes());
+            b[at + 8..at + 120].fill(0x5a);
+        }),
         // PCM containers symphonia's readers refuse.
         "s16.rf64" => Encode(&["-c:a", "pcm_s16le", "-rf64", "always", "-f", "wav"]),
         // BW64 (ITU-R BS.2088) is RF64 with another magic; no encoder here writes it.
@@ -519,6 +540,14 @@ pub fn wav_chunks(bytes: &[u8]) -> Vec<(usize, [u8; 4], u32)> {
         pos += 8 + size as usize + (size as usize & 1);
     }
     chunks
+}
+
+/// Offset of the Xing/Info tag in an MP3 from LAME.
+fn xing_tag(bytes: &[u8]) -> usize {
+    bytes
+        .windows(4)
+        .position(|w| w == b"Xing" || w == b"Info")
+        .expect("a Xing/Info tag")
 }
 
 /// Offset of the body of the first chunk with this id in a RIFF/WAVE file.
