@@ -61,7 +61,7 @@ fn find_layout(source: &mut MediaSourceStream<'_>) -> io::Result<Option<Layout>>
             _ => {}
         }
         let body = size.saturating_sub(header_len);
-        walked += size;
+        walked = walked.saturating_add(size);
         if size == 0 || walked > LOOK_LIMIT {
             // A box to the end of the file, or a long run of other boxes: let the reader decide.
             return Ok(Some(Layout::IndexFirst));
@@ -118,8 +118,8 @@ pub fn hold_until_index(source: &mut MediaSourceStream<'_>, limit: u64) -> Resul
                     .into(),
             );
         }
-        if held.len() as u64 + size > limit {
-            return Err(too_big(held.len() as u64 + size));
+        if (held.len() as u64).saturating_add(size) > limit {
+            return Err(too_big((held.len() as u64).saturating_add(size)));
         }
         // The header as it was, then the body.
         held.extend_from_slice(&(if header_len == 16 { 1 } else { size as u32 }).to_be_bytes());
@@ -182,6 +182,16 @@ mod tests {
         let mut s = source(stream);
         assert_eq!(hold_until_index(&mut s, 1 << 20).unwrap(), media_first);
         assert_eq!(s.read_quad_bytes().unwrap(), *b"NEXT");
+    }
+
+    /// Found by fuzzing: a 64-bit box size near 2^64 overflowed the limit check.
+    #[test]
+    fn a_huge_box_size_is_over_the_limit() {
+        let input = include_bytes!("../../tests/data/fuzz-mp4-box-size-overflow.mp4");
+        let mut s = source(input.to_vec());
+        assert_eq!(layout(&mut s).unwrap(), Some(Layout::MediaFirst));
+        let error = hold_until_index(&mut s, 1 << 20).unwrap_err();
+        assert!(error.contains("mp4-buffer-limit"), "{error}");
     }
 
     #[test]

@@ -97,7 +97,7 @@ pub fn parse<R: ReadBytes + SeekBuffered>(
         pos += 8;
         let implausible_size = id != *b"data"
             && (size > MAX_HEADER_CHUNK
-                || file_end.is_some_and(|end| pos + size > end && end > pos));
+                || file_end.is_some_and(|end| pos.saturating_add(size) > end && end > pos));
         if !plausible_id(&id) || implausible_size {
             resyncs += 1;
             if resyncs > MAX_RESYNCS {
@@ -120,13 +120,13 @@ pub fn parse<R: ReadBytes + SeekBuffered>(
                     size => Some(size),
                 };
                 // The trailing part includes the pad byte after an odd-sized data chunk.
-                let data_end = data_len.map(|len| pos + len);
+                let data_end = data_len.map(|len| pos.saturating_add(len));
                 return Ok((kind, header(layout, data_len, file_end, data_end, None)));
             }
             b"ds64" if matches!(kind, RiffKind::Rf64 | RiffKind::Bw64) && size >= 16 => {
                 let riff64 = source.read_u64()?;
                 ds64_data_len = Some(source.read_u64()?);
-                file_end = (riff64 > 0).then_some(8 + riff64);
+                file_end = (riff64 > 0).then_some(riff64.saturating_add(8));
                 source.ignore_bytes(size - 16)?;
             }
             b"fmt " => layout = Some(read_fmt(source, size, order)?),
@@ -195,7 +195,7 @@ fn parse_wave64<R: ReadBytes + SeekBuffered>(source: &mut R) -> Result<PcmHeader
                         "the Wave64 data chunk comes before its fmt chunk".into(),
                     )
                 })?;
-                let data_end = pos + body + padding;
+                let data_end = pos.saturating_add(body).saturating_add(padding);
                 return Ok(header(layout, Some(body), file_end, Some(data_end), None));
             }
             b"fmt " => {
@@ -204,7 +204,7 @@ fn parse_wave64<R: ReadBytes + SeekBuffered>(source: &mut R) -> Result<PcmHeader
             }
             _ => source.ignore_bytes(body + padding)?,
         }
-        pos += body + padding;
+        pos = pos.saturating_add(body).saturating_add(padding);
     }
 }
 
