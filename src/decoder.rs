@@ -411,6 +411,10 @@ impl<'a> Worker<'a> {
         if may_be_mp4 && let Ok(Some(mp4::Layout::MediaFirst)) = mp4::layout(&mut source) {
             return self.open_held_mp4(source);
         }
+        let may_be_flac = matches!(self.settings.hint, None | Some(ContainerHint::Flac));
+        if may_be_flac && let Ok(Some(header)) = container::flac::repaired_header(&mut source) {
+            return self.open_repaired_flac(header, source);
+        }
         let source = match self.settings.hint.filter(|_| self.streams_opened == 0) {
             Some(ContainerHint::RawPcm(raw)) => {
                 // Nothing to probe: the description is all there is.
@@ -483,6 +487,33 @@ impl<'a> Worker<'a> {
         readers::IsoMp4Reader::try_new(copy, FormatOptions::default())
             .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
             .map_err(|e| format!("the MP4 file could not be read once its index arrived: {e}"))
+    }
+
+    /// A FLAC whose tags symphonia would refuse: its repaired header, then the rest of the
+    /// stream (see `container::flac`).
+    fn open_repaired_flac(
+        &mut self,
+        header: Vec<u8>,
+        source: MediaSourceStream<'static>,
+    ) -> Result<Box<dyn FormatReader>, String> {
+        self.reader.set_retain(None);
+        self.events.send(DecoderEvent::Warning(
+            "the FLAC file's VORBIS_COMMENT block (its tags) is malformed: it is ignored".into(),
+        ));
+        let repaired = MediaSourceStream::new(
+            Box::new(ReadOnlySource::new(io::Read::chain(
+                io::Cursor::new(header),
+                source,
+            ))),
+            MediaSourceStreamOptions {
+                buffer_len: SOURCE_BUFFER_LEN,
+            },
+        );
+        readers::FlacReader::try_new(repaired, FormatOptions::default())
+            .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
+            .map_err(|e| {
+                format!("the FLAC stream could not be read after its tags were dropped: {e}")
+            })
     }
 
     fn decode_stream(

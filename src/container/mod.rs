@@ -4,10 +4,12 @@
 //! (`raw`): each parses its header up to the sample data and hands a [`PcmHeader`] to the one
 //! [`PcmStreamReader`] that cuts the samples into packets for symphonia's PCM codec. They are
 //! registered in the probe ahead of symphonia's WAV and AIFF readers, which still read what ours
-//! do not (ADPCM WAV). `mp4` holds an MP4 whose index comes last until the index arrives.
+//! do not (ADPCM WAV). `mp4` holds an MP4 whose index comes last until the index arrives; `flac`
+//! repairs a FLAC header whose tags would make symphonia refuse the stream.
 
 pub mod aiff;
 pub mod caf;
+pub mod flac;
 pub mod mp4;
 pub mod pcm_stream;
 pub mod raw;
