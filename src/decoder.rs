@@ -18,7 +18,8 @@ use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::probe::{Hint, Probe, ProbeOptions};
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::{
-    MediaSourceStream, MediaSourceStreamOptions, ReadBytes, ReadOnlySource, SeekBuffered,
+    MediaSource, MediaSourceStream, MediaSourceStreamOptions, ReadBytes, ReadOnlySource,
+    SeekBuffered,
 };
 use symphonia::core::meta::MetadataOptions;
 use symphonia::default::formats as readers;
@@ -393,12 +394,7 @@ impl<'a> Worker<'a> {
     }
 
     fn new_source(&self) -> MediaSourceStream<'static> {
-        MediaSourceStream::new(
-            Box::new(ReadOnlySource::new(self.reader.clone())),
-            MediaSourceStreamOptions {
-                buffer_len: SOURCE_BUFFER_LEN,
-            },
-        )
+        read_ahead(Box::new(ReadOnlySource::new(self.reader.clone())))
     }
 
     /// Builds a format reader: from the hint for the first stream when there is one (falling
@@ -478,12 +474,7 @@ impl<'a> Worker<'a> {
         let held = mp4::hold_until_index(&mut source, self.settings.mp4_buffer_limit)?;
         self.held_edit = Some(mp4_edit::audio_edit_list(&held));
         self.after_held_file = Some(source);
-        let copy = MediaSourceStream::new(
-            Box::new(io::Cursor::new(held)),
-            MediaSourceStreamOptions {
-                buffer_len: SOURCE_BUFFER_LEN,
-            },
-        );
+        let copy = read_ahead(Box::new(io::Cursor::new(held)));
         readers::IsoMp4Reader::try_new(copy, FormatOptions::default())
             .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
             .map_err(|e| format!("the MP4 file could not be read once its index arrived: {e}"))
@@ -500,15 +491,10 @@ impl<'a> Worker<'a> {
         self.events.send(DecoderEvent::Warning(
             "the FLAC file's VORBIS_COMMENT block (its tags) is malformed: it is ignored".into(),
         ));
-        let repaired = MediaSourceStream::new(
-            Box::new(ReadOnlySource::new(io::Read::chain(
-                io::Cursor::new(header),
-                source,
-            ))),
-            MediaSourceStreamOptions {
-                buffer_len: SOURCE_BUFFER_LEN,
-            },
-        );
+        let repaired = read_ahead(Box::new(ReadOnlySource::new(io::Read::chain(
+            io::Cursor::new(header),
+            source,
+        ))));
         readers::FlacReader::try_new(repaired, FormatOptions::default())
             .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
             .map_err(|e| {
@@ -726,12 +712,7 @@ impl<'a> Worker<'a> {
     fn reopen_matroska(&self, header: &[u8]) -> Option<Box<dyn FormatReader>> {
         self.reader.pass_mkv_damage();
         let source = io::Read::chain(io::Cursor::new(header.to_vec()), self.reader.clone());
-        let source = MediaSourceStream::new(
-            Box::new(ReadOnlySource::new(source)),
-            MediaSourceStreamOptions {
-                buffer_len: SOURCE_BUFFER_LEN,
-            },
-        );
+        let source = read_ahead(Box::new(ReadOnlySource::new(source)));
         match readers::MkvReader::try_new(source, FormatOptions::default()) {
             Ok(reader) => Some(Box::new(reader)),
             Err(e) => {
@@ -946,6 +927,16 @@ fn apply_trim(samples: &mut Vec<f32>, channels: usize, skip: &mut u64, keep: &mu
     *keep -= kept;
     samples.truncate(((dropped + kept) as usize) * channels);
     samples.drain(..dropped as usize * channels);
+}
+
+/// A symphonia source over `inner` with our read-ahead size.
+fn read_ahead(inner: Box<dyn MediaSource>) -> MediaSourceStream<'static> {
+    MediaSourceStream::new(
+        inner,
+        MediaSourceStreamOptions {
+            buffer_len: SOURCE_BUFFER_LEN,
+        },
+    )
 }
 
 /// Builds the reader a hint names.

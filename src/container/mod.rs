@@ -96,14 +96,14 @@ const fn info(code: &[u8; 4], format: Option<FormatId>, short_name: &'static str
     }
 }
 
-pub static WAVE_INFO: FormatInfo = info(b"WAVE", Some(FORMAT_ID_WAVE), "wave");
-pub static RIFX_INFO: FormatInfo = info(b"RIFX", None, "rifx");
-pub static RF64_INFO: FormatInfo = info(b"RF64", None, "rf64");
-pub static BW64_INFO: FormatInfo = info(b"BW64", None, "bw64");
-pub static WAVE64_INFO: FormatInfo = info(b"W64 ", None, "wave64");
-pub static AIFF_INFO: FormatInfo = info(b"AIFF", Some(FORMAT_ID_AIFF), "aiff");
-pub static CAF_INFO: FormatInfo = info(b"caff", Some(FORMAT_ID_CAF), "caf");
-pub static RAW_INFO: FormatInfo = info(b"raw ", None, "raw");
+pub const WAVE_INFO: FormatInfo = info(b"WAVE", Some(FORMAT_ID_WAVE), "wave");
+pub const RIFX_INFO: FormatInfo = info(b"RIFX", None, "rifx");
+pub const RF64_INFO: FormatInfo = info(b"RF64", None, "rf64");
+pub const BW64_INFO: FormatInfo = info(b"BW64", None, "bw64");
+pub const WAVE64_INFO: FormatInfo = info(b"W64 ", None, "wave64");
+pub const AIFF_INFO: FormatInfo = info(b"AIFF", Some(FORMAT_ID_AIFF), "aiff");
+pub const CAF_INFO: FormatInfo = info(b"caff", Some(FORMAT_ID_CAF), "caf");
+pub const RAW_INFO: FormatInfo = info(b"raw ", None, "raw");
 
 /// Parses whichever PCM container header starts at the source's position.
 pub fn parse_pcm_header<R: ReadBytes + SeekBuffered>(
@@ -176,12 +176,9 @@ impl ProbeableFormat<'_> for PcmStreamReader<'_> {
             }
         }
         static DATA: [ProbeFormatData; 3] = [
-            markers(
-                info(b"WAVE", Some(FORMAT_ID_WAVE), "wave"),
-                &[b"RIFF", b"RIFX", b"RF64", b"BW64", b"riff"],
-            ),
-            markers(info(b"AIFF", Some(FORMAT_ID_AIFF), "aiff"), &[b"FORM"]),
-            markers(info(b"caff", Some(FORMAT_ID_CAF), "caf"), &[b"caff"]),
+            markers(WAVE_INFO, &[b"RIFF", b"RIFX", b"RF64", b"BW64", b"riff"]),
+            markers(AIFF_INFO, &[b"FORM"]),
+            markers(CAF_INFO, &[b"caff"]),
         ];
         &DATA
     }
