@@ -49,6 +49,7 @@ test: deps
 	$(CARGO) --version
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --all-targets --no-default-features -- -D warnings
 	$(CARGO) build --release
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		echo "+ $(CARGO) nextest run --release --no-fail-fast"; \
@@ -58,6 +59,8 @@ test: deps
 		echo "+ $(CARGO) test --release --no-fail-fast"; \
 		$(CARGO) test --release --no-fail-fast; \
 	fi
+	@echo "+ the build without FDK AAC warns about HE-AAC"
+	$(CARGO) test --release --no-default-features --test element aac_without_fdk
 
 bench: build
 	$(CARGO) run --release --example bench -- $(BENCH_ARGS)

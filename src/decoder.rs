@@ -11,7 +11,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::thread::{self, JoinHandle};
 
-use symphonia::core::audio::{Channels, Position};
+use symphonia::core::audio::{Channels, GenericAudioBufferRef, Position};
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::common::Tier;
 use symphonia::core::errors::Error as SymphoniaError;
@@ -24,7 +24,7 @@ use symphonia::core::io::{
 use symphonia::core::meta::MetadataOptions;
 use symphonia::default::formats as readers;
 
-use crate::codecs::CODECS;
+use crate::codecs::TrackDecoder;
 use crate::container::{self, PcmStreamReader, mp4};
 use crate::format_hint::ContainerHint;
 use crate::mp4_edit;
@@ -277,6 +277,17 @@ struct StreamExtras {
     mkv_header: Option<Vec<u8>>,
 }
 
+/// One container stream's decoded audio, as `emit` tracks it.
+struct DecodedStream {
+    container: String,
+    /// MP4 edit list: priming and padding to trim.
+    edit: Option<mp4_edit::EditList>,
+    /// Edit-list trimming still to apply: frames to drop, then frames to keep.
+    trim: Option<(u64, u64)>,
+    /// Decoded audio so far, to compare with the length the container declares.
+    decoded_seconds: f64,
+}
+
 struct Worker<'a> {
     reader: StreamReader,
     settings: DecoderSettings,
@@ -508,7 +519,12 @@ impl<'a> Worker<'a> {
         extras: StreamExtras,
     ) -> StreamEnd {
         let StreamExtras { edit, mkv_header } = extras;
-        let container = format.format_info().short_name.to_string();
+        let mut stream = DecodedStream {
+            container: format.format_info().short_name.to_string(),
+            edit,
+            trim: None,
+            decoded_seconds: 0.0,
+        };
         let Some((mut track_id, mut decoder)) = self.make_decoder(&*format) else {
             return StreamEnd::Stop;
         };
@@ -518,10 +534,6 @@ impl<'a> Worker<'a> {
         #[cfg(test)]
         let mut packets_seen = 0usize;
         let mut gaps = GapWatch::default();
-        // Decoded audio of this stream, to compare with the length the container declares.
-        let mut decoded_seconds = 0.0f64;
-        // Edit-list trimming still to apply: frames to drop, then frames to keep.
-        let mut trim: Option<(u64, u64)> = None;
         loop {
             let packet = match format.next_packet() {
                 Ok(Some(packet)) => packet,
@@ -538,10 +550,10 @@ impl<'a> Worker<'a> {
                     if self.reader.is_aborted() {
                         return StreamEnd::Stop;
                     }
-                    return self.stream_ended(format, &mut *decoder, decoded_seconds, skipped_any);
+                    return self.stream_ended(format, &mut decoder, &mut stream, skipped_any);
                 }
                 Ok(None) => {
-                    return self.stream_ended(format, &mut *decoder, decoded_seconds, skipped_any);
+                    return self.stream_ended(format, &mut decoder, &mut stream, skipped_any);
                 }
                 Err(SymphoniaError::IoError(e)) => {
                     if self.reader.is_aborted() {
@@ -553,7 +565,7 @@ impl<'a> Worker<'a> {
                         )));
                     }
                     // Streaming WAV, unknown-size WebM and Ogg without an end page end this way.
-                    return self.stream_ended(format, &mut *decoder, decoded_seconds, skipped_any);
+                    return self.stream_ended(format, &mut decoder, &mut stream, skipped_any);
                 }
                 Err(SymphoniaError::ResetRequired) => {
                     // A new logical stream (chained Ogg): new track, new decoder.
@@ -597,7 +609,8 @@ impl<'a> Worker<'a> {
             };
             #[cfg(not(test))]
             let inject_panic = false;
-            let (codec, packet_ref) = (&mut *decoder, &packet);
+            let codec_name = decoder.codec_info().short_name;
+            let (codec, packet_ref) = (&mut decoder, &packet);
             let decoded = panic::catch_unwind(AssertUnwindSafe(move || {
                 let codec = codec;
                 assert!(!inject_panic, "injected codec panic");
@@ -610,36 +623,9 @@ impl<'a> Worker<'a> {
             match decoded {
                 Ok(audio) => {
                     damage = damage.saturating_sub(1);
-                    if audio.frames() == 0 {
-                        continue;
-                    }
-                    let rate = audio.spec().rate();
-                    decoded_seconds += audio.frames() as f64 / rate.max(1) as f64;
-                    let channels = audio.spec().channels().clone();
-                    audio.copy_to_vec_interleaved(&mut self.samples);
-                    if container == "matroska"
-                        && let Some(padding_ns) = self.reader.mkv_padding_for(packet.pts.get())
-                    {
-                        let frames = self.samples.len() / channels.count().max(1);
-                        let padding = (padding_ns.max(0) as u128 * rate as u128 + 500_000_000)
-                            / 1_000_000_000;
-                        let keep = frames.saturating_sub(padding as usize);
-                        self.samples.truncate(keep * channels.count());
-                    }
-                    if let Some(edit) = edit {
-                        let (skip, keep) = trim.get_or_insert_with(|| edit.trim_frames(rate));
-                        apply_trim(&mut self.samples, channels.count(), skip, keep);
-                        if self.samples.is_empty() {
-                            continue;
-                        }
-                    }
-                    let codec = decoder.codec_info().short_name;
-                    if !self.ensure_converter(&container, codec, rate, &channels) {
+                    if !self.emit(audio, codec_name, Some(packet.pts.get()), &mut stream) {
                         return StreamEnd::Stop;
                     }
-                    let converter = self.converter.as_mut().expect("converter just ensured");
-                    converter.process(&self.samples, &mut self.pcm);
-                    self.events.send_pcm(&mut self.pcm);
                 }
                 Err(e) => {
                     damage += 1;
@@ -661,17 +647,64 @@ impl<'a> Worker<'a> {
         }
     }
 
+    /// Sends one decoded buffer on: Matroska end padding and MP4 edit-list trims, then the
+    /// converter. `pts` is the packet's timestamp (none for audio drained at the end). False
+    /// when decoding must stop.
+    fn emit(
+        &mut self,
+        audio: GenericAudioBufferRef<'_>,
+        codec: &str,
+        pts: Option<i64>,
+        stream: &mut DecodedStream,
+    ) -> bool {
+        if audio.frames() == 0 {
+            return true;
+        }
+        let rate = audio.spec().rate();
+        stream.decoded_seconds += audio.frames() as f64 / rate.max(1) as f64;
+        let channels = audio.spec().channels().clone();
+        audio.copy_to_vec_interleaved(&mut self.samples);
+        if stream.container == "matroska"
+            && let Some(padding_ns) = pts.and_then(|pts| self.reader.mkv_padding_for(pts))
+        {
+            let frames = self.samples.len() / channels.count().max(1);
+            let padding = (padding_ns.max(0) as u128 * rate as u128 + 500_000_000) / 1_000_000_000;
+            let keep = frames.saturating_sub(padding as usize);
+            self.samples.truncate(keep * channels.count());
+        }
+        if let Some(edit) = &stream.edit {
+            let (skip, keep) = stream.trim.get_or_insert_with(|| edit.trim_frames(rate));
+            apply_trim(&mut self.samples, channels.count(), skip, keep);
+            if self.samples.is_empty() {
+                return true;
+            }
+        }
+        if !self.ensure_converter(&stream.container, codec, rate, &channels) {
+            return false;
+        }
+        let converter = self.converter.as_mut().expect("converter just ensured");
+        converter.process(&self.samples, &mut self.pcm);
+        self.events.send_pcm(&mut self.pcm);
+        true
+    }
+
     /// The end of one container's stream: the last damage reports, a warning if it ended well
     /// short of its declared length, and the reader's source for whatever comes next.
     fn stream_ended(
-        &self,
+        &mut self,
         format: Box<dyn FormatReader>,
-        decoder: &mut dyn AudioDecoder,
-        decoded_seconds: f64,
+        decoder: &mut TrackDecoder,
+        stream: &mut DecodedStream,
         skipped_any: bool,
     ) -> StreamEnd {
+        let codec = decoder.codec_info().short_name;
+        if let Some(held) = decoder.drain()
+            && !self.emit(held, codec, None, stream)
+        {
+            return StreamEnd::Stop;
+        }
         self.report_skipped();
-        let complete = self.check_complete(&*format, decoded_seconds);
+        let complete = self.check_complete(&*format, stream.decoded_seconds);
         // FLAC carries the MD5 of its audio: a mismatch where nothing was reported lost means
         // damage no decoder could see (or an altered file).
         if complete && !skipped_any && decoder.finalize().verify_ok == Some(false) {
@@ -758,7 +791,7 @@ impl<'a> Worker<'a> {
         true
     }
 
-    fn make_decoder(&mut self, format: &dyn FormatReader) -> Option<(u32, Box<dyn AudioDecoder>)> {
+    fn make_decoder(&mut self, format: &dyn FormatReader) -> Option<(u32, TrackDecoder)> {
         let track = format.default_track(TrackType::Audio);
         let params = track.and_then(|t| t.codec_params.as_ref()?.audio());
         let (Some(track), Some(params)) = (track, params) else {
@@ -772,7 +805,7 @@ impl<'a> Worker<'a> {
         // is a damaged stream, not a bug of ours.
         let made = panic::catch_unwind(AssertUnwindSafe(|| {
             // Verification: FLAC checks its decoded audio against the header's MD5.
-            CODECS.make_audio_decoder(params, &AudioDecoderOptions::default().verify(true))
+            TrackDecoder::new(params, &AudioDecoderOptions::default().verify(true))
         }));
         let made = match made {
             Ok(made) => made,
@@ -789,6 +822,15 @@ impl<'a> Worker<'a> {
                 return None;
             }
         };
+        #[cfg(not(feature = "fdk-aac"))]
+        if params.codec == symphonia::core::codecs::audio::well_known::CODEC_ID_AAC {
+            self.events.send(DecoderEvent::Warning(
+                "this build decodes AAC-LC only (built without the fdk-aac feature): an HE-AAC or \
+                 HE-AACv2 stream plays its core band only, at half its rate; build with \
+                 `--features fdk-aac` (meson: -Dfdk-aac=enabled) to decode it fully"
+                    .into(),
+            ));
+        }
         match made {
             Ok(decoder) => Some((track.id, decoder)),
             Err(e) => {

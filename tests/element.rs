@@ -1032,3 +1032,50 @@ fn damaged_codec_setup_is_a_stream_error_not_a_panic() {
     );
     assert!(!errors[0].contains("panicked"), "{errors:?}");
 }
+
+/// HE-AAC (SBR) in ADTS signals its SBR only inside the frames. With FDK AAC (the default
+/// `fdk-aac` feature) it decodes at its full 44.1 kHz, upper band included, with no warning.
+#[cfg(feature = "fdk-aac")]
+#[test]
+fn he_aac_decodes_at_full_rate() {
+    for name in ["he_aac.aac", "he_aac_v2.aac", "he_aac.m4a"] {
+        let decoded = decode_fixture(name, &keep_props(), Chunking::Fixed(700));
+        assert_eq!((decoded.rate, decoded.channels), (44_100, 2), "{name}");
+        assert!(
+            decoded.warnings.is_empty(),
+            "{name}: {:?}",
+            decoded.warnings
+        );
+        assert!(decoded.errors.is_empty(), "{name}: {:?}", decoded.errors);
+    }
+}
+
+/// Without FDK AAC, symphonia decodes the AAC-LC core of an HE-AAC stream (half the rate, no
+/// upper band): the element must say so, not degrade silently.
+#[cfg(not(feature = "fdk-aac"))]
+#[test]
+fn aac_without_fdk_warns_that_he_aac_plays_its_core_only() {
+    let decoded = decode_fixture("he_aac.aac", &keep_props(), Chunking::Fixed(700));
+    assert_eq!(decoded.rate, 22_050, "the core's rate");
+    assert!(
+        decoded
+            .warnings
+            .iter()
+            .any(|w| w.contains("AAC-LC only") && w.contains("--features fdk-aac")),
+        "{:?}",
+        decoded.warnings
+    );
+}
+
+/// AAC Main (object type 1) is neither in FDK nor in symphonia: a clear ERROR that names it.
+#[cfg(feature = "fdk-aac")]
+#[test]
+fn aac_main_is_refused_by_name() {
+    let decoded = decode_fixture("aac_main.m4a", &keep_props(), Chunking::Whole);
+    assert_eq!(decoded.errors.len(), 1, "{:?}", decoded.errors);
+    assert!(
+        decoded.errors[0].contains("AAC Main"),
+        "{:?}",
+        decoded.errors
+    );
+}

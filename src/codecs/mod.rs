@@ -1,12 +1,22 @@
-//! The codec registry: symphonia's codecs, libopus for Opus (through
-//! `symphonia-adapter-libopus` for mono and stereo, `opus_multistream` for more channels).
+//! The codecs: symphonia's, libopus for Opus (through `symphonia-adapter-libopus` for mono and
+//! stereo, `opus_multistream` for more channels) and, with the `fdk-aac` feature, FDK AAC for
+//! every AAC stream (`fdk_aac`).
 
+#[cfg(feature = "fdk-aac")]
+pub mod fdk_aac;
 pub mod opus_multistream;
 
 use std::sync::LazyLock;
 
+use symphonia::core::audio::GenericAudioBufferRef;
+use symphonia::core::codecs::CodecInfo;
+use symphonia::core::codecs::audio::{
+    AudioCodecParameters, AudioDecoder, AudioDecoderOptions, FinalizeResult,
+};
 use symphonia::core::codecs::registry::CodecRegistry;
 use symphonia::core::common::Tier;
+use symphonia::core::errors::Result;
+use symphonia::core::packet::PacketRef;
 
 pub static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
     let mut registry = CodecRegistry::new();
@@ -16,3 +26,77 @@ pub static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
     registry.register_audio_decoder_at_tier::<opus_multistream::OpusDecoder>(Tier::Preferred);
     registry
 });
+
+/// The decoder of one track. symphonia's trait has no way to hand out audio a codec holds back
+/// until the end of the stream (FDK AAC's last frame), so that codec is kept by its type.
+pub enum TrackDecoder {
+    Registry(Box<dyn AudioDecoder>),
+    #[cfg(feature = "fdk-aac")]
+    FdkAac(Box<fdk_aac::FdkAacDecoder>),
+}
+
+impl TrackDecoder {
+    /// A decoder for these parameters: FDK AAC for AAC when built with it, else the registry's.
+    pub fn new(params: &AudioCodecParameters, opts: &AudioDecoderOptions) -> Result<TrackDecoder> {
+        #[cfg(feature = "fdk-aac")]
+        if params.codec == symphonia::core::codecs::audio::well_known::CODEC_ID_AAC {
+            return Ok(TrackDecoder::FdkAac(Box::new(
+                fdk_aac::FdkAacDecoder::try_new(params)?,
+            )));
+        }
+        CODECS
+            .make_audio_decoder(params, opts)
+            .map(TrackDecoder::Registry)
+    }
+
+    /// Audio still held by the codec at the end of the stream (empty for most codecs).
+    pub fn drain(&mut self) -> Option<GenericAudioBufferRef<'_>> {
+        match self {
+            TrackDecoder::Registry(_) => None,
+            #[cfg(feature = "fdk-aac")]
+            TrackDecoder::FdkAac(decoder) => Some(decoder.drain()),
+        }
+    }
+
+    fn inner(&mut self) -> &mut dyn AudioDecoder {
+        match self {
+            TrackDecoder::Registry(decoder) => &mut **decoder,
+            #[cfg(feature = "fdk-aac")]
+            TrackDecoder::FdkAac(decoder) => &mut **decoder,
+        }
+    }
+
+    fn inner_ref(&self) -> &dyn AudioDecoder {
+        match self {
+            TrackDecoder::Registry(decoder) => &**decoder,
+            #[cfg(feature = "fdk-aac")]
+            TrackDecoder::FdkAac(decoder) => &**decoder,
+        }
+    }
+}
+
+impl AudioDecoder for TrackDecoder {
+    fn reset(&mut self) {
+        self.inner().reset()
+    }
+
+    fn codec_info(&self) -> &CodecInfo {
+        self.inner_ref().codec_info()
+    }
+
+    fn codec_params(&self) -> &AudioCodecParameters {
+        self.inner_ref().codec_params()
+    }
+
+    fn decode_ref(&mut self, packet: &PacketRef<'_>) -> Result<GenericAudioBufferRef<'_>> {
+        self.inner().decode_ref(packet)
+    }
+
+    fn finalize(&mut self) -> FinalizeResult {
+        self.inner().finalize()
+    }
+
+    fn last_decoded(&self) -> GenericAudioBufferRef<'_> {
+        self.inner_ref().last_decoded()
+    }
+}

@@ -89,6 +89,13 @@ enum Recipe {
     /// Another fixture with its bytes edited the way a real writer gets them wrong or
     /// different; the name says what the edit does and keys the cache.
     Patched(&'static str, &'static str, fn(&mut Vec<u8>)),
+    /// `s16.wav` encoded to ADTS by FDK AAC (the `fdk-aac` crate; ffmpeg here has no HE-AAC
+    /// encoder): audio object type 2 (LC), 5 (HE-AAC) or 29 (HE-AACv2), channels 1 or 2.
+    FdkAac {
+        aot: u8,
+        channels: u16,
+        bitrate: u32,
+    },
 }
 
 /// The 5.1 upmix of the test signal: every channel different.
@@ -371,8 +378,90 @@ fn recipe(name: &str) -> Recipe {
             "-f",
             "s16le",
         ]),
+        "aac_main.m4a" => Encode(&[
+            "-c:a",
+            "aac",
+            "-profile:a",
+            "aac_main",
+            "-b:a",
+            "128k",
+            "-movflags",
+            "+faststart",
+            "-f",
+            "ipod",
+        ]),
+        "he_aac.aac" => FdkAac {
+            aot: 5,
+            channels: 2,
+            bitrate: 64_000,
+        },
+        "he_aac_mono.aac" => FdkAac {
+            aot: 5,
+            channels: 1,
+            bitrate: 32_000,
+        },
+        "he_aac_v2.aac" => FdkAac {
+            aot: 29,
+            channels: 2,
+            bitrate: 32_000,
+        },
+        // GStreamer's mp4mux writes the AudioSpecificConfig aacparse gives it: the LC core's,
+        // with SBR and PS signalled only inside the frames (implicit signalling).
+        "he_aac.m4a" => GstRemux("he_aac.aac", "aacparse ! mp4mux faststart=true"),
+        "he_aac_v2.m4a" => GstRemux("he_aac_v2.aac", "aacparse ! mp4mux faststart=true"),
         _ => panic!("unknown fixture {name}"),
     }
+}
+
+/// Encodes `s16.wav` with FDK AAC to ADTS. The input is followed by two frames of silence so
+/// that the encoder's look-ahead lets the whole signal out.
+fn fdk_encode(out: &Path, aot: u8, channels: u16, bitrate: u32) {
+    use fdk_aac::enc::{AudioObjectType, BitRate, ChannelMode, Encoder, EncoderParams, Transport};
+    let wav = std::fs::read(fixture("s16.wav")).unwrap();
+    let (data_at, _, data_len) = *wav_chunks(&wav)
+        .iter()
+        .find(|(_, id, _)| id == b"data")
+        .expect("a data chunk");
+    let stereo: Vec<i16> = wav[data_at + 8..data_at + 8 + data_len as usize]
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    let mut input: Vec<i16> = match channels {
+        1 => stereo.iter().step_by(2).copied().collect(),
+        _ => stereo,
+    };
+    input.resize(input.len() + 2 * 2048 * channels as usize, 0);
+    let encoder = Encoder::new(EncoderParams {
+        bit_rate: BitRate::Cbr(bitrate),
+        sample_rate: SOURCE_RATE,
+        transport: Transport::Adts,
+        channels: if channels == 1 {
+            ChannelMode::Mono
+        } else {
+            ChannelMode::Stereo
+        },
+        audio_object_type: match aot {
+            2 => AudioObjectType::Mpeg4LowComplexity,
+            5 => AudioObjectType::Mpeg4HeAac,
+            29 => AudioObjectType::Mpeg4HeAacV2,
+            _ => panic!("no FDK recipe for audio object type {aot}"),
+        },
+    })
+    .expect("FDK AAC encoder");
+    let mut adts = Vec::new();
+    let mut frame = vec![0u8; 16 * 1024];
+    let mut at = 0;
+    while at < input.len() {
+        let info = encoder
+            .encode(&input[at..], &mut frame)
+            .expect("FDK encode");
+        adts.extend_from_slice(&frame[..info.output_size]);
+        if info.input_consumed == 0 && info.output_size == 0 {
+            break;
+        }
+        at += info.input_consumed;
+    }
+    std::fs::write(out, adts).unwrap();
 }
 
 /// Flags that keep ffmpeg's output free of version strings and dates.
@@ -418,6 +507,14 @@ pub fn fixture(name: &str) -> PathBuf {
         Recipe::MkvMerge(base) => format!("mkvmerge|{}", fixture(base).display()),
         Recipe::Sox(base, args) => format!("sox {}|{}", args.join(" "), fixture(base).display()),
         Recipe::Patched(base, what, _) => format!("patch {what}|{}", fixture(base).display()),
+        Recipe::FdkAac {
+            aot,
+            channels,
+            bitrate,
+        } => format!(
+            "fdk {aot} {channels} {bitrate}|{}",
+            fixture("s16.wav").display()
+        ),
     };
     let dir = fixture_dir();
     std::fs::create_dir_all(&dir).unwrap();
@@ -477,6 +574,11 @@ pub fn fixture(name: &str) -> PathBuf {
             patch(&mut bytes);
             std::fs::write(&tmp, bytes).unwrap();
         }
+        Recipe::FdkAac {
+            aot,
+            channels,
+            bitrate,
+        } => fdk_encode(&tmp, aot, channels, bitrate),
     }
     std::fs::rename(&tmp, &path).unwrap();
     path
