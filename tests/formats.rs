@@ -671,9 +671,9 @@ macro_rules! format_tests {
     };
 }
 
-/// HE-AAC needs FDK AAC; a build without it says so (see `tests/element.rs`).
+/// HE-AAC and multichannel AAC need FDK AAC; a build without it says so (see `tests/element.rs`).
 #[cfg(feature = "fdk-aac")]
-mod he_aac {
+mod fdk_aac {
     use super::*;
 
     /// HE-AAC (SBR) from FDK AAC, in ADTS: a 22.05 kHz core whose SBR data, signalled only inside
@@ -691,6 +691,16 @@ mod he_aac {
         original_frames: None,
         min_snr_48k_mono: 45.0,
         reference: None,
+    };
+    /// 5.1 AAC-LC (channel configuration 6), which symphonia refuses ("aac too complex"): out
+    /// in WAVE order with mask 0x3f, as ffmpeg orders it.
+    const AAC_5_1_ADTS: Case = Case {
+        fixture: "aac_5.1.aac",
+        ..AAC_ADTS
+    };
+    const AAC_5_1_M4A: Case = Case {
+        fixture: "aac_5.1.m4a",
+        ..AAC_M4A
     };
     const HE_AAC_MONO_ADTS: Case = Case {
         fixture: "he_aac_mono.aac",
@@ -720,6 +730,8 @@ mod he_aac {
         keep_he_aac_v2_adts, default_he_aac_v2_adts => HE_AAC_V2_ADTS;
         keep_he_aac_m4a, default_he_aac_m4a => HE_AAC_M4A;
         keep_he_aac_v2_m4a, default_he_aac_v2_m4a => HE_AAC_V2_M4A;
+        keep_aac_5_1_adts, default_aac_5_1_adts => AAC_5_1_ADTS;
+        keep_aac_5_1_m4a, default_aac_5_1_m4a => AAC_5_1_M4A;
     }
 }
 

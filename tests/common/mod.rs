@@ -164,6 +164,20 @@ fn recipe(name: &str) -> Recipe {
         "s16_streaming.wav" => StreamingWav("s16.wav"),
         // Surround Opus (channel mapping family 1) and Vorbis, from the same 5.1 upmix, and
         // 7.1 Opus.
+        "aac_5.1.aac" => EncodeFiltered(PAN_5_1, &["-c:a", "aac", "-b:a", "384k", "-f", "adts"]),
+        "aac_5.1.m4a" => EncodeFiltered(
+            PAN_5_1,
+            &[
+                "-c:a",
+                "aac",
+                "-b:a",
+                "384k",
+                "-movflags",
+                "+faststart",
+                "-f",
+                "ipod",
+            ],
+        ),
         "opus_5.1.ogg" => EncodeFiltered(
             PAN_5_1,
             &[
