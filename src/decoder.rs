@@ -1,15 +1,14 @@
-//! The decoder worker: one thread per stream that reads compressed bytes from a
+//! The decoder worker: per stream, a coroutine that reads compressed bytes from a
 //! [`StreamBuffer`], demuxes and decodes them with symphonia, and converts the audio to S16LE
 //! with a [`PcmConverter`]. Free of GStreamer so it can be unit tested and fuzzed.
 //!
 //! [`StreamDecoder`] is the caller's handle. It keeps the worker in lockstep with the input:
-//! `push()` returns only once the worker has consumed every byte and is waiting for more, so the
-//! events it returns hold all the PCM that the bytes pushed so far can produce.
+//! `push()` runs the worker on the caller's thread until it has consumed every byte and waits
+//! for more, so the events it returns hold all the PCM that the bytes pushed so far can produce.
 
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, LazyLock, Mutex};
-use std::thread::{self, JoinHandle};
 
 use symphonia::core::audio::{Channels, GenericAudioBufferRef, Position};
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
@@ -26,6 +25,7 @@ use symphonia::default::formats as readers;
 
 use crate::codecs::TrackDecoder;
 use crate::container::{self, PcmStreamReader, mp4};
+use crate::coroutine::Resumable;
 use crate::format_hint::ContainerHint;
 use crate::mp4_edit;
 use crate::pcm::PcmConverter;
@@ -129,7 +129,7 @@ pub enum ErrorKind {
     NotAudio,
     /// The audio is too damaged to go on.
     Corrupt,
-    /// A bug: the decoder thread panicked.
+    /// A bug: the decoder panicked.
     Internal,
 }
 
@@ -145,12 +145,18 @@ impl DecoderEvent {
     }
 }
 
-/// Handle to one decoder thread. Dropping it aborts and joins the thread.
+/// One stream's decoder. It runs as a coroutine on the caller's thread: `push` resumes it until
+/// it has used every byte pushed (DESIGN.md, contract 2). Dropping it aborts the input and lets
+/// the decoder wind down.
 pub struct StreamDecoder {
     buffer: StreamBuffer,
     events: Arc<Mutex<Vec<DecoderEvent>>>,
-    worker: Option<JoinHandle<()>>,
+    worker: Resumable,
 }
+
+/// How many resumes `finish` allows after the end of input before it gives up on the decoder
+/// (each resume normally ends the stream or starts the next file of a sequence).
+const FINISH_RESUMES: usize = 1024;
 
 impl StreamDecoder {
     pub fn start(settings: DecoderSettings) -> io::Result<StreamDecoder> {
@@ -158,37 +164,43 @@ impl StreamDecoder {
         let events = Arc::new(Mutex::new(Vec::new()));
         let reader = buffer.reader();
         let worker_events = EventQueue(events.clone());
-        let worker = thread::Builder::new()
-            .name("rsstreamdecoder".into())
-            .spawn(move || run_worker(reader, settings, worker_events))?;
+        let worker = Resumable::new(move |suspender| {
+            reader.attach(suspender);
+            run_worker(reader, settings, worker_events)
+        })?;
         Ok(StreamDecoder {
             buffer,
             events,
-            worker: Some(worker),
+            worker,
         })
     }
 
-    /// Feeds bytes and returns everything they let the worker produce.
-    pub fn push(&self, data: &[u8]) -> Vec<DecoderEvent> {
+    /// Feeds bytes and returns everything they let the decoder produce.
+    pub fn push(&mut self, data: &[u8]) -> Vec<DecoderEvent> {
         self.buffer.push(data);
-        self.buffer.wait_until_idle();
+        self.worker.resume();
         self.take_events()
     }
 
-    /// Ends the input, waits for the worker to drain its decoder and resampler, and returns the
+    /// Ends the input, lets the decoder drain its codec and resampler, and returns the
     /// remaining events.
     pub fn finish(&mut self) -> Vec<DecoderEvent> {
         self.buffer.close();
-        if let Some(worker) = self.worker.take() {
-            // The worker catches its own panics; a join error cannot carry anything useful.
-            let _ = worker.join();
+        if !(0..FINISH_RESUMES).any(|_| self.worker.resume()) {
+            // A reader that keeps waiting after the end of input is a bug of ours; stop it.
+            self.buffer.abort();
+            self.worker.wind_down();
+            EventQueue(self.events.clone()).send(DecoderEvent::error(
+                ErrorKind::Internal,
+                "the decoder did not finish at the end of the input".into(),
+            ));
         }
         self.take_events()
     }
 
-    /// True once the worker stopped (end of stream or fatal error): more bytes are ignored.
+    /// True once the decoder stopped (end of stream or fatal error): more bytes are ignored.
     pub fn is_finished(&self) -> bool {
-        self.worker.as_ref().is_none_or(|w| w.is_finished())
+        self.worker.is_done()
     }
 
     fn take_events(&self) -> Vec<DecoderEvent> {
@@ -198,10 +210,8 @@ impl StreamDecoder {
 
 impl Drop for StreamDecoder {
     fn drop(&mut self) {
+        // Reads fail from now on, so the decoder returns at its next resume (`Resumable`'s drop).
         self.buffer.abort();
-        if let Some(worker) = self.worker.take() {
-            let _ = worker.join();
-        }
     }
 }
 
@@ -235,10 +245,9 @@ fn run_worker(reader: StreamReader, settings: DecoderSettings, events: EventQueu
         let message = panic_message(&*payload);
         events.send(DecoderEvent::error(
             ErrorKind::Internal,
-            format!("decoder thread panicked: {message}"),
+            format!("the decoder panicked: {message}"),
         ));
     }
-    reader.finish();
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -1109,7 +1118,7 @@ mod tests {
     #[test]
     fn lockstep_push_returns_decodable_pcm() {
         let wav = wav_bytes(8_000, 1, &ramp(8_000));
-        let decoder = StreamDecoder::start(keep()).unwrap();
+        let mut decoder = StreamDecoder::start(keep()).unwrap();
         // Header plus 3000 samples and half of the next: every complete frame comes out.
         let events = decoder.push(&wav[..44 + 6001]);
         let pcm: usize = events
@@ -1149,7 +1158,7 @@ mod tests {
     #[test]
     fn garbage_is_an_error_within_the_probe_bound() {
         let html = b"<html><body>502 Bad Gateway</body></html>\n".repeat(2000);
-        let decoder = StreamDecoder::start(keep()).unwrap();
+        let mut decoder = StreamDecoder::start(keep()).unwrap();
         let mut pushed = 0;
         let mut error = None;
         for chunk in html.chunks(4096) {
@@ -1182,7 +1191,7 @@ mod tests {
             events,
             [DecoderEvent::Error(DecoderError {
                 kind: ErrorKind::Internal,
-                message: "decoder thread panicked: injected test panic".into(),
+                message: "the decoder panicked: injected test panic".into(),
             })]
         );
     }
@@ -1249,13 +1258,14 @@ mod tests {
     }
 
     #[test]
-    fn dropping_mid_stream_joins_the_thread() {
+    fn dropping_mid_stream_winds_the_decoder_down() {
         let wav = wav_bytes(8_000, 1, &ramp(4_000));
-        let decoder = StreamDecoder::start(keep()).unwrap();
+        let mut decoder = StreamDecoder::start(keep()).unwrap();
         decoder.push(&wav[..10]); // inside the probe
         drop(decoder);
-        let decoder = StreamDecoder::start(keep()).unwrap();
+        let mut decoder = StreamDecoder::start(keep()).unwrap();
         decoder.push(&wav[..3000]); // mid-decode
+        assert!(!decoder.is_finished());
         drop(decoder);
     }
 }

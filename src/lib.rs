@@ -9,6 +9,7 @@ use gst::glib;
 
 pub mod codecs;
 pub mod container;
+pub mod coroutine;
 pub mod decoder;
 pub mod format_hint;
 pub mod mkv_watch;

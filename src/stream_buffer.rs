@@ -1,10 +1,9 @@
-//! A blocking byte pipe between the element's chain thread (the writer) and the decoder
-//! thread (the reader).
+//! The byte queue between the element's chain function (the writer) and symphonia's reader,
+//! which pulls bytes through `std::io::Read` inside the decoder coroutine (see `coroutine`).
 //!
-//! Symphonia pulls bytes through `std::io::Read`, so the decoder thread blocks here until the
-//! chain thread delivers more. The writer can also wait until the reader has consumed everything
-//! and is blocked again ("starved") or has finished: that is how the element keeps the decoder in
-//! lockstep with its input (DESIGN.md, contract 2).
+//! When the reader has consumed every byte pushed so far, `read` suspends the coroutine, and the
+//! writer's next `resume` (after the next push) lets it go on: the decoder runs on the writer's
+//! thread and is in lockstep with its input by construction (DESIGN.md, contract 2).
 //!
 //! While the decoder is still probing, the bytes it read can be kept and replayed from the start,
 //! so a wrong format hint can fall back to probing without losing input.
@@ -13,22 +12,12 @@ use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
 
-use parking_lot::{Condvar, Mutex, MutexGuard};
+use parking_lot::{Mutex, MutexGuard};
 
+use crate::coroutine::Suspender;
 use crate::mkv_watch::MatroskaWatch;
 use crate::mpeg_split::{MpegSplitter, Step};
 use crate::ogg_check::OggPageCheck;
-
-/// What the reading side is doing, as seen by the writer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ReaderState {
-    /// Working on bytes it has (or has not started reading yet).
-    Busy,
-    /// Blocked in `read()` because every byte pushed so far has been consumed.
-    Starved,
-    /// Will not read any more (end of stream reached, error, or thread gone).
-    Finished,
-}
 
 #[derive(Debug)]
 struct State {
@@ -41,7 +30,9 @@ struct State {
     closed: bool,
     /// The stream is being torn down: reads fail at once.
     aborted: bool,
-    reader: ReaderState,
+    /// Suspends the reading coroutine when it has read everything; none outside a coroutine
+    /// (unit tests), where such a read fails with `WouldBlock`.
+    suspender: Option<Suspender>,
     total_read: u64,
     /// Stream offset of `bytes[0]`.
     consumed: u64,
@@ -196,18 +187,13 @@ impl State {
     }
 }
 
-/// The lock and condition variables come from parking_lot, not std: the reader signals
-/// `reader_idle` with the lock held, and parking_lot moves the woken writer onto the lock
-/// instead of waking it straight into a contended lock. With std, each chunk's handoff cost
-/// about nine futex calls instead of four (strace, 10 s WAV in 4 KiB blocks), and every extra
-/// wake-up is a context switch. It also has no lock poisoning to ignore after a panic.
+/// The writer and the reader run on one thread, one at a time (the reader inside the
+/// coroutine the writer resumes), so this lock is never contended. It is there because
+/// symphonia requires its sources to be `Send + Sync`; parking_lot's costs one atomic operation
+/// each way and has no poisoning to handle after a codec panic.
 #[derive(Debug)]
 struct Shared {
     state: Mutex<State>,
-    /// Signalled when bytes arrive or the stream is closed/aborted.
-    data_ready: Condvar,
-    /// Signalled when the reader becomes starved or finishes.
-    reader_idle: Condvar,
 }
 
 /// The writer's handle. Cloning gives another handle to the same pipe.
@@ -231,7 +217,8 @@ pub struct SkippedData {
 }
 
 /// The reader's handle: implements `Read` with the contract symphonia's `ReadOnlySource` needs
-/// (block until at least one byte, partial reads, `Ok(0)` only at the end of the stream).
+/// (at least one byte per call, waiting by suspending the coroutine; partial reads; `Ok(0)` only
+/// at the end of the stream).
 #[derive(Debug, Clone)]
 pub struct StreamReader {
     shared: Arc<Shared>,
@@ -253,7 +240,7 @@ impl StreamBuffer {
                     retain_limit: None,
                     closed: false,
                     aborted: false,
-                    reader: ReaderState::Busy,
+                    suspender: None,
                     total_read: 0,
                     consumed: 0,
                     splitter: None,
@@ -267,8 +254,6 @@ impl StreamBuffer {
                     mkv_damage_passed: false,
                     inserted: Vec::new(),
                 }),
-                data_ready: Condvar::new(),
-                reader_idle: Condvar::new(),
             }),
         }
     }
@@ -289,48 +274,19 @@ impl StreamBuffer {
             return;
         }
         state.bytes.extend(data);
-        if state.reader == ReaderState::Starved {
-            state.reader = ReaderState::Busy;
-        }
-        drop(state);
-        self.shared.data_ready.notify_all();
     }
 
     /// Signals the end of the stream: once the buffered bytes are read, reads return `Ok(0)`.
     pub fn close(&self) {
-        let mut state = self.shared.lock();
-        state.closed = true;
-        if state.reader == ReaderState::Starved {
-            state.reader = ReaderState::Busy;
-        }
-        drop(state);
-        self.shared.data_ready.notify_all();
+        self.shared.lock().closed = true;
     }
 
-    /// Tears the stream down: pending and future reads fail, waiting writers return.
+    /// Tears the stream down: pending and future reads fail.
     pub fn abort(&self) {
         let mut state = self.shared.lock();
         state.aborted = true;
         state.bytes.clear();
         state.read_pos = 0;
-        drop(state);
-        self.shared.data_ready.notify_all();
-        self.shared.reader_idle.notify_all();
-    }
-
-    /// Blocks until the reader has consumed every byte pushed so far and waits for more, or has
-    /// finished. Returns `true` if the reader finished.
-    pub fn wait_until_idle(&self) -> bool {
-        let mut state = self.shared.lock();
-        loop {
-            if state.aborted || state.reader == ReaderState::Finished {
-                return true;
-            }
-            if state.reader == ReaderState::Starved {
-                return false;
-            }
-            self.shared.reader_idle.wait(&mut state);
-        }
     }
 
     /// Bytes pushed but not yet read by the decoder.
@@ -430,7 +386,6 @@ impl StreamReader {
     /// are dropped), for a new reader that starts with the saved header.
     pub fn pass_mkv_damage(&self) {
         self.shared.lock().mkv_damage_passed = true;
-        self.shared.data_ready.notify_all();
     }
 
     /// Damage the byte-level watchers saw since the last call, in one lock: the decoder asks
@@ -474,12 +429,9 @@ impl StreamReader {
         }
     }
 
-    /// Marks the reader as done, so a writer waiting in `wait_until_idle` returns.
-    pub fn finish(&self) {
-        let mut state = self.shared.lock();
-        state.reader = ReaderState::Finished;
-        drop(state);
-        self.shared.reader_idle.notify_all();
+    /// Lets reads wait for bytes by suspending the coroutine they run in.
+    pub fn attach(&self, suspender: Suspender) {
+        self.shared.lock().suspender = Some(suspender);
     }
 
     pub fn is_aborted(&self) -> bool {
@@ -509,7 +461,6 @@ impl io::Read for StreamReader {
                 let count = buf.len().min(state.inserted.len());
                 buf[..count].copy_from_slice(&state.inserted[..count]);
                 state.inserted.drain(..count);
-                state.reader = ReaderState::Busy;
                 state.total_read += count as u64;
                 return Ok(count);
             }
@@ -531,13 +482,12 @@ impl io::Read for StreamReader {
             if state.closed && available == 0 {
                 return Ok(0);
             }
-            if state.reader != ReaderState::Starved {
-                state.reader = ReaderState::Starved;
-                self.shared.reader_idle.notify_all();
-            }
-            self.shared.data_ready.wait(&mut state);
+            // Every byte pushed so far is consumed: wait for the next push, unlocked.
+            let Some(suspender) = state.suspender.clone() else {
+                return Err(io::ErrorKind::WouldBlock.into());
+            };
+            MutexGuard::unlocked(&mut state, || suspender.suspend());
         };
-        state.reader = ReaderState::Busy;
 
         let start = state.read_pos;
         let mut count = buf.len().min(deliverable);
@@ -589,8 +539,8 @@ impl Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::coroutine::Resumable;
     use std::io::Read;
-    use std::thread;
 
     #[test]
     fn reads_what_was_pushed_then_ends() {
@@ -615,50 +565,62 @@ mod tests {
         assert_eq!(&buf[..3], b"abc");
     }
 
+    /// Runs `body` on `reader` in a coroutine, as the decoder does; its result lands in the slot.
+    fn reading_coroutine<T: Send + 'static>(
+        reader: StreamReader,
+        body: impl FnOnce(StreamReader) -> T + Send + 'static,
+    ) -> (Resumable, Arc<Mutex<Option<T>>>) {
+        let slot = Arc::new(Mutex::new(None));
+        let result = slot.clone();
+        let resumable = Resumable::new(move |suspender| {
+            reader.attach(suspender);
+            *result.lock() = Some(body(reader));
+        })
+        .unwrap();
+        (resumable, slot)
+    }
+
     #[test]
-    fn writer_waits_until_reader_starves() {
+    fn reader_suspends_when_everything_is_consumed() {
         let buffer = StreamBuffer::new();
-        let mut reader = buffer.reader();
-        let consumer = thread::spawn(move || {
+        let (mut coroutine, total) = reading_coroutine(buffer.reader(), |mut reader| {
             let mut total = 0;
             let mut buf = [0u8; 4];
             loop {
-                let n = reader.read(&mut buf).unwrap();
-                if n == 0 {
-                    break total;
+                match reader.read(&mut buf).unwrap() {
+                    0 => break total,
+                    n => total += n,
                 }
-                total += n;
             }
         });
         for chunk in [&b"0123456789"[..], b"ab", b"cdefghijklmnop"] {
             buffer.push(chunk);
-            assert!(!buffer.wait_until_idle());
-            assert_eq!(buffer.unread_len(), 0);
+            assert!(!coroutine.resume(), "suspended, waiting for more");
+            assert_eq!(buffer.unread_len(), 0, "everything pushed was read");
         }
         buffer.close();
-        assert_eq!(consumer.join().unwrap(), 26);
+        assert!(coroutine.resume(), "the end of the stream ends the reader");
+        assert_eq!(*total.lock(), Some(26));
     }
 
     #[test]
-    fn finished_reader_releases_writer() {
-        let buffer = StreamBuffer::new();
-        let reader = buffer.reader();
-        buffer.push(b"data");
-        reader.finish();
-        assert!(buffer.wait_until_idle());
-    }
-
-    #[test]
-    fn abort_wakes_blocked_reader() {
+    fn a_read_outside_a_coroutine_would_block() {
         let buffer = StreamBuffer::new();
         let mut reader = buffer.reader();
-        let consumer = thread::spawn(move || reader.read(&mut [0u8; 8]));
-        // Make sure the reader is blocked before aborting.
-        buffer.push(b"");
-        thread::sleep(std::time::Duration::from_millis(20));
+        let error = reader.read(&mut [0u8; 8]).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::WouldBlock);
+    }
+
+    #[test]
+    fn abort_fails_a_suspended_read() {
+        let buffer = StreamBuffer::new();
+        let (mut coroutine, result) = reading_coroutine(buffer.reader(), |mut reader| {
+            reader.read(&mut [0u8; 8]).is_err()
+        });
+        assert!(!coroutine.resume(), "nothing pushed: the read waits");
         buffer.abort();
-        assert!(consumer.join().unwrap().is_err());
-        assert!(buffer.wait_until_idle());
+        assert!(coroutine.resume());
+        assert_eq!(*result.lock(), Some(true));
     }
 
     #[test]
@@ -754,23 +716,23 @@ mod tests {
         let resume = blocks[3] as usize;
         for chunk in [1, 7, bytes.len()] {
             let buffer = StreamBuffer::new();
-            let mut reader = buffer.reader();
+            let reader = buffer.reader();
             reader.set_mkv_watch(true);
             // The decoder's side: read to the damage, let go, read the rest.
-            let decoder = std::thread::spawn(move || {
+            let (mut decoder, result) = reading_coroutine(reader, |mut reader| {
                 let before = read_until_end(&mut reader);
                 assert!(reader.at_mkv_damage());
                 reader.pass_mkv_damage();
                 let after = read_until_end(&mut reader);
-                reader.finish();
                 (before, after, reader.take_damage())
             });
             for part in bytes.chunks(chunk) {
                 buffer.push(part);
-                buffer.wait_until_idle();
+                decoder.resume();
             }
             buffer.close();
-            let (before, after, skipped) = decoder.join().unwrap();
+            assert!(decoder.resume());
+            let (before, after, skipped) = result.lock().take().unwrap();
             assert_eq!(before, bytes[..from], "chunk {chunk}");
             // A cluster header with the cluster's timestamp (0), then the fourth block on.
             let mut expected = vec![0x1F, 0x43, 0xB6, 0x75, 0xFF, 0xE7, 0x88];

@@ -42,7 +42,7 @@ fuzz_target!(|input: &[u8]| {
         .then(|| ContainerHint::parse(HINTS[(mode >> 3) as usize % HINTS.len()]))
         .flatten();
     let settings = DecoderSettings::new(out_rate, out_channels, hint);
-    let mut decoder = StreamDecoder::start(settings).expect("decoder thread starts");
+    let mut decoder = StreamDecoder::start(settings).expect("decoder starts");
 
     let mut frame_size = 0;
     let mut check = |events: Vec<DecoderEvent>| {

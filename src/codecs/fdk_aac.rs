@@ -116,6 +116,9 @@ struct FrameInfo {
     rate: u32,
     channels: usize,
     frames: usize,
+    /// SBR or PS at work: the output's rate or channel count differs from the AAC core's.
+    extended: bool,
+    core_channels: usize,
 }
 
 fn check(error: sys::AAC_DECODER_ERROR) -> Result<()> {
@@ -207,6 +210,9 @@ impl FdkDecoder {
             rate: info.sampleRate.max(0) as u32,
             channels: info.numChannels.max(0) as usize,
             frames: info.frameSize.max(0) as usize,
+            extended: info.sampleRate != info.aacSampleRate
+                || info.numChannels != info.aacNumChannels,
+            core_channels: info.aacNumChannels.max(0) as usize,
         }
     }
 }
@@ -230,6 +236,8 @@ pub struct FdkAacDecoder {
     buf: AudioBuffer<i16>,
     /// The trims of the packet whose frame FDK holds back; `None` before the first packet.
     held_trims: Option<(usize, usize)>,
+    /// After the first decoded frame: whether the stream needs FDK (see `needs_fdk`).
+    needs_fdk: Option<bool>,
 }
 
 impl FdkAacDecoder {
@@ -259,7 +267,15 @@ impl FdkAacDecoder {
                 0,
             ),
             held_trims: None,
+            needs_fdk: None,
         })
+    }
+
+    /// Known once a frame is decoded: false for plain AAC-LC in mono or stereo, which
+    /// symphonia's float decoder handles at about half FDK's cost (and closer to ffmpeg's), true
+    /// when SBR or PS is at work or there are more than two channels.
+    pub fn needs_fdk(&self) -> Option<bool> {
+        self.needs_fdk
     }
 
     /// The frame FDK still holds at the end of the stream, with its packet's trims; empty when
@@ -278,6 +294,8 @@ impl FdkAacDecoder {
     fn decode(&mut self, packet: &PacketRef<'_>) -> Result<()> {
         self.buf.clear();
         let info = self.decoder.decode(packet.data, &mut self.pcm)?;
+        self.needs_fdk
+            .get_or_insert(info.extended || info.core_channels > 2);
         let trims = (
             packet.trim_start.get() as usize,
             packet.trim_end.get() as usize,
@@ -298,6 +316,7 @@ impl FdkAacDecoder {
             rate,
             channels,
             frames,
+            ..
         } = info;
         let Some(layout) = positions(channels) else {
             return unsupported_error("aac: no speaker layout for this number of channels");

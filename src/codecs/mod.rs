@@ -28,7 +28,9 @@ pub static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
 });
 
 /// The decoder of one track. symphonia's trait has no way to hand out audio a codec holds back
-/// until the end of the stream (FDK AAC's last frame), so that codec is kept by its type.
+/// until the end of the stream (FDK AAC's last frame), so that codec is kept by its type. An AAC
+/// stream starts with FDK and moves to symphonia's decoder after its first frame when that shows
+/// plain AAC-LC in mono or stereo (see `FdkAacDecoder::needs_fdk`).
 pub enum TrackDecoder {
     Registry(Box<dyn AudioDecoder>),
     #[cfg(feature = "fdk-aac")]
@@ -89,6 +91,24 @@ impl AudioDecoder for TrackDecoder {
     }
 
     fn decode_ref(&mut self, packet: &PacketRef<'_>) -> Result<GenericAudioBufferRef<'_>> {
+        #[cfg(feature = "fdk-aac")]
+        if let TrackDecoder::FdkAac(fdk) = self
+            && fdk.needs_fdk().is_none()
+        {
+            // The first frame tells whether FDK is needed. FDK's output for it is only its
+            // delay, so symphonia can take over from this very packet, with nothing lost.
+            fdk.decode_ref(packet)?;
+            let lc = match fdk.needs_fdk() {
+                Some(false) => CODECS
+                    .make_audio_decoder(fdk.codec_params(), &AudioDecoderOptions::default())
+                    .ok(),
+                _ => None,
+            };
+            match lc {
+                Some(lc) => *self = TrackDecoder::Registry(lc),
+                None => return Ok(self.last_decoded()),
+            }
+        }
         self.inner().decode_ref(packet)
     }
 

@@ -353,7 +353,7 @@ impl BaseTransformImpl for RsStreamDecoder {
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
-        // Dropping the decoder aborts its thread and joins it.
+        // Dropping the decoder aborts its input and winds it down.
         let decoder = self.state.lock().unwrap().decoder.take();
         drop(decoder);
         *self.state.lock().unwrap() = State::default();
@@ -483,7 +483,7 @@ impl BaseTransformImpl for RsStreamDecoder {
                         gst::element_imp_error!(
                             self,
                             gst::CoreError::Thread,
-                            ["Could not start the decoder thread: {e}"]
+                            ["Could not start the decoder: {e}"]
                         );
                         return Err(gst::FlowError::Error);
                     }
@@ -523,7 +523,7 @@ impl BaseTransformImpl for RsStreamDecoder {
             }
             state
                 .decoder
-                .as_ref()
+                .as_mut()
                 .expect("decoder started above")
                 .push(bytes)
         };
@@ -874,7 +874,7 @@ impl RsStreamDecoder {
     }
 }
 
-/// A panic in the element's own code (not the decoder thread, which `decoder` tests) must end in
+/// A panic in the element's own code (not the decoder, whose panics the `decoder` tests cover) must end in
 /// an ERROR message, never an abort, and the pipeline must still shut down and free the element.
 /// The panic is injected through a test-only setting, so this lives next to the element.
 #[cfg(test)]
@@ -991,7 +991,7 @@ mod tests {
             errors,
             got_eos,
             buffers: buffers.load(Ordering::SeqCst),
-            // Freeing the element drops its StreamDecoder, which joins the decoder thread.
+            // Freeing the element drops its StreamDecoder, which winds the decoder down.
             element_freed: weak.upgrade().is_none(),
         }
     }
