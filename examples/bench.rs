@@ -14,6 +14,12 @@
 //! - **idle streams**: start many pipelines, feed each the first 32 KiB of an MP3 and wait for
 //!   its first PCM, then count the resident memory and threads they add (one fresh process per
 //!   chain).
+//! - **live**: many pipelines at once, each fed a 10 s file in 20 ms pieces at real-time pace:
+//!   CPU, memory and threads per stream for ours, the decodebin chain and a null chain
+//!   (`appsrc ! identity ! fakesink`), so each one's own cost shows.
+//! - **long**: one hour of MP3 decoded as fast as possible, the resident memory over the run.
+//!
+//! Throughput and first sound also go into a chart, `target/bench/bench.svg`.
 //!
 //! Inputs are made by ffmpeg from a synthetic stereo signal and cached in `target/bench/`.
 
@@ -31,6 +37,8 @@ const OUT_CHANNELS: u32 = 1;
 const STOCK_CHAIN: &str = "decodebin ! audioconvert ! audioresample ! \
      audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=1";
 const OURS_CHAIN: &str = "rsstreamdecoder";
+/// What a pipeline costs without any decoding: the baseline for the element's own cost.
+const NULL_CHAIN: &str = "identity";
 
 struct Format {
     name: &'static str,
@@ -103,7 +111,7 @@ struct Args {
 fn usage() -> ! {
     eprintln!(
         "usage: bench [--seconds N] [--runs N] [--streams N] [--blocksize BYTES] [--formats a,b,...] \
-         [--sections throughput,first-sound,idle,live]\n  formats: {}",
+         [--sections throughput,first-sound,idle,live,long]\n  formats: {}",
         FORMATS.iter().map(|f| f.name).collect::<Vec<_>>().join(",")
     );
     std::process::exit(2);
@@ -116,7 +124,7 @@ fn parse_args() -> Args {
         streams: 100,
         blocksize: 4096,
         formats: FORMATS.iter().collect(),
-        sections: ["throughput", "first-sound", "idle", "live"]
+        sections: ["throughput", "first-sound", "idle", "live", "long"]
             .map(String::from)
             .to_vec(),
     };
@@ -385,7 +393,16 @@ fn run_ffmpeg(path: &Path, limit: Option<&str>) -> Sample {
 // Sections
 // ---------------------------------------------------------------------------------------------
 
-fn throughput(args: &Args) {
+/// What the chart shows, gathered from the sections that ran.
+#[derive(Default)]
+struct Report {
+    /// Per format: CPU time of the decodebin chain ÷ ours, and of ffmpeg (net) ÷ ours.
+    throughput: Vec<(&'static str, f64, f64)>,
+    /// Per format: bytes pushed before the first PCM, ours and the decodebin chain's.
+    first_sound: Vec<(&'static str, Option<usize>, Option<usize>)>,
+}
+
+fn throughput(args: &Args, report: &mut Report) {
     println!(
         "\n## Throughput: {} s of audio to {OUT_RATE} Hz mono S16LE, median of {} runs, \
          filesrc blocksize={}",
@@ -434,6 +451,9 @@ fn throughput(args: &Args) {
         }
         let ffmpeg_net = (ffmpeg.cpu - ffmpeg_start.cpu).max(0.01);
         let ours_cpu = ours.cpu.max(0.01);
+        report
+            .throughput
+            .push((format.name, stock.cpu / ours_cpu, ffmpeg_net / ours_cpu));
         let realtime = args.seconds as f64 / ours_cpu;
         println!(
             "| {} | {:.1} MiB | {:.2} s / {:.2} s | {:.2} s / {:.2} s | {:.2} s / {:.2} s ({:.2} s) \
@@ -491,7 +511,7 @@ fn bytes_to_first_pcm(bytes: &[u8], chain: &str) -> Option<usize> {
     result
 }
 
-fn first_sound(args: &Args) {
+fn first_sound(args: &Args, report: &mut Report) {
     println!(
         "\n## First sound: bytes pushed in 512-byte chunks (30 ms apart) when the first PCM comes out"
     );
@@ -509,12 +529,12 @@ fn first_sound(args: &Args) {
             Some(n) => format!("{n} B ({:.0} ms)", n as f64 / bytes_per_ms),
             None => "none before the end".to_string(),
         };
-        println!(
-            "| {} | {} | {} |",
-            format.name,
-            show(bytes_to_first_pcm(&bytes, OURS_CHAIN)),
-            show(bytes_to_first_pcm(&bytes, STOCK_CHAIN)),
+        let (ours, stock) = (
+            bytes_to_first_pcm(&bytes, OURS_CHAIN),
+            bytes_to_first_pcm(&bytes, STOCK_CHAIN),
         );
+        println!("| {} | {} | {} |", format.name, show(ours), show(stock));
+        report.first_sound.push((format.name, ours, stock));
     }
 }
 
@@ -631,15 +651,25 @@ fn live(args: &Args) {
          Each chain runs in a fresh process.\n"
     );
     println!(
-        "| format | chain | CPU per stream | streams per 2 cores at this cost | late | frames out per stream (min) |"
+        "Own = above the null chain `appsrc ! identity ! fakesink` (the feeding and GStreamer's \
+         own costs). RSS and threads = added per stream, measured at the end of the feed.\n"
     );
-    println!("|---|---|---|---|---|---|");
+    println!(
+        "| format | chain | CPU per stream | own CPU | streams per 2 cores at this cost | \
+         RSS per stream | own RSS | threads per stream | late | frames out per stream (min) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for format in &args.formats {
         if !["mp3", "opus-pages20ms", "aac", "wav24k"].contains(&format.name) {
             continue;
         }
         input(format, SECONDS);
-        for (name, chain) in [("ours", "ours"), ("decodebin chain", "stock")] {
+        let mut null = None;
+        for (name, chain) in [
+            ("null (identity)", NULL_CHAIN),
+            ("ours", "ours"),
+            ("decodebin chain", "stock"),
+        ] {
             let (figures, line) = run_child(&[
                 "--live-child",
                 chain,
@@ -647,18 +677,35 @@ fn live(args: &Args) {
                 format.name,
             ]);
             match figures.as_slice() {
-                [percent, late, frames] => println!(
-                    "| {} | {name} | {percent:.2} % | {:.0} | {late:.2} s | {frames:.0} |",
-                    format.name,
-                    200.0 / percent.max(0.001)
+                &[percent, late, frames, kib, threads] => {
+                    let (own_cpu, own_kib) = match null {
+                        None => {
+                            null = Some((percent, kib));
+                            ("".to_string(), "".to_string())
+                        }
+                        Some((null_cpu, null_kib)) => (
+                            format!("{:.3} %", percent - null_cpu),
+                            format!("{:.0} KiB", kib - null_kib),
+                        ),
+                    };
+                    println!(
+                        "| {} | {name} | {percent:.3} % | {own_cpu} | {:.0} | {kib:.0} KiB | \
+                         {own_kib} | {threads:.1} | {late:.2} s | {frames:.0} |",
+                        format.name,
+                        200.0 / percent.max(0.001)
+                    )
+                }
+                _ => println!(
+                    "| {} | {name} | failed: {line} | | | | | | | |",
+                    format.name
                 ),
-                _ => println!("| {} | {name} | failed: {line} | | | |", format.name),
             }
         }
     }
 }
 
-/// The child process of `live`: prints "<CPU % of a core per stream> <late s> <min frames>".
+/// The child process of `live`: prints "<CPU % of a core per stream> <late s> <min frames>
+/// <RSS KiB per stream> <threads per stream>".
 fn live_child(chain: &str, streams: usize, format_name: &str) {
     const SECONDS: u32 = 10;
     const PIECE: Duration = Duration::from_millis(20);
@@ -672,6 +719,7 @@ fn live_child(chain: &str, streams: usize, format_name: &str) {
         .find(|f| f.name == format_name)
         .unwrap_or_else(|| usage());
     let bytes = std::fs::read(input(format, SECONDS)).unwrap();
+    let (rss_before, threads_before) = (resident_kib(), thread_count());
     let pieces = (SECONDS as u128 * 1000 / PIECE.as_millis()) as usize;
     let piece_len = bytes.len().div_ceil(pieces);
     let streams: Vec<LiveStream> = (0..streams)
@@ -703,6 +751,8 @@ fn live_child(chain: &str, streams: usize, format_name: &str) {
         }
     }
     let fed = Instant::now();
+    let rss = resident_kib().saturating_sub(rss_before) as f64 / streams.len() as f64;
+    let threads = thread_count().saturating_sub(threads_before) as f64 / streams.len() as f64;
     for stream in &streams {
         stream.src.end_of_stream().unwrap();
     }
@@ -721,7 +771,7 @@ fn live_child(chain: &str, streams: usize, format_name: &str) {
         stream.pipeline.set_state(gst::State::Null).unwrap();
     }
     let percent = (cpu_after - cpu_before) / wall / streams.len() as f64 * 100.0;
-    println!("{percent} {late} {min_frames}");
+    println!("{percent} {late} {min_frames} {rss} {threads}");
 }
 
 fn main() {
@@ -734,6 +784,10 @@ fn main() {
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| usage());
         idle_child(&argv[2], streams);
+        return;
+    }
+    if argv.get(1).map(String::as_str) == Some("--long-child") {
+        long_child();
         return;
     }
     if argv.get(1).map(String::as_str) == Some("--live-child") {
@@ -760,13 +814,246 @@ fn main() {
         .next()
         .unwrap_or("ffmpeg not found")
     );
+    let mut report = Report::default();
     for section in &args.sections {
         match section.as_str() {
-            "throughput" => throughput(&args),
-            "first-sound" => first_sound(&args),
+            "throughput" => throughput(&args, &mut report),
+            "first-sound" => first_sound(&args, &mut report),
             "idle" => idle(&args),
             "live" => live(&args),
+            "long" => long(),
             _ => usage(),
         }
     }
+    if !report.throughput.is_empty() || !report.first_sound.is_empty() {
+        let path = bench_dir().join("bench.svg");
+        std::fs::write(&path, chart(&report, &args)).unwrap();
+        println!("\nChart: {}", path.display());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One hour of MP3
+// ---------------------------------------------------------------------------------------------
+
+const LONG_SECONDS: u32 = 3600;
+
+fn long() {
+    println!(
+        "\n## One hour of MP3 (128 kbit/s) through `filesrc ! rsstreamdecoder ! fakesink`, as \
+         fast as possible"
+    );
+    println!(
+        "Resident memory of the whole process, sampled every 20 ms, against the audio decoded \
+         so far.\n"
+    );
+    input(&FORMATS[0], LONG_SECONDS);
+    let (figures, line) = run_child(&["--long-child"]);
+    match figures.as_slice() {
+        &[start, at_minute, peak_after, peak, end, wall] => {
+            println!(
+                "| before PLAYING | after 1 min of audio | highest after that | peak | at the end \
+                 | wall time |"
+            );
+            println!("|---|---|---|---|---|---|");
+            println!(
+                "| {:.1} MiB | {:.1} MiB | {:.1} MiB | {:.1} MiB | {:.1} MiB | {wall:.1} s |",
+                start / 1024.0,
+                at_minute / 1024.0,
+                peak_after / 1024.0,
+                peak / 1024.0,
+                end / 1024.0
+            );
+            println!(
+                "\nGrowth after the first minute: {:.0} KiB.",
+                peak_after - at_minute
+            );
+        }
+        _ => println!("failed: {line}"),
+    }
+}
+
+/// The child process of `long`: prints "<KiB before> <KiB at 1 min> <max KiB after 1 min>
+/// <peak KiB> <KiB at the end> <wall s>".
+fn long_child() {
+    let path = input(&FORMATS[0], LONG_SECONDS);
+    let pipeline = launch(&format!(
+        "filesrc location={} ! {OURS_CHAIN} ! fakesink name=sink sync=false",
+        path.display()
+    ));
+    let bytes_out = count_bytes_into_sink(&pipeline);
+    let bus = pipeline.bus().unwrap();
+    let start = resident_kib();
+    let began = Instant::now();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let bytes_per_second = (2 * OUT_RATE * OUT_CHANNELS) as u64;
+    let (mut at_minute, mut peak_after, mut peak) = (None, 0, 0);
+    loop {
+        let done = bus
+            .timed_pop_filtered(
+                gst::ClockTime::from_mseconds(20),
+                &[gst::MessageType::Eos, gst::MessageType::Error],
+            )
+            .is_some();
+        let rss = resident_kib();
+        peak = peak.max(rss);
+        if bytes_out.load(Ordering::Relaxed) / bytes_per_second >= 60 {
+            at_minute.get_or_insert(rss);
+            peak_after = peak_after.max(rss);
+        }
+        if done {
+            break;
+        }
+    }
+    let wall = began.elapsed().as_secs_f64();
+    let end = resident_kib();
+    pipeline.set_state(gst::State::Null).unwrap();
+    println!(
+        "{start} {} {peak_after} {peak} {end} {wall}",
+        at_minute.unwrap_or(0)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chart
+// ---------------------------------------------------------------------------------------------
+
+/// An SVG of the throughput ratios and first-sound bytes per format, written by hand: two bar
+/// charts are not worth a plotting dependency.
+fn chart(report: &Report, args: &Args) -> String {
+    const W: f64 = 900.0;
+    const H: f64 = 380.0;
+    const PANEL_W: f64 = 400.0;
+    const TOP: f64 = 60.0;
+    const BOTTOM: f64 = 300.0;
+    const BLUE: &str = "#3b6fb6";
+    const ORANGE: &str = "#e08a2c";
+    const GREY: &str = "#9a9a9a";
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" \
+         font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"{W}\" height=\"{H}\" \
+         fill=\"white\"/>\n"
+    );
+    let text = |svg: &mut String, x: f64, y: f64, anchor: &str, size: u32, s: &str| {
+        svg.push_str(&format!(
+            "<text x=\"{x:.1}\" y=\"{y:.1}\" text-anchor=\"{anchor}\" font-size=\"{size}\">{s}</text>\n"
+        ));
+    };
+    // One panel: grouped bars, a value axis from 0 to `max`, and a dashed reference line.
+    let panel = |svg: &mut String,
+                     left: f64,
+                     title: &str,
+                     rows: &[(&str, Vec<f64>)],
+                     series: &[(&str, &str)],
+                     reference: Option<(f64, &str)>,
+                     unit: &str| {
+        text(svg, left + PANEL_W / 2.0, 24.0, "middle", 14, title);
+        let max = rows
+            .iter()
+            .flat_map(|(_, values)| values.iter().copied())
+            .chain(reference.map(|(value, _)| value))
+            .fold(0.0f64, f64::max)
+            .max(1e-9)
+            * 1.1;
+        let y = |value: f64| BOTTOM - (value / max) * (BOTTOM - TOP);
+        for tick in 0..=4 {
+            let value = max * tick as f64 / 4.0;
+            svg.push_str(&format!(
+                "<line x1=\"{left}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#e4e4e4\"/>\n",
+                left + PANEL_W,
+                y(value),
+                y(value)
+            ));
+            text(
+                svg,
+                left - 4.0,
+                y(value) + 4.0,
+                "end",
+                10,
+                &format!("{value:.1}{unit}"),
+            );
+        }
+        let group = PANEL_W / rows.len().max(1) as f64;
+        let bar = (group * 0.8) / series.len() as f64;
+        for (i, (name, values)) in rows.iter().enumerate() {
+            let x0 = left + group * i as f64 + group * 0.1;
+            for (j, value) in values.iter().enumerate() {
+                svg.push_str(&format!(
+                    "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\"/>\n",
+                    x0 + bar * j as f64,
+                    y(*value),
+                    bar - 1.0,
+                    BOTTOM - y(*value),
+                    series[j].1
+                ));
+            }
+            text(svg, x0 + group * 0.4, BOTTOM + 14.0, "middle", 10, name);
+        }
+        if let Some((value, label)) = reference {
+            svg.push_str(&format!(
+                "<line x1=\"{left}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#444\" \
+                 stroke-dasharray=\"4 3\"/>\n",
+                left + PANEL_W,
+                y(value),
+                y(value)
+            ));
+            text(svg, left + PANEL_W, y(value) - 4.0, "end", 10, label);
+        }
+        for (j, (label, colour)) in series.iter().enumerate() {
+            let x = left + 10.0 + 190.0 * j as f64;
+            svg.push_str(&format!(
+                "<rect x=\"{x}\" y=\"{}\" width=\"10\" height=\"10\" fill=\"{colour}\"/>\n",
+                BOTTOM + 30.0
+            ));
+            text(svg, x + 14.0, BOTTOM + 39.0, "start", 11, label);
+        }
+    };
+    let ratios: Vec<(&str, Vec<f64>)> = report
+        .throughput
+        .iter()
+        .map(|(name, chain, ffmpeg)| (*name, vec![*chain, *ffmpeg]))
+        .collect();
+    if !ratios.is_empty() {
+        panel(
+            &mut svg,
+            50.0,
+            &format!(
+                "CPU time of others ÷ ours, {} s files (higher: ours cheaper)",
+                args.seconds
+            ),
+            &ratios,
+            &[("decodebin chain ÷ ours", BLUE), ("ffmpeg ÷ ours", ORANGE)],
+            Some((1.0, "same cost")),
+            "",
+        );
+    }
+    let bytes: Vec<(&str, Vec<f64>)> = report
+        .first_sound
+        .iter()
+        .map(|(name, ours, chain)| {
+            let kib = |b: &Option<usize>| b.map_or(0.0, |b| b as f64 / 1024.0);
+            (*name, vec![kib(ours), kib(chain)])
+        })
+        .collect();
+    if !bytes.is_empty() {
+        panel(
+            &mut svg,
+            50.0 + PANEL_W + 60.0,
+            "First sound: KiB pushed (512 B pieces) before PCM",
+            &bytes,
+            &[("rsstreamdecoder", BLUE), ("decodebin chain", GREY)],
+            None,
+            "",
+        );
+    }
+    text(
+        &mut svg,
+        W / 2.0,
+        H - 8.0,
+        "middle",
+        10,
+        "make bench: medians on a shared 2-core machine; ratios are from the same run",
+    );
+    svg.push_str("</svg>\n");
+    svg
 }
