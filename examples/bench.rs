@@ -941,12 +941,12 @@ fn chart(report: &Report, args: &Args) -> String {
     };
     // One panel: grouped bars, a value axis from 0 to `max`, and a dashed reference line.
     let panel = |svg: &mut String,
-                     left: f64,
-                     title: &str,
-                     rows: &[(&str, Vec<f64>)],
-                     series: &[(&str, &str)],
-                     reference: Option<(f64, &str)>,
-                     unit: &str| {
+                 left: f64,
+                 title: &str,
+                 rows: &[(&str, Vec<f64>)],
+                 series: &[(&str, &str)],
+                 reference: Option<(f64, &str)>,
+                 unit: &str| {
         text(svg, left + PANEL_W / 2.0, 24.0, "middle", 14, title);
         let max = rows
             .iter()

@@ -19,6 +19,9 @@ pub enum Step {
     Advance(usize),
     /// A new file starts here.
     Boundary,
+    /// These many bytes are no audio and no file of their own (an APE or Lyrics3 tag after
+    /// the last frame): drop them before the reader sees them.
+    Skip(usize),
     /// Not enough bytes to decide.
     NeedMore,
 }
@@ -116,6 +119,9 @@ impl MpegSplitter {
                 return Step::Boundary;
             }
         }
+        if let Some(step) = trailing_tag(ahead, self.locked) {
+            return step;
+        }
         if self.locked && ahead.starts_with(b"TAG") {
             self.after_trailing_tag = true;
             return Step::Advance(128);
@@ -189,6 +195,45 @@ impl MpegSplitter {
         self.at_file_start = false;
         Step::Advance(header.len)
     }
+}
+
+/// The most bytes to look through for the end of a Lyrics3 tag (its own limit is 999999, but
+/// real ones hold a few KiB of text); past it the bytes count as junk.
+const LYRICS3_MAX: usize = 256 * 1024;
+
+/// An APEv2 tag (with its header) or a Lyrics3 tag where a frame should start: the tagging
+/// formats MP3 files carry at their end, besides ID3v1. symphonia's reader would scan them for
+/// frame sync, and binary items (cover art) hold false syncs it decodes as noise.
+fn trailing_tag(ahead: &[u8], locked: bool) -> Option<Step> {
+    if ahead.starts_with(b"APETAGEX") {
+        let Some(fields) = ahead.get(8..24) else {
+            return Some(Step::NeedMore);
+        };
+        let le32 = |at: usize| u32::from_le_bytes(fields[at..at + 4].try_into().unwrap());
+        let (size, flags) = (le32(4) as usize, le32(12));
+        // Bit 29: this is the header, and `size` (items and footer) follows it. Without it,
+        // this is a footer whose items went by as junk: only the footer is left to drop.
+        let header = flags & (1 << 29) != 0;
+        return Some(Step::Skip(if header { 32 + size } else { 32 }));
+    }
+    const LYRICS3: &[u8] = b"LYRICSBEGIN";
+    if locked && ahead.len() < LYRICS3.len() && LYRICS3.starts_with(ahead) {
+        return Some(Step::NeedMore);
+    }
+    if locked && ahead.starts_with(LYRICS3) {
+        let end = [&b"LYRICS200"[..], b"LYRICSEND"].iter().find_map(|marker| {
+            ahead[..ahead.len().min(LYRICS3_MAX)]
+                .windows(marker.len())
+                .position(|w| w == *marker)
+                .map(|at| at + marker.len())
+        });
+        return match end {
+            Some(end) => Some(Step::Skip(end)),
+            None if ahead.len() < LYRICS3_MAX => Some(Step::NeedMore),
+            None => None,
+        };
+    }
+    None
 }
 
 /// Bytes needed to look for an info tag: header, the longest side info, tag id, flags, count.
@@ -345,14 +390,14 @@ mod tests {
         let mut found = Vec::new();
         while pos < stream.len() {
             match splitter.step(&stream[pos..]) {
-                Step::Advance(n) => pos += n,
+                Step::Advance(n) | Step::Skip(n) => pos += n,
                 Step::Boundary => {
                     found.push(pos);
                     splitter.start_file();
                     // A new file starts with something to advance over, unless it is too
                     // short to lock on (the stream buffer then hands out the rest at the end).
                     match splitter.step(&stream[pos..]) {
-                        Step::Advance(n) => pos += n,
+                        Step::Advance(n) | Step::Skip(n) => pos += n,
                         Step::NeedMore => break,
                         Step::Boundary => panic!("boundary at a file start"),
                     }

@@ -40,6 +40,9 @@ struct State {
     splitter: Option<MpegSplitter>,
     /// Stream offset up to which the splitter has assigned bytes to the current file.
     decided_until: u64,
+    /// Bytes of a trailing tag the splitter dropped that have not arrived yet: dropped from the
+    /// next pushes. Stream offsets here do not count dropped bytes.
+    skip_pending: u64,
     /// A new file starts at `decided_until`.
     boundary: bool,
     /// A copy of the first bytes of the stream, up to `head_limit`, for container details the
@@ -84,6 +87,13 @@ impl State {
             match splitter.step(ahead) {
                 Step::Advance(n) => self.decided_until += n as u64,
                 Step::Boundary => self.boundary = true,
+                Step::Skip(n) => {
+                    // Not yet read (the reader stops at `decided_until`), so the bytes go from
+                    // the middle of the queue; what has not arrived yet goes as it comes.
+                    let removed = n.min(self.bytes.len() - start);
+                    self.bytes.drain(start..start + removed);
+                    self.skip_pending = (n - removed) as u64;
+                }
                 Step::NeedMore if self.closed => self.decided_until = u64::MAX,
                 Step::NeedMore => break,
             }
@@ -245,6 +255,7 @@ impl StreamBuffer {
                     consumed: 0,
                     splitter: None,
                     decided_until: 0,
+                    skip_pending: 0,
                     boundary: false,
                     head: Vec::new(),
                     head_limit: 0,
@@ -273,7 +284,9 @@ impl StreamBuffer {
         if state.closed || state.aborted {
             return;
         }
-        state.bytes.extend(data);
+        let skipped = state.skip_pending.min(data.len() as u64);
+        state.skip_pending -= skipped;
+        state.bytes.extend(&data[skipped as usize..]);
     }
 
     /// Signals the end of the stream: once the buffered bytes are read, reads return `Ok(0)`.

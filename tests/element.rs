@@ -485,6 +485,30 @@ fn short_mp3_and_damaged_xing_headers_decode() {
     }
 }
 
+/// APE and Lyrics3 tags after the last frame are not audio: their binary items hold false frame
+/// syncs that used to come out as noise. The audio comes out as without the tags, in any
+/// chunking, without a warning.
+#[test]
+fn trailing_ape_and_lyrics3_tags_are_not_audio() {
+    let plain = decode_fixture("mp3_cbr.mp3", &keep_props(), Chunking::Whole);
+    for name in ["mp3_ape_tag.mp3", "mp3_lyrics3.mp3"] {
+        for chunking in [Chunking::Whole, Chunking::Fixed(700), Chunking::Fixed(1)] {
+            let decoded = decode_fixture(name, &keep_props(), chunking);
+            assert!(decoded.errors.is_empty(), "{name}: {:?}", decoded.errors);
+            assert!(
+                decoded.warnings.is_empty(),
+                "{name}: {:?}",
+                decoded.warnings
+            );
+            assert_eq!(decoded.frames(), plain.frames(), "{name} {chunking:?}");
+            assert!(
+                decoded.samples == plain.samples,
+                "{name} {chunking:?}: other samples"
+            );
+        }
+    }
+}
+
 #[test]
 fn chained_ogg_decodes_fully() {
     let chained = concat(&["vorbis.ogg", "opus.ogg"]);

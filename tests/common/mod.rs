@@ -303,6 +303,15 @@ fn recipe(name: &str) -> Recipe {
             b[at + 4..at + 8].copy_from_slice(&15u32.to_be_bytes());
             b[at + 8..at + 120].fill(0x5a);
         }),
+        // Tags taggers append after the last frame; their binary items hold false frame syncs.
+        "mp3_ape_tag.mp3" => Patched("mp3_cbr.mp3", "APEv2 tag with header, then ID3v1", |b| {
+            b.extend(ape_tag());
+            b.extend(id3v1());
+        }),
+        "mp3_lyrics3.mp3" => Patched("mp3_cbr.mp3", "Lyrics3v2 tag, then ID3v1", |b| {
+            b.extend(lyrics3v2());
+            b.extend(id3v1());
+        }),
         // PCM containers symphonia's readers refuse.
         "s16.rf64" => Encode(&["-c:a", "pcm_s16le", "-rf64", "always", "-f", "wav"]),
         // BW64 (ITU-R BS.2088) is RF64 with another magic; no encoder here writes it.
@@ -425,6 +434,64 @@ fn recipe(name: &str) -> Recipe {
         "he_aac_v2.m4a" => GstRemux("he_aac_v2.aac", "aacparse ! mp4mux faststart=true"),
         _ => panic!("unknown fixture {name}"),
     }
+}
+
+/// Three chained MPEG-1 layer III frame headers (128 kbit/s, 44.1 kHz) with zeroed bodies: what
+/// a binary tag item (cover art, a waveform) may hold by chance, and a reader scanning for sync
+/// takes for audio.
+fn false_frames() -> Vec<u8> {
+    let mut frame = vec![0u8; 417];
+    frame[..4].copy_from_slice(&[0xff, 0xfb, 0x90, 0x00]);
+    frame.repeat(3)
+}
+
+/// An APEv2 tag as foobar2000 and Mp3tag write it: header, items, footer.
+fn ape_tag() -> Vec<u8> {
+    let item = |key: &str, value: &[u8], flags: u32| {
+        let mut item = (value.len() as u32).to_le_bytes().to_vec();
+        item.extend(flags.to_le_bytes());
+        item.extend(key.as_bytes());
+        item.push(0);
+        item.extend(value);
+        item
+    };
+    let items = [
+        item("Title", b"A test signal", 0),
+        // Flags 1 << 1: binary item.
+        item(
+            "Cover Art (Front)",
+            &[b"cover.jpg\0".to_vec(), false_frames()].concat(),
+            2,
+        ),
+    ]
+    .concat();
+    let block = |is_header: bool| {
+        let mut block = b"APETAGEX".to_vec();
+        block.extend(2000u32.to_le_bytes());
+        block.extend((items.len() as u32 + 32).to_le_bytes());
+        block.extend(2u32.to_le_bytes());
+        // Bit 31: the tag has a header; bit 29: this block is the header.
+        block.extend(((1u32 << 31) | if is_header { 1 << 29 } else { 0 }).to_le_bytes());
+        block.extend([0u8; 8]);
+        block
+    };
+    [block(true), items.clone(), block(false)].concat()
+}
+
+/// A Lyrics3 v2 tag: fields, then the size of everything before it as six digits, "LYRICS200".
+fn lyrics3v2() -> Vec<u8> {
+    let mut tag = b"LYRICSBEGININD00002\x0010LYR00030[00:01]la la la \xff\xfb\x90\x00 la".to_vec();
+    tag.extend(false_frames());
+    let size = tag.len();
+    tag.extend(format!("{size:06}LYRICS200").as_bytes());
+    tag
+}
+
+/// An ID3v1 tag: "TAG" and 125 bytes of fields.
+fn id3v1() -> Vec<u8> {
+    let mut tag = b"TAGA test signal".to_vec();
+    tag.resize(128, 0);
+    tag
 }
 
 /// Encodes `s16.wav` with FDK AAC to ADTS. The input is followed by two frames of silence so
