@@ -37,8 +37,8 @@ pub const MAX_PROBE_BYTES: u32 = 32 * 1024;
 /// How many bytes a reader built from a hint may consume before we give up on the hint and
 /// replay those bytes into the probe.
 const HINT_REPLAY_LIMIT: usize = 48 * 1024;
-/// How much damage the stream may show before it is declared undecodable: each corrupt packet
-/// adds one, each good packet takes one away. A leaky count rather than a run length, because
+/// How much damage the stream may show before it is declared undecodable, by default (the
+/// element's `max-errors`): each corrupt packet adds one, each good packet takes one away. A leaky count rather than a run length, because
 /// noise sometimes decodes "successfully" (AAC accepts about one random payload in five), which
 /// would reset a plain run counter forever.
 pub const MAX_DAMAGE: u32 = 32;
@@ -59,6 +59,8 @@ pub struct DecoderSettings {
     pub hint: Option<ContainerHint>,
     /// Most bytes of an MP4 whose index comes last that are held until the index arrives.
     pub mp4_buffer_limit: u64,
+    /// Damage (see [`MAX_DAMAGE`]) past which decoding stops with an error; `None`: never.
+    pub max_damage: Option<u32>,
     /// Makes the worker panic, to test that a panic becomes an error event.
     #[cfg(test)]
     pub panic_in_worker: bool,
@@ -86,6 +88,7 @@ impl DecoderSettings {
             out_channels,
             hint,
             mp4_buffer_limit: mp4::DEFAULT_BUFFER_LIMIT,
+            max_damage: Some(MAX_DAMAGE),
             #[cfg(test)]
             panic_in_worker: false,
             #[cfg(test)]
@@ -788,11 +791,16 @@ impl<'a> Worker<'a> {
     /// Reports a skipped packet; returns false (after an error event) once the damage count
     /// passes `MAX_DAMAGE`.
     fn tolerate_error(&mut self, damage: u32, message: &str) -> bool {
-        if damage > MAX_DAMAGE {
+        if let Some(max) = self.settings.max_damage
+            && damage > max
+        {
             self.flush_converter();
             self.events.send(DecoderEvent::error(
                 ErrorKind::Corrupt,
-                format!("too many corrupt packets: {MAX_DAMAGE} more bad than good ones recently; last: {message}"),
+                format!(
+                    "too many corrupt packets: {damage} more bad than good ones recently \
+                     (max-errors {max}); last: {message}"
+                ),
             ));
             return false;
         }
@@ -1255,6 +1263,37 @@ mod tests {
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(formats[0].container, "wave");
         assert_eq!(pcm.len(), 8_000);
+    }
+
+    /// Found by fuzzing: while a CAF stream was still being probed, the MPEG splitter took a
+    /// false frame chain for MP3 and an "APETAGEX" after it for a tag to drop, and dropping it
+    /// broke the Matroska watcher's stream offsets (a panic). Pushed as the fuzzer did:
+    /// chunk sizes from its generator seeded with 42, 48 kHz mono.
+    #[test]
+    fn no_tag_is_dropped_while_the_container_is_probed() {
+        let input = include_bytes!("../tests/data/fuzz-ape-skip-while-probing.caf");
+        let mut decoder =
+            StreamDecoder::start(DecoderSettings::new(Some(48_000), Some(1), None)).unwrap();
+        let (mut state, mut rest) = (42u32 | 1, &input[..]);
+        let mut events = Vec::new();
+        while !rest.is_empty() && !decoder.is_finished() {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let size = 1 + (state >> 8) as usize % 8192;
+            let (chunk, tail) = rest.split_at(size.min(rest.len()));
+            events.extend(decoder.push(chunk));
+            rest = tail;
+        }
+        events.extend(decoder.finish());
+        let internal = events.iter().find(|e| {
+            matches!(
+                e,
+                DecoderEvent::Error(DecoderError {
+                    kind: ErrorKind::Internal,
+                    ..
+                })
+            )
+        });
+        assert!(internal.is_none(), "{internal:?}");
     }
 
     #[test]

@@ -205,6 +205,10 @@ const LYRICS3_MAX: usize = 256 * 1024;
 /// formats MP3 files carry at their end, besides ID3v1. symphonia's reader would scan them for
 /// frame sync, and binary items (cover art) hold false syncs it decodes as noise.
 fn trailing_tag(ahead: &[u8], locked: bool) -> Option<Step> {
+    // Only after a frame chain: elsewhere (junk, another container) these bytes are data.
+    if !locked {
+        return None;
+    }
     if ahead.starts_with(b"APETAGEX") {
         let Some(fields) = ahead.get(8..24) else {
             return Some(Step::NeedMore);
@@ -212,15 +216,15 @@ fn trailing_tag(ahead: &[u8], locked: bool) -> Option<Step> {
         let le32 = |at: usize| u32::from_le_bytes(fields[at..at + 4].try_into().unwrap());
         let (size, flags) = (le32(4) as usize, le32(12));
         // Bit 29: this is the header, and `size` (items and footer) follows it. Without it,
-        // this is a footer whose items went by as junk: only the footer is left to drop.
+        // this is a footer right after the last frame (a tag without items): drop just that.
         let header = flags & (1 << 29) != 0;
         return Some(Step::Skip(if header { 32 + size } else { 32 }));
     }
     const LYRICS3: &[u8] = b"LYRICSBEGIN";
-    if locked && ahead.len() < LYRICS3.len() && LYRICS3.starts_with(ahead) {
+    if ahead.len() < LYRICS3.len() && LYRICS3.starts_with(ahead) {
         return Some(Step::NeedMore);
     }
-    if locked && ahead.starts_with(LYRICS3) {
+    if ahead.starts_with(LYRICS3) {
         let end = [&b"LYRICS200"[..], b"LYRICSEND"].iter().find_map(|marker| {
             ahead[..ahead.len().min(LYRICS3_MAX)]
                 .windows(marker.len())

@@ -40,9 +40,10 @@ struct State {
     splitter: Option<MpegSplitter>,
     /// Stream offset up to which the splitter has assigned bytes to the current file.
     decided_until: u64,
-    /// Bytes of a trailing tag the splitter dropped that have not arrived yet: dropped from the
-    /// next pushes. Stream offsets here do not count dropped bytes.
-    skip_pending: u64,
+    /// Stream ranges `[start, end)` the splitter found to be no audio (trailing tags): never
+    /// handed to the reader. The bytes stay in the queue until then, so every watcher's stream
+    /// offsets hold.
+    dropped: VecDeque<(u64, u64)>,
     /// A new file starts at `decided_until`.
     boundary: bool,
     /// A copy of the first bytes of the stream, up to `head_limit`, for container details the
@@ -65,9 +66,33 @@ struct State {
 }
 
 impl State {
-    /// Stream offset up to which bytes may be handed to the reader, as the watchers see it.
+    /// Stream offset up to which bytes may be handed to the reader, as the watchers see it;
+    /// passes over dropped ranges at the read position first.
     fn deliverable_end(&mut self) -> u64 {
-        self.mpeg_deliverable_end().min(self.mkv_deliverable_end())
+        // The splitter first: it may find a range to drop.
+        let end = self.mpeg_deliverable_end().min(self.mkv_deliverable_end());
+        self.pass_dropped();
+        let dropped_from = self.dropped.front().map_or(u64::MAX, |(start, _)| *start);
+        end.min(dropped_from)
+    }
+
+    /// At a dropped range: discards what of it has arrived, and forgets it once passed.
+    fn pass_dropped(&mut self) {
+        while let Some(&(start, end)) = self.dropped.front() {
+            let position = self.position();
+            if position < start {
+                return;
+            }
+            let arrived = self.consumed + self.bytes.len() as u64;
+            let to = end.min(arrived);
+            if to > position {
+                self.discard_unread((to - position) as usize);
+            }
+            if self.position() < end {
+                return;
+            }
+            self.dropped.pop_front();
+        }
     }
 
     /// Lets the splitter look at the bytes past `decided_until`.
@@ -88,11 +113,9 @@ impl State {
                 Step::Advance(n) => self.decided_until += n as u64,
                 Step::Boundary => self.boundary = true,
                 Step::Skip(n) => {
-                    // Not yet read (the reader stops at `decided_until`), so the bytes go from
-                    // the middle of the queue; what has not arrived yet goes as it comes.
-                    let removed = n.min(self.bytes.len() - start);
-                    self.bytes.drain(start..start + removed);
-                    self.skip_pending = (n - removed) as u64;
+                    let end = self.decided_until + n as u64;
+                    self.dropped.push_back((self.decided_until, end));
+                    self.decided_until = end;
                 }
                 Step::NeedMore if self.closed => self.decided_until = u64::MAX,
                 Step::NeedMore => break,
@@ -255,7 +278,7 @@ impl StreamBuffer {
                     consumed: 0,
                     splitter: None,
                     decided_until: 0,
-                    skip_pending: 0,
+                    dropped: VecDeque::new(),
                     boundary: false,
                     head: Vec::new(),
                     head_limit: 0,
@@ -284,9 +307,7 @@ impl StreamBuffer {
         if state.closed || state.aborted {
             return;
         }
-        let skipped = state.skip_pending.min(data.len() as u64);
-        state.skip_pending -= skipped;
-        state.bytes.extend(&data[skipped as usize..]);
+        state.bytes.extend(data);
     }
 
     /// Signals the end of the stream: once the buffered bytes are read, reads return `Ok(0)`.
@@ -360,6 +381,7 @@ impl StreamReader {
             state.decided_until = state.consumed + state.read_pos as u64;
         } else {
             state.splitter = None;
+            state.dropped.clear();
         }
         state.boundary = false;
     }
@@ -477,8 +499,8 @@ impl io::Read for StreamReader {
                 state.total_read += count as u64;
                 return Ok(count);
             }
-            let position = state.position();
             let end = state.deliverable_end();
+            let position = state.position();
             let available = (state.bytes.len() - state.read_pos) as u64;
             let deliverable = available.min(end.saturating_sub(position));
             if deliverable > 0 {

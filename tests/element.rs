@@ -497,7 +497,7 @@ fn trailing_ape_and_lyrics3_tags_are_not_audio() {
             assert!(decoded.errors.is_empty(), "{name}: {:?}", decoded.errors);
             assert!(
                 decoded.warnings.is_empty(),
-                "{name}: {:?}",
+                "{name} {chunking:?}: {:?}",
                 decoded.warnings
             );
             assert_eq!(decoded.frames(), plain.frames(), "{name} {chunking:?}");
@@ -806,6 +806,43 @@ fn a_few_corrupt_packets_are_skipped_many_in_a_row_are_an_error() {
     );
     // Everything before the damage came out first.
     assert!(decoded.frames() >= 39 * 1024, "{}", decoded.frames());
+
+    // max-errors -1, as GStreamer's audio decoders: only warnings, however much damage.
+    let mut never = keep_props();
+    never.push(("max-errors", (-1i32).to_send_value()));
+    let decoded = decode_with_element(&many, &never, Chunking::Fixed(2048));
+    assert!(decoded.errors.is_empty(), "{:?}", decoded.errors);
+    assert!(
+        decoded.warnings.len() > MAX_DAMAGE_DEFAULT,
+        "{}",
+        decoded.warnings.len()
+    );
+    assert!(decoded.eos_out);
+    // max-errors 0: the first corrupt packet is an ERROR.
+    let mut strict = keep_props();
+    strict.push(("max-errors", 0i32.to_send_value()));
+    let decoded = decode_with_element(&few, &strict, Chunking::Fixed(2048));
+    assert_eq!(decoded.errors.len(), 1, "{:?}", decoded.errors);
+    assert!(
+        decoded.errors[0].contains("max-errors 0"),
+        "{:?}",
+        decoded.errors
+    );
+}
+
+/// The element's documented default for `max-errors`.
+const MAX_DAMAGE_DEFAULT: usize = 32;
+
+#[test]
+fn max_errors_property_defaults_to_the_documented_value() {
+    init();
+    let element = gst::ElementFactory::make("rsstreamdecoder")
+        .build()
+        .unwrap();
+    assert_eq!(
+        element.property::<i32>("max-errors"),
+        MAX_DAMAGE_DEFAULT as i32
+    );
 }
 
 #[test]

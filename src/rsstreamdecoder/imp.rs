@@ -33,6 +33,8 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 
 const DEFAULT_SAMPLE_RATE: u32 = 48_000;
 const DEFAULT_CHANNELS: u32 = 1;
+/// `max-errors`: the decoder's damage limit (see `decoder::MAX_DAMAGE`).
+const DEFAULT_MAX_ERRORS: i32 = crate::decoder::MAX_DAMAGE as i32;
 const MAX_SAMPLE_RATE: u32 = 768_000;
 const MAX_CHANNELS: u32 = 64;
 
@@ -45,6 +47,7 @@ struct Settings {
     input_rate: u32,
     input_channels: u32,
     mp4_buffer_limit: u64,
+    max_errors: i32,
     /// Tests only: a place where the element panics, to check that becomes an ERROR.
     #[cfg(test)]
     panic_at: Option<tests::PanicPoint>,
@@ -59,6 +62,7 @@ impl Default for Settings {
             input_rate: 0,
             input_channels: 0,
             mp4_buffer_limit: mp4::DEFAULT_BUFFER_LIMIT,
+            max_errors: DEFAULT_MAX_ERRORS,
             #[cfg(test)]
             panic_at: None,
         }
@@ -236,6 +240,17 @@ impl ObjectImpl for RsStreamDecoder {
                     .default_value(mp4::DEFAULT_BUFFER_LIMIT)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecInt::builder("max-errors")
+                    .nick("Max errors")
+                    .blurb(
+                        "How much damage a stream may show before it is an ERROR: each corrupt \
+                         packet adds one, each good one takes one away, and every corrupt one is \
+                         a WARNING. -1: never an ERROR; 0: the first corrupt packet is one",
+                    )
+                    .minimum(-1)
+                    .default_value(DEFAULT_MAX_ERRORS)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
                     .nick("Statistics")
                     .blurb(
@@ -260,6 +275,7 @@ impl ObjectImpl for RsStreamDecoder {
             "sample-rate" => settings.sample_rate = value.get().expect("type checked upstream"),
             "channels" => settings.channels = value.get().expect("type checked upstream"),
             "input-rate" => settings.input_rate = value.get().expect("type checked upstream"),
+            "max-errors" => settings.max_errors = value.get().expect("type checked upstream"),
             "mp4-buffer-limit" => {
                 settings.mp4_buffer_limit = value.get().expect("type checked upstream")
             }
@@ -288,6 +304,7 @@ impl ObjectImpl for RsStreamDecoder {
             "input-rate" => settings.input_rate.to_value(),
             "input-channels" => settings.input_channels.to_value(),
             "mp4-buffer-limit" => settings.mp4_buffer_limit.to_value(),
+            "max-errors" => settings.max_errors.to_value(),
             "stats" => self.stats.lock().unwrap().to_structure().to_value(),
             _ => unreachable!("unknown property {}", pspec.name()),
         }
@@ -559,6 +576,7 @@ impl RsStreamDecoder {
         };
         DecoderSettings {
             mp4_buffer_limit: settings.mp4_buffer_limit,
+            max_damage: u32::try_from(settings.max_errors).ok(),
             ..DecoderSettings::new(out_rate, out_channels, hint)
         }
     }
