@@ -1140,3 +1140,56 @@ fn aac_main_is_refused_by_name() {
         decoded.errors
     );
 }
+
+/// The detected container and codec go downstream as a TAG event (the sink posts it) and to the
+/// application as an element message.
+#[test]
+fn detected_format_is_announced_with_tags_and_a_message() {
+    init();
+    for (name, container, codec) in [
+        ("mp3_cbr.mp3", "MPEG audio", "MPEG-1 Layer 3 (MP3)"),
+        ("opus.ogg", "Ogg", "Opus"),
+        ("aac.m4a", "ISO MP4/M4A", "MPEG-4 AAC"),
+    ] {
+        let pipeline = launch(&format!(
+            "filesrc location={} ! rsstreamdecoder ! fakesink",
+            fixture(name).display()
+        ));
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let bus = pipeline.bus().unwrap();
+        let (mut tags, mut message) = (None, None);
+        for msg in bus.iter_timed(gst::ClockTime::from_seconds(10)) {
+            match msg.view() {
+                gst::MessageView::Tag(tag) => tags = Some(tag.tags()),
+                gst::MessageView::Element(element) => {
+                    if let Some(s) = element
+                        .structure()
+                        .filter(|s| s.name() == "rsstreamdecoder-format")
+                    {
+                        message = Some(s.to_owned());
+                    }
+                }
+                gst::MessageView::Eos(_) | gst::MessageView::Error(_) => break,
+                _ => {}
+            }
+        }
+        pipeline.set_state(gst::State::Null).unwrap();
+        let tags = tags.unwrap_or_else(|| panic!("{name}: no TAG message"));
+        assert_eq!(
+            tags.get::<gst::tags::AudioCodec>()
+                .map(|t| t.get().to_string()),
+            Some(codec.to_string()),
+            "{name}"
+        );
+        assert_eq!(
+            tags.get::<gst::tags::ContainerFormat>()
+                .map(|t| t.get().to_string()),
+            Some(container.to_string()),
+            "{name}"
+        );
+        let message = message.unwrap_or_else(|| panic!("{name}: no element message"));
+        assert_eq!(message.get::<&str>("codec-name").unwrap(), codec, "{name}");
+        assert!(message.get::<u32>("rate").unwrap() > 0, "{name}");
+        assert_eq!(message.get::<u32>("out-rate").unwrap(), 48_000, "{name}");
+    }
+}

@@ -655,6 +655,7 @@ impl RsStreamDecoder {
             format.in_rate,
             format.in_channels
         );
+        let announce;
         {
             let mut state = self.state.lock().unwrap();
             // A new rate restarts the sample count where the previous output ended.
@@ -668,7 +669,10 @@ impl RsStreamDecoder {
             };
             state.discont |= first;
             self.stats.lock().unwrap().format = Some(format.clone());
-            state.format = Some(format);
+            announce = state.format.as_ref().is_none_or(|previous| {
+                (&previous.container, &previous.codec) != (&format.container, &format.codec)
+            });
+            state.format = Some(format.clone());
         }
         self.ensure_stream_start();
         let pad = self.obj().src_pad().clone();
@@ -691,7 +695,35 @@ impl RsStreamDecoder {
             return Err(gst::FlowError::NotNegotiated);
         }
         self.ensure_segment();
+        if announce {
+            self.announce_format(&format);
+        }
         Ok(())
+    }
+
+    /// A new stream's container and codec: a TAG event downstream (for players and `tagreadbin`)
+    /// and an element message on the bus (for applications).
+    fn announce_format(&self, format: &StreamFormat) {
+        let (container, codec) = (container_name(&format.container), codec_name(&format.codec));
+        let mut tags = gst::TagList::new();
+        {
+            let tags = tags.get_mut().expect("new tag list is writable");
+            tags.add::<gst::tags::ContainerFormat>(&container, gst::TagMergeMode::Replace);
+            tags.add::<gst::tags::AudioCodec>(&codec, gst::TagMergeMode::Replace);
+        }
+        self.obj().src_pad().push_event(gst::event::Tag::new(tags));
+        let structure = gst::Structure::builder("rsstreamdecoder-format")
+            .field("container", &format.container)
+            .field("codec", &format.codec)
+            .field("container-name", container)
+            .field("codec-name", codec)
+            .field("rate", format.in_rate)
+            .field("channels", format.in_channels as u32)
+            .field("out-rate", format.out_rate)
+            .field("out-channels", format.out_channels as u32)
+            .build();
+        let obj = self.obj();
+        let _ = obj.post_message(gst::message::Element::builder(structure).src(&*obj).build());
     }
 
     fn first_pts(&self, state: &State) -> gst::ClockTime {
@@ -765,6 +797,39 @@ impl RsStreamDecoder {
         self.obj()
             .src_pad()
             .push_event(gst::event::Segment::new(&segment));
+    }
+}
+
+/// A reader's container as GStreamer's tags name it (symphonia's short names otherwise).
+fn container_name(short_name: &str) -> &str {
+    match short_name {
+        "mp1" | "mp2" | "mp3" => "MPEG audio",
+        "aac" => "ADTS",
+        "isomp4" => "ISO MP4/M4A",
+        "ogg" => "Ogg",
+        "matroska" => "Matroska",
+        "wave" => "WAV",
+        "aiff" => "AIFF",
+        "caf" => "Core Audio Format",
+        "flac" => "FLAC",
+        name => name,
+    }
+}
+
+/// A codec as GStreamer's tags name it (symphonia's short names otherwise).
+fn codec_name(short_name: &str) -> &str {
+    match short_name {
+        "mp1" => "MPEG-1 Layer 1",
+        "mp2" => "MPEG-1 Layer 2 (MP2)",
+        "mp3" => "MPEG-1 Layer 3 (MP3)",
+        "aac" => "MPEG-4 AAC",
+        "opus" => "Opus",
+        "vorbis" => "Vorbis",
+        "flac" => "Free Lossless Audio Codec (FLAC)",
+        "alac" => "Apple Lossless Audio (ALAC)",
+        name if name.starts_with("pcm") => "Uncompressed PCM audio",
+        name if name.starts_with("adpcm") => "ADPCM audio",
+        name => name,
     }
 }
 
