@@ -120,6 +120,8 @@ pub enum DecoderEvent {
     Format(StreamFormat),
     /// Interleaved S16LE samples.
     Pcm(Vec<u8>),
+    /// The first stream's length, as its container declares it (sent once, when known).
+    Duration(std::time::Duration),
     /// Something was skipped; decoding goes on.
     Warning(String),
     /// Decoding stopped for good.
@@ -374,6 +376,13 @@ impl<'a> Worker<'a> {
                 }
             };
             self.streams_opened += 1;
+            if self.streams_opened == 1
+                && let Some(seconds) = declared_seconds(&*format)
+                && let Ok(duration) = std::time::Duration::try_from_secs_f64(seconds)
+                && !duration.is_zero()
+            {
+                self.events.send(DecoderEvent::Duration(duration));
+            }
             let container = format.format_info().short_name;
             if !matches!(container, "mp1" | "mp2" | "mp3" | "aac") {
                 self.reader.set_mpeg_split(false);
@@ -1091,6 +1100,7 @@ mod tests {
         for event in events {
             match event {
                 DecoderEvent::Format(f) => formats.push(f),
+                DecoderEvent::Duration(_) => {}
                 DecoderEvent::Pcm(p) => pcm.extend(p),
                 DecoderEvent::Warning(w) => warnings.push(w),
                 DecoderEvent::Error(e) => errors.push(e.message),
@@ -1137,7 +1147,12 @@ mod tests {
             })
             .sum();
         assert_eq!(pcm, 3000 * 2, "{:?}", &events[..1]);
-        assert!(matches!(events[0], DecoderEvent::Format(_)));
+        // The length the header declares, then the format, then PCM.
+        assert_eq!(
+            events[0],
+            DecoderEvent::Duration(std::time::Duration::from_secs(1))
+        );
+        assert!(matches!(events[1], DecoderEvent::Format(_)));
     }
 
     #[test]

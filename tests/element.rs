@@ -1193,3 +1193,33 @@ fn detected_format_is_announced_with_tags_and_a_message() {
         assert_eq!(message.get::<u32>("out-rate").unwrap(), 48_000, "{name}");
     }
 }
+
+/// DURATION in TIME is the length the container declares (a pipeline query reaches it through
+/// the sink); POSITION in TIME on the element is the end of the PCM pushed so far.
+#[test]
+fn duration_and_position_queries_in_time() {
+    init();
+    for name in ["mp3_cbr.mp3", "flac.flac", "s16.wav", "aac.m4a"] {
+        let pipeline = launch(&format!(
+            "filesrc location={} ! rsstreamdecoder name=dec ! fakesink sync=false",
+            fixture(name).display()
+        ));
+        pipeline.set_state(gst::State::Paused).unwrap();
+        let (result, _, _) = pipeline.state(gst::ClockTime::from_seconds(10));
+        result.unwrap();
+        let duration = pipeline.query_duration::<gst::ClockTime>();
+        let expected = gst::ClockTime::from_seconds(SOURCE_SECONDS as u64);
+        let off = duration.map(|d| d.nseconds().abs_diff(expected.nseconds()));
+        assert!(
+            off.is_some_and(|off| off < 30_000_000),
+            "{name}: duration {duration:?}, expected {expected}"
+        );
+        let src = pipeline.by_name("dec").unwrap().static_pad("src").unwrap();
+        let position = src.query_position::<gst::ClockTime>();
+        assert!(
+            position.is_some_and(|p| p > gst::ClockTime::ZERO && p <= expected),
+            "{name}: position {position:?} after preroll"
+        );
+        pipeline.set_state(gst::State::Null).unwrap();
+    }
+}

@@ -107,6 +107,8 @@ struct State {
     first_input_pts: Option<gst::ClockTime>,
     /// The output format announced downstream.
     format: Option<StreamFormat>,
+    /// The first stream's length as its container declares it, for DURATION queries.
+    duration: Option<gst::ClockTime>,
     segment_sent: bool,
     discont: bool,
     timeline: Timeline,
@@ -377,6 +379,31 @@ impl BaseTransformImpl for RsStreamDecoder {
         Ok(())
     }
 
+    /// POSITION and DURATION in TIME from what the element knows: the end of the PCM pushed so
+    /// far, and the length the container declares. Anything else goes to the default handler
+    /// (upstream, where filesrc answers in bytes).
+    fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
+        if direction == gst::PadDirection::Src {
+            match query.view_mut() {
+                gst::QueryViewMut::Position(q) if q.format() == gst::Format::Time => {
+                    let state = self.state.lock().unwrap();
+                    if state.format.is_some() {
+                        q.set(state.timeline.time_at(state.timeline.samples));
+                        return true;
+                    }
+                }
+                gst::QueryViewMut::Duration(q) if q.format() == gst::Format::Time => {
+                    if let Some(duration) = self.state.lock().unwrap().duration {
+                        q.set(duration);
+                        return true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        BaseTransformImplExt::parent_query(self, direction, query)
+    }
+
     fn transform_caps(
         &self,
         direction: gst::PadDirection,
@@ -604,6 +631,10 @@ impl RsStreamDecoder {
         for event in events {
             match event {
                 DecoderEvent::Format(format) => self.set_output_format(format)?,
+                DecoderEvent::Duration(duration) => {
+                    let duration = gst::ClockTime::try_from(duration).ok();
+                    self.state.lock().unwrap().duration = duration;
+                }
                 DecoderEvent::Pcm(pcm) => {
                     self.push_pcm(pcm)?;
                 }
