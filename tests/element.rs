@@ -1223,3 +1223,44 @@ fn duration_and_position_queries_in_time() {
         pipeline.set_state(gst::State::Null).unwrap();
     }
 }
+
+/// The rank is NONE, by decision (README): the element's output is fixed-rate S16, which is not
+/// what `decodebin` and `playbin` users expect of a decoder they did not ask for, and its sink
+/// takes any bytes. So decodebin must keep building its own chain, and the element is named in
+/// pipelines that want it.
+#[test]
+fn rank_none_keeps_decodebin_to_its_own_decoders() {
+    init();
+    let factory = gst::ElementFactory::find("rsstreamdecoder").unwrap();
+    assert_eq!(factory.rank(), gst::Rank::NONE);
+    let pipeline = launch(&format!(
+        "filesrc location={} ! decodebin name=bin ! fakesink",
+        fixture("mp3_cbr.mp3").display()
+    ));
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let bus = pipeline.bus().unwrap();
+    let end = bus.timed_pop_filtered(
+        gst::ClockTime::from_seconds(10),
+        &[gst::MessageType::Eos, gst::MessageType::Error],
+    );
+    assert!(
+        end.is_some_and(|m| m.type_() == gst::MessageType::Eos),
+        "decodebin did not play the MP3"
+    );
+    let bin = pipeline
+        .by_name("bin")
+        .unwrap()
+        .downcast::<gst::Bin>()
+        .unwrap();
+    let used: Vec<String> = bin
+        .iterate_recurse()
+        .into_iter()
+        .filter_map(|e| e.ok()?.factory().map(|f| f.name().to_string()))
+        .collect();
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert!(!used.is_empty(), "decodebin built nothing");
+    assert!(
+        !used.iter().any(|name| name == "rsstreamdecoder"),
+        "decodebin picked rsstreamdecoder: {used:?}"
+    );
+}
