@@ -20,7 +20,7 @@ use symphonia::core::io::{
     MediaSource, MediaSourceStream, MediaSourceStreamOptions, ReadBytes, ReadOnlySource,
     SeekBuffered,
 };
-use symphonia::core::meta::MetadataOptions;
+use symphonia::core::meta::{MetadataOptions, StandardTag};
 use symphonia::default::formats as readers;
 
 use crate::codecs::TrackDecoder;
@@ -122,10 +122,73 @@ pub enum DecoderEvent {
     Pcm(Vec<u8>),
     /// The first stream's length, as its container declares it (sent once, when known).
     Duration(std::time::Duration),
+    /// The stream's own tags (ID3, Vorbis comments, MP4 metadata, ...), once per stream that
+    /// has any.
+    Tags(Vec<StreamTag>),
     /// Something was skipped; decoding goes on.
     Warning(String),
     /// Decoding stopped for good.
     Error(DecoderError),
+}
+
+/// A tag of the stream itself, for the ones players show. Free of GStreamer, like the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamTag {
+    Title(String),
+    Artist(String),
+    Album(String),
+    AlbumArtist(String),
+    Genre(String),
+    Comment(String),
+    Composer(String),
+    Copyright(String),
+    /// As written (a year, or an ISO 8601 date).
+    Date(String),
+    TrackNumber(u64),
+}
+
+impl StreamTag {
+    fn from_standard(tag: &StandardTag) -> Option<StreamTag> {
+        let text = |s: &std::sync::Arc<String>| s.trim().to_string();
+        Some(match tag {
+            StandardTag::TrackTitle(s) => StreamTag::Title(text(s)),
+            StandardTag::Artist(s) => StreamTag::Artist(text(s)),
+            StandardTag::Album(s) => StreamTag::Album(text(s)),
+            StandardTag::AlbumArtist(s) => StreamTag::AlbumArtist(text(s)),
+            StandardTag::Genre(s) => StreamTag::Genre(text(s)),
+            StandardTag::Comment(s) => StreamTag::Comment(text(s)),
+            StandardTag::Composer(s) => StreamTag::Composer(text(s)),
+            StandardTag::Copyright(s) => StreamTag::Copyright(text(s)),
+            StandardTag::RecordingDate(s) | StandardTag::ReleaseDate(s) => StreamTag::Date(text(s)),
+            StandardTag::TrackNumber(n) => StreamTag::TrackNumber(*n),
+            _ => return None,
+        })
+    }
+}
+
+/// The tags symphonia read for a stream: its latest metadata revision, media-level and the
+/// audio track's.
+fn stream_tags(format: &mut dyn FormatReader) -> Vec<StreamTag> {
+    let track = format.default_track(TrackType::Audio).map(|t| t.id);
+    let mut metadata = format.metadata();
+    metadata.skip_to_latest();
+    let Some(revision) = metadata.current() else {
+        return Vec::new();
+    };
+    let per_track = revision
+        .per_track
+        .iter()
+        .filter(|t| Some(t.track_id as u32) == track)
+        .flat_map(|t| &t.metadata.tags);
+    let mut tags: Vec<StreamTag> = Vec::new();
+    for tag in revision.media.tags.iter().chain(per_track) {
+        if let Some(tag) = tag.std.as_ref().and_then(StreamTag::from_standard)
+            && !tags.contains(&tag)
+        {
+            tags.push(tag);
+        }
+    }
+    tags
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -392,6 +455,11 @@ impl<'a> Worker<'a> {
             }
             if container != "matroska" {
                 self.reader.set_mkv_watch(false);
+            }
+            let mut format = format;
+            let tags = stream_tags(&mut *format);
+            if !tags.is_empty() {
+                self.events.send(DecoderEvent::Tags(tags));
             }
             let mut head = self.reader.take_head();
             let extras = StreamExtras {
@@ -1100,7 +1168,7 @@ mod tests {
         for event in events {
             match event {
                 DecoderEvent::Format(f) => formats.push(f),
-                DecoderEvent::Duration(_) => {}
+                DecoderEvent::Duration(_) | DecoderEvent::Tags(_) => {}
                 DecoderEvent::Pcm(p) => pcm.extend(p),
                 DecoderEvent::Warning(w) => warnings.push(w),
                 DecoderEvent::Error(e) => errors.push(e.message),

@@ -1264,3 +1264,45 @@ fn rank_none_keeps_decodebin_to_its_own_decoders() {
         "decodebin picked rsstreamdecoder: {used:?}"
     );
 }
+
+/// The stream's own tags (ID3v2, Vorbis comments, FLAC's, MP4 metadata) go downstream in a TAG
+/// event, with the container and codec.
+#[test]
+fn stream_tags_go_downstream() {
+    init();
+    for name in ["tagged.mp3", "tagged.ogg", "tagged.flac", "tagged.m4a"] {
+        let pipeline = launch(&format!(
+            "filesrc location={} ! rsstreamdecoder ! fakesink",
+            fixture(name).display()
+        ));
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let bus = pipeline.bus().unwrap();
+        let mut tags = gst::TagList::new();
+        for msg in bus.iter_timed(gst::ClockTime::from_seconds(10)) {
+            match msg.view() {
+                gst::MessageView::Tag(tag) => {
+                    tags = tags.merge(&tag.tags(), gst::TagMergeMode::Append)
+                }
+                gst::MessageView::Eos(_) | gst::MessageView::Error(_) => break,
+                _ => {}
+            }
+        }
+        pipeline.set_state(gst::State::Null).unwrap();
+        assert_eq!(
+            tags.get::<gst::tags::Title>().map(|v| v.get().to_string()),
+            Some("A Test Signal".to_string()),
+            "{name}: {tags:?}"
+        );
+        assert_eq!(
+            tags.get::<gst::tags::Artist>().map(|v| v.get().to_string()),
+            Some("The Testers".to_string()),
+            "{name}"
+        );
+        assert_eq!(
+            tags.get::<gst::tags::Album>().map(|v| v.get().to_string()),
+            Some("Fixtures".to_string()),
+            "{name}"
+        );
+        assert!(tags.get::<gst::tags::AudioCodec>().is_some(), "{name}");
+    }
+}

@@ -19,7 +19,7 @@ use gst_base::subclass::prelude::*;
 use crate::container::raw::RawPcmFormat;
 use crate::container::{SampleCoding, mp4};
 use crate::decoder::{
-    DecoderError, DecoderEvent, DecoderSettings, ErrorKind, StreamDecoder, StreamFormat,
+    DecoderError, DecoderEvent, DecoderSettings, ErrorKind, StreamDecoder, StreamFormat, StreamTag,
 };
 use crate::format_hint::ContainerHint;
 
@@ -109,6 +109,8 @@ struct State {
     format: Option<StreamFormat>,
     /// The first stream's length as its container declares it, for DURATION queries.
     duration: Option<gst::ClockTime>,
+    /// The stream's own tags, waiting for the segment (a TAG event may not come before it).
+    pending_tags: Option<gst::TagList>,
     segment_sent: bool,
     discont: bool,
     timeline: Timeline,
@@ -631,6 +633,7 @@ impl RsStreamDecoder {
         for event in events {
             match event {
                 DecoderEvent::Format(format) => self.set_output_format(format)?,
+                DecoderEvent::Tags(tags) => self.stream_tags(&tags),
                 DecoderEvent::Duration(duration) => {
                     let duration = gst::ClockTime::try_from(duration).ok();
                     self.state.lock().unwrap().duration = duration;
@@ -732,11 +735,24 @@ impl RsStreamDecoder {
         Ok(())
     }
 
+    /// The stream's own tags: sent at once when the segment is out, else with the format.
+    fn stream_tags(&self, tags: &[StreamTag]) {
+        let list = tag_list(tags);
+        let mut state = self.state.lock().unwrap();
+        if state.segment_sent {
+            drop(state);
+            self.obj().src_pad().push_event(gst::event::Tag::new(list));
+        } else {
+            state.pending_tags = Some(list);
+        }
+    }
+
     /// A new stream's container and codec: a TAG event downstream (for players and `tagreadbin`)
     /// and an element message on the bus (for applications).
     fn announce_format(&self, format: &StreamFormat) {
         let (container, codec) = (container_name(&format.container), codec_name(&format.codec));
-        let mut tags = gst::TagList::new();
+        let pending = self.state.lock().unwrap().pending_tags.take();
+        let mut tags = pending.unwrap_or_default();
         {
             let tags = tags.get_mut().expect("new tag list is writable");
             tags.add::<gst::tags::ContainerFormat>(&container, gst::TagMergeMode::Replace);
@@ -829,6 +845,34 @@ impl RsStreamDecoder {
             .src_pad()
             .push_event(gst::event::Segment::new(&segment));
     }
+}
+
+/// The stream's tags as GStreamer tags.
+fn tag_list(tags: &[StreamTag]) -> gst::TagList {
+    use gst::tags;
+    let mut list = gst::TagList::new();
+    let list_mut = list.get_mut().expect("new tag list is writable");
+    let mode = gst::TagMergeMode::Append;
+    for tag in tags {
+        match tag {
+            StreamTag::Title(s) => list_mut.add::<tags::Title>(&s.as_str(), mode),
+            StreamTag::Artist(s) => list_mut.add::<tags::Artist>(&s.as_str(), mode),
+            StreamTag::Album(s) => list_mut.add::<tags::Album>(&s.as_str(), mode),
+            StreamTag::AlbumArtist(s) => list_mut.add::<tags::AlbumArtist>(&s.as_str(), mode),
+            StreamTag::Genre(s) => list_mut.add::<tags::Genre>(&s.as_str(), mode),
+            StreamTag::Comment(s) => list_mut.add::<tags::Comment>(&s.as_str(), mode),
+            StreamTag::Composer(s) => list_mut.add::<tags::Composer>(&s.as_str(), mode),
+            StreamTag::Copyright(s) => list_mut.add::<tags::Copyright>(&s.as_str(), mode),
+            StreamTag::Date(s) => {
+                if let Ok(date) = gst::DateTime::from_iso8601_string(s) {
+                    list_mut.add::<tags::DateTime>(&date, mode);
+                }
+            }
+            StreamTag::TrackNumber(n) => list_mut
+                .add::<tags::TrackNumber>(&(*n).min(u32::MAX as u64).try_into().unwrap_or(0), mode),
+        }
+    }
+    list
 }
 
 /// A reader's container as GStreamer's tags name it (symphonia's short names otherwise).

@@ -303,6 +303,57 @@ fn recipe(name: &str) -> Recipe {
             b[at + 4..at + 8].copy_from_slice(&15u32.to_be_bytes());
             b[at + 8..at + 120].fill(0x5a);
         }),
+        // The stream's own tags as ffmpeg writes them: ID3v2, Vorbis comments, MP4 ilst.
+        "tagged.mp3" => Encode(&[
+            "-c:a",
+            "libmp3lame",
+            "-metadata",
+            "title=A Test Signal",
+            "-metadata",
+            "artist=The Testers",
+            "-metadata",
+            "album=Fixtures",
+            "-f",
+            "mp3",
+        ]),
+        "tagged.ogg" => Encode(&[
+            "-c:a",
+            "libvorbis",
+            "-metadata",
+            "title=A Test Signal",
+            "-metadata",
+            "artist=The Testers",
+            "-metadata",
+            "album=Fixtures",
+            "-f",
+            "ogg",
+        ]),
+        "tagged.flac" => Encode(&[
+            "-c:a",
+            "flac",
+            "-metadata",
+            "title=A Test Signal",
+            "-metadata",
+            "artist=The Testers",
+            "-metadata",
+            "album=Fixtures",
+            "-f",
+            "flac",
+        ]),
+        "tagged.m4a" => Encode(&[
+            "-c:a",
+            "aac",
+            "-metadata",
+            "title=A Test Signal",
+            "-metadata",
+            "artist=The Testers",
+            "-metadata",
+            "album=Fixtures",
+            "-movflags",
+            "+faststart",
+            "-f",
+            "ipod",
+        ]),
         // Tags taggers append after the last frame; their binary items hold false frame syncs.
         "mp3_ape_tag.mp3" => Patched("mp3_cbr.mp3", "APEv2 tag with header, then ID3v1", |b| {
             b.extend(ape_tag());
