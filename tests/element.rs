@@ -1306,3 +1306,65 @@ fn stream_tags_go_downstream() {
         assert!(tags.get::<gst::tags::AudioCodec>().is_some(), "{name}");
     }
 }
+
+/// Live input with a pause, as a TTS stream between sentences: 20 ms pieces stamped with their
+/// arrival time, then nothing for 2 s. The output jumps to the input's time after the pause
+/// (with DISCONT), instead of running 2 s early, and is seamless elsewhere.
+#[test]
+fn output_follows_input_timestamps_across_a_pause() {
+    init();
+    // 24 kHz mono S16LE, headerless: 20 ms = 960 bytes.
+    let wav = std::fs::read(fixture("s16le_24k_mono.pcm")).unwrap();
+    let mut h = gst_check::Harness::new_parse(
+        "rsstreamdecoder format=audio/pcm;rate=24000 sample-rate=0 channels=0",
+    );
+    h.play();
+    h.push_event(gst::event::StreamStart::new("live"));
+    h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
+        gst::ClockTime,
+    >::new()));
+    let piece = 24_000 * 2 / 50;
+    let pause = gst::ClockTime::from_seconds(2);
+    let pieces: Vec<&[u8]> = wav.chunks(piece).take(100).collect();
+    let mut out = Vec::new();
+    for (i, bytes) in pieces.iter().enumerate() {
+        let mut pts = gst::ClockTime::from_mseconds(20 * i as u64);
+        if i >= 50 {
+            pts += pause;
+        }
+        let mut buffer = gst::Buffer::from_slice(bytes.to_vec());
+        buffer.get_mut().unwrap().set_pts(pts);
+        h.push(buffer).unwrap();
+        while let Some(buffer) = h.try_pull() {
+            out.push(buffer);
+        }
+    }
+    let (before, after): (Vec<_>, Vec<_>) = out
+        .iter()
+        .partition(|b| b.pts().unwrap() < gst::ClockTime::from_seconds(1));
+    let contiguous = |buffers: &[&gst::Buffer]| {
+        buffers
+            .windows(2)
+            .all(|w| w[0].pts().unwrap() + w[0].duration().unwrap() == w[1].pts().unwrap())
+    };
+    assert!(!before.is_empty() && !after.is_empty());
+    assert!(contiguous(&before), "before the pause");
+    assert!(contiguous(&after), "after the pause");
+    let resumed = after[0];
+    assert_eq!(
+        resumed.pts(),
+        Some(gst::ClockTime::from_seconds(1) + pause),
+        "the first buffer after the pause carries the input's time"
+    );
+    assert!(resumed.flags().contains(gst::BufferFlags::DISCONT));
+    assert!(
+        !before[1..]
+            .iter()
+            .chain(&after[1..])
+            .any(|b| b.flags().contains(gst::BufferFlags::DISCONT)),
+        "DISCONT only where the output jumps"
+    );
+    // Nothing lost: every sample pushed came out.
+    let frames: usize = out.iter().map(|b| b.size() / 2).sum();
+    assert_eq!(frames, pieces.iter().map(|p| p.len() / 2).sum::<usize>());
+}

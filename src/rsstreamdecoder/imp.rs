@@ -81,6 +81,28 @@ struct Timeline {
     frame_size: usize,
 }
 
+/// How far input timestamps may run ahead of the output's before the output jumps to them: more
+/// than what the element holds back (a codec frame, a resampler block, a network piece) and
+/// than network jitter, less than a pause between sentences of a TTS stream.
+const INPUT_GAP: gst::ClockTime = gst::ClockTime::from_mseconds(250);
+
+impl State {
+    /// Live input with a pause (no bytes for a while, then timestamps that jumped ahead): the
+    /// output jumps ahead with them, with DISCONT, so that it stays in sync instead of coming
+    /// out late by the length of every pause so far.
+    fn follow_input_time(&mut self, input_pts: gst::ClockTime) {
+        if self.format.is_none() {
+            return;
+        }
+        let output_end = self.timeline.time_at(self.timeline.samples);
+        if input_pts > output_end + INPUT_GAP {
+            self.timeline.base = input_pts;
+            self.timeline.samples = 0;
+            self.discont = true;
+        }
+    }
+}
+
 impl Timeline {
     fn time_at(&self, samples: u64) -> gst::ClockTime {
         if self.rate == 0 {
@@ -518,6 +540,9 @@ impl BaseTransformImpl for RsStreamDecoder {
             // Panicking with the state lock held poisons it: the worst case for what follows.
             #[cfg(test)]
             self.panic_if_asked(tests::PanicPoint::Input);
+            if let Some(pts) = buffer.pts() {
+                state.follow_input_time(pts);
+            }
             if state.decoder.is_none() {
                 state.first_input_pts = buffer.pts();
                 let settings = self.decoder_settings(state.caps_hint);
