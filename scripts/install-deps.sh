@@ -20,6 +20,8 @@ PACKAGES=(
   libopus-dev
   pkg-config
   gcc
+  # FDK AAC (the default fdk-aac feature) is C++, built by the fdk-aac-sys crate.
+  g++
   libc6-dev
   make
   meson
