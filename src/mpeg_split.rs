@@ -304,15 +304,18 @@ fn parse_header(bytes: &[u8]) -> Option<FrameHeader> {
     })
 }
 
+/// The MPEG-4 sampling frequency table (ISO/IEC 14496-3, 1.6.3.4), indexed as ADTS headers
+/// and AudioSpecificConfigs index it.
+pub const MPEG4_SAMPLE_RATES: [u32; 13] = [
+    96_000, 88_200, 64_000, 48_000, 44_100, 32_000, 24_000, 22_050, 16_000, 12_000, 11_025, 8_000,
+    7_350,
+];
+
 /// An ADTS header: 12 sync bits, the layer bits 00, then profile, sampling frequency index,
 /// channel configuration and the 13-bit frame length (header included).
 fn parse_adts_header(bytes: &[u8]) -> Option<FrameHeader> {
-    const RATES: [u32; 13] = [
-        96_000, 88_200, 64_000, 48_000, 44_100, 32_000, 24_000, 22_050, 16_000, 12_000, 11_025,
-        8_000, 7_350,
-    ];
     let b = bytes.get(..6)?;
-    let sample_rate = *RATES.get(((b[2] >> 2) & 0xf) as usize)?;
+    let sample_rate = *MPEG4_SAMPLE_RATES.get(((b[2] >> 2) & 0xf) as usize)?;
     let header_len = if b[1] & 1 == 0 { 9 } else { 7 };
     let len = ((b[3] as usize & 3) << 11) | ((b[4] as usize) << 3) | (b[5] as usize >> 5);
     if len < header_len {

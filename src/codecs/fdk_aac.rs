@@ -11,6 +11,8 @@
 //! into stereo only once the first frame is decoded. The unsafe FFI calls live in
 //! [`FdkDecoder`] only.
 
+use std::ptr::NonNull;
+
 use symphonia::core::audio::{
     AsGenericAudioBufferRef, Audio, AudioBuffer, AudioMut, AudioSpec, Channels,
     GenericAudioBufferRef, Position,
@@ -27,20 +29,14 @@ use symphonia::core::codecs::{CodecInfo, CodecProfile, CodecProfileInfo};
 use symphonia::core::errors::{Error, Result, unsupported_error};
 use symphonia::core::packet::PacketRef;
 
-use std::ptr::NonNull;
-
 use fdk_aac_sys as sys;
+
+use crate::mpeg_split::MPEG4_SAMPLE_RATES;
 
 /// The longest frame FDK outputs: 1024 core samples doubled by SBR.
 const MAX_FRAMES: usize = 2048;
 /// AAC channel configurations go up to 7.1.
 const MAX_CHANNELS: usize = 8;
-
-/// The MPEG-4 sampling frequency table (ISO/IEC 14496-3, 1.6.3.4).
-const SAMPLE_RATES: [u32; 13] = [
-    96_000, 88_200, 64_000, 48_000, 44_100, 32_000, 24_000, 22_050, 16_000, 12_000, 11_025, 8_000,
-    7_350,
-];
 
 /// Audio object types FDK cannot decode, with the name users know them by.
 fn unsupported_object_type(aot: u8) -> Option<&'static str> {
@@ -66,7 +62,7 @@ pub fn object_type(asc: &[u8]) -> Option<u8> {
 /// symphonia's reader passes on only the rate and channel count). FDK still finds SBR and PS
 /// signalled implicitly in the frames.
 fn lc_config(rate: u32, channels: usize) -> Result<[u8; 2]> {
-    let Some(rate_index) = SAMPLE_RATES.iter().position(|r| *r == rate) else {
+    let Some(rate_index) = MPEG4_SAMPLE_RATES.iter().position(|r| *r == rate) else {
         return unsupported_error("aac: sample rate outside the MPEG-4 table");
     };
     let channel_config = match channels {
@@ -177,10 +173,7 @@ impl FdkDecoder {
                 "aac: access unit larger than FDK's input buffer",
             ));
         }
-        // SAFETY: FDK writes at most `pcm.len()` samples into `pcm`.
-        check(unsafe {
-            sys::aacDecoder_DecodeFrame(self.0.as_ptr(), pcm.as_mut_ptr(), pcm.len() as i32, 0)
-        })?;
+        self.decode_flags(pcm, 0)?;
         Ok(self.frame_info())
     }
 
@@ -195,8 +188,9 @@ impl FdkDecoder {
         let _ = self.decode_flags(pcm, sys::AACDEC_FLUSH | sys::AACDEC_CLRHIST);
     }
 
+    /// Decodes what was filled (flags 0), or flushes (FLUSH: no new input is taken).
     fn decode_flags(&mut self, pcm: &mut [i16], flags: u32) -> Result<()> {
-        // SAFETY: as in `decode`; with FLUSH FDK takes no new input.
+        // SAFETY: FDK writes at most `pcm.len()` samples into `pcm`.
         check(unsafe {
             sys::aacDecoder_DecodeFrame(self.0.as_ptr(), pcm.as_mut_ptr(), pcm.len() as i32, flags)
         })
