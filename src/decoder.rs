@@ -20,7 +20,7 @@ use symphonia::core::io::{
     MediaSource, MediaSourceStream, MediaSourceStreamOptions, ReadBytes, ReadOnlySource,
     SeekBuffered,
 };
-use symphonia::core::meta::{MetadataOptions, StandardTag};
+use symphonia::core::meta::MetadataOptions;
 use symphonia::default::formats as readers;
 
 use crate::codecs::TrackDecoder;
@@ -30,6 +30,8 @@ use crate::format_hint::ContainerHint;
 use crate::mp4_edit;
 use crate::pcm::PcmConverter;
 use crate::stream_buffer::{StreamBuffer, StreamReader};
+pub use crate::tags::StreamTag;
+use crate::tags::stream_tags;
 
 /// How far the probe scans for a container marker before giving up. Symphonia's default is
 /// 1 MiB; a server that answers with an HTML error page should be reported long before that.
@@ -129,66 +131,6 @@ pub enum DecoderEvent {
     Warning(String),
     /// Decoding stopped for good.
     Error(DecoderError),
-}
-
-/// A tag of the stream itself, for the ones players show. Free of GStreamer, like the rest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StreamTag {
-    Title(String),
-    Artist(String),
-    Album(String),
-    AlbumArtist(String),
-    Genre(String),
-    Comment(String),
-    Composer(String),
-    Copyright(String),
-    /// As written (a year, or an ISO 8601 date).
-    Date(String),
-    TrackNumber(u64),
-}
-
-impl StreamTag {
-    fn from_standard(tag: &StandardTag) -> Option<StreamTag> {
-        let text = |s: &std::sync::Arc<String>| s.trim().to_string();
-        Some(match tag {
-            StandardTag::TrackTitle(s) => StreamTag::Title(text(s)),
-            StandardTag::Artist(s) => StreamTag::Artist(text(s)),
-            StandardTag::Album(s) => StreamTag::Album(text(s)),
-            StandardTag::AlbumArtist(s) => StreamTag::AlbumArtist(text(s)),
-            StandardTag::Genre(s) => StreamTag::Genre(text(s)),
-            StandardTag::Comment(s) => StreamTag::Comment(text(s)),
-            StandardTag::Composer(s) => StreamTag::Composer(text(s)),
-            StandardTag::Copyright(s) => StreamTag::Copyright(text(s)),
-            StandardTag::RecordingDate(s) | StandardTag::ReleaseDate(s) => StreamTag::Date(text(s)),
-            StandardTag::TrackNumber(n) => StreamTag::TrackNumber(*n),
-            _ => return None,
-        })
-    }
-}
-
-/// The tags symphonia read for a stream: its latest metadata revision, media-level and the
-/// audio track's.
-fn stream_tags(format: &mut dyn FormatReader) -> Vec<StreamTag> {
-    let track = format.default_track(TrackType::Audio).map(|t| t.id);
-    let mut metadata = format.metadata();
-    metadata.skip_to_latest();
-    let Some(revision) = metadata.current() else {
-        return Vec::new();
-    };
-    let per_track = revision
-        .per_track
-        .iter()
-        .filter(|t| Some(t.track_id as u32) == track)
-        .flat_map(|t| &t.metadata.tags);
-    let mut tags: Vec<StreamTag> = Vec::new();
-    for tag in revision.media.tags.iter().chain(per_track) {
-        if let Some(tag) = tag.std.as_ref().and_then(StreamTag::from_standard)
-            && !tags.contains(&tag)
-        {
-            tags.push(tag);
-        }
-    }
-    tags
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -419,7 +361,7 @@ impl<'a> Worker<'a> {
             if at_end(&mut source) {
                 break;
             }
-            let format = match self.open(source) {
+            let mut format = match self.open(source) {
                 Ok(format) => format,
                 Err(message) => {
                     if self.reader.is_aborted() {
@@ -456,7 +398,6 @@ impl<'a> Worker<'a> {
             if container != "matroska" {
                 self.reader.set_mkv_watch(false);
             }
-            let mut format = format;
             let tags = stream_tags(&mut *format);
             if !tags.is_empty() {
                 self.events.send(DecoderEvent::Tags(tags));

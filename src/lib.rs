@@ -18,6 +18,7 @@ pub mod mpeg_split;
 pub mod ogg_check;
 pub mod pcm;
 pub mod stream_buffer;
+pub mod tags;
 
 mod rsstreamdecoder;
 

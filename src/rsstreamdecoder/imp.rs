@@ -94,7 +94,7 @@ impl State {
         if self.format.is_none() {
             return;
         }
-        let output_end = self.timeline.time_at(self.timeline.samples);
+        let output_end = self.timeline.end();
         if input_pts > output_end + INPUT_GAP {
             self.timeline.base = input_pts;
             self.timeline.samples = 0;
@@ -104,6 +104,11 @@ impl State {
 }
 
 impl Timeline {
+    /// The end of the PCM pushed so far.
+    fn end(&self) -> gst::ClockTime {
+        self.time_at(self.samples)
+    }
+
     fn time_at(&self, samples: u64) -> gst::ClockTime {
         if self.rate == 0 {
             return self.base;
@@ -412,7 +417,7 @@ impl BaseTransformImpl for RsStreamDecoder {
                 gst::QueryViewMut::Position(q) if q.format() == gst::Format::Time => {
                     let state = self.state.lock().unwrap();
                     if state.format.is_some() {
-                        q.set(state.timeline.time_at(state.timeline.samples));
+                        q.set(state.timeline.end());
                         return true;
                     }
                 }
@@ -718,7 +723,7 @@ impl RsStreamDecoder {
         {
             let mut state = self.state.lock().unwrap();
             // A new rate restarts the sample count where the previous output ended.
-            let end = state.timeline.time_at(state.timeline.samples);
+            let end = state.timeline.end();
             let first = state.format.is_none();
             state.timeline = Timeline {
                 base: if first { self.first_pts(&state) } else { end },
@@ -893,8 +898,9 @@ fn tag_list(tags: &[StreamTag]) -> gst::TagList {
                     list_mut.add::<tags::DateTime>(&date, mode);
                 }
             }
-            StreamTag::TrackNumber(n) => list_mut
-                .add::<tags::TrackNumber>(&(*n).min(u32::MAX as u64).try_into().unwrap_or(0), mode),
+            StreamTag::TrackNumber(n) => {
+                list_mut.add::<tags::TrackNumber>(&u32::try_from(*n).unwrap_or(u32::MAX), mode)
+            }
         }
     }
     list
