@@ -12,19 +12,32 @@ fn threads() -> usize {
     std::fs::read_dir("/proc/self/task").unwrap().count()
 }
 
-/// Threads in this process while `appsrc ! <element> ! fakesink` runs with one buffer pushed.
-fn threads_while_running(element: &str, bytes: &[u8]) -> (gst::Pipeline, usize) {
-    let pipeline = launch(&format!(
-        "appsrc name=src format=bytes ! {element} ! fakesink sync=false"
-    ));
+/// Pushes `bytes` into the element through a harness, which calls the chain function from this
+/// thread: no streaming thread and no pool thread of GStreamer's is involved, so any thread that
+/// appears was started by the element.
+fn threads_added_by_element(bytes: &[u8]) -> usize {
+    let before = threads();
+    let mut harness = gst_check::Harness::new("rsstreamdecoder");
+    harness.set_src_caps_str("application/octet-stream");
+    harness
+        .push(gst::Buffer::from_slice(bytes.to_vec()))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let during = threads();
+    drop(harness);
+    during.saturating_sub(before)
+}
+
+/// `appsrc ! rsstreamdecoder ! fakesink` with one buffer pushed.
+fn running_pipeline(bytes: &[u8]) -> gst::Pipeline {
+    let pipeline = launch("appsrc name=src format=bytes ! rsstreamdecoder ! fakesink sync=false");
     let appsrc = app_src(&pipeline);
     pipeline.set_state(gst::State::Playing).unwrap();
     appsrc
         .push_buffer(gst::Buffer::from_slice(bytes.to_vec()))
         .unwrap();
     std::thread::sleep(Duration::from_millis(200));
-    let count = threads();
-    (pipeline, count)
+    pipeline
 }
 
 #[test]
@@ -32,14 +45,14 @@ fn null_mid_probe_and_mid_decode_returns_promptly() {
     init();
     let mp3 = std::fs::read(fixture("mp3_cbr.mp3")).unwrap();
     for cut in [10, 3000, mp3.len() / 2] {
-        // The decoder runs on the streaming thread: the element adds no thread of its own,
-        // only appsrc's streaming thread comes (or an idle one of GStreamer's pool is reused).
-        let before = threads();
-        let (pipeline, running) = threads_while_running("rsstreamdecoder", &mp3[..cut]);
-        assert!(
-            running <= before + 1,
-            "{running} threads while running, {before} before: the element added a thread"
+        // The decoder runs on the thread that pushes: the element starts no thread of its own.
+        let added = threads_added_by_element(&mp3[..cut]);
+        assert_eq!(
+            added, 0,
+            "the element started {added} thread(s) after {cut} bytes"
         );
+
+        let pipeline = running_pipeline(&mp3[..cut]);
         let start = Instant::now();
         pipeline.set_state(gst::State::Null).unwrap();
         let took = start.elapsed();
