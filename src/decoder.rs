@@ -124,6 +124,9 @@ pub enum DecoderEvent {
     Pcm(Vec<u8>),
     /// The first stream's length, as its container declares it (sent once, when known).
     Duration(std::time::Duration),
+    /// How long after its first byte comes in the stream's PCM can go out at most, estimated from
+    /// its first packet (once per stream, before its first PCM).
+    Latency(std::time::Duration),
     /// The stream's own tags (ID3, Vorbis comments, MP4 metadata, ...), once per stream that
     /// has any.
     Tags(Vec<StreamTag>),
@@ -305,6 +308,23 @@ struct DecodedStream {
     trim: Option<(u64, u64)>,
     /// Decoded audio so far, to compare with the length the container declares.
     decoded_seconds: f64,
+    /// For the latency estimate: the longest packet so far (frames, untrimmed), the priming
+    /// trimmed before the first output, the packets the codec holds back, and whether the
+    /// estimate went out.
+    packet_frames: u64,
+    priming_frames: u64,
+    codec_delay_packets: u64,
+    latency_sent: bool,
+}
+
+/// Packets a container's reader holds back before it hands one out: the MPEG splitter confirms
+/// each frame by the next frame's header, and a FLAC frame ends only where the next one starts.
+/// Matroska and Ogg count one too, for a block or page that starts before its packet does.
+fn reader_lookahead_packets(container: &str) -> u64 {
+    match container {
+        "wave" | "aiff" | "caf" | "raw" => 0,
+        _ => 1,
+    }
 }
 
 struct Worker<'a> {
@@ -554,6 +574,10 @@ impl<'a> Worker<'a> {
             edit,
             trim: None,
             decoded_seconds: 0.0,
+            packet_frames: 0,
+            priming_frames: 0,
+            codec_delay_packets: 0,
+            latency_sent: false,
         };
         let Some((mut track_id, mut decoder)) = self.make_decoder(&*format) else {
             return StreamEnd::Stop;
@@ -640,6 +664,9 @@ impl<'a> Worker<'a> {
             #[cfg(not(test))]
             let inject_panic = false;
             let codec_name = decoder.codec_info().short_name;
+            // Read before decoding: the decoded audio borrows the decoder. An AAC stream leaves
+            // FDK (which holds a frame back) after its first packet, whose output is empty.
+            let codec_delay_packets = decoder.delay_packets();
             let (codec, packet_ref) = (&mut decoder, &packet);
             let decoded = panic::catch_unwind(AssertUnwindSafe(move || {
                 let codec = codec;
@@ -653,6 +680,15 @@ impl<'a> Worker<'a> {
             match decoded {
                 Ok(audio) => {
                     damage = damage.saturating_sub(1);
+                    // Readers that give packets no duration (Matroska): the decoded length.
+                    let decoded = audio.frames() as u64
+                        + packet.trim_start.get() as u64
+                        + packet.trim_end.get() as u64;
+                    stream.packet_frames = stream.packet_frames.max(untrimmed).max(decoded);
+                    if !stream.latency_sent {
+                        stream.priming_frames += packet.trim_start.get();
+                        stream.codec_delay_packets = codec_delay_packets;
+                    }
                     if !self.emit(audio, codec_name, Some(packet.pts.get()), &mut stream) {
                         return StreamEnd::Stop;
                     }
@@ -703,7 +739,12 @@ impl<'a> Worker<'a> {
             self.samples.truncate(keep * channels.count());
         }
         if let Some(edit) = &stream.edit {
-            let (skip, keep) = stream.trim.get_or_insert_with(|| edit.trim_frames(rate));
+            let (skip, keep) = stream.trim.get_or_insert_with(|| {
+                let (skip, keep) = edit.trim_frames(rate);
+                // The edit list's priming delays the first output like a codec's.
+                stream.priming_frames += skip;
+                (skip, keep)
+            });
             apply_trim(&mut self.samples, channels.count(), skip, keep);
             if self.samples.is_empty() {
                 return true;
@@ -713,6 +754,22 @@ impl<'a> Worker<'a> {
             return false;
         }
         let converter = self.converter.as_mut().expect("converter just ensured");
+        if !stream.latency_sent {
+            stream.latency_sent = true;
+            // The first output sample is stamped with the time its first byte came in; it can go
+            // out only once the priming before it, its packet, the packets the reader and the
+            // codec hold back, and a resampler block have come in after that byte.
+            let held = stream.priming_frames
+                + stream.packet_frames
+                    * (1 + reader_lookahead_packets(&stream.container)
+                        + stream.codec_delay_packets)
+                + converter.latency_frames();
+            let nanos = held as u128 * 1_000_000_000 / u128::from(rate.max(1));
+            self.events
+                .send(DecoderEvent::Latency(std::time::Duration::from_nanos(
+                    nanos as u64,
+                )));
+        }
         converter.process(&self.samples, &mut self.pcm);
         self.events.send_pcm(&mut self.pcm);
         true
@@ -1066,6 +1123,7 @@ fn output_channel_mask(input: &Channels, out_channels: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     /// A 16-bit PCM WAV file in memory.
     fn wav_bytes(rate: u32, channels: u16, samples: &[i16]) -> Vec<u8> {
@@ -1109,7 +1167,7 @@ mod tests {
         for event in events {
             match event {
                 DecoderEvent::Format(f) => formats.push(f),
-                DecoderEvent::Duration(_) | DecoderEvent::Tags(_) => {}
+                DecoderEvent::Duration(_) | DecoderEvent::Tags(_) | DecoderEvent::Latency(_) => {}
                 DecoderEvent::Pcm(p) => pcm.extend(p),
                 DecoderEvent::Warning(w) => warnings.push(w),
                 DecoderEvent::Error(e) => errors.push(e.message),
@@ -1140,6 +1198,43 @@ mod tests {
         assert_eq!(decode_all(keep(), &bytewise).1, expected);
         let odd: Vec<&[u8]> = wav.chunks(777).collect();
         assert_eq!(decode_all(keep(), &odd).1, expected);
+    }
+
+    #[test]
+    fn latency_is_announced_once_before_the_first_pcm() {
+        let wav = wav_bytes(16_000, 1, &ramp(16_000));
+        let latency_then_pcm = |settings: DecoderSettings| {
+            let mut decoder = StreamDecoder::start(settings).unwrap();
+            let mut events = decoder.push(&wav);
+            events.extend(decoder.finish());
+            let latencies: Vec<(usize, Duration)> = events
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| match e {
+                    DecoderEvent::Latency(latency) => Some((i, *latency)),
+                    _ => None,
+                })
+                .collect();
+            let first_pcm = events
+                .iter()
+                .position(|e| matches!(e, DecoderEvent::Pcm(_)))
+                .unwrap();
+            assert_eq!(latencies.len(), 1, "{latencies:?}");
+            assert!(latencies[0].0 < first_pcm);
+            latencies[0].1
+        };
+        // WAV has no priming and no lookahead: one packet, and the resampler's block and delay
+        // when the rate changes.
+        let kept = latency_then_pcm(keep());
+        assert!(
+            kept > Duration::ZERO && kept <= Duration::from_millis(100),
+            "{kept:?}"
+        );
+        let resampled = latency_then_pcm(DecoderSettings::new(Some(48_000), Some(1), None));
+        assert!(
+            resampled > kept && resampled <= kept + Duration::from_millis(30),
+            "{kept:?} -> {resampled:?}"
+        );
     }
 
     #[test]

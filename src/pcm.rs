@@ -128,6 +128,18 @@ impl PcmConverter {
         self.resampler.as_ref().map_or(0, |r| r.filled)
     }
 
+    /// The longest the converter holds a frame back, in input frames: a whole resampler block
+    /// waits to be filled, and the FFT filter's delay (half a block) comes on top. 0 without a
+    /// resampler.
+    pub fn latency_frames(&self) -> u64 {
+        self.resampler.as_ref().map_or(0, |r| {
+            let block = r.block_in[0].len() as u64;
+            let delay_in = r.start_offset.max(0) as u64 * u64::from(self.in_rate)
+                / u64::from(self.out_rate.max(1));
+            block + delay_in
+        })
+    }
+
     /// Converts interleaved frames and appends S16LE bytes to `out`. A trailing partial frame is
     /// ignored. Allocates nothing itself; `out` grows as needed.
     pub fn process(&mut self, interleaved: &[f32], out: &mut Vec<u8>) {

@@ -56,7 +56,10 @@ fuzz_target!(|input: &[u8]| {
                     assert!(frame_size > 0, "PCM before its format");
                     assert_eq!(pcm.len() % frame_size, 0, "PCM with a partial frame");
                 }
-                DecoderEvent::Warning(_) | DecoderEvent::Duration(_) | DecoderEvent::Tags(_) => {}
+                DecoderEvent::Warning(_)
+                | DecoderEvent::Duration(_)
+                | DecoderEvent::Latency(_)
+                | DecoderEvent::Tags(_) => {}
                 DecoderEvent::Error(error) => {
                     assert_ne!(error.kind, ErrorKind::Internal, "{}", error.message);
                 }

@@ -60,6 +60,15 @@ impl TrackDecoder {
         }
     }
 
+    /// Packets the codec holds back before it outputs one (FDK AAC outputs one frame late).
+    pub fn delay_packets(&self) -> u64 {
+        match self {
+            TrackDecoder::Registry(_) => 0,
+            #[cfg(feature = "fdk-aac")]
+            TrackDecoder::FdkAac(_) => 1,
+        }
+    }
+
     fn inner(&mut self) -> &mut dyn AudioDecoder {
         match self {
             TrackDecoder::Registry(decoder) => &mut **decoder,

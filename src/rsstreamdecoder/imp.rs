@@ -6,6 +6,7 @@
 //! SEGMENT, EOS and FLUSH events, and sends its own CAPS and TIME segment. Only the streaming
 //! thread pushes, so events and buffers stay in order.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
@@ -81,6 +82,10 @@ struct Timeline {
     frame_size: usize,
 }
 
+/// Added to a stream's latency estimate: the time to decode and push a packet, and to be
+/// scheduled on a busy machine.
+const SCHEDULING_MARGIN: Duration = Duration::from_millis(10);
+
 /// How far input timestamps may run ahead of the output's before the output jumps to them: more
 /// than what the element holds back (a codec frame, a resampler block, a network piece) and
 /// than network jitter, less than a pause between sentences of a TTS stream.
@@ -99,6 +104,26 @@ impl State {
             self.timeline.base = input_pts;
             self.timeline.samples = 0;
             self.discont = true;
+        }
+    }
+}
+
+impl State {
+    /// The first PCM is about to go out, `latency` after its first byte came in at most. Live
+    /// input stamps each buffer with its arrival: when the stream's first audio came in well after
+    /// its first bytes (an Ogg Vorbis setup header, FLAC padding, an ID3 picture, all received
+    /// at the network's pace), the audio starts at the time of the input that completes its
+    /// first packet less that latency, not at the time of the stream's first byte, which would
+    /// stamp it too early and make the sink drop it as late.
+    fn start_audio_at_input_time(&mut self, latency: Duration) {
+        let (Some(first), Some(last)) = (self.first_input_pts, self.last_input_pts) else {
+            return;
+        };
+        let first_output = self.timeline.samples == 0 && self.timeline.base == first;
+        let audio_start =
+            last.saturating_sub(gst::ClockTime::from_nseconds(latency.as_nanos() as u64));
+        if first_output && audio_start > first {
+            self.timeline.base = audio_start;
         }
     }
 }
@@ -132,6 +157,8 @@ struct State {
     upstream_segment: Option<gst::FormattedSegment<gst::ClockTime>>,
     /// First PTS of the stream, from upstream's first timestamped buffer.
     first_input_pts: Option<gst::ClockTime>,
+    /// PTS of the latest timestamped input buffer.
+    last_input_pts: Option<gst::ClockTime>,
     /// The output format announced downstream.
     format: Option<StreamFormat>,
     /// The first stream's length as its container declares it, for DURATION queries.
@@ -193,6 +220,9 @@ pub struct RsStreamDecoder {
     settings: Mutex<Settings>,
     state: Mutex<State>,
     stats: Mutex<Stats>,
+    /// What the element adds to the pipeline's latency, in ns: outside `state` so a LATENCY
+    /// query from another thread never waits for decoding.
+    latency_ns: AtomicU64,
 }
 
 #[glib::object_subclass]
@@ -427,6 +457,22 @@ impl BaseTransformImpl for RsStreamDecoder {
                         return true;
                     }
                 }
+                gst::QueryViewMut::Latency(q) => {
+                    // Upstream's latency (a live source's), plus what this element holds back.
+                    if !self.obj().sink_pad().peer_query(q.query_mut()) {
+                        return false;
+                    }
+                    let (live, min, max) = q.result();
+                    let ours =
+                        gst::ClockTime::from_nseconds(self.latency_ns.load(Ordering::Relaxed));
+                    gst::debug!(
+                        CAT,
+                        imp = self,
+                        "latency: upstream {min} (live {live}), ours {ours}"
+                    );
+                    q.set(live, min + ours, max.map(|max| max + ours));
+                    return true;
+                }
                 _ => {}
             }
         }
@@ -547,6 +593,7 @@ impl BaseTransformImpl for RsStreamDecoder {
             self.panic_if_asked(tests::PanicPoint::Input);
             if let Some(pts) = buffer.pts() {
                 state.follow_input_time(pts);
+                state.last_input_pts = Some(pts);
             }
             if state.decoder.is_none() {
                 state.first_input_pts = buffer.pts();
@@ -664,6 +711,13 @@ impl RsStreamDecoder {
             match event {
                 DecoderEvent::Format(format) => self.set_output_format(format)?,
                 DecoderEvent::Tags(tags) => self.stream_tags(&tags),
+                DecoderEvent::Latency(latency) => {
+                    self.state
+                        .lock()
+                        .unwrap()
+                        .start_audio_at_input_time(latency);
+                    self.set_latency(latency);
+                }
                 DecoderEvent::Duration(duration) => {
                     let duration = gst::ClockTime::try_from(duration).ok();
                     self.state.lock().unwrap().duration = duration;
@@ -766,6 +820,17 @@ impl RsStreamDecoder {
     }
 
     /// The stream's own tags: sent at once when the segment is out, else with the format.
+    /// A stream's latency is known (from its first packet): when it differs from what the
+    /// element reported, a LATENCY message makes the pipeline ask again.
+    fn set_latency(&self, latency: Duration) {
+        let nanos = (latency + SCHEDULING_MARGIN).as_nanos() as u64;
+        if self.latency_ns.swap(nanos, Ordering::Relaxed) != nanos {
+            gst::info!(CAT, imp = self, "latency now {latency:?}");
+            let obj = self.obj();
+            let _ = obj.post_message(gst::message::Latency::builder().src(&*obj).build());
+        }
+    }
+
     fn stream_tags(&self, tags: &[StreamTag]) {
         let list = tag_list(tags);
         let mut state = self.state.lock().unwrap();

@@ -123,6 +123,30 @@ fn recipe(name: &str) -> Recipe {
         "opus.ogg" => Encode(&[
             "-ar", "48000", "-c:a", "libopus", "-b:a", "96k", "-f", "ogg",
         ]),
+        // As a live server writes Ogg: a page per 20 ms packet, not ffmpeg's default of a page
+        // per second, which a reader can only pass on whole.
+        "opus_live.ogg" => Encode(&[
+            "-ar",
+            "48000",
+            "-c:a",
+            "libopus",
+            "-b:a",
+            "96k",
+            "-page_duration",
+            "20000",
+            "-f",
+            "ogg",
+        ]),
+        "vorbis_live.ogg" => Encode(&[
+            "-c:a",
+            "libvorbis",
+            "-q:a",
+            "4",
+            "-page_duration",
+            "20000",
+            "-f",
+            "ogg",
+        ]),
         "opus.webm" => Encode(&[
             "-ar", "48000", "-c:a", "libopus", "-b:a", "96k", "-f", "webm",
         ]),

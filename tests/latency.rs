@@ -1,0 +1,238 @@
+//! Live pipelines: what latency the element reports, and whether its PCM reaches a `sync=true`
+//! sink in time. Each file is pushed at real-time pace in 20 ms pieces through
+//! `appsrc is-live=true do-timestamp=true`, as a voice agent pushes streamed TTS.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use gst::prelude::*;
+
+/// How far behind its timestamp each buffer left the element: the pipeline clock then minus base
+/// time + running time of its PTS, and the latency the sink was using then. A buffer is late
+/// when it is behind by more than that latency: the sink would get it after its time.
+#[derive(Default)]
+struct Lateness {
+    per_buffer_ns: Vec<i64>,
+    latency: Option<gst::ClockTime>,
+}
+
+struct LiveRun {
+    name: &'static str,
+    latency: gst::ClockTime,
+    /// Lateness of each buffer without the latency, i.e. how long after its timestamp it came.
+    behind_ns: Vec<i64>,
+}
+
+impl LiveRun {
+    fn percentile_ms(&self, p: f64) -> f64 {
+        let mut sorted = self.behind_ns.clone();
+        sorted.sort_unstable();
+        let index = ((sorted.len() - 1) as f64 * p).round() as usize;
+        sorted[index] as f64 / 1e6
+    }
+
+    fn late(&self, allowance: Duration) -> usize {
+        let latency = self.latency.nseconds() as i64;
+        self.behind_ns
+            .iter()
+            .filter(|&&behind| behind > latency + allowance.as_nanos() as i64)
+            .count()
+    }
+}
+
+/// Pushes `name` in pieces of `piece` of audio at real-time pace and records how far behind its
+/// timestamp each output buffer reached a `sync=true` sink.
+fn run_live(name: &'static str, props: &str, piece: Duration) -> LiveRun {
+    let bytes = std::fs::read(fixture(name)).unwrap();
+    let seconds = SOURCE_SECONDS as f64;
+    let piece_bytes = ((bytes.len() as f64 / seconds) * piece.as_secs_f64()).ceil() as usize;
+    let pipeline = launch(&format!(
+        "appsrc name=src is-live=true do-timestamp=true format=time ! \
+         rsstreamdecoder {props} ! queue name=queue max-size-buffers=0 max-size-bytes=0 \
+         max-size-time=0 ! fakesink name=sink sync=true"
+    ));
+    let appsrc = app_src(&pipeline);
+    let sink = pipeline
+        .by_name("sink")
+        .unwrap()
+        .downcast::<gst_base::BaseSink>()
+        .unwrap();
+    let record = Arc::new(Mutex::new(Lateness::default()));
+    {
+        let record = record.clone();
+        let sink_for_probe = sink.clone();
+        sink.static_pad("sink")
+            .unwrap()
+            .add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+                let Some(buffer) = info.buffer() else {
+                    return gst::PadProbeReturn::Ok;
+                };
+                let (Some(clock), Some(base), Some(pts)) = (
+                    sink_for_probe.clock(),
+                    sink_for_probe.base_time(),
+                    buffer.pts(),
+                ) else {
+                    return gst::PadProbeReturn::Ok;
+                };
+                let segment = pad
+                    .sticky_event::<gst::event::Segment>(0)
+                    .and_then(|e| e.segment().downcast_ref::<gst::ClockTime>().cloned());
+                let Some(running) = segment.and_then(|s| s.to_running_time(pts)) else {
+                    return gst::PadProbeReturn::Ok;
+                };
+                let now = clock.time();
+                let behind = now.nseconds() as i64 - (base + running).nseconds() as i64;
+                let mut record = record.lock().unwrap();
+                record.per_buffer_ns.push(behind);
+                record.latency = Some(gst_base::prelude::BaseSinkExt::latency(&sink_for_probe));
+                gst::PadProbeReturn::Ok
+            });
+    }
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let (reached, ..) = pipeline.state(gst::ClockTime::from_seconds(5));
+    reached.expect("the live pipeline did not reach PLAYING");
+    let start = Instant::now();
+    for (i, chunk) in bytes.chunks(piece_bytes).enumerate() {
+        let due = start + piece * i as u32;
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        appsrc
+            .push_buffer(gst::Buffer::from_slice(chunk.to_vec()))
+            .unwrap();
+    }
+    appsrc.end_of_stream().unwrap();
+    let bus = pipeline.bus().unwrap();
+    let message = bus
+        .timed_pop_filtered(
+            gst::ClockTime::from_seconds(20),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        )
+        .expect("no EOS within 20 s");
+    assert_eq!(
+        message.type_(),
+        gst::MessageType::Eos,
+        "{name}: {message:?}"
+    );
+    pipeline.set_state(gst::State::Null).unwrap();
+    let record = record.lock().unwrap();
+    LiveRun {
+        name,
+        latency: record.latency.unwrap_or(gst::ClockTime::ZERO),
+        behind_ns: record.per_buffer_ns.clone(),
+    }
+}
+
+/// What the element needs at most: ≤ 250 ms at 20 ms pieces, but FLAC, whose frames (4608
+/// samples here, 104 ms) end only where the next one starts.
+fn latency_bound(name: &str) -> Duration {
+    if name.ends_with(".flac") {
+        Duration::from_millis(270)
+    } else {
+        Duration::from_millis(250)
+    }
+}
+
+#[test]
+fn live_pcm_is_never_later_than_the_reported_latency() {
+    init();
+    let formats: &[&'static str] = &[
+        "mp3_cbr.mp3",
+        "aac_adts.aac",
+        "he_aac.aac",
+        "opus_live.ogg",
+        "opus.webm",
+        "vorbis_live.ogg",
+        "flac.flac",
+        "s16.wav",
+        "aac.m4a",
+    ];
+    // Make the fixtures first, so encoding does not count against the first run.
+    for name in formats {
+        fixture(name);
+    }
+    let runs: Vec<LiveRun> = std::thread::scope(|scope| {
+        let handles: Vec<_> = formats
+            .iter()
+            .map(|&name| scope.spawn(move || run_live(name, "", Duration::from_millis(20))))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for run in &runs {
+        // The input timestamps a live appsrc gives shift with the pipeline's latency, so what
+        // says how close the PCM comes to being late is the margin left: latency − behind.
+        println!(
+            "{:<16} reported latency {:>4} ms; margin left p50 {:>6.1} ms, min {:>6.1}; \
+             {} buffers, {} late",
+            run.name,
+            run.latency.mseconds(),
+            run.latency.mseconds() as f64 - run.percentile_ms(0.5),
+            run.latency.mseconds() as f64 - run.percentile_ms(1.0),
+            run.behind_ns.len(),
+            run.late(Duration::ZERO),
+        );
+    }
+    for run in &runs {
+        assert!(!run.behind_ns.is_empty(), "{}: no PCM", run.name);
+        assert_eq!(
+            run.late(Duration::ZERO),
+            0,
+            "{}: buffers reached the sink after their time + the reported latency {}",
+            run.name,
+            run.latency
+        );
+        assert!(
+            run.latency > gst::ClockTime::ZERO
+                && run.latency.nseconds() <= latency_bound(run.name).as_nanos() as u64,
+            "{}: reported latency {}",
+            run.name,
+            run.latency
+        );
+    }
+}
+
+/// The LATENCY query answers upstream's latency plus the element's, once the stream is known.
+#[test]
+fn latency_query_adds_the_elements_latency_to_upstreams() {
+    init();
+    let pipeline = launch(
+        "appsrc name=src is-live=true do-timestamp=true format=time min-latency=5000000 ! \
+         rsstreamdecoder name=dec ! fakesink sync=true",
+    );
+    let appsrc = app_src(&pipeline);
+    pipeline.set_state(gst::State::Playing).unwrap();
+    // Asked of the element's source pad, as a sink asks it.
+    let src_pad = pipeline.by_name("dec").unwrap().static_pad("src").unwrap();
+    let query_latency = || {
+        let mut query = gst::query::Latency::new();
+        assert!(src_pad.query(&mut query), "LATENCY query not answered");
+        query.result()
+    };
+    let (live, before, _) = query_latency();
+    assert!(live);
+    assert_eq!(
+        before,
+        gst::ClockTime::from_mseconds(5),
+        "only appsrc's before the stream"
+    );
+    let wav = std::fs::read(fixture("s16.wav")).unwrap();
+    appsrc
+        .push_buffer(gst::Buffer::from_slice(wav[..20_000].to_vec()))
+        .unwrap();
+    let bus = pipeline.bus().unwrap();
+    bus.timed_pop_filtered(
+        gst::ClockTime::from_seconds(10),
+        &[gst::MessageType::Latency],
+    )
+    .expect("no LATENCY message once the stream was known");
+    let (live, after, _) = query_latency();
+    assert!(live);
+    assert!(
+        after > before && after < before + gst::ClockTime::from_mseconds(100),
+        "{after}: WAV at 44.1 kHz to 48 kHz holds a block and a resampler block back"
+    );
+    pipeline.set_state(gst::State::Null).unwrap();
+}
