@@ -59,6 +59,8 @@ test: deps
 		echo "+ $(CARGO) test --release --no-fail-fast"; \
 		$(CARGO) test --release --no-fail-fast; \
 	fi
+	@echo "+ the Python package's tests (python/tests) against the release build"
+	bash scripts/python-test.sh
 	@echo "+ the build without FDK AAC warns about HE-AAC"
 	$(CARGO) test --release --no-default-features --test element aac_without_fdk
 

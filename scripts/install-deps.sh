@@ -24,6 +24,11 @@ PACKAGES=(
   g++
   libc6-dev
   make
+  # The Python package (python/) and its tests: PyGObject over the element.
+  python3-gi
+  gir1.2-gstreamer-1.0
+  gir1.2-gst-plugins-base-1.0
+  python3-pytest
   meson
   ninja-build
 )
