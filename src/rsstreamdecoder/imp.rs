@@ -266,7 +266,7 @@ impl ObjectImpl for RsStreamDecoder {
                          back to probing. Headerless PCM is named with its parameters \
                          (audio/L16;rate=24000;channels=1, audio/pcm;rate=16000, audio/basic, \
                          audio/PCMU, pcm_s16le, pcm_f32le, mulaw, alaw, ...). Empty: use \
-                         upstream caps (audio/x-raw, audio/x-mulaw and audio/x-alaw included), \
+                         upstream caps (audio/x-raw, audio/x-unaligned-raw, audio/x-mulaw and audio/x-alaw included), \
                          else probe",
                     )
                     .mutable_ready()
@@ -1005,7 +1005,8 @@ fn codec_name(short_name: &str) -> &str {
 }
 
 /// A container hint from upstream caps (typefind, appsrc caps, souphttpsrc content type), or
-/// the description of headerless PCM (`audio/x-raw`, `audio/x-mulaw`, `audio/x-alaw`).
+/// the description of headerless PCM (`audio/x-raw`, `audio/x-unaligned-raw`, `audio/x-mulaw`,
+/// `audio/x-alaw`).
 fn hint_from_caps(caps: &gst::CapsRef) -> Option<ContainerHint> {
     let s = caps.structure(0)?;
     let g711 = |coding| {
@@ -1017,6 +1018,13 @@ fn hint_from_caps(caps: &gst::CapsRef) -> Option<ContainerHint> {
     };
     match s.name().as_str() {
         "audio/x-raw" => return raw_caps_hint(caps),
+        // What souphttpsrc makes of an `audio/L16;rate=...` Content-Type: the same description,
+        // without a promise that buffers hold whole samples (the element does not need one).
+        "audio/x-unaligned-raw" => {
+            let mut aligned = caps.to_owned();
+            aligned.make_mut().structure_mut(0)?.set_name("audio/x-raw");
+            return raw_caps_hint(&aligned);
+        }
         "audio/x-mulaw" => return g711(SampleCoding::MuLaw),
         "audio/x-alaw" => return g711(SampleCoding::ALaw),
         _ => {}
