@@ -9,7 +9,8 @@
 #
 # Variables: DEMO_PROPS="sample-rate=16000 channels=2" (extra element properties for
 # `make demo`), BENCH_ARGS (arguments for the bench example), MESON_BUILDDIR,
-# PLUGINDIR (install dir; empty = GStreamer's pluginsdir), DESTDIR (staged install),
+# PREFIX (meson prefix, default /usr: the plugin goes to PREFIX/<libdir>/gstreamer-1.0, which
+# is GStreamer's own plugin dir on Debian), PLUGINDIR (overrides that dir), DESTDIR (staged install),
 # SKIP_DEPS=1 (skip the apt step).
 
 SHELL := /bin/bash
@@ -21,6 +22,7 @@ export PATH := $(if $(CARGO_HOME),$(CARGO_HOME)/bin:)$(HOME)/.cargo/bin:$(PATH)
 CARGO          ?= cargo
 MESON_BUILDDIR ?= target/meson
 PLUGINDIR      ?=
+PREFIX         ?= /usr
 BENCH_ARGS     ?=
 PLUGIN_SO      := target/release/libgstrsstreamdecoder.so
 
@@ -61,6 +63,10 @@ test: deps
 	fi
 	@echo "+ the Python package's tests (python/tests) against the release build"
 	bash scripts/python-test.sh
+	@echo "+ meson install --prefix into a temporary directory, loaded from there"
+	bash scripts/install-test.sh
+	@echo "+ every example, on examples/sample.mp3"
+	bash scripts/examples-test.sh
 	@echo "+ the build without FDK AAC warns about HE-AAC"
 	$(CARGO) test --release --no-default-features --test element aac_without_fdk
 
@@ -69,9 +75,9 @@ bench: build
 
 meson-setup: deps
 	@if [ -f $(MESON_BUILDDIR)/build.ninja ]; then \
-		meson configure $(MESON_BUILDDIR) -Dplugindir=$(PLUGINDIR); \
+		meson configure $(MESON_BUILDDIR) --prefix=$(PREFIX) -Dplugindir=$(PLUGINDIR); \
 	else \
-		meson setup $(MESON_BUILDDIR) -Dplugindir=$(PLUGINDIR); \
+		meson setup $(MESON_BUILDDIR) --prefix=$(PREFIX) -Dplugindir=$(PLUGINDIR); \
 	fi
 
 install: meson-setup
