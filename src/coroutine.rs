@@ -84,8 +84,9 @@ pub struct Resumable {
 // is `Send` and nothing there refers to the old thread (corosensei's `Coroutine` docs). The
 // closure must be `Send + 'static`. The one body in this crate (the decoder worker) holds
 // symphonia readers and decoders (`Send + Sync` by their traits), its own state (`Send`) and
-// `Arc`s, and suspends only in `StreamReader::read`, which releases its lock first: no lock
-// guard, thread-local borrow or `Rc` lives across a suspension.
+// `Arc`s, and suspends only in `StreamReader::read`, which releases its lock first, and in
+// `EventQueue::stop_for_output`, which holds none: no lock guard, thread-local borrow or `Rc`
+// lives across a suspension.
 unsafe impl Send for Resumable {}
 
 impl Resumable {

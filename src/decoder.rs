@@ -25,7 +25,7 @@ use symphonia::default::formats as readers;
 
 use crate::codecs::TrackDecoder;
 use crate::container::{self, PcmStreamReader, mp4};
-use crate::coroutine::Resumable;
+use crate::coroutine::{Resumable, Suspender};
 use crate::format_hint::ContainerHint;
 use crate::mp4_edit;
 use crate::pcm::PcmConverter;
@@ -163,52 +163,107 @@ impl DecoderEvent {
 /// the decoder wind down.
 pub struct StreamDecoder {
     buffer: StreamBuffer,
-    events: Arc<Mutex<Vec<DecoderEvent>>>,
+    events: Arc<Mutex<Events>>,
     worker: Resumable,
+    /// Fed bytes the decoder may not have used yet: it stopped to hand out PCM, or was never
+    /// resumed since `feed`.
+    runnable: bool,
 }
 
 /// How many resumes `finish` allows after the end of input before it gives up on the decoder
-/// (each resume normally ends the stream or starts the next file of a sequence).
+/// (each resume normally ends the stream or starts the next file of a sequence; resumes that
+/// stopped to hand out PCM do not count).
 const FINISH_RESUMES: usize = 1024;
+
+/// The decoder stops to hand out its PCM once it holds this much (in ms of output), so that a
+/// large input buffer (a whole TTS answer pushed at once) starts sounding after its first packets
+/// rather than after all of it, and output buffers stay small.
+const OUTPUT_CHUNK_MS: u64 = 100;
 
 impl StreamDecoder {
     pub fn start(settings: DecoderSettings) -> io::Result<StreamDecoder> {
         let buffer = StreamBuffer::new();
-        let events = Arc::new(Mutex::new(Vec::new()));
+        let events = Arc::new(Mutex::new(Events::default()));
         let reader = buffer.reader();
-        let worker_events = EventQueue(events.clone());
+        let shared_events = events.clone();
         let worker = Resumable::new(move |suspender| {
-            reader.attach(suspender);
-            run_worker(reader, settings, worker_events)
+            reader.attach(suspender.clone());
+            let queue = EventQueue {
+                shared: shared_events,
+                suspender: Some(suspender),
+            };
+            run_worker(reader, settings, queue)
         })?;
         Ok(StreamDecoder {
             buffer,
             events,
             worker,
+            runnable: false,
         })
     }
 
     /// Feeds bytes and returns everything they let the decoder produce.
     pub fn push(&mut self, data: &[u8]) -> Vec<DecoderEvent> {
+        self.feed(data);
+        let mut events = Vec::new();
+        while let Some(more) = self.next_events() {
+            events.extend(more);
+        }
+        events
+    }
+
+    /// Queues bytes for the decoder; `next_events` then runs it over them.
+    pub fn feed(&mut self, data: &[u8]) {
         self.buffer.push(data);
-        self.worker.resume();
-        self.take_events()
+        self.runnable = true;
+    }
+
+    /// Runs the decoder until it has used every byte fed so far or stops to hand out PCM
+    /// (`OUTPUT_CHUNK_MS`), and returns what it produced; `None` once it has used every byte.
+    /// Call it until `None` before feeding more: the caller can push each batch of PCM
+    /// downstream before the rest is decoded.
+    pub fn next_events(&mut self) -> Option<Vec<DecoderEvent>> {
+        if !self.runnable {
+            return None;
+        }
+        self.lock_events().stopped_for_output = false;
+        let done = self.worker.resume();
+        let (stopped_for_output, events) = {
+            let mut events = self.lock_events();
+            (
+                std::mem::take(&mut events.stopped_for_output),
+                std::mem::take(&mut events.queue),
+            )
+        };
+        self.runnable = !done && stopped_for_output;
+        Some(events)
     }
 
     /// Ends the input, lets the decoder drain its codec and resampler, and returns the
     /// remaining events.
     pub fn finish(&mut self) -> Vec<DecoderEvent> {
         self.buffer.close();
-        if !(0..FINISH_RESUMES).any(|_| self.worker.resume()) {
-            // A reader that keeps waiting after the end of input is a bug of ours; stop it.
-            self.buffer.abort();
-            self.worker.wind_down();
-            EventQueue(self.events.clone()).send(DecoderEvent::error(
-                ErrorKind::Internal,
-                "the decoder did not finish at the end of the input".into(),
-            ));
+        let mut resumes = 0;
+        loop {
+            if self.worker.resume() {
+                break;
+            }
+            if !std::mem::take(&mut self.lock_events().stopped_for_output) {
+                resumes += 1;
+            }
+            if resumes >= FINISH_RESUMES {
+                // A reader that keeps waiting after the end of input is a bug of ours; stop it.
+                self.buffer.abort();
+                self.worker.wind_down();
+                self.lock_events().queue.push(DecoderEvent::error(
+                    ErrorKind::Internal,
+                    "the decoder did not finish at the end of the input".into(),
+                ));
+                break;
+            }
         }
-        self.take_events()
+        self.runnable = false;
+        std::mem::take(&mut self.lock_events().queue)
     }
 
     /// True once the decoder stopped (end of stream or fatal error): more bytes are ignored.
@@ -216,8 +271,8 @@ impl StreamDecoder {
         self.worker.is_done()
     }
 
-    fn take_events(&self) -> Vec<DecoderEvent> {
-        std::mem::take(&mut *self.events.lock().unwrap_or_else(|e| e.into_inner()))
+    fn lock_events(&self) -> std::sync::MutexGuard<'_, Events> {
+        self.events.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -228,24 +283,54 @@ impl Drop for StreamDecoder {
     }
 }
 
+/// Events waiting for the caller, and whether the decoder stopped to hand out PCM.
+#[derive(Default)]
+struct Events {
+    queue: Vec<DecoderEvent>,
+    stopped_for_output: bool,
+}
+
 /// The worker's side of the event list. Consecutive PCM is merged into one event so the
-/// caller pushes one buffer per chunk of input rather than one per packet.
-struct EventQueue(Arc<Mutex<Vec<DecoderEvent>>>);
+/// caller pushes one buffer per chunk of input (or per `OUTPUT_CHUNK_MS`) rather than one per
+/// packet.
+struct EventQueue {
+    shared: Arc<Mutex<Events>>,
+    /// Suspends the worker to hand out PCM; none in tests that run a worker directly.
+    suspender: Option<Suspender>,
+}
 
 impl EventQueue {
-    fn send(&self, event: DecoderEvent) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+    fn lock(&self) -> std::sync::MutexGuard<'_, Events> {
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn send_pcm(&self, pcm: &mut Vec<u8>) {
+    fn send(&self, event: DecoderEvent) {
+        self.lock().queue.push(event);
+    }
+
+    /// Queues PCM; returns the bytes of PCM now waiting at the end of the queue.
+    fn send_pcm(&self, pcm: &mut Vec<u8>) -> usize {
         if pcm.is_empty() {
-            return;
+            return 0;
         }
-        let mut events = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(DecoderEvent::Pcm(last)) = events.last_mut() {
+        let mut events = self.lock();
+        if let Some(DecoderEvent::Pcm(last)) = events.queue.last_mut() {
             last.append(pcm);
+            last.len()
         } else {
-            events.push(DecoderEvent::Pcm(std::mem::take(pcm)));
+            let len = pcm.len();
+            events.queue.push(DecoderEvent::Pcm(std::mem::take(pcm)));
+            len
+        }
+    }
+
+    /// Returns to the caller of `next_events` so it can push the PCM out; decoding goes on at
+    /// the next call.
+    fn stop_for_output(&self) {
+        if let Some(suspender) = &self.suspender {
+            self.lock().stopped_for_output = true;
+            // No lock is held across the suspension (see `coroutine`'s SAFETY argument).
+            suspender.suspend();
         }
     }
 }
@@ -771,7 +856,14 @@ impl<'a> Worker<'a> {
                 )));
         }
         converter.process(&self.samples, &mut self.pcm);
-        self.events.send_pcm(&mut self.pcm);
+        let chunk_bytes = (u64::from(converter.out_rate())
+            * converter.out_channels() as u64
+            * 2
+            * OUTPUT_CHUNK_MS
+            / 1000) as usize;
+        if self.events.send_pcm(&mut self.pcm) >= chunk_bytes.max(1) && !self.reader.is_aborted() {
+            self.events.stop_for_output();
+        }
         true
     }
 
@@ -1235,6 +1327,45 @@ mod tests {
             resampled > kept && resampled <= kept + Duration::from_millis(30),
             "{kept:?} -> {resampled:?}"
         );
+    }
+
+    #[test]
+    fn a_large_push_comes_out_in_batches_as_it_decodes() {
+        let samples = ramp(16_000 * 3);
+        let wav = wav_bytes(16_000, 1, &samples);
+        let mut decoder = StreamDecoder::start(keep()).unwrap();
+        decoder.feed(&wav);
+        let mut batches = Vec::new();
+        while let Some(events) = decoder.next_events() {
+            let pcm: Vec<u8> = events
+                .into_iter()
+                .filter_map(|e| match e {
+                    DecoderEvent::Pcm(p) => Some(p),
+                    _ => None,
+                })
+                .flatten()
+                .collect();
+            batches.push(pcm);
+        }
+        batches.push(
+            decoder
+                .finish()
+                .into_iter()
+                .filter_map(|e| match e {
+                    DecoderEvent::Pcm(p) => Some(p),
+                    _ => None,
+                })
+                .flatten()
+                .collect(),
+        );
+        // 3 s (96000 bytes) in batches of at most 100 ms and a packet (the PCM reader's packets
+        // are up to 16 KiB), in order, nothing lost.
+        let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+        let chunk = 16_000 * 2 / 10;
+        assert!(sizes.iter().filter(|&&b| b > 0).count() >= 5, "{sizes:?}");
+        assert!(sizes.iter().all(|&b| b <= chunk + 16 * 1024), "{sizes:?}");
+        let expected: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+        assert_eq!(batches.concat(), expected);
     }
 
     #[test]

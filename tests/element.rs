@@ -117,6 +117,50 @@ fn lockstep_first_frames_come_out_before_more_input() {
     }
 }
 
+/// A whole answer pushed as one buffer (as a TTS client often does) comes out in buffers of about
+/// 100 ms, each pushed as soon as it is decoded, not as one buffer after the whole decode.
+#[test]
+fn a_whole_file_in_one_buffer_comes_out_in_short_buffers() {
+    let mp3 = std::fs::read(fixture("mp3_cbr.mp3")).unwrap();
+    let mut run = Run::new(&[]);
+    // Each output buffer is pushed from inside the chain function: count those pushed while the
+    // one input buffer was still being decoded.
+    let input_done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pushed_during_input = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    {
+        let (input_done, pushed_during_input) = (input_done.clone(), pushed_during_input.clone());
+        run.h
+            .element()
+            .unwrap()
+            .static_pad("src")
+            .unwrap()
+            .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                if !input_done.load(std::sync::atomic::Ordering::SeqCst) {
+                    pushed_during_input.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                gst::PadProbeReturn::Ok
+            });
+    }
+    run.push(&mp3).unwrap();
+    input_done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut buffers = run.pull_ready();
+    buffers.extend(run.eos());
+    let durations_ms: Vec<u64> = buffers
+        .iter()
+        .map(|b| b.duration().unwrap().mseconds())
+        .collect();
+    println!("{} buffers: {durations_ms:?}", buffers.len());
+    assert!(
+        durations_ms.iter().all(|&ms| ms <= 130),
+        "over 100 ms and a packet: {durations_ms:?}"
+    );
+    assert!(pushed_during_input.load(std::sync::atomic::Ordering::SeqCst) >= 20);
+    let total: u64 = buffers.iter().map(|b| b.size() as u64 / 2).sum();
+    let whole = decode_fixture("mp3_cbr.mp3", &[], Chunking::Whole);
+    assert_eq!(total, whole.frames());
+    assert!(run.errors().is_empty());
+}
+
 #[test]
 fn not_audio_is_an_error_within_64_kib() {
     let mut rng = SplitMix64(7);
@@ -738,6 +782,26 @@ fn typefind_in_front_gives_caps_as_hints() {
         let frames = pcm.len() as u64 / 4;
         assert!(error.is_none(), "{name}: {error:?}");
         assert_eq!(frames, expected_frames, "{name}");
+    }
+}
+
+/// iTunes gapless info (`iTunSMPB`, what iTunes, Nero and afconvert write instead of an edit
+/// list): 1024 samples of priming and 820 of padding are trimmed, leaving the 132300 that were
+/// encoded, the same samples as the file with an edit list, whole or in small pieces.
+#[test]
+fn itunes_gapless_tag_trims_priming_and_padding() {
+    let with_edit_list = decode_fixture("aac.m4a", &keep_props(), Chunking::Whole);
+    let untrimmed = decode_fixture("aac_no_editlist.m4a", &keep_props(), Chunking::Whole);
+    assert_eq!(
+        untrimmed.frames(),
+        SOURCE_FRAMES + 1024 + 820,
+        "no tag: nothing trimmed"
+    );
+    for chunking in [Chunking::Whole, Chunking::Fixed(1000)] {
+        let decoded = decode_fixture("aac_itunsmpb.m4a", &keep_props(), chunking);
+        assert!(decoded.errors.is_empty(), "{:?}", decoded.errors);
+        assert_eq!(decoded.frames(), SOURCE_FRAMES, "{chunking:?}");
+        assert_eq!(decoded.samples, with_edit_list.samples, "{chunking:?}");
     }
 }
 

@@ -583,7 +583,7 @@ impl BaseTransformImpl for RsStreamDecoder {
         _is_discont: bool,
         buffer: gst::Buffer,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let events = {
+        {
             let mut state = self.state.lock().unwrap();
             if state.failed {
                 return Err(gst::FlowError::Error);
@@ -648,9 +648,21 @@ impl BaseTransformImpl for RsStreamDecoder {
                 .decoder
                 .as_mut()
                 .expect("decoder started above")
-                .push(bytes)
-        };
-        self.handle_decoder_events(events)
+                .feed(bytes);
+        }
+        // The decoder stops every OUTPUT_CHUNK_MS of PCM: each batch goes downstream before the
+        // rest of the buffer is decoded, and the chain returns once every byte is used.
+        loop {
+            let events = {
+                let mut state = self.state.lock().unwrap();
+                match state.decoder.as_mut().and_then(|d| d.next_events()) {
+                    Some(events) => events,
+                    None => break,
+                }
+            };
+            self.handle_decoder_events(events)?;
+        }
+        Ok(gst::FlowSuccess::Ok)
     }
 
     fn generate_output(&self) -> Result<GenerateOutputSuccess, gst::FlowError> {
