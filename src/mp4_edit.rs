@@ -1,4 +1,4 @@
-//! Gapless trimming for MP4/M4A audio from the track's edit list.
+//! Gapless trimming for MP4/M4A audio from the track's edit list or the iTunes `iTunSMPB` tag.
 //!
 //! AAC encoders put priming samples (usually 1024) at the start and padding at the end; the
 //! `elst` box of the audio track says which part is the real audio. Symphonia 0.6 parses the
@@ -29,9 +29,87 @@ impl EditList {
     }
 }
 
-/// Finds the edit list of the first sound track in the `moov` box found in `head`.
+/// Finds the gapless trim of the first sound track in the `moov` box found in `head`: its edit
+/// list when that skips priming, else the iTunes `iTunSMPB` tag (iTunes, Nero and afconvert
+/// write that instead of, or besides, an edit list that covers everything).
 pub fn audio_edit_list(head: &[u8]) -> Option<EditList> {
     let moov = boxes(head).find(|(kind, _)| kind == b"moov")?.1;
+    let edit = track_edit_list(moov);
+    if edit.is_some_and(|edit| edit.media_time > 0) {
+        return edit;
+    }
+    let media_timescale = first_sound_track(moov).and_then(media_timescale)?;
+    match itunes_smpb(moov) {
+        Some((priming, frames)) => Some(EditList {
+            media_time: priming,
+            media_timescale,
+            segment_duration: frames,
+            movie_timescale: media_timescale,
+        }),
+        None => edit,
+    }
+}
+
+/// The first `trak` whose handler is `soun`.
+fn first_sound_track(moov: &[u8]) -> Option<&[u8]> {
+    boxes(moov)
+        .filter(|(kind, _)| kind == b"trak")
+        .map(|(_, trak)| trak)
+        .find(|trak| {
+            boxes(trak)
+                .find(|(kind, _)| kind == b"mdia")
+                .and_then(|(_, mdia)| boxes(mdia).find(|(kind, _)| kind == b"hdlr"))
+                .and_then(|(_, hdlr)| hdlr.get(8..12))
+                == Some(b"soun".as_slice())
+        })
+}
+
+fn media_timescale(trak: &[u8]) -> Option<u32> {
+    let mdia = boxes(trak).find(|(kind, _)| kind == b"mdia")?.1;
+    boxes(mdia)
+        .find(|(kind, _)| kind == b"mdhd")
+        .and_then(|(_, mdhd)| timescale(mdhd))
+}
+
+/// `(priming, original length)` in samples from an iTunes `----` tag named `iTunSMPB` in
+/// `moov/udta/meta/ilst`. Its value is hex fields: ` 00000000 <priming> <padding> <length> ...`.
+fn itunes_smpb(moov: &[u8]) -> Option<(u64, u64)> {
+    boxes(moov)
+        .filter(|(kind, _)| kind == b"udta")
+        .filter_map(|(_, udta)| boxes(udta).find(|(kind, _)| kind == b"meta"))
+        .filter_map(|(_, meta)| {
+            // ISO `meta` is a full box (4 bytes of version and flags); QuickTime's is not.
+            let children = if meta.get(4..8) == Some(b"hdlr".as_slice()) {
+                meta
+            } else {
+                meta.get(4..)?
+            };
+            boxes(children).find(|(kind, _)| kind == b"ilst")
+        })
+        .flat_map(|(_, ilst)| boxes(ilst).filter(|(kind, _)| kind == b"----"))
+        .find_map(|(_, tag)| {
+            let text = |kind: &[u8; 4], skip: usize| {
+                boxes(tag)
+                    .find(|(k, _)| k == kind)
+                    .and_then(|(_, payload)| payload.get(skip..))
+            };
+            // `name` is a full box; `data` has a type and a locale before the value.
+            if !text(b"name", 4)?.eq_ignore_ascii_case(b"iTunSMPB") {
+                return None;
+            }
+            let value = std::str::from_utf8(text(b"data", 8)?).ok()?;
+            let fields: Vec<u64> = value
+                .split_whitespace()
+                .map(|field| u64::from_str_radix(field, 16))
+                .collect::<Result<_, _>>()
+                .ok()?;
+            let (&priming, &length) = (fields.get(1)?, fields.get(3)?);
+            (length > 0).then_some((priming, length))
+        })
+}
+
+/// The edit list of the first sound track.
+fn track_edit_list(moov: &[u8]) -> Option<EditList> {
     let movie_timescale = boxes(moov)
         .find(|(kind, _)| kind == b"mvhd")
         .and_then(|(_, mvhd)| timescale(mvhd))?;
@@ -174,6 +252,57 @@ mod tests {
             }
         );
         assert_eq!(edit.trim_frames(44_100), (1024, 132_300));
+    }
+
+    /// `udta/meta/ilst/----` with `com.apple.iTunes` / `iTunSMPB` = `value`, as iTunes writes it.
+    fn itunes_smpb_udta(value: &str) -> Vec<u8> {
+        let full = |kind: &[u8; 4], text: &[u8]| mp4_box(kind, &[&[0u8; 4][..], text].concat());
+        let data = mp4_box(
+            b"data",
+            &[&[0, 0, 0, 1, 0, 0, 0, 0][..], value.as_bytes()].concat(),
+        );
+        let tag = [
+            full(b"mean", b"com.apple.iTunes"),
+            full(b"name", b"iTunSMPB"),
+            data,
+        ]
+        .concat();
+        let ilst = mp4_box(b"ilst", &mp4_box(b"----", &tag));
+        let meta = full(b"meta", &[mp4_box(b"hdlr", &[0u8; 25]), ilst].concat());
+        mp4_box(b"udta", &meta)
+    }
+
+    #[test]
+    fn itunes_gapless_tag_trims_when_the_edit_list_does_not() {
+        // 1024 priming, 820 padding, 132300 samples (0x204CC), as for the test fixtures.
+        let smpb = " 00000000 00000400 00000334 00000000000204CC 00000000 00000000";
+        for edits in [&[][..], &[(3000, 0)][..]] {
+            let moov = [
+                full_box_with_timescale(b"mvhd", 1000),
+                track(b"soun", 44_100, edits),
+                itunes_smpb_udta(smpb),
+            ]
+            .concat();
+            let edit = audio_edit_list(&mp4_box(b"moov", &moov)).unwrap();
+            assert_eq!(edit.trim_frames(44_100), (1024, 132_300), "{edits:?}");
+        }
+        // An edit list that skips priming wins.
+        let moov = [
+            full_box_with_timescale(b"mvhd", 1000),
+            track(b"soun", 44_100, &[(2000, 2048)]),
+            itunes_smpb_udta(smpb),
+        ]
+        .concat();
+        let edit = audio_edit_list(&mp4_box(b"moov", &moov)).unwrap();
+        assert_eq!(edit.trim_frames(44_100), (2048, 88_200));
+        // A damaged value is no trim.
+        let moov = [
+            full_box_with_timescale(b"mvhd", 1000),
+            track(b"soun", 44_100, &[]),
+            itunes_smpb_udta(" 00000000 zz"),
+        ]
+        .concat();
+        assert_eq!(audio_edit_list(&mp4_box(b"moov", &moov)), None);
     }
 
     #[test]

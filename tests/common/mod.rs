@@ -318,6 +318,25 @@ fn recipe(name: &str) -> Recipe {
             "-f",
             "mp3",
         ]),
+        // An M4A without an edit list (moov at the end, as ffmpeg writes without faststart)...
+        "aac_no_editlist.m4a" => Encode(&[
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-use_editlist",
+            "0",
+            "-f",
+            "mp4",
+        ]),
+        // ...and with iTunes' gapless tag instead, as iTunes, Nero and afconvert write it:
+        // 1024 samples of priming, 820 of padding, 132300 (0x204CC) of audio.
+        "aac_itunsmpb.m4a" => Patched("aac_no_editlist.m4a", "iTunSMPB tag in moov", |b| {
+            add_itunes_smpb(
+                b,
+                " 00000000 00000400 00000334 00000000000204CC 00000000 00000000",
+            )
+        }),
         "mp3_xing_count.mp3" => Patched("mp3_cbr.mp3", "Xing frame count 0xFFFFFFFF", |b| {
             let at = xing_tag(b);
             b[at + 8..at + 12].fill(0xff);
@@ -636,6 +655,51 @@ fn fixture_dir() -> PathBuf {
         .parent()
         .expect("target dir")
         .join("test-fixtures")
+}
+
+/// Appends `udta/meta/ilst/----` (`com.apple.iTunes`, `iTunSMPB` = `value`) to the `moov` box of
+/// an MP4 whose last box is `moov`, so no sample offset moves.
+fn add_itunes_smpb(bytes: &mut Vec<u8>, value: &str) {
+    fn mp4_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+        [
+            &((payload.len() + 8) as u32).to_be_bytes()[..],
+            kind,
+            payload,
+        ]
+        .concat()
+    }
+    let full = |kind: &[u8; 4], text: &[u8]| mp4_box(kind, &[&[0u8; 4][..], text].concat());
+    let data = mp4_box(
+        b"data",
+        &[&[0, 0, 0, 1, 0, 0, 0, 0][..], value.as_bytes()].concat(),
+    );
+    let tag = [
+        full(b"mean", b"com.apple.iTunes"),
+        full(b"name", b"iTunSMPB"),
+        data,
+    ]
+    .concat();
+    let ilst = mp4_box(b"ilst", &mp4_box(b"----", &tag));
+    let mut hdlr = vec![0u8; 8];
+    hdlr.extend(b"mdirappl");
+    hdlr.extend([0u8; 9]);
+    let meta = full(b"meta", &[mp4_box(b"hdlr", &hdlr), ilst].concat());
+    let udta = mp4_box(b"udta", &meta);
+    // Walk the top-level boxes to the last one, which must be moov.
+    let mut at = 0;
+    let mut last = 0;
+    while at + 8 <= bytes.len() {
+        last = at;
+        at += u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    }
+    assert_eq!(
+        &bytes[last + 4..last + 8],
+        b"moov",
+        "moov is not the last box"
+    );
+    let size = u32::from_be_bytes(bytes[last..last + 4].try_into().unwrap()) as usize;
+    bytes[last..last + 4].copy_from_slice(&((size + udta.len()) as u32).to_be_bytes());
+    bytes.extend(udta);
 }
 
 /// FNV-1a, to key cached fixtures by their recipe (a changed recipe makes a new file).
