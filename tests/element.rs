@@ -306,6 +306,50 @@ fn back_to_back_wav_files_decode_fully() {
     assert_eq!(two.samples[one.samples.len()..], one.samples[..]);
 }
 
+/// A TTS service that sends each chunk of its answer as a WAV of its own, with the lengths in the
+/// headers unknown (0xFFFFFFFF or 0, as streaming writers put them): every chunk's samples come
+/// out, and no header plays as samples, however the bytes are split.
+#[test]
+fn wav_chunks_of_unknown_length_each_with_a_header() {
+    let streaming = std::fs::read(fixture("s16_streaming.wav")).unwrap();
+    let (data_pos, _, _) = *wav_chunks(&streaming)
+        .iter()
+        .find(|(_, id, _)| id == b"data")
+        .unwrap();
+    let header = &streaming[..data_pos + 8];
+    let samples = &streaming[data_pos + 8..];
+    // Three chunks of uneven length (whole frames), the last with lengths 0 instead of ~0.
+    let cuts = [0, 4 * 10_001, 4 * 50_000, samples.len() / 4 * 4];
+    let mut stream = Vec::new();
+    for (i, part) in cuts.windows(2).enumerate() {
+        let mut chunk_header = header.to_vec();
+        if i == 2 {
+            chunk_header[4..8].fill(0);
+            chunk_header[data_pos + 4..data_pos + 8].fill(0);
+        }
+        stream.extend_from_slice(&chunk_header);
+        stream.extend_from_slice(&samples[part[0]..part[1]]);
+    }
+    let expected: Vec<i16> = samples[..cuts[3]]
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    for chunking in [
+        Chunking::Whole,
+        Chunking::Fixed(333),
+        Chunking::Random { seed: 7, max: 64 },
+    ] {
+        let decoded = decode_with_element(&stream, &keep_props(), chunking);
+        assert!(
+            decoded.errors.is_empty(),
+            "{chunking:?}: {:?}",
+            decoded.errors
+        );
+        assert_eq!(decoded.samples.len(), expected.len(), "{chunking:?}");
+        assert!(decoded.samples == expected, "{chunking:?}: samples differ");
+    }
+}
+
 #[test]
 fn back_to_back_mp3_files_decode_fully() {
     let one = decode_fixture("mp3_cbr.mp3", &keep_props(), Chunking::Whole);

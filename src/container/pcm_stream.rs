@@ -182,6 +182,9 @@ pub struct PcmHeader {
 /// enough to keep the decoded buffer in cache.
 const MAX_PACKET_BYTES: usize = 16 * 1024;
 
+/// `RIFF`, the RIFF size, `WAVE`: what starts a WAV file.
+const SIGNATURE_LEN: usize = 12;
+
 /// A [`FormatReader`] over PCM sample data that starts at the source's current position.
 pub struct PcmStreamReader<'s> {
     source: MediaSourceStream<'s>,
@@ -251,6 +254,29 @@ impl<'s> PcmStreamReader<'s> {
         })
     }
 
+    /// Where the next WAV file's header starts in `data`, read from a WAV whose header did not
+    /// say how long its samples are (0 or 0xFFFFFFFF, as streaming writers put it), and whether
+    /// its whole signature is there. TTS services that send each chunk of an answer as a WAV of
+    /// its own do that; without this each following header would play as a click. `RIFF` and
+    /// `WAVE` eight bytes apart are not samples by chance (one chance in 2^64 per position). A
+    /// signature cut by the end of `data` is looked at again whole with the next bytes.
+    fn next_wav_header(&self, data: &[u8]) -> Option<(usize, bool)> {
+        use symphonia::core::formats::well_known::FORMAT_ID_WAVE;
+        if self.data_left.is_some() || self.info.format != FORMAT_ID_WAVE {
+            return None;
+        }
+        memchr::memchr_iter(b'R', data).find_map(|at| {
+            let candidate = &data[at..];
+            let fits = |pattern: &[u8], offset: usize| {
+                candidate
+                    .get(offset..)
+                    .is_none_or(|rest| rest.iter().zip(pattern).all(|(a, b)| a == b))
+            };
+            let whole = candidate.len() >= SIGNATURE_LEN;
+            (fits(b"RIFF", 0) && fits(b"WAVE", 8)).then_some((at, whole))
+        })
+    }
+
     /// Skips a partial frame at the end of the sample data and what follows the data inside
     /// this file. A file cut short here is fine.
     fn skip_trailing(&mut self) {
@@ -300,6 +326,52 @@ impl FormatReader for PcmStreamReader<'_> {
             Ok(data) => data,
             // A partial frame at the very end cannot be decoded.
             Err(_) => return Ok(None),
+        };
+        let (data, len) = match self.next_wav_header(&data) {
+            // The packet is the start of a signature: wait for enough bytes to tell.
+            Some((0, false)) => match self
+                .source
+                .read_boxed_slice_exact(SIGNATURE_LEN.next_multiple_of(self.frame_bytes) - len)
+            {
+                Ok(more) => {
+                    let data: Box<[u8]> = [&data[..], &more[..]].concat().into();
+                    let len = data.len();
+                    (data, len)
+                }
+                // The stream ends with a cut header: nothing to decode there.
+                Err(_) => return Ok(None),
+            },
+            _ => (data, len),
+        };
+        let split = self
+            .next_wav_header(&data)
+            .and_then(|(at, whole_signature)| {
+                let keep = at - at % self.frame_bytes;
+                // A cut signature needs frames before it: the packet must make progress.
+                (whole_signature || keep > 0).then_some((keep, whole_signature))
+            });
+        let (data, len) = match split {
+            Some((keep, whole_signature)) => {
+                // Give the bytes from there back to the source and hand out the whole frames
+                // before them; at a whole signature this stream ends there, and the reader that
+                // follows reads the next file.
+                let back = len - keep;
+                let from = self.source.pos();
+                if self.source.seek_buffered_rel(-(back as isize)) != from - back as u64 {
+                    self.source.seek_buffered(from);
+                    (data, len)
+                } else {
+                    if whole_signature {
+                        // Ends this stream at the next call (data_left was unknown until now).
+                        self.data_left = Some(keep as u64);
+                    }
+                    if keep == 0 {
+                        return Ok(None);
+                    }
+                    (data[..keep].into(), keep)
+                }
+            }
+            None => (data, len),
         };
         if let Some(left) = self.data_left.as_mut() {
             *left -= len as u64;
