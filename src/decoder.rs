@@ -124,6 +124,9 @@ pub enum DecoderEvent {
     Pcm(Vec<u8>),
     /// The first stream's length, as its container declares it (sent once, when known).
     Duration(std::time::Duration),
+    /// The stream's average bitrate in bits per second (codec packets, without the container),
+    /// measured over its first second or, if shorter, all of it (once per stream).
+    Bitrate(u32),
     /// How long after its first byte comes in the stream's PCM can go out at most, estimated from
     /// its first packet (once per stream, before its first PCM).
     Latency(std::time::Duration),
@@ -400,7 +403,14 @@ struct DecodedStream {
     priming_frames: u64,
     codec_delay_packets: u64,
     latency_sent: bool,
+    /// For the bitrate: packet bytes and frames decoded so far, and whether it went out.
+    payload_bytes: u64,
+    payload_frames: u64,
+    bitrate_sent: bool,
 }
+
+/// Audio decoded before the stream's average bitrate is announced.
+const BITRATE_AFTER_SECONDS: u64 = 1;
 
 /// Packets a container's reader holds back before it hands one out: the MPEG splitter confirms
 /// each frame by the next frame's header, and a FLAC frame ends only where the next one starts.
@@ -663,6 +673,9 @@ impl<'a> Worker<'a> {
             priming_frames: 0,
             codec_delay_packets: 0,
             latency_sent: false,
+            payload_bytes: 0,
+            payload_frames: 0,
+            bitrate_sent: false,
         };
         let Some((mut track_id, mut decoder)) = self.make_decoder(&*format) else {
             return StreamEnd::Stop;
@@ -765,11 +778,20 @@ impl<'a> Worker<'a> {
             match decoded {
                 Ok(audio) => {
                     damage = damage.saturating_sub(1);
-                    // Readers that give packets no duration (Matroska): the decoded length.
+                    // A packet's duration includes its trims; readers that give packets no
+                    // duration (Matroska) leave the decoded length with the trims put back.
                     let decoded = audio.frames() as u64
                         + packet.trim_start.get() as u64
                         + packet.trim_end.get() as u64;
-                    stream.packet_frames = stream.packet_frames.max(untrimmed).max(decoded);
+                    let frames = packet.dur.get().max(decoded);
+                    stream.packet_frames = stream.packet_frames.max(frames);
+                    stream.payload_bytes += packet.data.len() as u64;
+                    stream.payload_frames += frames;
+                    let rate = u64::from(audio.spec().rate());
+                    if !stream.bitrate_sent && stream.payload_frames >= rate * BITRATE_AFTER_SECONDS
+                    {
+                        self.send_bitrate(&mut stream, rate);
+                    }
                     if !stream.latency_sent {
                         stream.priming_frames += packet.trim_start.get();
                         stream.codec_delay_packets = codec_delay_packets;
@@ -876,6 +898,12 @@ impl<'a> Worker<'a> {
         stream: &mut DecodedStream,
         skipped_any: bool,
     ) -> StreamEnd {
+        if !stream.bitrate_sent
+            && let Some(rate) = self.converter.as_ref().map(|c| c.in_rate())
+        {
+            // A stream shorter than BITRATE_AFTER_SECONDS.
+            self.send_bitrate(stream, u64::from(rate));
+        }
         let codec = decoder.codec_info().short_name;
         if let Some(held) = decoder.drain()
             && !self.emit(held, codec, None, stream)
@@ -894,6 +922,18 @@ impl<'a> Worker<'a> {
             )));
         }
         StreamEnd::Ended(format.into_inner())
+    }
+
+    /// The stream's average bitrate so far (codec payload, without the container), once.
+    fn send_bitrate(&self, stream: &mut DecodedStream, rate: u64) {
+        stream.bitrate_sent = true;
+        if stream.payload_frames > 0 && rate > 0 {
+            let bits_per_second =
+                stream.payload_bytes as u128 * 8 * rate as u128 / stream.payload_frames as u128;
+            self.events.send(DecoderEvent::Bitrate(
+                u32::try_from(bits_per_second).unwrap_or(u32::MAX),
+            ));
+        }
     }
 
     /// Reports damage the format readers skip silently and the stream buffer saw.
@@ -1259,7 +1299,10 @@ mod tests {
         for event in events {
             match event {
                 DecoderEvent::Format(f) => formats.push(f),
-                DecoderEvent::Duration(_) | DecoderEvent::Tags(_) | DecoderEvent::Latency(_) => {}
+                DecoderEvent::Duration(_)
+                | DecoderEvent::Tags(_)
+                | DecoderEvent::Latency(_)
+                | DecoderEvent::Bitrate(_) => {}
                 DecoderEvent::Pcm(p) => pcm.extend(p),
                 DecoderEvent::Warning(w) => warnings.push(w),
                 DecoderEvent::Error(e) => errors.push(e.message),

@@ -104,6 +104,10 @@ impl PcmConverter {
         })
     }
 
+    pub fn in_rate(&self) -> u32 {
+        self.in_rate
+    }
+
     pub fn out_rate(&self) -> u32 {
         self.out_rate
     }

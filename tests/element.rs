@@ -1415,6 +1415,59 @@ fn stream_tags_go_downstream() {
     }
 }
 
+/// The bitrate goes downstream as GStreamer's parsers tag it, measured over the first second of
+/// codec packets, in the same TAG event as the codec (a later TAG event replaces earlier ones).
+#[test]
+fn bitrate_is_tagged_with_the_codec() {
+    init();
+    let pcm_rate = SOURCE_RATE * 2 * 16;
+    // VBR streams: the file's own average over its 3 s (container overhead included).
+    let average = |name: &str| {
+        (std::fs::metadata(fixture(name)).unwrap().len() * 8 / SOURCE_SECONDS as u64) as u32
+    };
+    for (name, expected, tolerance) in [
+        ("mp3_cbr.mp3", 128_000, 0.01),
+        ("aac_adts.aac", average("aac_adts.aac"), 0.1),
+        ("opus.ogg", average("opus.ogg"), 0.1),
+        ("s16.wav", pcm_rate, 0.0),
+    ] {
+        let pipeline = launch(&format!(
+            "filesrc location={} ! rsstreamdecoder ! fakesink name=sink",
+            fixture(name).display()
+        ));
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let bus = pipeline.bus().unwrap();
+        let msg = bus
+            .timed_pop_filtered(
+                gst::ClockTime::from_seconds(10),
+                &[gst::MessageType::Eos, gst::MessageType::Error],
+            )
+            .expect("EOS");
+        assert_eq!(msg.type_(), gst::MessageType::Eos, "{name}");
+        // The sink's sticky TAG event: the last one sent, which must hold everything.
+        let tags = pipeline
+            .by_name("sink")
+            .unwrap()
+            .static_pad("sink")
+            .unwrap()
+            .sticky_event::<gst::event::Tag>(0)
+            .expect("a TAG event")
+            .tag_owned();
+        pipeline.set_state(gst::State::Null).unwrap();
+        let bitrate = tags.get::<gst::tags::Bitrate>().expect("bitrate").get();
+        println!("{name}: {bitrate} bit/s");
+        let error = (bitrate as f64 - expected as f64).abs() / expected as f64;
+        assert!(
+            error <= tolerance,
+            "{name}: {bitrate} bit/s, expected {expected}"
+        );
+        assert!(
+            tags.get::<gst::tags::AudioCodec>().is_some(),
+            "{name}: {tags:?}"
+        );
+    }
+}
+
 /// Live input with a pause, as a TTS stream between sentences: 20 ms pieces stamped with their
 /// arrival time, then nothing for 2 s. The output jumps to the input's time after the pause
 /// (with DISCONT), instead of running 2 s early, and is seamless elsewhere.

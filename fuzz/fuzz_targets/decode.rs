@@ -59,6 +59,7 @@ fuzz_target!(|input: &[u8]| {
                 DecoderEvent::Warning(_)
                 | DecoderEvent::Duration(_)
                 | DecoderEvent::Latency(_)
+                | DecoderEvent::Bitrate(_)
                 | DecoderEvent::Tags(_) => {}
                 DecoderEvent::Error(error) => {
                     assert_ne!(error.kind, ErrorKind::Internal, "{}", error.message);

@@ -163,8 +163,9 @@ struct State {
     format: Option<StreamFormat>,
     /// The first stream's length as its container declares it, for DURATION queries.
     duration: Option<gst::ClockTime>,
-    /// The stream's own tags, waiting for the segment (a TAG event may not come before it).
-    pending_tags: Option<gst::TagList>,
+    /// Every tag of the stream so far (container, codec, its own tags, bitrate): each TAG event
+    /// carries them all. Sent once the segment is (a TAG event may not come before it).
+    tags: Option<gst::TagList>,
     segment_sent: bool,
     discont: bool,
     timeline: Timeline,
@@ -723,6 +724,7 @@ impl RsStreamDecoder {
             match event {
                 DecoderEvent::Format(format) => self.set_output_format(format)?,
                 DecoderEvent::Tags(tags) => self.stream_tags(&tags),
+                DecoderEvent::Bitrate(bits_per_second) => self.bitrate_tag(bits_per_second),
                 DecoderEvent::Latency(latency) => {
                     self.state
                         .lock()
@@ -844,13 +846,33 @@ impl RsStreamDecoder {
     }
 
     fn stream_tags(&self, tags: &[StreamTag]) {
-        let list = tag_list(tags);
+        self.push_tags(tag_list(tags));
+    }
+
+    /// The stream's bitrate, as GStreamer's parsers tag it.
+    fn bitrate_tag(&self, bits_per_second: u32) {
+        let mut list = gst::TagList::new();
+        list.get_mut()
+            .expect("new tag list is writable")
+            .add::<gst::tags::Bitrate>(&bits_per_second, gst::TagMergeMode::Replace);
+        self.push_tags(list);
+    }
+
+    /// Adds tags to the stream's and sends them all in a TAG event (a later TAG event of the same
+    /// scope replaces the earlier one on the pad), or keeps them for after the segment, which
+    /// must come first.
+    fn push_tags(&self, list: gst::TagList) {
         let mut state = self.state.lock().unwrap();
+        let tags = match &mut state.tags {
+            Some(tags) => {
+                tags.make_mut().insert(&list, gst::TagMergeMode::Replace);
+                tags.clone()
+            }
+            None => state.tags.insert(list).clone(),
+        };
         if state.segment_sent {
             drop(state);
-            self.obj().src_pad().push_event(gst::event::Tag::new(list));
-        } else {
-            state.pending_tags = Some(list);
+            self.obj().src_pad().push_event(gst::event::Tag::new(tags));
         }
     }
 
@@ -858,14 +880,13 @@ impl RsStreamDecoder {
     /// and an element message on the bus (for applications).
     fn announce_format(&self, format: &StreamFormat) {
         let (container, codec) = (container_name(&format.container), codec_name(&format.codec));
-        let pending = self.state.lock().unwrap().pending_tags.take();
-        let mut tags = pending.unwrap_or_default();
+        let mut tags = gst::TagList::new();
         {
             let tags = tags.get_mut().expect("new tag list is writable");
             tags.add::<gst::tags::ContainerFormat>(&container, gst::TagMergeMode::Replace);
             tags.add::<gst::tags::AudioCodec>(&codec, gst::TagMergeMode::Replace);
         }
-        self.obj().src_pad().push_event(gst::event::Tag::new(tags));
+        self.push_tags(tags);
         let structure = gst::Structure::builder("rsstreamdecoder-format")
             .field("container", &format.container)
             .field("codec", &format.codec)
