@@ -1,7 +1,7 @@
 //! rsstreamdecoder: a GStreamer element that turns a stream of compressed audio bytes into raw
 //! S16LE PCM at a fixed rate and channel count.
 //!
-//! The core (`stream_buffer`, `container`, `decoder`, `pcm`, `format_hint`) knows nothing of
+//! The core (`stream_buffer`, `watch`, `container`, `decoder`, `pcm`, `format_hint`) knows nothing of
 //! GStreamer;
 //! `rsstreamdecoder` is the element glue.
 
@@ -19,6 +19,7 @@ pub mod ogg_check;
 pub mod pcm;
 pub mod stream_buffer;
 pub mod tags;
+pub mod watch;
 
 mod rsstreamdecoder;
 

@@ -8,7 +8,8 @@
 //!   size to the end, losing the rest of the stream. This watcher checks the element structure
 //!   of the bytes *before* the stream buffer hands them out, so reads can end just before the
 //!   damage; it then searches for the next Cluster, from where the decoder reopens the stream
-//!   with the saved header (`decoder.rs`).
+//!   with the saved header (`decoder.rs`). [`MkvWatch`] does this on the byte queue, as a
+//!   `ByteWatch` (see `watch`).
 //!
 //! It walks the EBML element tree just deep enough for that: the header for the timestamp scale,
 //! track numbers and CodecDelay, then each cluster's children and BlockGroups. Until the first
@@ -16,6 +17,8 @@
 //! Matroska); from then on, an element that cannot be where it is counts as damage.
 
 use std::collections::VecDeque;
+
+use crate::watch::{Ahead, ByteWatch, Queue};
 
 const EBML_HEADER: u32 = 0x1A45_DFA3;
 const SEGMENT: u32 = 0x1853_8067;
@@ -682,6 +685,123 @@ fn read_vint(bytes: &[u8], keep_marker: bool) -> Result<Option<(u64, usize)>, In
     Ok(Some((value, len)))
 }
 
+/// The watcher on the byte queue (see `watch`): it sees every byte as it arrives, ends reads
+/// where damage starts, and once the decoder lets go of that reader (`pass_damage`), drops the
+/// bytes up to where the stream goes on and inserts the cluster header a new reader needs there.
+#[derive(Debug)]
+pub struct MkvWatch {
+    watch: MatroskaWatch,
+    /// Stream offset up to which bytes went to `watch`.
+    fed_until: u64,
+    /// The decoder let go of the reader that ended at the damage: the bytes up to the next
+    /// cluster are dropped.
+    damage_passed: bool,
+    /// Bytes handed out before the next stream bytes: the cluster header that lets a new reader
+    /// go on at a block after damage.
+    inserted: Vec<u8>,
+}
+
+impl MkvWatch {
+    /// Watches the stream from its offset `position` on.
+    pub fn new(position: u64) -> Self {
+        MkvWatch {
+            watch: MatroskaWatch::new(position),
+            fed_until: position,
+            damage_passed: false,
+            inserted: Vec::new(),
+        }
+    }
+
+    /// See [`MatroskaWatch::padding_for`].
+    pub fn padding_for(&mut self, packet_ts: i64) -> Option<i64> {
+        self.watch.padding_for(packet_ts)
+    }
+
+    /// See [`MatroskaWatch::first_cluster`].
+    pub fn first_cluster(&self) -> Option<u64> {
+        self.watch.first_cluster()
+    }
+
+    /// See [`MatroskaWatch::take_skipped`].
+    pub fn take_skipped(&mut self) -> (u32, u64) {
+        self.watch.take_skipped()
+    }
+
+    /// True when damage starts at stream offset `position` and reads end there.
+    pub fn at_damage(&self, position: u64) -> bool {
+        !self.damage_passed
+            && self
+                .watch
+                .damage()
+                .is_some_and(|damage| damage.from == position)
+    }
+
+    /// Lets reads go on from the next cluster after the damage: the bytes before it are dropped.
+    pub fn pass_damage(&mut self) {
+        self.damage_passed = true;
+    }
+}
+
+impl ByteWatch for MkvWatch {
+    fn ahead(&mut self, queue: &mut Queue<'_>) -> Ahead {
+        // The bytes not seen yet.
+        let (front, back) = queue.slices_from(self.fed_until);
+        self.watch.observe(front);
+        if !back.is_empty() {
+            self.watch.observe(back);
+        }
+        self.fed_until = queue.end();
+        if queue.closed() {
+            self.watch.end_of_stream();
+        }
+        // After damage the decoder let go of: drop up to where the stream goes on.
+        let mut position = queue.position();
+        if self.damage_passed {
+            match self.watch.damage() {
+                None => self.damage_passed = false,
+                Some(damage) => {
+                    let target = match damage.resume_at {
+                        Some(at) => at,
+                        // No cluster will come.
+                        None if queue.closed() => queue.end(),
+                        None => self.watch.searched_until(),
+                    };
+                    position = position.max(target.min(queue.end()));
+                    if damage.resume_at == Some(position) {
+                        self.damage_passed = false;
+                        self.inserted = self.watch.resumed();
+                    }
+                }
+            }
+        }
+        let read_until = match self.watch.damage() {
+            Some(damage) if !self.damage_passed => {
+                return Ahead {
+                    drop_until: position,
+                    read_until: damage.from,
+                    stop: true,
+                };
+            }
+            // Still dropping up to where the stream goes on.
+            Some(_) => position,
+            None if queue.closed() => u64::MAX,
+            None => self.watch.validated_until(),
+        };
+        Ahead {
+            drop_until: position,
+            read_until,
+            stop: false,
+        }
+    }
+
+    fn insert(&mut self, buf: &mut [u8]) -> usize {
+        let count = buf.len().min(self.inserted.len());
+        buf[..count].copy_from_slice(&self.inserted[..count]);
+        self.inserted.drain(..count);
+        count
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -918,5 +1038,72 @@ pub(crate) mod tests {
         .concat();
         let mut watch = watch_in_chunks(&bytes, 3);
         assert_eq!(watch.padding_for(3020), Some(13_500_000));
+    }
+    /// Reads `stream`, pushed in pieces of `chunk` bytes, through the watcher as the decoder
+    /// does: to the damage, then (passing it) to the end. Returns both parts.
+    fn read_around_damage(watch: &mut MkvWatch, stream: &[u8], chunk: usize) -> Vec<Vec<u8>> {
+        use crate::watch::testing::{Feed, Read};
+        let mut feed = Feed::default();
+        let mut parts = vec![Vec::new()];
+        let mut drive = |feed: &mut Feed, parts: &mut Vec<Vec<u8>>| {
+            loop {
+                let (bytes, end) = feed.read_run(watch, 5);
+                parts.last_mut().unwrap().extend(bytes);
+                match end {
+                    Read::Stop => {
+                        assert!(watch.at_damage(feed.position()));
+                        watch.pass_damage();
+                        assert!(!watch.at_damage(feed.position()));
+                        parts.push(Vec::new());
+                    }
+                    _ => return,
+                }
+            }
+        };
+        for part in stream.chunks(chunk) {
+            feed.push(part);
+            drive(&mut feed, &mut parts);
+        }
+        feed.close();
+        drive(&mut feed, &mut parts);
+        parts
+    }
+
+    #[test]
+    fn on_the_queue_reads_end_at_damage_and_go_on_at_the_next_block() {
+        let (mut bytes, _, blocks) = stream_with_clusters(2, 6);
+        let from = blocks[1] as usize;
+        bytes[from..from + 80].fill(0);
+        let resume = blocks[3] as usize;
+        for chunk in [1, 7, bytes.len()] {
+            let mut watch = MkvWatch::new(0);
+            let parts = read_around_damage(&mut watch, &bytes, chunk);
+            // A cluster header with the cluster's timestamp (0) goes in before the fourth block.
+            let mut after = vec![0x1F, 0x43, 0xB6, 0x75, 0xFF, 0xE7, 0x88];
+            after.extend(0u64.to_be_bytes());
+            after.extend(&bytes[resume..]);
+            assert_eq!(parts, [bytes[..from].to_vec(), after], "chunk {chunk}");
+            assert_eq!(watch.take_skipped(), (1, (resume - from) as u64));
+        }
+    }
+
+    #[test]
+    fn on_the_queue_a_clean_stream_goes_through_with_its_padding() {
+        let stream = webm(13_500_000);
+        for chunk in [1, 5, stream.len()] {
+            let mut watch = MkvWatch::new(0);
+            let parts = read_around_damage(&mut watch, &stream, chunk);
+            assert_eq!(parts, std::slice::from_ref(&stream), "chunk {chunk}");
+            assert!(watch.first_cluster().is_some());
+            assert_eq!(watch.padding_for(3013), Some(13_500_000), "chunk {chunk}");
+            assert_eq!(watch.take_skipped(), (0, 0));
+        }
+    }
+
+    #[test]
+    fn on_the_queue_other_input_goes_through() {
+        let stream: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let mut watch = MkvWatch::new(0);
+        assert_eq!(read_around_damage(&mut watch, &stream, 13), [stream]);
     }
 }

@@ -9,8 +9,13 @@
 //! Xing header declared, marks the start of a new file. So does a change of the stream's format
 //! (sample rate, mono/stereo, AAC profile or channel configuration), confirmed by the next
 //! frame: symphonia's MPEG and ADTS readers keep the first frame's parameters for the whole
-//! stream, and its decoders fail on every frame after such a change. The stream buffer then
-//! ends the current reader there so a fresh one (with its own gapless info) takes over.
+//! stream, and its decoders fail on every frame after such a change. [`MpegWatch`], the
+//! splitter as a `ByteWatch` on the byte queue (see `watch`), then ends the current reader's
+//! reads there so a fresh one (with its own gapless info) takes over.
+
+use std::collections::VecDeque;
+
+use crate::watch::{Ahead, ByteWatch, Queue};
 
 /// What to do with the bytes at the walker's position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,6 +199,95 @@ impl MpegSplitter {
         self.frames_in_file += 1;
         self.at_file_start = false;
         Step::Advance(header.len)
+    }
+}
+
+/// The splitter on the byte queue (see `watch`): reads end at the start of each new file, and
+/// trailing tags are dropped before the reader sees them.
+#[derive(Debug)]
+pub struct MpegWatch {
+    splitter: MpegSplitter,
+    /// Stream offset up to which the splitter has assigned bytes to the current file.
+    decided_until: u64,
+    /// Stream ranges `[start, end)` the splitter found to be no audio (trailing tags): never
+    /// handed to the reader. The queue keeps them until the reader gets there, so every
+    /// watcher's stream offsets hold.
+    dropped: VecDeque<(u64, u64)>,
+    /// A new file starts at `decided_until`.
+    boundary: bool,
+}
+
+impl MpegWatch {
+    /// Splits the stream from its offset `position` on.
+    pub fn new(position: u64) -> Self {
+        MpegWatch {
+            splitter: MpegSplitter::new(),
+            decided_until: position,
+            dropped: VecDeque::new(),
+            boundary: false,
+        }
+    }
+
+    /// True when a new file starts at stream offset `position` and reads end there.
+    pub fn at_boundary(&self, position: u64) -> bool {
+        self.boundary && position == self.decided_until
+    }
+
+    /// Lets reads go on into the next file.
+    pub fn pass_boundary(&mut self) {
+        self.boundary = false;
+        self.splitter.start_file();
+    }
+
+    /// See [`MpegSplitter::take_damage`].
+    pub fn take_damage(&mut self) -> (u32, u64) {
+        self.splitter.take_damage()
+    }
+}
+
+impl ByteWatch for MpegWatch {
+    fn ahead(&mut self, queue: &mut Queue<'_>) -> Ahead {
+        // The splitter decides about the bytes past `decided_until`.
+        while !self.boundary {
+            if self.decided_until >= queue.end() {
+                if queue.closed() {
+                    self.decided_until = u64::MAX;
+                }
+                break;
+            }
+            match self
+                .splitter
+                .step(queue.contiguous_from(self.decided_until))
+            {
+                Step::Advance(n) => self.decided_until += n as u64,
+                Step::Boundary => self.boundary = true,
+                Step::Skip(n) => {
+                    let end = self.decided_until + n as u64;
+                    self.dropped.push_back((self.decided_until, end));
+                    self.decided_until = end;
+                }
+                Step::NeedMore if queue.closed() => self.decided_until = u64::MAX,
+                Step::NeedMore => break,
+            }
+        }
+        // At a dropped range: drop what of it has arrived, and forget it once passed.
+        let mut position = queue.position();
+        while let Some(&(start, end)) = self.dropped.front() {
+            if position < start {
+                break;
+            }
+            position = position.max(end.min(queue.end()));
+            if position < end {
+                break;
+            }
+            self.dropped.pop_front();
+        }
+        let dropped_from = self.dropped.front().map_or(u64::MAX, |(start, _)| *start);
+        Ahead {
+            drop_until: position,
+            read_until: self.decided_until.min(dropped_from),
+            stop: self.boundary && dropped_from >= self.decided_until,
+        }
     }
 }
 
@@ -562,5 +656,74 @@ mod tests {
             ogg.push((x >> 16) as u8);
         }
         assert!(boundaries(&ogg).is_empty());
+    }
+    /// Reads `stream`, pushed in pieces of `chunk` bytes, through the watcher; returns the
+    /// bytes of each file the reader got.
+    fn read_files(stream: &[u8], chunk: usize) -> Vec<Vec<u8>> {
+        use crate::watch::testing::{Feed, Read};
+        let mut feed = Feed::default();
+        let mut watch = MpegWatch::new(0);
+        let mut files = vec![Vec::new()];
+        let mut drive = |feed: &mut Feed, files: &mut Vec<Vec<u8>>| {
+            loop {
+                let (bytes, end) = feed.read_run(&mut watch, 100);
+                files.last_mut().unwrap().extend(bytes);
+                match end {
+                    Read::Stop => {
+                        assert!(watch.at_boundary(feed.position()));
+                        watch.pass_boundary();
+                        assert!(!watch.at_boundary(feed.position()));
+                        files.push(Vec::new());
+                    }
+                    Read::End => return true,
+                    _ => return false,
+                }
+            }
+        };
+        for part in stream.chunks(chunk) {
+            feed.push(part);
+            assert!(!drive(&mut feed, &mut files), "not the end before close");
+        }
+        feed.close();
+        assert!(drive(&mut feed, &mut files));
+        files
+    }
+
+    #[test]
+    fn on_the_queue_reads_end_at_each_file() {
+        let a = file(true, 5, 0x11);
+        let b = file(false, 4, 0x22);
+        let stream = [a.clone(), b.clone()].concat();
+        for chunk in [1, 100, stream.len()] {
+            assert_eq!(
+                read_files(&stream, chunk),
+                [a.clone(), b.clone()],
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn on_the_queue_a_trailing_ape_tag_never_reaches_the_reader() {
+        let a = file(false, 3, 0x11);
+        let b = file(false, 2, 0x22);
+        // An APEv2 tag with its header: 32-byte header, 40 bytes of items, 32-byte footer.
+        let mut tag = b"APETAGEX".to_vec();
+        tag.extend(2000u32.to_le_bytes());
+        tag.extend(72u32.to_le_bytes());
+        tag.extend(1u32.to_le_bytes());
+        tag.extend((1u32 << 29).to_le_bytes());
+        tag.extend([0; 8]);
+        tag.extend([0xff; 40]);
+        tag.extend(b"APETAGEX");
+        tag.extend([0; 24]);
+        let stream = [a.clone(), tag, b.clone()].concat();
+        for chunk in [1, 7, 100, stream.len()] {
+            assert_eq!(
+                read_files(&stream, chunk),
+                [a.clone(), b.clone()],
+                "chunk {chunk}"
+            );
+        }
     }
 }

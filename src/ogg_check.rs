@@ -2,8 +2,11 @@
 //!
 //! Symphonia's Ogg reader drops a page whose checksum fails and goes on without a word, so a
 //! damaged stream loses up to a page of audio (ffmpeg writes pages of about a second) with no
-//! WARNING. This watches the same bytes: it walks the page chain, verifies each page's CRC and
-//! counts the pages that fail and the bytes skipped to find the next page.
+//! WARNING. This watches the same bytes (as a `ByteWatch` on the byte queue, told of the bytes
+//! delivered; see `watch`): it walks the page chain, verifies each page's CRC and counts the
+//! pages that fail and the bytes skipped to find the next page.
+
+use crate::watch::ByteWatch;
 
 /// Largest possible page: 27-byte header, 255 lacing values, 255 × 255 bytes of body.
 const MAX_PAGE: usize = 27 + 255 + 255 * 255;
@@ -73,6 +76,13 @@ impl OggPageCheck {
         if self.synced {
             self.damage.1 += count as u64;
         }
+    }
+}
+
+/// On the byte queue (see `watch`) it sees the bytes the reader got, and holds nothing back.
+impl ByteWatch for OggPageCheck {
+    fn delivered(&mut self, bytes: &[u8]) {
+        self.observe(bytes);
     }
 }
 
@@ -181,5 +191,26 @@ mod tests {
         let mut check = OggPageCheck::new();
         check.observe(&stream);
         assert_eq!(check.take_damage(), (0, 0));
+    }
+    #[test]
+    fn on_the_queue_it_holds_nothing_back_and_counts_what_the_reader_got() {
+        use crate::watch::testing::{Feed, Read};
+        let pages: Vec<Vec<u8>> = (0..5).map(|i| page(&[i as u8; 200], i)).collect();
+        let mut stream = pages.concat();
+        let third = pages[0].len() * 2;
+        stream[third + 100] ^= 0x40;
+        let mut feed = Feed::default();
+        let mut check = OggPageCheck::new();
+        let mut out = Vec::new();
+        for part in stream.chunks(50) {
+            feed.push(part);
+            let (bytes, end) = feed.read_run(&mut check, 64);
+            assert_eq!(end, Read::Wait);
+            out.extend(bytes);
+        }
+        feed.close();
+        assert_eq!(feed.read_run(&mut check, 64), (Vec::new(), Read::End));
+        assert_eq!(out, stream);
+        assert_eq!(check.take_damage(), (1, pages[2].len() as u64));
     }
 }

@@ -7,6 +7,11 @@
 //!
 //! While the decoder is still probing, the bytes it read can be kept and replayed from the start,
 //! so a wrong format hint can fall back to probing without losing input.
+//!
+//! Before each read the active container watchers (`mkv_watch`, `mpeg_split`, `ogg_check`) look
+//! at the queued bytes through the `watch::ByteWatch` interface and say how far the reader may
+//! read, what to drop and where reads end; the queue applies that and knows nothing of
+//! containers.
 
 use std::collections::VecDeque;
 use std::io;
@@ -15,17 +20,15 @@ use std::sync::Arc;
 use parking_lot::{Mutex, MutexGuard};
 
 use crate::coroutine::Suspender;
-use crate::mkv_watch::MatroskaWatch;
-use crate::mpeg_split::{MpegSplitter, Step};
+use crate::mkv_watch::MkvWatch;
+use crate::mpeg_split::MpegWatch;
 use crate::ogg_check::OggPageCheck;
+pub use crate::watch::SkippedData;
+use crate::watch::{ByteWatch, Queue};
 
 #[derive(Debug)]
 struct State {
-    /// Bytes pushed and not yet dropped. `bytes[..read_pos]` were read but are kept for replay.
-    bytes: VecDeque<u8>,
-    read_pos: usize,
-    /// Keep up to this many bytes after they are read so `rewind()` can replay them.
-    retain_limit: Option<usize>,
+    queued: Queued,
     /// The writer has signalled end of stream.
     closed: bool,
     /// The stream is being torn down: reads fail at once.
@@ -34,172 +37,26 @@ struct State {
     /// (unit tests), where such a read fails with `WouldBlock`.
     suspender: Option<Suspender>,
     total_read: u64,
-    /// Stream offset of `bytes[0]`.
-    consumed: u64,
-    /// Splits concatenated MPEG audio files: reads end at each file boundary.
-    splitter: Option<MpegSplitter>,
-    /// Stream offset up to which the splitter has assigned bytes to the current file.
-    decided_until: u64,
-    /// Stream ranges `[start, end)` the splitter found to be no audio (trailing tags): never
-    /// handed to the reader. The bytes stay in the queue until then, so every watcher's stream
-    /// offsets hold.
-    dropped: VecDeque<(u64, u64)>,
-    /// A new file starts at `decided_until`.
-    boundary: bool,
     /// A copy of the first bytes of the stream, up to `head_limit`, for container details the
     /// format reader does not expose.
     head: Vec<u8>,
     head_limit: usize,
-    /// Verifies Ogg pages as they go to the reader, which drops bad ones silently.
-    ogg_check: Option<OggPageCheck>,
-    /// Checks Matroska structure ahead of the reader, so reads can end before damage, and
-    /// finds DiscardPadding, which the reader ignores (see `mkv_watch`).
-    mkv: Option<MatroskaWatch>,
-    /// Stream offset up to which bytes went to `mkv`.
-    mkv_fed_until: u64,
-    /// The decoder let go of the reader that ended at Matroska damage: the bytes up to the next
-    /// cluster are dropped.
-    mkv_damage_passed: bool,
-    /// Bytes handed out before the next stream bytes: the cluster header that lets a new
-    /// Matroska reader go on at a block after damage.
-    inserted: Vec<u8>,
+    watchers: Watchers,
 }
 
-impl State {
-    /// Stream offset up to which bytes may be handed to the reader, as the watchers see it;
-    /// passes over dropped ranges at the read position first.
-    fn deliverable_end(&mut self) -> u64 {
-        // The splitter first: it may find a range to drop.
-        let end = self.mpeg_deliverable_end().min(self.mkv_deliverable_end());
-        self.pass_dropped();
-        let dropped_from = self.dropped.front().map_or(u64::MAX, |(start, _)| *start);
-        end.min(dropped_from)
-    }
+/// The bytes pushed and not yet dropped, and the read position in them.
+#[derive(Debug, Default)]
+struct Queued {
+    /// `bytes[..read_pos]` were read but are kept for replay.
+    bytes: VecDeque<u8>,
+    read_pos: usize,
+    /// Stream offset of `bytes[0]`.
+    consumed: u64,
+    /// Keep up to this many bytes after they are read so `rewind()` can replay them.
+    retain_limit: Option<usize>,
+}
 
-    /// At a dropped range: discards what of it has arrived, and forgets it once passed.
-    fn pass_dropped(&mut self) {
-        while let Some(&(start, end)) = self.dropped.front() {
-            let position = self.position();
-            if position < start {
-                return;
-            }
-            let arrived = self.consumed + self.bytes.len() as u64;
-            let to = end.min(arrived);
-            if to > position {
-                self.discard_unread((to - position) as usize);
-            }
-            if self.position() < end {
-                return;
-            }
-            self.dropped.pop_front();
-        }
-    }
-
-    /// Lets the splitter look at the bytes past `decided_until`.
-    fn mpeg_deliverable_end(&mut self) -> u64 {
-        let Some(splitter) = self.splitter.as_mut() else {
-            return u64::MAX;
-        };
-        while !self.boundary {
-            let start = (self.decided_until - self.consumed) as usize;
-            if start >= self.bytes.len() {
-                if self.closed {
-                    self.decided_until = u64::MAX;
-                }
-                break;
-            }
-            let ahead = &self.bytes.make_contiguous()[start..];
-            match splitter.step(ahead) {
-                Step::Advance(n) => self.decided_until += n as u64,
-                Step::Boundary => self.boundary = true,
-                Step::Skip(n) => {
-                    let end = self.decided_until + n as u64;
-                    self.dropped.push_back((self.decided_until, end));
-                    self.decided_until = end;
-                }
-                Step::NeedMore if self.closed => self.decided_until = u64::MAX,
-                Step::NeedMore => break,
-            }
-        }
-        self.decided_until
-    }
-
-    /// Lets the Matroska watcher check the bytes it has not seen yet.
-    fn feed_mkv(&mut self) {
-        let Some(watch) = self.mkv.as_mut() else {
-            return;
-        };
-        let start = (self.mkv_fed_until - self.consumed) as usize;
-        let (front, back) = self.bytes.as_slices();
-        if start < front.len() {
-            watch.observe(&front[start..]);
-            watch.observe(back);
-        } else {
-            watch.observe(&back[start - front.len()..]);
-        }
-        self.mkv_fed_until = self.consumed + self.bytes.len() as u64;
-        if self.closed {
-            watch.end_of_stream();
-        }
-    }
-
-    fn mkv_deliverable_end(&self) -> u64 {
-        let Some(watch) = self.mkv.as_ref() else {
-            return u64::MAX;
-        };
-        match watch.damage() {
-            Some(damage) if !self.mkv_damage_passed => damage.from,
-            // Dropping up to where the stream goes on (`drop_mkv_damage`).
-            Some(_) => self.position(),
-            None if self.closed => u64::MAX,
-            _ => watch.validated_until(),
-        }
-    }
-
-    /// After Matroska damage, once the decoder let go of the reader that ended there: drops
-    /// the bytes from the damage to the next cluster.
-    fn drop_mkv_damage(&mut self) {
-        if !self.mkv_damage_passed {
-            return;
-        }
-        let position = self.position();
-        let data_end = self.consumed + self.bytes.len() as u64;
-        let Some((damage, searched)) = self
-            .mkv
-            .as_ref()
-            .and_then(|watch| Some((watch.damage()?, watch.searched_until())))
-        else {
-            self.mkv_damage_passed = false;
-            return;
-        };
-        let target = match damage.resume_at {
-            Some(at) => at,
-            // No cluster will come.
-            None if self.closed => data_end,
-            None => searched,
-        };
-        let target = target.min(data_end);
-        if target > position {
-            self.discard_unread((target - position) as usize);
-        }
-        if damage.resume_at == Some(self.position()) {
-            self.mkv_damage_passed = false;
-            if let Some(watch) = self.mkv.as_mut() {
-                self.inserted = watch.resumed();
-            }
-        }
-    }
-
-    /// Reads end here: Matroska damage starts at the read position.
-    fn at_mkv_damage(&self) -> bool {
-        !self.mkv_damage_passed
-            && self
-                .mkv
-                .as_ref()
-                .and_then(MatroskaWatch::damage)
-                .is_some_and(|damage| damage.from == self.position())
-    }
-
+impl Queued {
     /// Stream offset of the next byte to read.
     fn position(&self) -> u64 {
         self.consumed + self.read_pos as u64
@@ -220,6 +77,74 @@ impl State {
     }
 }
 
+/// The container watchers that see the bytes on their way to the reader (see `watch`); each is
+/// switched on while the stream may be of its container.
+#[derive(Debug, Default)]
+struct Watchers {
+    mkv: Option<MkvWatch>,
+    mpeg: Option<MpegWatch>,
+    ogg: Option<OggPageCheck>,
+}
+
+/// Most watchers at once.
+const WATCHERS: usize = 3;
+
+impl Watchers {
+    /// The active watchers, in the order they look at the bytes: Matroska's first, as bytes it
+    /// inserts go out before the others look.
+    fn active(&mut self) -> impl Iterator<Item = &mut dyn ByteWatch> {
+        let mkv = self.mkv.as_mut().map(|w| w as &mut dyn ByteWatch);
+        let mpeg = self.mpeg.as_mut().map(|w| w as &mut dyn ByteWatch);
+        let ogg = self.ogg.as_mut().map(|w| w as &mut dyn ByteWatch);
+        [mkv, mpeg, ogg].into_iter().flatten()
+    }
+}
+
+/// What the watchers decided before a read.
+enum Watched {
+    /// One of them put this many bytes of its own into the read buffer.
+    Inserted(usize),
+    /// The reader may read up to `read_until`; reads end at each offset in `stops`.
+    Limit {
+        read_until: u64,
+        stops: [Option<u64>; WATCHERS],
+    },
+}
+
+impl State {
+    /// Shows the watchers the queue, in order, and drops the bytes they ask to drop.
+    fn consult_watchers(&mut self, buf: &mut [u8]) -> Watched {
+        let State {
+            queued,
+            watchers,
+            closed,
+            ..
+        } = self;
+        let mut read_until = u64::MAX;
+        let mut stops = [None; WATCHERS];
+        for (watch, stop) in watchers.active().zip(&mut stops) {
+            let position = queued.position();
+            let mut queue = Queue::new(&mut queued.bytes, queued.consumed, position, *closed);
+            let ahead = watch.ahead(&mut queue);
+            if ahead.drop_until > position {
+                queued.discard_unread((ahead.drop_until - position) as usize);
+            }
+            let inserted = watch.insert(buf);
+            if inserted > 0 {
+                return Watched::Inserted(inserted);
+            }
+            read_until = read_until.min(ahead.read_until);
+            *stop = ahead.stop.then_some(ahead.read_until);
+        }
+        Watched::Limit { read_until, stops }
+    }
+
+    /// Stream offset of the next byte to read.
+    fn position(&self) -> u64 {
+        self.queued.position()
+    }
+}
+
 /// The writer and the reader run on one thread, one at a time (the reader inside the
 /// coroutine the writer resumes), so this lock is never contended. It is there because
 /// symphonia requires its sources to be `Send + Sync`; parking_lot's costs one atomic operation
@@ -233,20 +158,6 @@ struct Shared {
 #[derive(Debug, Clone)]
 pub struct StreamBuffer {
     shared: Arc<Shared>,
-}
-
-/// Damage that format readers skip without a word, as the stream buffer's watchers saw it.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct SkippedData {
-    /// Times MPEG frame sync was lost and regained inside a file, and bytes skipped to do so.
-    pub mpeg_resyncs: u32,
-    pub mpeg_bytes: u64,
-    /// Ogg pages whose CRC failed, and bytes skipped to find the next page.
-    pub ogg_pages: u32,
-    pub ogg_bytes: u64,
-    /// Damaged Matroska regions, and bytes dropped from their start to the next cluster.
-    pub mkv_regions: u32,
-    pub mkv_bytes: u64,
 }
 
 /// The reader's handle: implements `Read` with the contract symphonia's `ReadOnlySource` needs
@@ -268,25 +179,14 @@ impl StreamBuffer {
         StreamBuffer {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
-                    bytes: VecDeque::new(),
-                    read_pos: 0,
-                    retain_limit: None,
+                    queued: Queued::default(),
                     closed: false,
                     aborted: false,
                     suspender: None,
                     total_read: 0,
-                    consumed: 0,
-                    splitter: None,
-                    decided_until: 0,
-                    dropped: VecDeque::new(),
-                    boundary: false,
                     head: Vec::new(),
                     head_limit: 0,
-                    ogg_check: None,
-                    mkv: None,
-                    mkv_fed_until: 0,
-                    mkv_damage_passed: false,
-                    inserted: Vec::new(),
+                    watchers: Watchers::default(),
                 }),
             }),
         }
@@ -307,7 +207,7 @@ impl StreamBuffer {
         if state.closed || state.aborted {
             return;
         }
-        state.bytes.extend(data);
+        state.queued.bytes.extend(data);
     }
 
     /// Signals the end of the stream: once the buffered bytes are read, reads return `Ok(0)`.
@@ -319,14 +219,14 @@ impl StreamBuffer {
     pub fn abort(&self) {
         let mut state = self.shared.lock();
         state.aborted = true;
-        state.bytes.clear();
-        state.read_pos = 0;
+        state.queued.bytes.clear();
+        state.queued.read_pos = 0;
     }
 
     /// Bytes pushed but not yet read by the decoder.
     pub fn unread_len(&self) -> usize {
         let state = self.shared.lock();
-        state.bytes.len() - state.read_pos
+        state.queued.bytes.len() - state.queued.read_pos
     }
 
     /// Bytes handed to the decoder since the stream started, replays included.
@@ -341,22 +241,23 @@ impl StreamReader {
     /// input a speculative reader may consume. Turning retention off drops what was read.
     pub fn set_retain(&self, limit: Option<usize>) {
         let mut state = self.shared.lock();
-        state.retain_limit = limit;
+        let queued = &mut state.queued;
+        queued.retain_limit = limit;
         if limit.is_none() {
-            let read = state.read_pos;
-            state.drain_read(read);
-            state.read_pos = 0;
+            let read = queued.read_pos;
+            queued.drain_read(read);
+            queued.read_pos = 0;
         }
     }
 
     /// Replays every byte read since retention was turned on.
     pub fn rewind(&self) {
-        self.shared.lock().read_pos = 0;
+        self.shared.lock().queued.read_pos = 0;
     }
 
     /// Bytes read and retained for replay.
     pub fn retained_len(&self) -> usize {
-        self.shared.lock().read_pos
+        self.shared.lock().queued.read_pos
     }
 
     /// Keeps a copy of the first `limit` bytes of the stream as they are read.
@@ -373,22 +274,17 @@ impl StreamReader {
         std::mem::take(&mut state.head)
     }
 
-    /// Ends reads at the start of each new MPEG audio file (see `mpeg_split`).
+    /// Ends reads at the start of each new MPEG audio file from the next unread byte on (see
+    /// `mpeg_split`).
     pub fn set_mpeg_split(&self, enabled: bool) {
         let mut state = self.shared.lock();
-        if enabled {
-            state.splitter = Some(MpegSplitter::new());
-            state.decided_until = state.consumed + state.read_pos as u64;
-        } else {
-            state.splitter = None;
-            state.dropped.clear();
-        }
-        state.boundary = false;
+        let position = state.position();
+        state.watchers.mpeg = enabled.then(|| MpegWatch::new(position));
     }
 
     /// Checks Ogg pages from the next byte read on (see `ogg_check`).
     pub fn set_ogg_check(&self, enabled: bool) {
-        self.shared.lock().ogg_check = enabled.then(OggPageCheck::new);
+        self.shared.lock().watchers.ogg = enabled.then(OggPageCheck::new);
     }
 
     /// Watches Matroska structure and DiscardPadding from the next unread byte on (see
@@ -396,49 +292,57 @@ impl StreamReader {
     pub fn set_mkv_watch(&self, enabled: bool) {
         let mut state = self.shared.lock();
         let position = state.position();
-        state.mkv = enabled.then(|| MatroskaWatch::new(position));
-        state.mkv_fed_until = position;
-        state.mkv_damage_passed = false;
-        state.inserted.clear();
+        state.watchers.mkv = enabled.then(|| MkvWatch::new(position));
     }
 
     /// DiscardPadding, in nanoseconds, of the block the packet with this timestamp came from.
     pub fn mkv_padding_for(&self, packet_ts: i64) -> Option<i64> {
-        self.shared.lock().mkv.as_mut()?.padding_for(packet_ts)
+        self.shared
+            .lock()
+            .watchers
+            .mkv
+            .as_mut()?
+            .padding_for(packet_ts)
     }
 
     /// Stream offset of the first Matroska Cluster: the header is everything before it.
     pub fn mkv_first_cluster(&self) -> Option<u64> {
-        self.shared.lock().mkv.as_ref()?.first_cluster()
+        self.shared.lock().watchers.mkv.as_ref()?.first_cluster()
     }
 
     /// True when reads end because Matroska damage starts at the read position.
     pub fn at_mkv_damage(&self) -> bool {
-        self.shared.lock().at_mkv_damage()
+        let state = self.shared.lock();
+        let position = state.position();
+        state
+            .watchers
+            .mkv
+            .as_ref()
+            .is_some_and(|mkv| mkv.at_damage(position))
     }
 
     /// Lets reads go on from the next Matroska cluster after the damage (the bytes before it
     /// are dropped), for a new reader that starts with the saved header.
     pub fn pass_mkv_damage(&self) {
-        self.shared.lock().mkv_damage_passed = true;
+        if let Some(mkv) = self.shared.lock().watchers.mkv.as_mut() {
+            mkv.pass_damage();
+        }
     }
 
     /// Damage the byte-level watchers saw since the last call, in one lock: the decoder asks
     /// for every packet.
     pub fn take_damage(&self) -> SkippedData {
         let mut state = self.shared.lock();
-        let (mpeg_resyncs, mpeg_bytes) = state
-            .splitter
+        let watchers = &mut state.watchers;
+        let (mpeg_resyncs, mpeg_bytes) = watchers
+            .mpeg
             .as_mut()
-            .map_or((0, 0), MpegSplitter::take_damage);
-        let (ogg_pages, ogg_bytes) = state
-            .ogg_check
+            .map_or((0, 0), MpegWatch::take_damage);
+        let (ogg_pages, ogg_bytes) = watchers
+            .ogg
             .as_mut()
             .map_or((0, 0), OggPageCheck::take_damage);
-        let (mkv_regions, mkv_bytes) = state
-            .mkv
-            .as_mut()
-            .map_or((0, 0), MatroskaWatch::take_skipped);
+        let (mkv_regions, mkv_bytes) = watchers.mkv.as_mut().map_or((0, 0), MkvWatch::take_skipped);
         SkippedData {
             mpeg_resyncs,
             mpeg_bytes,
@@ -452,15 +356,18 @@ impl StreamReader {
     /// True when reads end because a new file starts at the read position.
     pub fn at_boundary(&self) -> bool {
         let state = self.shared.lock();
-        state.boundary && state.consumed + state.read_pos as u64 == state.decided_until
+        let position = state.position();
+        state
+            .watchers
+            .mpeg
+            .as_ref()
+            .is_some_and(|mpeg| mpeg.at_boundary(position))
     }
 
     /// Lets reads go on into the next file.
     pub fn pass_boundary(&self) {
-        let mut state = self.shared.lock();
-        state.boundary = false;
-        if let Some(splitter) = state.splitter.as_mut() {
-            splitter.start_file();
+        if let Some(mpeg) = self.shared.lock().watchers.mpeg.as_mut() {
+            mpeg.pass_boundary();
         }
     }
 
@@ -485,33 +392,27 @@ impl io::Read for StreamReader {
                 return Err(io::Error::other("stream aborted"));
             }
             if state
+                .queued
                 .retain_limit
-                .is_some_and(|limit| state.read_pos >= limit)
+                .is_some_and(|limit| state.queued.read_pos >= limit)
             {
                 return Err(io::Error::other("replay limit reached"));
             }
-            state.feed_mkv();
-            state.drop_mkv_damage();
-            if !state.inserted.is_empty() {
-                let count = buf.len().min(state.inserted.len());
-                buf[..count].copy_from_slice(&state.inserted[..count]);
-                state.inserted.drain(..count);
-                state.total_read += count as u64;
-                return Ok(count);
-            }
-            let end = state.deliverable_end();
+            let (read_until, stops) = match state.consult_watchers(buf) {
+                Watched::Inserted(count) => {
+                    state.total_read += count as u64;
+                    return Ok(count);
+                }
+                Watched::Limit { read_until, stops } => (read_until, stops),
+            };
             let position = state.position();
-            let available = (state.bytes.len() - state.read_pos) as u64;
-            let deliverable = available.min(end.saturating_sub(position));
+            let available = (state.queued.bytes.len() - state.queued.read_pos) as u64;
+            let deliverable = available.min(read_until.saturating_sub(position));
             if deliverable > 0 {
                 break deliverable as usize;
             }
-            if state.boundary && position == end {
-                // The current file ends here; `pass_boundary` opens the next one.
-                return Ok(0);
-            }
-            if state.at_mkv_damage() {
-                // Damage starts here; `pass_mkv_damage` goes on after it.
+            if stops.contains(&Some(position)) {
+                // A new file or damage starts here; the decoder lets a watcher go on.
                 return Ok(0);
             }
             if state.closed && available == 0 {
@@ -524,27 +425,28 @@ impl io::Read for StreamReader {
             MutexGuard::unlocked(&mut state, || suspender.suspend());
         };
 
-        let start = state.read_pos;
+        let state = &mut *state;
+        let start = state.queued.read_pos;
         let mut count = buf.len().min(deliverable);
-        if let Some(limit) = state.retain_limit {
+        if let Some(limit) = state.queued.retain_limit {
             count = count.min(limit - start);
         }
-        copy_from_deque(&state.bytes, start, &mut buf[..count]);
+        copy_from_deque(&state.queued.bytes, start, &mut buf[..count]);
         // Capture sequential reads only: replays after a rewind are already in the head.
         if state.head.len() < state.head_limit
-            && state.head.len() as u64 == state.consumed + start as u64
+            && state.head.len() as u64 == state.queued.consumed + start as u64
         {
             let take = count.min(state.head_limit - state.head.len());
             state.head.extend_from_slice(&buf[..take]);
         }
-        if state.retain_limit.is_some() {
-            // Bytes that may be replayed are not observed yet: they would be seen twice.
-            state.read_pos += count;
+        if state.queued.retain_limit.is_some() {
+            // Bytes that may be replayed are not delivered yet: watchers would see them twice.
+            state.queued.read_pos += count;
         } else {
-            if let Some(check) = state.ogg_check.as_mut() {
-                check.observe(&buf[..count]);
+            for watch in state.watchers.active() {
+                watch.delivered(&buf[..count]);
             }
-            state.drain_read(count);
+            state.queued.drain_read(count);
         }
         state.total_read += count as u64;
         Ok(count)
