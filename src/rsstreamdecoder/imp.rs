@@ -267,8 +267,8 @@ impl ObjectImpl for RsStreamDecoder {
                          back to probing. Headerless PCM is named with its parameters \
                          (audio/L16;rate=24000;channels=1, audio/pcm;rate=16000, audio/basic, \
                          audio/PCMU, pcm_s16le, pcm_f32le, mulaw, alaw, ...). Empty: use \
-                         upstream caps (audio/x-raw, audio/x-unaligned-raw, audio/x-mulaw and audio/x-alaw included), \
-                         else probe",
+                         upstream caps (audio/x-raw, audio/x-unaligned-raw, audio/x-mulaw and \
+                         audio/x-alaw included), else probe",
                     )
                     .mutable_ready()
                     .build(),
@@ -833,7 +833,6 @@ impl RsStreamDecoder {
         Ok(())
     }
 
-    /// The stream's own tags: sent at once when the segment is out, else with the format.
     /// A stream's latency is known (from its first packet): when it differs from what the
     /// element reported, a LATENCY message makes the pipeline ask again.
     fn set_latency(&self, latency: Duration) {
@@ -845,6 +844,7 @@ impl RsStreamDecoder {
         }
     }
 
+    /// The stream's own tags: sent at once when the segment is out, else with the format.
     fn stream_tags(&self, tags: &[StreamTag]) {
         self.push_tags(tag_list(tags));
     }
