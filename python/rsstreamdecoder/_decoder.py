@@ -108,6 +108,19 @@ class _Channel:
             except RuntimeError:  # that event loop is closed: nobody is waiting any more
                 pass
 
+    def discard(self) -> None:
+        """Drop every queued item and end the iteration (the decoder was closed)."""
+        with self._lock:
+            self._items.clear()
+            self._items.append(_END)
+            self.finished = True
+            waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            try:
+                waiter.get_loop().call_soon_threadsafe(_wake, waiter)
+            except RuntimeError:  # that event loop is closed: nobody is waiting any more
+                pass
+
     async def get(self) -> _Item:
         """Wait for the next item, on the running event loop."""
         while True:
@@ -155,7 +168,8 @@ def _shutdown(pipeline: Any, bus: Any, sink: Any, handler_id: int, channel: _Cha
     pipeline.set_state(_Gst.State.NULL)
     sink.disconnect(handler_id)
     bus.set_sync_handler(None)
-    channel.put(_END)
+    # Frames decoded but not taken yet are dropped: after close the iteration ends at once.
+    channel.discard()
 
 
 class AudioStreamDecoder:
@@ -267,7 +281,7 @@ class AudioStreamDecoder:
         return self
 
     async def __anext__(self) -> AudioFrame:
-        if self._done:
+        if self._done or self._closed:
             raise StopAsyncIteration
         item = await self._channel.get()
         if isinstance(item, AudioFrame):
@@ -280,7 +294,9 @@ class AudioStreamDecoder:
     def close(self) -> None:
         """Stop decoding and free the pipeline; safe to call at any time and more than once.
 
-        Blocks while GStreamer stops its threads (normally well under a millisecond).
+        Frames decoded but not taken yet are dropped: iteration ends at once, also one pending in
+        another task. Blocks while GStreamer stops its threads (normally well under a
+        millisecond).
         """
         self._closed = True
         self._finalizer()
