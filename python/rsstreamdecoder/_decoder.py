@@ -78,6 +78,16 @@ def _wake(fut: "asyncio.Future[None]") -> None:
         fut.set_result(None)
 
 
+def _wake_threadsafe(fut: "Optional[asyncio.Future[None]]") -> None:
+    """Wake the task waiting on `fut`, if any, from any thread."""
+    if fut is None:
+        return
+    try:
+        fut.get_loop().call_soon_threadsafe(_wake, fut)
+    except RuntimeError:  # that event loop is closed: nobody is waiting any more
+        pass
+
+
 class _Channel:
     """Thread-safe queue from GStreamer's threads to one awaiting asyncio task.
 
@@ -102,11 +112,7 @@ class _Channel:
                 self.finished = True
                 self.failed = isinstance(item, DecodeError)
             waiter, self._waiter = self._waiter, None
-        if waiter is not None:
-            try:
-                waiter.get_loop().call_soon_threadsafe(_wake, waiter)
-            except RuntimeError:  # that event loop is closed: nobody is waiting any more
-                pass
+        _wake_threadsafe(waiter)
 
     def discard(self) -> None:
         """Drop every queued item and end the iteration (the decoder was closed)."""
@@ -115,11 +121,7 @@ class _Channel:
             self._items.append(_END)
             self.finished = True
             waiter, self._waiter = self._waiter, None
-        if waiter is not None:
-            try:
-                waiter.get_loop().call_soon_threadsafe(_wake, waiter)
-            except RuntimeError:  # that event loop is closed: nobody is waiting any more
-                pass
+        _wake_threadsafe(waiter)
 
     async def get(self) -> _Item:
         """Wait for the next item, on the running event loop."""

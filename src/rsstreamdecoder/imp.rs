@@ -106,9 +106,7 @@ impl State {
             self.discont = true;
         }
     }
-}
 
-impl State {
     /// The first PCM is about to go out, `latency` after its first byte came in at most. Live
     /// input stamps each buffer with its arrival: when the stream's first audio came in well after
     /// its first bytes (an Ogg Vorbis setup header, FLAC padding, an ID3 picture, all received
