@@ -111,7 +111,7 @@ struct Args {
 fn usage() -> ! {
     eprintln!(
         "usage: bench [--seconds N] [--runs N] [--streams N] [--blocksize BYTES] [--formats a,b,...] \
-         [--sections throughput,first-sound,idle,live,long]\n  formats: {}",
+         [--sections throughput,first-sound,idle,live,long,codecs]\n  formats: {}",
         FORMATS.iter().map(|f| f.name).collect::<Vec<_>>().join(",")
     );
     std::process::exit(2);
@@ -822,6 +822,7 @@ fn main() {
             "idle" => idle(&args),
             "live" => live(&args),
             "long" => long(),
+            "codecs" => codecs(&args),
             _ => usage(),
         }
     }
@@ -829,6 +830,82 @@ fn main() {
         let path = bench_dir().join("bench.svg");
         std::fs::write(&path, chart(&report, &args)).unwrap();
         println!("\nChart: {}", path.display());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// MPEG audio decoders side by side
+// ---------------------------------------------------------------------------------------------
+
+/// The MP3 benchmark file's packets decoded by symphonia's MPEG audio decoder and by the one the
+/// element uses (`codecs::mpeg_audio`, nanomp3), in this process, without GStreamer: the speed
+/// half of the choice between them (the compliance half is `tests/conformance.rs`).
+fn codecs(args: &Args) {
+    use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+    use symphonia::core::codecs::registry::RegisterableAudioDecoder;
+    use symphonia::core::formats::probe::Hint;
+    use symphonia::core::io::MediaSourceStream;
+
+    println!(
+        "\n## MPEG audio decoders: the {} s MP3's packets, decoded in memory (ms, median of {})\n",
+        args.seconds, args.runs
+    );
+    let path = input(&FORMATS[0], args.seconds);
+    let source = MediaSourceStream::new(
+        Box::new(std::fs::File::open(&path).unwrap()),
+        Default::default(),
+    );
+    let mut reader = symphonia::default::get_probe()
+        .probe(
+            Hint::new().with_extension("mp3"),
+            source,
+            Default::default(),
+            Default::default(),
+        )
+        .unwrap();
+    let params = reader
+        .default_track(symphonia::core::formats::TrackType::Audio)
+        .unwrap()
+        .codec_params
+        .as_ref()
+        .and_then(|p| p.audio())
+        .unwrap()
+        .clone();
+    let mut packets = Vec::new();
+    while let Ok(Some(packet)) = reader.next_packet() {
+        packets.push(packet);
+    }
+    let opts = AudioDecoderOptions::default();
+    let time = |make: &dyn Fn() -> Box<dyn AudioDecoder>| {
+        let mut runs: Vec<f64> = (0..args.runs)
+            .map(|_| {
+                let mut decoder = make();
+                let began = Instant::now();
+                for packet in &packets {
+                    let _ = decoder.decode(packet);
+                }
+                began.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        median(&mut runs)
+    };
+    let symphonia_ms =
+        time(&|| symphonia::default::codecs::MpaDecoder::try_registry_new(&params, &opts).unwrap());
+    let ours_ms = time(&|| {
+        gstrsstreamdecoder::codecs::mpeg_audio::MpegAudioDecoder::try_registry_new(&params, &opts)
+            .unwrap()
+    });
+    println!("| decoder | ms | x real time | ÷ nanomp3 |");
+    println!("|---|---|---|---|");
+    for (name, ms) in [
+        ("symphonia 0.6 MpaDecoder", symphonia_ms),
+        ("nanomp3 (ours)", ours_ms),
+    ] {
+        println!(
+            "| {name} | {ms:.0} | {:.0} | {:.2} |",
+            args.seconds as f64 * 1000.0 / ms,
+            ms / ours_ms
+        );
     }
 }
 

@@ -7,9 +7,10 @@
 //! frame chain itself: once two frames chain exactly ("locked"), an ID3v2 tag, an ID3v1 tag or a
 //! Xing/Info/VBRI frame where the next frame should be, or a frame past the count the file's own
 //! Xing header declared, marks the start of a new file. So does a change of the stream's format
-//! (sample rate, mono/stereo, AAC profile or channel configuration), confirmed by the next
+//! (sample rate, MPEG layer, AAC profile or channel configuration), confirmed by the next
 //! frame: symphonia's MPEG and ADTS readers keep the first frame's parameters for the whole
-//! stream, and its decoders fail on every frame after such a change. [`MpegWatch`], the
+//! stream, and the decoders fail on every frame after such a change (a change of MPEG mode,
+//! mono or stereo, is not one: the MPEG audio decoder follows it). [`MpegWatch`], the
 //! splitter as a `ByteWatch` on the byte queue (see `watch`), then ends the current reader's
 //! reads there so a fresh one (with its own gapless info) takes over.
 
@@ -74,11 +75,20 @@ type FormatKey = (u8, u8, u32, u8, u8);
 
 impl FrameHeader {
     fn format_key(&self) -> FormatKey {
+        // The MPEG audio decoder follows a change of mode (mono, stereo) within a stream with
+        // its state intact, as the compliance stream `he_mode` requires; a new decoder would
+        // lose the bit reservoir and the filter bank's overlap. symphonia's AAC decoder keeps
+        // the first frame's channel configuration, so for ADTS such a change is a new file.
+        let channels = if self.version == ADTS {
+            self.channels
+        } else {
+            0
+        };
         (
             self.version,
             self.layer,
             self.sample_rate,
-            self.channels,
+            channels,
             self.profile,
         )
     }
@@ -627,12 +637,24 @@ mod tests {
         let first = adts_frames(4, 2, 10);
         let stream = [first.clone(), adts_frames(7, 1, 10)].concat();
         assert_eq!(boundaries(&stream), [first.len()]);
-        // MP3: stereo, then mono.
+        // MP3: 44.1 kHz, then 48 kHz (128 kb/s: 384 bytes).
+        let mut at_48k = frame(0x22);
+        at_48k[2] = 0x94;
+        at_48k.truncate(384);
+        let at_44k = file(false, 3, 0x11);
+        let stream = [at_44k.clone(), at_48k.clone(), at_48k.clone(), at_48k].concat();
+        assert_eq!(boundaries(&stream), [at_44k.len()]);
+    }
+
+    #[test]
+    fn a_change_of_mpeg_mode_is_no_new_file() {
+        // Stereo, then mono at the same rate: one stream, as the compliance stream `he_mode`
+        // (mono, dual channel, stereo, joint stereo, mono) is.
         let mut mono = frame(0x22);
         mono[3] = 0xc0;
-        let stereo = file(false, 3, 0x11);
-        let stream = [stereo.clone(), mono.clone(), mono.clone(), mono].concat();
-        assert_eq!(boundaries(&stream), [stereo.len()]);
+        let stereo = frame(0x11);
+        let stream = [xing_frame(4), stereo.clone(), stereo, mono.clone(), mono].concat();
+        assert!(boundaries(&stream).is_empty());
     }
 
     #[test]

@@ -1,9 +1,10 @@
-//! The codecs: symphonia's, libopus for Opus (through `symphonia-adapter-libopus` for mono and
+//! The codecs: symphonia's, nanomp3 for MPEG audio (`mpeg_audio`), libopus for Opus (through `symphonia-adapter-libopus` for mono and
 //! stereo, `opus_multistream` for more channels) and, with the `fdk-aac` feature, FDK AAC for
 //! every AAC stream (`fdk_aac`).
 
 #[cfg(feature = "fdk-aac")]
 pub mod fdk_aac;
+pub mod mpeg_audio;
 pub mod opus_multistream;
 
 use std::sync::LazyLock;
@@ -24,6 +25,8 @@ pub static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
     registry.register_audio_decoder::<symphonia_adapter_libopus::OpusDecoder>();
     // Ahead of the adapter: it takes every Opus stream and hands mono and stereo to the adapter.
     registry.register_audio_decoder_at_tier::<opus_multistream::OpusDecoder>(Tier::Preferred);
+    // Ahead of symphonia's MPEG audio decoder (see `mpeg_audio` for why).
+    registry.register_audio_decoder_at_tier::<mpeg_audio::MpegAudioDecoder>(Tier::Preferred);
     registry
 });
 
