@@ -24,6 +24,7 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::default::formats as readers;
 
 use crate::codecs::TrackDecoder;
+use crate::container::mpeg_audio::MpegAudioReader;
 use crate::container::{self, PcmStreamReader, mp4};
 use crate::coroutine::{Resumable, Suspender};
 use crate::format_hint::ContainerHint;
@@ -367,6 +368,8 @@ static PROBE: LazyLock<Probe> = LazyLock::new(|| {
     // Ours first: they read the PCM containers symphonia's readers refuse, and say no to what
     // they do not read (ADPCM WAV), which symphonia's readers then get.
     probe.register_format_at_tier::<PcmStreamReader>(Tier::Preferred);
+    // Ahead of symphonia's MPEG reader, which refuses free format and streams of one frame.
+    probe.register_format_at_tier::<MpegAudioReader>(Tier::Preferred);
     symphonia::default::register_enabled_formats(&mut probe);
     probe
 });
@@ -1212,7 +1215,7 @@ fn open_hinted(
 ) -> symphonia::core::errors::Result<Box<dyn FormatReader>> {
     let opts = FormatOptions::default();
     Ok(match hint {
-        ContainerHint::MpegAudio => Box::new(readers::MpaReader::try_new(source, opts)?),
+        ContainerHint::MpegAudio => Box::new(MpegAudioReader::try_new(source, opts)?),
         ContainerHint::Adts => Box::new(readers::AdtsReader::try_new(source, opts)?),
         ContainerHint::Ogg => Box::new(readers::OggReader::try_new(source, opts)?),
         // A WAV or AIFF variant ours refuses (ADPCM) falls back to the probe, where symphonia's

@@ -35,6 +35,8 @@ pub struct MpegAudioDecoder {
     /// The packet's samples, interleaved, before they go into `buf`.
     interleaved: Vec<f32>,
     buf: AudioBuffer<f32>,
+    /// The decoder has seen a free-format frame and knows the stream's frame length.
+    free_format_known: bool,
 }
 
 impl MpegAudioDecoder {
@@ -49,16 +51,30 @@ impl MpegAudioDecoder {
             frame: vec![0.0; MAX_SAMPLES_PER_FRAME].into_boxed_slice(),
             interleaved: Vec::with_capacity(MAX_SAMPLES_PER_FRAME),
             buf: AudioBuffer::default(),
+            free_format_known: false,
         })
     }
 
     fn decode(&mut self, packet: &PacketRef<'_>) -> Result<()> {
         self.interleaved.clear();
         let mut data = packet.data;
+        let primer;
+        if is_free_format(data) && !self.free_format_known {
+            // minimp3 learns a free-format stream's frame length from where the next two frames
+            // start (and looks only as far as it has as many bytes again), and a packet is one
+            // frame: show it the frame followed by two copies of itself and a header. It
+            // decodes the first copy only and knows the length after.
+            primer = [data, data, data, &data[..4]].concat();
+            data = &primer;
+            self.free_format_known = true;
+        }
+        // Only the packet's own bytes are decoded, not the primer's copies.
+        let mut left = packet.data.len();
         let mut spec: Option<(u32, usize)> = None;
-        while !data.is_empty() {
+        while left > 0 {
             let (consumed, result) = self.decoder.decode(data, &mut self.frame);
             data = &data[consumed.min(data.len())..];
+            left = left.saturating_sub(consumed);
             let (info, samples) = match result {
                 Ok(info) => (info, info.samples_produced),
                 // The first frames of a stream joined mid-way refer to bytes before it. Silence
@@ -118,6 +134,11 @@ impl MpegAudioDecoder {
     }
 }
 
+/// Whether the packet starts with a free-format frame header (bitrate index 0).
+fn is_free_format(data: &[u8]) -> bool {
+    data.len() > 4 && data[0] == 0xff && data[1] & 0xe0 == 0xe0 && data[2] >> 4 == 0
+}
+
 /// Frames per channel in a frame of this layer and sample rate.
 fn frame_samples(info: &FrameInfo) -> usize {
     match info.layer {
@@ -132,6 +153,7 @@ fn frame_samples(info: &FrameInfo) -> usize {
 impl AudioDecoder for MpegAudioDecoder {
     fn reset(&mut self) {
         *self.decoder = Decoder::new();
+        self.free_format_known = false;
     }
 
     fn codec_info(&self) -> &CodecInfo {

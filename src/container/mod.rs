@@ -11,6 +11,7 @@ pub mod aiff;
 pub mod caf;
 pub mod flac;
 pub mod mp4;
+pub mod mpeg_audio;
 pub mod pcm_stream;
 pub mod raw;
 pub mod riff;
