@@ -18,6 +18,8 @@
 //!   CPU, memory and threads per stream for ours, the decodebin chain and a null chain
 //!   (`appsrc ! identity ! fakesink`), so each one's own cost shows.
 //! - **long**: one hour of MP3 decoded as fast as possible, the resident memory over the run.
+//! - **codecs**: the MP3 file's packets decoded in memory by symphonia's MPEG audio decoder and
+//!   by nanomp3 (the element's), the speed half of choosing between them.
 //!
 //! Throughput and first sound also go into a chart, `target/bench/bench.svg`.
 //!
@@ -124,9 +126,16 @@ fn parse_args() -> Args {
         streams: 100,
         blocksize: 4096,
         formats: FORMATS.iter().collect(),
-        sections: ["throughput", "first-sound", "idle", "live", "long"]
-            .map(String::from)
-            .to_vec(),
+        sections: [
+            "throughput",
+            "first-sound",
+            "idle",
+            "live",
+            "long",
+            "codecs",
+        ]
+        .map(String::from)
+        .to_vec(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {

@@ -603,19 +603,54 @@ impl<'a> Worker<'a> {
             }
             None => source,
         };
-        PROBE
-            .probe(
-                &Hint::new(),
-                source,
-                FormatOptions::default(),
-                MetadataOptions::default(),
-            )
-            .map_err(|e| {
-                format!(
+        let probed = PROBE.probe(
+            &Hint::new(),
+            source,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        );
+        match probed {
+            Ok(format) => Ok(format),
+            Err(_) if self.reader.is_aborted() => Err("aborted".into()),
+            Err(e) => {
+                if may_be_flac
+                    && self.streams_opened == 0
+                    && let Some(format) = self.open_headerless_flac(&e)
+                {
+                    return Ok(format);
+                }
+                Err(format!(
                     "no supported audio format found in the first {} KiB of the stream ({e})",
                     MAX_PROBE_BYTES / 1024
-                )
-            })
+                ))
+            }
+        }
+    }
+
+    /// FLAC frames with no `fLaC` header before them (a stream joined after its start): the
+    /// probe found nothing, so the bytes it read are read again behind the STREAMINFO their
+    /// frame headers imply (see `container::flac::header_for_frames`).
+    fn open_headerless_flac(
+        &mut self,
+        probe_error: &SymphoniaError,
+    ) -> Option<Box<dyn FormatReader>> {
+        let head = self.reader.take_whole_head()?;
+        let (at, header) = container::flac::header_for_frames(&head)?;
+        if memchr::memmem::find(&head[..at], b"fLaC").is_some() {
+            // A header was there and could not be read: the frames say what it should have.
+            self.events.send(DecoderEvent::Warning(format!(
+                "the FLAC header could not be read ({probe_error}): the frames are decoded as \
+                 their own headers describe them"
+            )));
+        }
+        let replay = [header, head[at..].to_vec()].concat();
+        let source = read_ahead(Box::new(ReadOnlySource::new(io::Read::chain(
+            io::Cursor::new(replay),
+            self.new_source(),
+        ))));
+        readers::FlacReader::try_new(source, FormatOptions::default())
+            .ok()
+            .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
     }
 
     /// An MP4 whose index comes last: holds the file until the index arrives, then reads the

@@ -274,6 +274,17 @@ impl StreamReader {
         std::mem::take(&mut state.head)
     }
 
+    /// Stops capturing and returns the bytes captured if they are every byte read so far (no
+    /// byte was dropped by a watcher or went past the limit), so that the captured bytes and
+    /// the unread ones are the whole stream.
+    pub fn take_whole_head(&self) -> Option<Vec<u8>> {
+        let mut state = self.shared.lock();
+        state.head_limit = 0;
+        let head = std::mem::take(&mut state.head);
+        let read = state.queued.consumed + state.queued.read_pos as u64;
+        (head.len() as u64 == read).then_some(head)
+    }
+
     /// Ends reads at the start of each new MPEG audio file from the next unread byte on (see
     /// `mpeg_split`).
     pub fn set_mpeg_split(&self, enabled: bool) {

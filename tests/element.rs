@@ -509,6 +509,40 @@ fn flac_with_id3v2_or_a_header_that_lies() {
     );
 }
 
+/// A FLAC stream joined after its start (no `fLaC` header, the first bytes mid-frame, as an
+/// Icecast stream joined late) decodes from its first whole frame, bit-exactly.
+#[test]
+fn flac_joined_after_its_start_decodes_from_its_first_whole_frame() {
+    let bytes = std::fs::read(fixture("flac.flac")).unwrap();
+    let clean = decode_fixture("flac.flac", &keep_props(), Chunking::Whole);
+    let cut = 30_000;
+    for chunking in [Chunking::Whole, Chunking::Fixed(1000)] {
+        let joined = decode_with_element(&bytes[cut..], &keep_props(), chunking);
+        assert!(
+            joined.errors.is_empty() && joined.warnings.is_empty(),
+            "{:?} {:?}",
+            joined.errors,
+            joined.warnings
+        );
+        let tail = &clean.samples[clean.samples.len() - joined.samples.len()..];
+        assert!(
+            joined.samples == tail,
+            "not the clean decode's last samples"
+        );
+        // What the cut bytes held, and at most the frame the cut fell in.
+        let lost_frames = clean.frames() - joined.frames();
+        let cut_frames = clean.frames() * cut as u64 / bytes.len() as u64;
+        println!(
+            "joined at byte {cut}: {lost_frames} frames lost, the bytes cut held ~{cut_frames}"
+        );
+        assert!(
+            lost_frames <= cut_frames + 2 * 4608,
+            "{lost_frames} frames lost"
+        );
+        assert_eq!((joined.rate, joined.channels), (clean.rate, clean.channels));
+    }
+}
+
 /// Surround Opus and Vorbis kept as they are carry their speaker positions in the caps.
 #[test]
 fn surround_keeps_its_channel_positions() {

@@ -1,8 +1,14 @@
-//! Repairs a FLAC header whose VORBIS_COMMENT block is malformed (a tag count or length that
-//! runs past the block), which symphonia 0.6 refuses with the whole stream ("out of bounds"),
-//! although the audio is intact. The block is turned into PADDING of the same length: one
-//! byte changes, the tags are lost, the audio is not. Only headers that fit in the source's
+//! FLAC headers symphonia's reader needs and does not get.
+//!
+//! A header whose VORBIS_COMMENT block is malformed (a tag count or length that runs past the
+//! block) makes symphonia 0.6 refuse the whole stream ("out of bounds"), although the audio is
+//! intact: [`repaired_header`] turns the block into PADDING of the same length (one byte
+//! changes, the tags are lost, the audio is not). Only headers that fit in the source's
 //! read-ahead are looked at; the rest are left to symphonia as they are.
+//!
+//! A stream joined after its start (an Icecast FLAC stream, a file cut) has no header at all:
+//! [`header_for_frames`] finds two frames in a row and writes the STREAMINFO block their
+//! headers imply, which symphonia's reader then takes as the stream's.
 
 use std::io;
 
@@ -90,6 +96,171 @@ fn comments_are_well_formed(body: &[u8]) -> bool {
     at <= body.len()
 }
 
+/// The shortest FLAC frame header: sync and codes (4), a 1-byte coded number, the CRC-8.
+const MIN_FRAME_HEADER_LEN: usize = 6;
+
+/// What a FLAC frame header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FrameHeader {
+    variable_block_size: bool,
+    block_size: u32,
+    sample_rate: u32,
+    channels: u8,
+    bits_per_sample: u8,
+    /// The frame number (fixed block size) or the first sample's number (variable).
+    number: u64,
+}
+
+/// CRC-8 with polynomial x^8 + x^2 + x + 1, as FLAC frame headers carry it.
+fn crc8(bytes: &[u8]) -> u8 {
+    bytes.iter().fold(0u8, |crc, byte| {
+        (0..8).fold(crc ^ byte, |c, _| {
+            if c & 0x80 != 0 {
+                (c << 1) ^ 0x07
+            } else {
+                c << 1
+            }
+        })
+    })
+}
+
+/// The frame header at the start of `b`, if it is one whose CRC-8 matches and which states
+/// its own sample rate and bit depth (a frame may defer both to STREAMINFO, which a stream
+/// joined late does not have).
+fn parse_frame_header(b: &[u8]) -> Option<FrameHeader> {
+    if b.len() < 6 || b[0] != 0xff || b[1] & 0xfe != 0xf8 || b[3] & 1 != 0 {
+        return None;
+    }
+    // The coded number: UTF-8's scheme, up to 36 bits.
+    let lead = b[4].leading_ones() as usize;
+    let extra = match lead {
+        0 => 0,
+        2..=7 => lead - 1,
+        _ => return None,
+    };
+    let mut number = u64::from(b[4] & (0x7f >> lead));
+    for byte in b.get(5..5 + extra)? {
+        if byte & 0xc0 != 0x80 {
+            return None;
+        }
+        number = (number << 6) | u64::from(byte & 0x3f);
+    }
+    let mut at = 5 + extra;
+    let mut read = |n: usize| -> Option<u32> {
+        let v = b
+            .get(at..at + n)?
+            .iter()
+            .fold(0u32, |acc, x| (acc << 8) | u32::from(*x));
+        at += n;
+        Some(v)
+    };
+    let block_size = match b[2] >> 4 {
+        0 => return None,
+        1 => 192,
+        n @ 2..=5 => 576 << (n - 2),
+        6 => read(1)? + 1,
+        7 => read(2)? + 1,
+        n => 256 << (n - 8),
+    };
+    let sample_rate = match b[2] & 0xf {
+        1 => 88_200,
+        2 => 176_400,
+        3 => 192_000,
+        4 => 8_000,
+        5 => 16_000,
+        6 => 22_050,
+        7 => 24_000,
+        8 => 32_000,
+        9 => 44_100,
+        10 => 48_000,
+        11 => 96_000,
+        12 => read(1)? * 1000,
+        13 => read(2)?,
+        14 => read(2)? * 10,
+        _ => return None,
+    };
+    let channels = match b[3] >> 4 {
+        n @ 0..=7 => n + 1,
+        8..=10 => 2,
+        _ => return None,
+    };
+    let bits_per_sample = match (b[3] >> 1) & 7 {
+        1 => 8,
+        2 => 12,
+        4 => 16,
+        5 => 20,
+        6 => 24,
+        7 => 32,
+        _ => return None,
+    };
+    if sample_rate == 0 || crc8(&b[..at]) != *b.get(at)? {
+        return None;
+    }
+    Some(FrameHeader {
+        variable_block_size: b[1] & 1 != 0,
+        block_size,
+        sample_rate,
+        channels,
+        bits_per_sample,
+        number,
+    })
+}
+
+/// Where the FLAC frames in `bytes` (a stream's first bytes, with no `fLaC` header) start, and
+/// the `fLaC` marker and STREAMINFO block to read them with. Two frames must follow each
+/// other with the same format and consecutive numbers: a lone sync word with a matching CRC-8
+/// is one chance in a few hundred in other data, two in a row are not.
+pub fn header_for_frames(bytes: &[u8]) -> Option<(usize, Vec<u8>)> {
+    let is_sync = |i: usize| bytes[i] == 0xff && bytes[i + 1] & 0xfe == 0xf8;
+    let candidates = (0..bytes.len().saturating_sub(1)).filter(|&i| is_sync(i));
+    let mut found = None;
+    'search: for (i, first) in
+        candidates.filter_map(|i| parse_frame_header(&bytes[i..]).map(|h| (i, h)))
+    {
+        let next_number = first.number
+            + if first.variable_block_size {
+                u64::from(first.block_size)
+            } else {
+                1
+            };
+        // A frame of silence is a header and a few bytes: look right after this header.
+        for j in i + MIN_FRAME_HEADER_LEN..bytes.len().saturating_sub(1) {
+            if !is_sync(j) {
+                continue;
+            }
+            if let Some(second) = parse_frame_header(&bytes[j..])
+                && second.number == next_number
+                && (second.sample_rate, second.channels, second.bits_per_sample)
+                    == (first.sample_rate, first.channels, first.bits_per_sample)
+                && second.variable_block_size == first.variable_block_size
+            {
+                found = Some((i, first));
+                break 'search;
+            }
+        }
+    }
+    let (at, frame) = found?;
+    // STREAMINFO: block sizes, frame sizes unknown (0), rate, channels, depth, length unknown
+    // (0), no MD5 (all zero: nothing to check).
+    let (min_block, max_block) = if frame.variable_block_size {
+        (16, 65_535)
+    } else {
+        // A 65536-sample block does not fit STREAMINFO's 16 bits; no encoder writes one.
+        (frame.block_size.min(65_535), frame.block_size.min(65_535))
+    };
+    let mut header = b"fLaC".to_vec();
+    header.extend([0x80, 0, 0, 34]);
+    header.extend((min_block as u16).to_be_bytes());
+    header.extend((max_block as u16).to_be_bytes());
+    header.extend([0u8; 6]);
+    let packed = (u64::from(frame.sample_rate) << 44)
+        | (u64::from(frame.channels - 1) << 41)
+        | (u64::from(frame.bits_per_sample - 1) << 36);
+    header.extend(packed.to_be_bytes());
+    header.extend([0u8; 16]);
+    Some((at, header))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +324,57 @@ mod tests {
         assert_eq!((none, pos), (None, 0));
         let (none, pos) = run(b"ID3\x04 something else".to_vec());
         assert_eq!((none, pos), (None, 0));
+    }
+
+    /// A fixed-block-size frame header: 4096 samples, 44.1 kHz, stereo, 16 bits, frame `n`.
+    fn frame_header(n: u8) -> Vec<u8> {
+        let mut h = vec![0xff, 0xf8, 0xc9, 0x18, n];
+        h.push(crc8(&h));
+        h
+    }
+
+    #[test]
+    fn frame_headers_are_checked_by_their_crc() {
+        let h = parse_frame_header(&frame_header(3)).unwrap();
+        assert_eq!(
+            (
+                h.block_size,
+                h.sample_rate,
+                h.channels,
+                h.bits_per_sample,
+                h.number
+            ),
+            (4096, 44_100, 2, 16, 3)
+        );
+        let mut bad = frame_header(3);
+        bad[5] ^= 1;
+        assert_eq!(parse_frame_header(&bad), None);
+    }
+
+    #[test]
+    fn two_frames_in_a_row_imply_a_streaminfo() {
+        let junk = [0x12u8, 0xff, 0xf8, 0x00];
+        let stream = [
+            &junk[..],
+            &frame_header(7),
+            &[0x55; 40],
+            &frame_header(8),
+            &[0x66; 40],
+        ]
+        .concat();
+        let (at, header) = header_for_frames(&stream).unwrap();
+        assert_eq!(at, junk.len());
+        assert_eq!(&header[..8], b"fLaC\x80\x00\x00\x22");
+        // Block sizes 4096, 44100 Hz, 2 channels, 16 bits, no length, no MD5.
+        assert_eq!(&header[8..12], &[0x10, 0x00, 0x10, 0x00]);
+        assert_eq!(&header[18..22], &[0x0a, 0xc4, 0x42, 0xf0]);
+        assert!(header[22..].iter().all(|&b| b == 0));
+        // A frame alone, or two that do not follow each other, are no proof.
+        assert_eq!(
+            header_for_frames(&[&frame_header(7)[..], &[0x55; 40]].concat()),
+            None
+        );
+        let apart = [&frame_header(7)[..], &[0x55; 40], &frame_header(9)].concat();
+        assert_eq!(header_for_frames(&apart), None);
     }
 }
