@@ -1366,6 +1366,67 @@ fn duration_and_position_queries_in_time() {
     }
 }
 
+/// CONVERT: on the source pad between the output's bytes, frames and time (exact); on the sink
+/// pad between input bytes and time at the stream's measured ratio (exact for WAV, the
+/// average bitrate for MP3).
+#[test]
+fn convert_queries_between_bytes_and_time() {
+    use gst::format::{Bytes, Default as Frames};
+    init();
+    let to_time = |pad: &gst::Pad, bytes: u64| {
+        pad.query_convert::<Option<gst::ClockTime>>(Bytes::from_u64(bytes))
+            .flatten()
+    };
+    let to_bytes = |pad: &gst::Pad, time: gst::ClockTime| {
+        pad.query_convert::<Option<Bytes>>(time)
+            .flatten()
+            .map(|b| *b)
+    };
+    for (name, bytes_per_second) in [("s16.wav", 176_400u64), ("mp3_cbr.mp3", 16_000)] {
+        let pipeline = launch(&format!(
+            "filesrc location={} ! rsstreamdecoder name=dec ! fakesink sync=false",
+            fixture(name).display()
+        ));
+        let dec = pipeline.by_name("dec").unwrap();
+        let (sink, src) = (
+            dec.static_pad("sink").unwrap(),
+            dec.static_pad("src").unwrap(),
+        );
+        // Before any PCM the input side has no ratio to answer with.
+        assert_eq!(to_time(&sink, 1000), None);
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let bus = pipeline.bus().unwrap();
+        let end = bus.timed_pop_filtered(
+            gst::ClockTime::from_seconds(10),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        );
+        assert!(matches!(
+            end.map(|m| m.type_()),
+            Some(gst::MessageType::Eos)
+        ));
+        let second = gst::ClockTime::SECOND;
+        // The output: 48 kHz mono S16.
+        assert_eq!(to_bytes(&src, second), Some(96_000));
+        assert_eq!(
+            src.query_convert::<Option<Frames>>(second)
+                .flatten()
+                .map(|f| *f),
+            Some(48_000)
+        );
+        assert_eq!(to_time(&src, 96_000), Some(second));
+        let time = to_time(&sink, bytes_per_second).expect("input bytes to time");
+        let bytes = to_bytes(&sink, second).expect("time to input bytes");
+        println!("{name}: {bytes_per_second} bytes in -> {time}; 1 s -> {bytes} bytes in");
+        // WAV: the header is the only difference; MP3: the LAME tag frame and trimmed priming.
+        let tolerance = if name.ends_with(".wav") { 0.001 } else { 0.02 };
+        let off = (time.nseconds() as f64 / 1e9 - 1.0).abs();
+        assert!(off < tolerance, "{name}: {time}");
+        let off = (bytes as f64 / bytes_per_second as f64 - 1.0).abs();
+        assert!(off < tolerance, "{name}: {bytes}");
+        pipeline.set_state(gst::State::Null).unwrap();
+    }
+}
+
 /// The rank is NONE, by decision (README): the element's output is fixed-rate S16, which is not
 /// what `decodebin` and `playbin` users expect of a decoder they did not ask for, and its sink
 /// takes any bytes. So decodebin must keep building its own chain, and the element is named in

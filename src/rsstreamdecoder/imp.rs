@@ -438,9 +438,18 @@ impl BaseTransformImpl for RsStreamDecoder {
     }
 
     /// POSITION and DURATION in TIME from what the element knows: the end of the PCM pushed so
-    /// far, and the length the container declares. Anything else goes to the default handler
-    /// (upstream, where filesrc answers in bytes).
+    /// far, and the length the container declares. CONVERT: on the source pad between the
+    /// output's bytes, frames and time; on the sink pad between input bytes and time at the
+    /// stream's average so far, as GStreamer's audio decoders answer it. Anything else goes to
+    /// the default handler (upstream, where filesrc answers in bytes).
     fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
+        if let gst::QueryViewMut::Convert(q) = query.view_mut() {
+            let (src_val, dest_format) = q.get();
+            if let Some(dest_val) = self.convert(direction, src_val, dest_format) {
+                q.set(src_val, dest_val);
+                return true;
+            }
+        }
         if direction == gst::PadDirection::Src {
             match query.view_mut() {
                 gst::QueryViewMut::Position(q) if q.format() == gst::Format::Time => {
@@ -671,6 +680,56 @@ impl BaseTransformImpl for RsStreamDecoder {
 }
 
 impl RsStreamDecoder {
+    /// A CONVERT query's answer. Output: S16 at the current output format, exact. Input: bytes
+    /// to time and back at the ratio of the input so far to the PCM it gave, which is exact
+    /// for PCM and an average for compressed streams; nothing before the first PCM.
+    fn convert(
+        &self,
+        direction: gst::PadDirection,
+        src_val: gst::GenericFormattedValue,
+        dest_format: gst::Format,
+    ) -> Option<gst::GenericFormattedValue> {
+        if src_val.format() == dest_format {
+            return Some(src_val);
+        }
+        let stats = self.stats.lock().unwrap();
+        let format = stats.format.as_ref()?;
+        match direction {
+            gst::PadDirection::Src => {
+                let info = gst_audio::AudioInfo::builder(
+                    gst_audio::AudioFormat::S16le,
+                    format.out_rate,
+                    format.out_channels as u32,
+                )
+                .build()
+                .ok()?;
+                info.convert_generic(src_val, dest_format)
+            }
+            _ => {
+                let out_ns = gst::ClockTime::SECOND
+                    .nseconds()
+                    .mul_div_floor(stats.frames_out, u64::from(format.out_rate))?;
+                if out_ns == 0 || stats.bytes_in == 0 {
+                    return None;
+                }
+                use gst::GenericFormattedValue as V;
+                match (src_val, dest_format) {
+                    (V::Bytes(Some(bytes)), gst::Format::Time) => {
+                        Some(V::Time(Some(gst::ClockTime::from_nseconds(
+                            (*bytes).mul_div_floor(out_ns, stats.bytes_in)?,
+                        ))))
+                    }
+                    (V::Time(Some(time)), gst::Format::Bytes) => {
+                        Some(V::Bytes(Some(gst::format::Bytes::from_u64(
+                            time.nseconds().mul_div_floor(stats.bytes_in, out_ns)?,
+                        ))))
+                    }
+                    _ => None,
+                }
+            }
+        }
+    }
+
     /// Resolves the properties (and downstream caps for values left at 0) into decoder settings.
     fn decoder_settings(&self, caps_hint: Option<ContainerHint>) -> DecoderSettings {
         let settings = self.settings.lock().unwrap().clone();
