@@ -64,6 +64,8 @@ pub struct DecoderSettings {
     pub mp4_buffer_limit: u64,
     /// Damage (see [`MAX_DAMAGE`]) past which decoding stops with an error; `None`: never.
     pub max_damage: Option<u32>,
+    /// Which audio track to decode in a container with several (0: the first).
+    pub audio_track: usize,
     /// Makes the worker panic, to test that a panic becomes an error event.
     #[cfg(test)]
     pub panic_in_worker: bool,
@@ -92,6 +94,7 @@ impl DecoderSettings {
             hint,
             mp4_buffer_limit: mp4::DEFAULT_BUFFER_LIMIT,
             max_damage: Some(MAX_DAMAGE),
+            audio_track: 0,
             #[cfg(test)]
             panic_in_worker: false,
             #[cfg(test)]
@@ -525,7 +528,7 @@ impl<'a> Worker<'a> {
                 edit: match self.held_edit.take() {
                     Some(edit) => edit,
                     None => (container == "isomp4")
-                        .then(|| mp4_edit::audio_edit_list(&head))
+                        .then(|| mp4_edit::audio_edit_list(&head, self.settings.audio_track))
                         .flatten(),
                 },
                 mkv_header: (container == "matroska")
@@ -666,7 +669,7 @@ impl<'a> Worker<'a> {
         self.reader.set_mkv_watch(false);
         self.reader.set_retain(None);
         let held = mp4::hold_until_index(&mut source, self.settings.mp4_buffer_limit)?;
-        self.held_edit = Some(mp4_edit::audio_edit_list(&held));
+        self.held_edit = Some(mp4_edit::audio_edit_list(&held, self.settings.audio_track));
         self.after_held_file = Some(source);
         let copy = read_ahead(Box::new(io::Cursor::new(held)));
         readers::IsoMp4Reader::try_new(copy, FormatOptions::default())
@@ -1054,13 +1057,34 @@ impl<'a> Worker<'a> {
     }
 
     fn make_decoder(&mut self, format: &dyn FormatReader) -> Option<(u32, TrackDecoder)> {
-        let track = format.default_track(TrackType::Audio);
+        let wanted = self.settings.audio_track;
+        let track = match wanted {
+            0 => format.default_track(TrackType::Audio),
+            n => format
+                .tracks()
+                .iter()
+                .filter(|t| t.codec_params.as_ref().and_then(|p| p.audio()).is_some())
+                .nth(n),
+        };
         let params = track.and_then(|t| t.codec_params.as_ref()?.audio());
         let (Some(track), Some(params)) = (track, params) else {
-            self.events.send(DecoderEvent::error(
-                ErrorKind::NotAudio,
-                "no supported audio format found: the stream has no audio track".into(),
-            ));
+            let message = match wanted {
+                0 => "no supported audio format found: the stream has no audio track".into(),
+                n => {
+                    let count = format
+                        .tracks()
+                        .iter()
+                        .filter(|t| t.codec_params.as_ref().and_then(|p| p.audio()).is_some())
+                        .count();
+                    format!(
+                        "audio-track={n} asks for audio track {} (counted from 0) but the \
+                         stream has {count}",
+                        n
+                    )
+                }
+            };
+            self.events
+                .send(DecoderEvent::error(ErrorKind::NotAudio, message));
             return None;
         };
         // Some codecs panic on damaged setup headers (Vorbis codebooks, found by fuzzing): that

@@ -29,16 +29,17 @@ impl EditList {
     }
 }
 
-/// Finds the gapless trim of the first sound track in the `moov` box found in `head`: its edit
+/// Finds the gapless trim of a sound track (0: the first) in the `moov` box found in `head`: its edit
 /// list when that skips priming, else the iTunes `iTunSMPB` tag (iTunes, Nero and afconvert
 /// write that instead of, or besides, an edit list that covers everything).
-pub fn audio_edit_list(head: &[u8]) -> Option<EditList> {
+pub fn audio_edit_list(head: &[u8], audio_track: usize) -> Option<EditList> {
     let moov = boxes(head).find(|(kind, _)| kind == b"moov")?.1;
-    let edit = track_edit_list(moov);
+    let trak = sound_tracks(moov).nth(audio_track)?;
+    let edit = track_edit_list(moov, trak);
     if edit.is_some_and(|edit| edit.media_time > 0) {
         return edit;
     }
-    let media_timescale = first_sound_track(moov).and_then(media_timescale)?;
+    let media_timescale = media_timescale(trak)?;
     match itunes_smpb(moov) {
         Some((priming, frames)) => Some(EditList {
             media_time: priming,
@@ -50,12 +51,12 @@ pub fn audio_edit_list(head: &[u8]) -> Option<EditList> {
     }
 }
 
-/// The first `trak` whose handler is `soun`.
-fn first_sound_track(moov: &[u8]) -> Option<&[u8]> {
+/// The `trak` boxes whose handler is `soun`, in file order.
+fn sound_tracks(moov: &[u8]) -> impl Iterator<Item = &[u8]> {
     boxes(moov)
         .filter(|(kind, _)| kind == b"trak")
         .map(|(_, trak)| trak)
-        .find(|trak| {
+        .filter(|trak| {
             boxes(trak)
                 .find(|(kind, _)| kind == b"mdia")
                 .and_then(|(_, mdia)| boxes(mdia).find(|(kind, _)| kind == b"hdlr"))
@@ -109,31 +110,20 @@ fn itunes_smpb(moov: &[u8]) -> Option<(u64, u64)> {
 }
 
 /// The edit list of the first sound track.
-fn track_edit_list(moov: &[u8]) -> Option<EditList> {
+fn track_edit_list(moov: &[u8], trak: &[u8]) -> Option<EditList> {
     let movie_timescale = boxes(moov)
         .find(|(kind, _)| kind == b"mvhd")
         .and_then(|(_, mvhd)| timescale(mvhd))?;
-    boxes(moov)
-        .filter(|(kind, _)| kind == b"trak")
-        .find_map(|(_, trak)| {
-            let mdia = boxes(trak).find(|(kind, _)| kind == b"mdia")?.1;
-            let handler = boxes(mdia).find(|(kind, _)| kind == b"hdlr")?.1;
-            if handler.get(8..12)? != b"soun" {
-                return None;
-            }
-            let media_timescale = boxes(mdia)
-                .find(|(kind, _)| kind == b"mdhd")
-                .and_then(|(_, mdhd)| timescale(mdhd))?;
-            let edts = boxes(trak).find(|(kind, _)| kind == b"edts")?.1;
-            let elst = boxes(edts).find(|(kind, _)| kind == b"elst")?.1;
-            let (segment_duration, media_time) = first_media_edit(elst)?;
-            Some(EditList {
-                media_time,
-                media_timescale,
-                segment_duration,
-                movie_timescale,
-            })
-        })
+    let media_timescale = media_timescale(trak)?;
+    let edts = boxes(trak).find(|(kind, _)| kind == b"edts")?.1;
+    let elst = boxes(edts).find(|(kind, _)| kind == b"elst")?.1;
+    let (segment_duration, media_time) = first_media_edit(elst)?;
+    Some(EditList {
+        media_time,
+        media_timescale,
+        segment_duration,
+        movie_timescale,
+    })
 }
 
 /// The first edit that plays media (an "empty" edit, media time -1, only delays the start).
@@ -241,7 +231,7 @@ mod tests {
             mp4_box(b"mdat", &[1, 2, 3]),
         ]
         .concat();
-        let edit = audio_edit_list(&file).unwrap();
+        let edit = audio_edit_list(&file, 0).unwrap();
         assert_eq!(
             edit,
             EditList {
@@ -283,7 +273,7 @@ mod tests {
                 itunes_smpb_udta(smpb),
             ]
             .concat();
-            let edit = audio_edit_list(&mp4_box(b"moov", &moov)).unwrap();
+            let edit = audio_edit_list(&mp4_box(b"moov", &moov), 0).unwrap();
             assert_eq!(edit.trim_frames(44_100), (1024, 132_300), "{edits:?}");
         }
         // An edit list that skips priming wins.
@@ -293,7 +283,7 @@ mod tests {
             itunes_smpb_udta(smpb),
         ]
         .concat();
-        let edit = audio_edit_list(&mp4_box(b"moov", &moov)).unwrap();
+        let edit = audio_edit_list(&mp4_box(b"moov", &moov), 0).unwrap();
         assert_eq!(edit.trim_frames(44_100), (2048, 88_200));
         // A damaged value is no trim.
         let moov = [
@@ -302,15 +292,15 @@ mod tests {
             itunes_smpb_udta(" 00000000 zz"),
         ]
         .concat();
-        assert_eq!(audio_edit_list(&mp4_box(b"moov", &moov)), None);
+        assert_eq!(audio_edit_list(&mp4_box(b"moov", &moov), 0), None);
     }
 
     #[test]
     fn no_moov_or_truncated_head_gives_nothing() {
-        assert_eq!(audio_edit_list(b""), None);
-        assert_eq!(audio_edit_list(&mp4_box(b"ftyp", b"isom")), None);
+        assert_eq!(audio_edit_list(b"", 0), None);
+        assert_eq!(audio_edit_list(&mp4_box(b"ftyp", b"isom"), 0), None);
         let moov = mp4_box(b"moov", &full_box_with_timescale(b"mvhd", 1000));
-        assert_eq!(audio_edit_list(&moov[..moov.len() - 3]), None);
-        assert_eq!(audio_edit_list(&moov), None);
+        assert_eq!(audio_edit_list(&moov[..moov.len() - 3], 0), None);
+        assert_eq!(audio_edit_list(&moov, 0), None);
     }
 }

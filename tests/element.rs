@@ -1427,6 +1427,41 @@ fn convert_queries_between_bytes_and_time() {
     }
 }
 
+/// A container with two audio tracks: the first is decoded unless `audio-track` names another;
+/// a track the stream does not have is an ERROR that says how many there are.
+#[test]
+fn audio_track_picks_one_of_several() {
+    for name in ["two_audio_tracks.m4a", "two_audio_tracks.mka"] {
+        let path = fixture(name);
+        let bytes = std::fs::read(&path).unwrap();
+        for (track, rate, channels) in [(0u32, 44_100, 2), (1, 22_050, 1)] {
+            let mut props = keep_props();
+            props.push(("audio-track", track.to_send_value()));
+            let decoded = decode_with_element(&bytes, &props, Chunking::Fixed(4096));
+            decoded.assert_well_formed(rate, channels);
+            let ffmpeg = reference_track(&path, track as usize);
+            let cmp = compare(&ffmpeg, &decoded.samples, channels);
+            println!("{name} audio-track={track}: {cmp}");
+            // FLAC is exact; AAC: two float decoders, ffmpeg 5.1 keeping part of the priming.
+            if name.ends_with(".mka") {
+                assert!(cmp.bit_exact(), "{name} track {track}: {cmp}");
+            } else {
+                let (lag, snr) = best_lag(&ffmpeg, &decoded.samples, channels, 2048);
+                assert!(snr > 60.0, "{name} track {track}: {snr:.1} dB at lag {lag}");
+            }
+        }
+        let mut props = keep_props();
+        props.push(("audio-track", 2u32.to_send_value()));
+        let decoded = decode_with_element(&bytes, &props, Chunking::Fixed(4096));
+        assert_eq!(decoded.errors.len(), 1, "{name}: {:?}", decoded.errors);
+        assert!(
+            decoded.errors[0].contains("but the stream has 2"),
+            "{name}: {:?}",
+            decoded.errors
+        );
+    }
+}
+
 /// The rank is NONE, by decision (README): the element's output is fixed-rate S16, which is not
 /// what `decodebin` and `playbin` users expect of a decoder they did not ask for, and its sink
 /// takes any bytes. So decodebin must keep building its own chain, and the element is named in

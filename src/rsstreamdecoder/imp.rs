@@ -49,6 +49,8 @@ struct Settings {
     input_channels: u32,
     mp4_buffer_limit: u64,
     max_errors: i32,
+    /// Which audio track of a container holding several to decode; 0 is the first.
+    audio_track: u32,
     /// Tests only: a place where the element panics, to check that becomes an ERROR.
     #[cfg(test)]
     panic_at: Option<tests::PanicPoint>,
@@ -64,6 +66,7 @@ impl Default for Settings {
             input_channels: 0,
             mp4_buffer_limit: mp4::DEFAULT_BUFFER_LIMIT,
             max_errors: DEFAULT_MAX_ERRORS,
+            audio_track: 0,
             #[cfg(test)]
             panic_at: None,
         }
@@ -300,6 +303,16 @@ impl ObjectImpl for RsStreamDecoder {
                     .default_value(mp4::DEFAULT_BUFFER_LIMIT)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecUInt::builder("audio-track")
+                    .nick("Audio track")
+                    .blurb(
+                        "Which audio track to decode when a container (MP4, Matroska) holds \
+                         several: 0 the first, 1 the second, ...; a track the stream does not \
+                         have is an ERROR. Video and other tracks are not counted",
+                    )
+                    .default_value(0)
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecInt::builder("max-errors")
                     .nick("Max errors")
                     .blurb(
@@ -336,6 +349,7 @@ impl ObjectImpl for RsStreamDecoder {
             "channels" => settings.channels = value.get().expect("type checked upstream"),
             "input-rate" => settings.input_rate = value.get().expect("type checked upstream"),
             "max-errors" => settings.max_errors = value.get().expect("type checked upstream"),
+            "audio-track" => settings.audio_track = value.get().expect("type checked upstream"),
             "mp4-buffer-limit" => {
                 settings.mp4_buffer_limit = value.get().expect("type checked upstream")
             }
@@ -365,6 +379,7 @@ impl ObjectImpl for RsStreamDecoder {
             "input-channels" => settings.input_channels.to_value(),
             "mp4-buffer-limit" => settings.mp4_buffer_limit.to_value(),
             "max-errors" => settings.max_errors.to_value(),
+            "audio-track" => settings.audio_track.to_value(),
             "stats" => self.stats.lock().unwrap().to_structure().to_value(),
             _ => unreachable!("unknown property {}", pspec.name()),
         }
@@ -753,6 +768,7 @@ impl RsStreamDecoder {
         DecoderSettings {
             mp4_buffer_limit: settings.mp4_buffer_limit,
             max_damage: u32::try_from(settings.max_errors).ok(),
+            audio_track: settings.audio_track as usize,
             ..DecoderSettings::new(out_rate, out_channels, hint)
         }
     }

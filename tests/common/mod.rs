@@ -75,6 +75,8 @@ enum Recipe {
     Encode(&'static [&'static str]),
     /// Like `Encode`, with a second input: a 3 s, 64×64 test video (input 1).
     EncodeWithVideo(&'static [&'static str]),
+    /// A second input: a 880 Hz sine, 22.05 kHz mono, as input 1 (for a second audio track).
+    EncodeWithSecondAudio(&'static [&'static str]),
     /// Like `Encode`, with a filter graph applied to the signal first (e.g. an upmix).
     EncodeFiltered(&'static str, &'static [&'static str]),
     /// Another fixture with the RIFF and `data` chunk sizes patched to 0xFFFFFFFF, as a WAV
@@ -255,6 +257,33 @@ fn recipe(name: &str) -> Recipe {
         // +faststart (and iTunes and phones); a video track before the audio; fragmented, as
         // media-source pipelines write; ALAC with the index last.
         "aac_moov_end.m4a" => Encode(&["-c:a", "aac", "-b:a", "128k", "-f", "ipod"]),
+        // Two audio tracks: the source (44.1 kHz stereo), then a 22.05 kHz mono sine.
+        "two_audio_tracks.m4a" => EncodeWithSecondAudio(&[
+            "-map",
+            "0:a",
+            "-map",
+            "1:a",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-movflags",
+            "+faststart",
+            "-f",
+            "mp4",
+        ]),
+        "two_audio_tracks.mka" => EncodeWithSecondAudio(&[
+            "-map",
+            "0:a",
+            "-map",
+            "1:a",
+            "-c:a",
+            "flac",
+            "-sample_fmt",
+            "s16",
+            "-f",
+            "matroska",
+        ]),
         "aac_video_first.mp4" => EncodeWithVideo(&[
             "-map",
             "1:v",
@@ -719,6 +748,9 @@ pub fn fixture(name: &str) -> PathBuf {
         Recipe::EncodeWithVideo(args) => {
             format!("video|{}|{}", source_filter(0, ""), args.join(" "))
         }
+        Recipe::EncodeWithSecondAudio(args) => {
+            format!("audio2|{}|{}", source_filter(0, ""), args.join(" "))
+        }
         Recipe::EncodeFiltered(filter, args) => {
             format!("{}|{filter}|{}", source_filter(0, ""), args.join(" "))
         }
@@ -754,6 +786,17 @@ pub fn fixture(name: &str) -> PathBuf {
             &tmp,
             None,
             &["-f", "lavfi", "-i", "testsrc=d=3:s=64x64:r=10"],
+            args,
+        ),
+        Recipe::EncodeWithSecondAudio(args) => encode_with_inputs(
+            &tmp,
+            None,
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=frequency=880:sample_rate=22050:duration=3",
+            ],
             args,
         ),
         Recipe::EncodeFiltered(filter, args) => encode(&tmp, Some(filter), args),
@@ -1065,6 +1108,35 @@ pub fn reference_raw(path: &Path, format: &str, rate: u32, channels: u32) -> Ref
         rate,
         channels,
     }
+}
+
+/// ffmpeg's decode of one audio track (`index`, from 0) of a file with several, to interleaved
+/// S16 at its own rate and channels.
+pub fn reference_track(path: &Path, index: usize) -> Vec<i16> {
+    let output = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(path)
+        .args([
+            "-map",
+            &format!("0:a:{index}"),
+            "-f",
+            "s16le",
+            "-acodec",
+            "pcm_s16le",
+            "-",
+        ])
+        .output()
+        .expect("ffmpeg must be installed");
+    assert!(
+        output.status.success(),
+        "ffmpeg failed on {}",
+        path.display()
+    );
+    output
+        .stdout
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect()
 }
 
 /// `reference_pcm` as a struct.
