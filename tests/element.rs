@@ -565,7 +565,9 @@ fn surround_keeps_its_channel_positions() {
         P::SideLeft,
         P::SideRight,
     ];
+    let quad = [P::FrontLeft, P::FrontRight, P::RearLeft, P::RearRight];
     for (name, expected) in [
+        ("aac_quad_pce.m4a", &quad[..]),
         ("opus_5.1.ogg", &five_one[..]),
         ("opus_5.1.webm", &five_one[..]),
         ("vorbis_5.1.ogg", &five_one[..]),

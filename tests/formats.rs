@@ -697,6 +697,14 @@ mod fdk_aac {
         quality: Quality::Snr(65.0),
         ..AAC_M4A
     };
+    /// Quad AAC-LC in M4A: four channels have no standard AAC configuration, so ffmpeg writes
+    /// a program config element (two front, two back); FDK reads it, and the speakers come out
+    /// as it says (mask 0x33, not the centre channels the count alone would give).
+    const AAC_QUAD_PCE_M4A: Case = Case {
+        fixture: "aac_quad_pce.m4a",
+        quality: Quality::Snr(65.0),
+        ..AAC_M4A
+    };
     const HE_AAC_MONO_ADTS: Case = Case {
         fixture: "he_aac_mono.aac",
         ..HE_AAC_ADTS
@@ -727,6 +735,7 @@ mod fdk_aac {
         keep_he_aac_v2_m4a, default_he_aac_v2_m4a => HE_AAC_V2_M4A;
         keep_aac_5_1_adts, default_aac_5_1_adts => AAC_5_1_ADTS;
         keep_aac_5_1_m4a, default_aac_5_1_m4a => AAC_5_1_M4A;
+        keep_aac_quad_pce_m4a, default_aac_quad_pce_m4a => AAC_QUAD_PCE_M4A;
     }
 }
 

@@ -115,6 +115,51 @@ struct FrameInfo {
     /// SBR or PS at work: the output's rate or channel count differs from the AAC core's.
     extended: bool,
     core_channels: usize,
+    /// The speakers as the stream describes them (a program config element may lay out any
+    /// channel count its own way), when FDK's channel types map to GStreamer's positions.
+    layout: Option<Position>,
+}
+
+/// The speakers FDK's channel types describe, in its output order (front, side, back, LFE: the
+/// positions' bit order): a quad stream's program config element gives two front and two back
+/// channels, not the front centre and rear centre the channel count alone would suggest.
+fn positions_from_types(types: &[sys::AUDIO_CHANNEL_TYPE]) -> Option<Position> {
+    use Position as P;
+    let count = |kind| types.iter().filter(|t| **t == kind).count();
+    let (front, side, back, lfe) = (
+        count(sys::AUDIO_CHANNEL_TYPE_ACT_FRONT),
+        count(sys::AUDIO_CHANNEL_TYPE_ACT_SIDE),
+        count(sys::AUDIO_CHANNEL_TYPE_ACT_BACK),
+        count(sys::AUDIO_CHANNEL_TYPE_ACT_LFE),
+    );
+    if front + side + back + lfe != types.len() {
+        return None;
+    }
+    let front = match front {
+        0 => P::empty(),
+        1 => P::FRONT_CENTER,
+        2 => P::FRONT_LEFT | P::FRONT_RIGHT,
+        3 => P::FRONT_LEFT | P::FRONT_RIGHT | P::FRONT_CENTER,
+        _ => return None,
+    };
+    let side = match side {
+        0 => P::empty(),
+        2 => P::SIDE_LEFT | P::SIDE_RIGHT,
+        _ => return None,
+    };
+    let back = match back {
+        0 => P::empty(),
+        1 => P::REAR_CENTER,
+        2 => P::REAR_LEFT | P::REAR_RIGHT,
+        3 => P::REAR_LEFT | P::REAR_RIGHT | P::REAR_CENTER,
+        _ => return None,
+    };
+    let lfe = match lfe {
+        0 => P::empty(),
+        1 => P::LFE1,
+        _ => return None,
+    };
+    Some(front | side | back | lfe)
 }
 
 fn check(error: sys::AAC_DECODER_ERROR) -> Result<()> {
@@ -200,7 +245,17 @@ impl FdkDecoder {
         // SAFETY: FDK returns a pointer to a struct inside the instance, valid until the next
         // call on it; the fields are copied out at once.
         let info = unsafe { &*sys::aacDecoder_GetStreamInfo(self.0.as_ptr()) };
+        let channels = info.numChannels.max(0) as usize;
+        let layout = (!info.pChannelType.is_null() && channels > 0)
+            .then(|| {
+                // SAFETY: FDK fills `pChannelType` with `numChannels` entries for the frame it
+                // decoded; read here, before any other call on the instance.
+                let types = unsafe { std::slice::from_raw_parts(info.pChannelType, channels) };
+                positions_from_types(types)
+            })
+            .flatten();
         FrameInfo {
+            layout,
             rate: info.sampleRate.max(0) as u32,
             channels: info.numChannels.max(0) as usize,
             frames: info.frameSize.max(0) as usize,
@@ -243,7 +298,12 @@ impl FdkAacDecoder {
                     return unsupported_error("aac: sample rate is required");
                 };
                 let Some(channels) = &params.channels else {
-                    return unsupported_error("aac: channels are required");
+                    // ADTS with channel configuration 0: the layout is in a program config
+                    // element inside the frames, which raw-mode FDK cannot be set up from.
+                    return unsupported_error(
+                        "aac: ADTS whose channel layout is given by a program config element \
+                         (channel configuration 0) is not supported; the same stream in MP4 is",
+                    );
                 };
                 lc_config(rate, channels.count())?.to_vec()
             }
@@ -310,9 +370,13 @@ impl FdkAacDecoder {
             rate,
             channels,
             frames,
+            layout,
             ..
         } = info;
-        let Some(layout) = positions(channels) else {
+        let layout = layout
+            .filter(|l| l.bits().count_ones() as usize == channels)
+            .or_else(|| positions(channels));
+        let Some(layout) = layout else {
             return unsupported_error("aac: no speaker layout for this number of channels");
         };
         let spec = AudioSpec::new(rate, Channels::Positioned(layout));

@@ -191,6 +191,19 @@ fn recipe(name: &str) -> Recipe {
         // Surround Opus (channel mapping family 1) and Vorbis, from the same 5.1 upmix, and
         // 7.1 Opus.
         "aac_5.1.aac" => EncodeFiltered(PAN_5_1, &["-c:a", "aac", "-b:a", "384k", "-f", "adts"]),
+        "aac_quad_pce.m4a" => EncodeFiltered(
+            "pan=quad|FL=c0|FR=c1|BL=0.7*c1|BR=0.6*c0",
+            &[
+                "-c:a",
+                "aac",
+                "-b:a",
+                "256k",
+                "-movflags",
+                "+faststart",
+                "-f",
+                "mp4",
+            ],
+        ),
         "aac_5.1.m4a" => EncodeFiltered(
             PAN_5_1,
             &[
