@@ -69,6 +69,8 @@ test: deps
 	bash scripts/examples-test.sh
 	@echo "+ the build without FDK AAC warns about HE-AAC"
 	$(CARGO) test --release --no-default-features --test element aac_without_fdk
+	@echo "+ the static library (static feature) linked into a C program"
+	bash scripts/static-test.sh
 
 bench: build
 	$(CARGO) run --release --example bench -- $(BENCH_ARGS)
