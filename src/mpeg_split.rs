@@ -8,9 +8,10 @@
 //! Xing/Info/VBRI frame where the next frame should be, or a frame past the count the file's own
 //! Xing header declared, marks the start of a new file. So does a change of the stream's format
 //! (sample rate, MPEG layer, AAC profile or channel configuration), confirmed by the next
-//! frame: symphonia's MPEG and ADTS readers keep the first frame's parameters for the whole
-//! stream, and the decoders fail on every frame after such a change (a change of MPEG mode,
-//! mono or stereo, is not one: the MPEG audio decoder follows it). [`MpegWatch`], the
+//! frame: the readers (symphonia's for ADTS, `container::mpeg_audio` for MPEG audio) describe
+//! the stream by its first frame, symphonia's AAC decoder fails on every frame after such a
+//! change, and a new file brings its own Xing/LAME gapless figures (a change of MPEG mode, mono
+//! or stereo, is not one: the MPEG audio decoder follows it). [`MpegWatch`], the
 //! splitter as a `ByteWatch` on the byte queue (see `watch`), then ends the current reader's
 //! reads there so a fresh one (with its own gapless info) takes over.
 
