@@ -342,7 +342,52 @@ fn trailing_tag(ahead: &[u8], locked: bool) -> Option<Step> {
             None => None,
         };
     }
-    None
+    apev1_tag(ahead)
+}
+
+/// The most bytes an APEv1 tag is looked for in: version 1 holds text items only, a few KiB.
+const APEV1_MAX: usize = 16 * 1024;
+
+/// An APE tag without a header (APEv1, and APEv2 written so): items, then a footer whose size
+/// counts the items and itself. Where a frame should start, bytes shaped like an item (value
+/// length, flags, a printable key and its NUL) are that tag if such a footer follows at the
+/// distance its size says.
+fn apev1_tag(ahead: &[u8]) -> Option<Step> {
+    let le32 = |at: usize| {
+        ahead
+            .get(at..at + 4)
+            .map(|b| u32::from_le_bytes(b.try_into().unwrap()) as usize)
+    };
+    let (value_len, flags) = (le32(0)?, le32(4)?);
+    if value_len > APEV1_MAX || flags & !0x7 != 0 {
+        return None;
+    }
+    let key = ahead.get(8..)?;
+    let key_len = match key
+        .iter()
+        .take(256)
+        .position(|b| !(0x20..=0x7e).contains(b))
+    {
+        Some(len) => len,
+        // A key still arriving.
+        None if key.len() < 256 => return Some(Step::NeedMore),
+        None => return None,
+    };
+    if key_len < 2 || key[key_len] != 0 {
+        return None;
+    }
+    let window = &ahead[..ahead.len().min(APEV1_MAX)];
+    let footer = window
+        .windows(8)
+        .enumerate()
+        .filter(|(_, w)| *w == b"APETAGEX")
+        .map(|(at, _)| at)
+        .find(|&at| le32(at + 12) == Some(at + 32));
+    match footer {
+        Some(at) => Some(Step::Skip(at + 32)),
+        None if ahead.len() < APEV1_MAX => Some(Step::NeedMore),
+        None => None,
+    }
 }
 
 /// Bytes needed to look for an info tag: header, the longest side info, tag id, flags, count.
@@ -718,6 +763,30 @@ mod tests {
         let b = file(false, 4, 0x22);
         let stream = [a.clone(), b.clone()].concat();
         for chunk in [1, 100, stream.len()] {
+            assert_eq!(
+                read_files(&stream, chunk),
+                [a.clone(), b.clone()],
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_ape_tag_without_a_header_is_dropped_too() {
+        let a = file(false, 3, 0x11);
+        let b = file(false, 2, 0x22);
+        // APEv1: one item (value length, flags, key, NUL, value), then the footer.
+        let mut items = 5u32.to_le_bytes().to_vec();
+        items.extend(0u32.to_le_bytes());
+        items.extend(b"Title\0Hello");
+        let mut tag = items.clone();
+        tag.extend(b"APETAGEX");
+        tag.extend(1000u32.to_le_bytes());
+        tag.extend(((items.len() + 32) as u32).to_le_bytes());
+        tag.extend(1u32.to_le_bytes());
+        tag.extend([0; 12]);
+        let stream = [a.clone(), tag, b.clone()].concat();
+        for chunk in [1, 7, 100, stream.len()] {
             assert_eq!(
                 read_files(&stream, chunk),
                 [a.clone(), b.clone()],

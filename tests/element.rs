@@ -609,13 +609,14 @@ fn short_mp3_and_damaged_xing_headers_decode() {
     }
 }
 
-/// APE and Lyrics3 tags after the last frame are not audio: their binary items hold false frame
-/// syncs that used to come out as noise. The audio comes out as without the tags, in any
+/// APE (with or without a header) and Lyrics3 tags after the last frame are not audio: their
+/// binary items hold false frame syncs that used to come out as noise, and a header-less APE
+/// tag was skipped as damage with a WARNING. The audio comes out as without the tags, in any
 /// chunking, without a warning.
 #[test]
 fn trailing_ape_and_lyrics3_tags_are_not_audio() {
     let plain = decode_fixture("mp3_cbr.mp3", &keep_props(), Chunking::Whole);
-    for name in ["mp3_ape_tag.mp3", "mp3_lyrics3.mp3"] {
+    for name in ["mp3_ape_tag.mp3", "mp3_apev1_tag.mp3", "mp3_lyrics3.mp3"] {
         for chunking in [Chunking::Whole, Chunking::Fixed(700), Chunking::Fixed(1)] {
             let decoded = decode_fixture(name, &keep_props(), chunking);
             assert!(decoded.errors.is_empty(), "{name}: {:?}", decoded.errors);

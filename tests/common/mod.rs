@@ -444,6 +444,10 @@ fn recipe(name: &str) -> Recipe {
             b.extend(ape_tag());
             b.extend(id3v1());
         }),
+        "mp3_apev1_tag.mp3" => Patched("mp3_cbr.mp3", "APEv1 tag (no header), then ID3v1", |b| {
+            b.extend(apev1_tag());
+            b.extend(id3v1());
+        }),
         "mp3_lyrics3.mp3" => Patched("mp3_cbr.mp3", "Lyrics3v2 tag, then ID3v1", |b| {
             b.extend(lyrics3v2());
             b.extend(id3v1());
@@ -612,6 +616,25 @@ fn ape_tag() -> Vec<u8> {
         block
     };
     [block(true), items.clone(), block(false)].concat()
+}
+
+/// An APEv1 tag as old taggers (Monkey's Audio, early foobar2000) wrote it: text items and a
+/// footer, no header.
+fn apev1_tag() -> Vec<u8> {
+    let mut items = Vec::new();
+    for (key, value) in [("Title", "A test signal"), ("Artist", "rsstreamdecoder")] {
+        items.extend((value.len() as u32).to_le_bytes());
+        items.extend(0u32.to_le_bytes());
+        items.extend(key.as_bytes());
+        items.push(0);
+        items.extend(value.as_bytes());
+    }
+    let mut footer = b"APETAGEX".to_vec();
+    footer.extend(1000u32.to_le_bytes());
+    footer.extend((items.len() as u32 + 32).to_le_bytes());
+    footer.extend(2u32.to_le_bytes());
+    footer.extend([0u8; 12]);
+    [items, footer].concat()
 }
 
 /// A Lyrics3 v2 tag: fields, then the size of everything before it as six digits, "LYRICS200".
