@@ -907,10 +907,14 @@ impl<'a> Worker<'a> {
             // The first output sample is stamped with the time its first byte came in; it can go
             // out only once the priming before it, its packet, the packets the reader and the
             // codec hold back, and a resampler block have come in after that byte.
+            // An Ogg page's packets come out together once the page is in: the first waits
+            // for the others (ffmpeg writes pages of 1 s by default, live servers short ones).
+            let lookahead = match stream.container.as_str() {
+                "ogg" => u64::from(self.reader.ogg_packets_in_last_page()).max(1),
+                container => reader_lookahead_packets(container),
+            };
             let held = stream.priming_frames
-                + stream.packet_frames
-                    * (1 + reader_lookahead_packets(&stream.container)
-                        + stream.codec_delay_packets)
+                + stream.packet_frames * (1 + lookahead + stream.codec_delay_packets)
                 + converter.latency_frames();
             let nanos = held as u128 * 1_000_000_000 / u128::from(rate.max(1));
             self.events

@@ -19,6 +19,9 @@ pub struct OggPageCheck {
     synced: bool,
     /// Damage not yet reported: (bad pages, bytes skipped).
     damage: (u32, u64),
+    /// Packets that end in the last good page: the reader hands a page's packets out only
+    /// once the whole page is in, so this many wait for the last one.
+    packets_in_last_page: u32,
 }
 
 impl OggPageCheck {
@@ -48,6 +51,7 @@ impl OggPageCheck {
                 Some(len) => {
                     if page_crc_ok(&page[..len]) {
                         self.synced = true;
+                        self.packets_in_last_page = packets_ending_in(page);
                         start += len;
                     } else {
                         self.damage.0 += 1;
@@ -65,6 +69,11 @@ impl OggPageCheck {
             self.skip_junk(excess);
             self.pending.drain(..excess);
         }
+    }
+
+    /// Packets that end in the last good page seen (0 before the first).
+    pub fn packets_in_last_page(&self) -> u32 {
+        self.packets_in_last_page
     }
 
     /// Damage seen since the last call: (bad pages, bytes skipped).
@@ -88,6 +97,12 @@ impl ByteWatch for OggPageCheck {
 
 fn find_capture(bytes: &[u8]) -> Option<usize> {
     bytes.windows(4).position(|w| w == b"OggS")
+}
+
+/// Packets that end in a whole page: lacing values below 255 each end one.
+fn packets_ending_in(page: &[u8]) -> u32 {
+    let segments = page[26] as usize;
+    page[27..27 + segments].iter().filter(|l| **l < 255).count() as u32
 }
 
 /// Length of the page starting at `page[0]`, once its header and lacing values are there.

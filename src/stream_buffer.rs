@@ -293,6 +293,16 @@ impl StreamReader {
         state.watchers.mpeg = enabled.then(|| MpegWatch::new(position));
     }
 
+    /// Packets that end in the last Ogg page read (0 without the Ogg check, or before a page).
+    pub fn ogg_packets_in_last_page(&self) -> u32 {
+        self.shared
+            .lock()
+            .watchers
+            .ogg
+            .as_ref()
+            .map_or(0, OggPageCheck::packets_in_last_page)
+    }
+
     /// Checks Ogg pages from the next byte read on (see `ogg_check`).
     pub fn set_ogg_check(&self, enabled: bool) {
         self.shared.lock().watchers.ogg = enabled.then(OggPageCheck::new);
