@@ -394,20 +394,6 @@ fn apev1_tag(ahead: &[u8]) -> Option<Step> {
 const INFO_TAG_END: usize = 4 + 32 + 12;
 
 fn parse_header(bytes: &[u8]) -> Option<FrameHeader> {
-    const V1_L1: [u32; 14] = [
-        32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448,
-    ];
-    const V1_L2: [u32; 14] = [
-        32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384,
-    ];
-    const V1_L3: [u32; 14] = [
-        32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
-    ];
-    const V2_L1: [u32; 14] = [
-        32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256,
-    ];
-    const V2_L23: [u32; 14] = [8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160];
-
     let b = bytes.get(..4)?;
     if b[0] != 0xff || b[1] & 0xe0 != 0xe0 {
         return None;
@@ -415,42 +401,16 @@ fn parse_header(bytes: &[u8]) -> Option<FrameHeader> {
     if b[1] & 0xf6 == 0xf0 {
         return parse_adts_header(bytes);
     }
-    // 0: MPEG 2.5, 2: MPEG 2, 3: MPEG 1 (1 is reserved).
-    let version = (b[1] >> 3) & 3;
-    // 1: layer III, 2: layer II, 3: layer I (0 is reserved).
-    let layer = 4 - ((b[1] >> 1) & 3);
-    let bitrate_index = (b[2] >> 4) as usize;
-    let rate_index = ((b[2] >> 2) & 3) as usize;
-    if version == 1 || layer == 4 || bitrate_index == 0 || bitrate_index == 15 || rate_index == 3 {
-        return None;
-    }
-    let table = match (version, layer) {
-        (3, 1) => &V1_L1,
-        (3, 2) => &V1_L2,
-        (3, _) => &V1_L3,
-        (_, 1) => &V2_L1,
-        _ => &V2_L23,
-    };
-    let bitrate = table[bitrate_index - 1] * 1000;
-    let base_rate = [44_100, 48_000, 32_000][rate_index];
-    let sample_rate = match version {
-        3 => base_rate,
-        2 => base_rate / 2,
-        _ => base_rate / 4,
-    };
-    let padding = ((b[2] >> 1) & 1) as u32;
-    let len = match (layer, version) {
-        (1, _) => (12 * bitrate / sample_rate + padding) * 4,
-        (3, 3) | (2, _) => 144 * bitrate / sample_rate + padding,
-        _ => 72 * bitrate / sample_rate + padding,
-    } as usize;
+    // The MPEG audio reader's parser; a free-format frame has no length of its own, so it is
+    // not one here (the reader finds its length from the frames around it).
+    let h = crate::container::mpeg_audio::FrameHeader::parse(b)?;
     Some(FrameHeader {
-        version,
-        layer,
-        sample_rate,
-        channels: if b[3] >> 6 == 3 { 1 } else { 2 },
+        version: h.version,
+        layer: h.layer,
+        sample_rate: h.sample_rate,
+        channels: if h.mono { 1 } else { 2 },
         profile: 0,
-        len,
+        len: h.len(None)?,
     })
 }
 

@@ -45,8 +45,8 @@ const DECODER_DELAY: u32 = 529;
 /// The fields of an MPEG audio frame header this reader needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameHeader {
-    /// MPEG-1.
-    mpeg1: bool,
+    /// 3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5.
+    pub version: u8,
     /// 1, 2 or 3.
     pub layer: u8,
     pub sample_rate: u32,
@@ -97,7 +97,7 @@ impl FrameHeader {
         };
         let base_rate = [44_100, 48_000, 32_000][rate_index];
         Some(FrameHeader {
-            mpeg1,
+            version,
             layer,
             sample_rate: match version {
                 3 => base_rate,
@@ -111,11 +111,15 @@ impl FrameHeader {
         })
     }
 
+    fn mpeg1(&self) -> bool {
+        self.version == 3
+    }
+
     /// Samples per channel in the frame.
     pub fn samples(&self) -> u32 {
         match self.layer {
             1 => 384,
-            3 if !self.mpeg1 => 576,
+            3 if !self.mpeg1() => 576,
             _ => 1152,
         }
     }
@@ -145,7 +149,7 @@ impl FrameHeader {
     /// Whether `other` can be the next frame of the same stream: version, layer, rate and
     /// free format or not (minimp3's test; the mode may change).
     pub fn same_stream(&self, other: &FrameHeader) -> bool {
-        self.mpeg1 == other.mpeg1
+        self.version == other.version
             && self.layer == other.layer
             && self.sample_rate == other.sample_rate
             && (self.bitrate == 0) == (other.bitrate == 0)
@@ -153,7 +157,7 @@ impl FrameHeader {
 
     /// Where a Xing/Info tag would start in a layer III frame: after the side information.
     fn info_tag_offset(&self) -> usize {
-        let side_info = match (self.mpeg1, self.mono) {
+        let side_info = match (self.mpeg1(), self.mono) {
             (true, false) => 32,
             (true, true) | (false, false) => 17,
             (false, true) => 9,
