@@ -646,7 +646,8 @@ impl<'a> Worker<'a> {
                  their own headers describe them"
             )));
         }
-        let replay = [header, head[at..].to_vec()].concat();
+        let mut replay = header;
+        replay.extend_from_slice(&head[at..]);
         let source = read_ahead(Box::new(ReadOnlySource::new(io::Read::chain(
             io::Cursor::new(replay),
             self.new_source(),
@@ -1062,30 +1063,25 @@ impl<'a> Worker<'a> {
 
     fn make_decoder(&mut self, format: &dyn FormatReader) -> Option<(u32, TrackDecoder)> {
         let wanted = self.settings.audio_track;
-        let track = match wanted {
-            0 => format.default_track(TrackType::Audio),
-            n => format
+        let audio_tracks = || {
+            format
                 .tracks()
                 .iter()
                 .filter(|t| t.codec_params.as_ref().and_then(|p| p.audio()).is_some())
-                .nth(n),
+        };
+        let track = match wanted {
+            0 => format.default_track(TrackType::Audio),
+            n => audio_tracks().nth(n),
         };
         let params = track.and_then(|t| t.codec_params.as_ref()?.audio());
         let (Some(track), Some(params)) = (track, params) else {
             let message = match wanted {
                 0 => "no supported audio format found: the stream has no audio track".into(),
-                n => {
-                    let count = format
-                        .tracks()
-                        .iter()
-                        .filter(|t| t.codec_params.as_ref().and_then(|p| p.audio()).is_some())
-                        .count();
-                    format!(
-                        "audio-track={n} asks for audio track {} (counted from 0) but the \
-                         stream has {count}",
-                        n
-                    )
-                }
+                n => format!(
+                    "audio-track={n} asks for audio track {n} (counted from 0) but the stream \
+                     has {}",
+                    audio_tracks().count()
+                ),
             };
             self.events
                 .send(DecoderEvent::error(ErrorKind::NotAudio, message));
@@ -1442,31 +1438,23 @@ mod tests {
     fn a_large_push_comes_out_in_batches_as_it_decodes() {
         let samples = ramp(16_000 * 3);
         let wav = wav_bytes(16_000, 1, &samples);
+        let pcm_of = |events: Vec<DecoderEvent>| -> Vec<u8> {
+            events
+                .into_iter()
+                .filter_map(|e| match e {
+                    DecoderEvent::Pcm(p) => Some(p),
+                    _ => None,
+                })
+                .flatten()
+                .collect()
+        };
         let mut decoder = StreamDecoder::start(keep()).unwrap();
         decoder.feed(&wav);
         let mut batches = Vec::new();
         while let Some(events) = decoder.next_events() {
-            let pcm: Vec<u8> = events
-                .into_iter()
-                .filter_map(|e| match e {
-                    DecoderEvent::Pcm(p) => Some(p),
-                    _ => None,
-                })
-                .flatten()
-                .collect();
-            batches.push(pcm);
+            batches.push(pcm_of(events));
         }
-        batches.push(
-            decoder
-                .finish()
-                .into_iter()
-                .filter_map(|e| match e {
-                    DecoderEvent::Pcm(p) => Some(p),
-                    _ => None,
-                })
-                .flatten()
-                .collect(),
-        );
+        batches.push(pcm_of(decoder.finish()));
         // 3 s (96000 bytes) in batches of at most 100 ms and a packet (the PCM reader's packets
         // are up to 16 KiB), in order, nothing lost.
         let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();

@@ -17,6 +17,7 @@
 
 use std::collections::VecDeque;
 
+use crate::container::mpeg_audio::{ape_len, id3v2_len};
 use crate::watch::{Ahead, ByteWatch, Queue};
 
 /// What to do with the bytes at the walker's position.
@@ -123,13 +124,9 @@ impl MpegSplitter {
         if self.after_trailing_tag {
             return Step::Boundary;
         }
-        if ahead.starts_with(b"ID3") {
+        if let Some(tag_len) = id3v2_len(ahead) {
             if self.at_file_start {
-                let size = ahead[6..10]
-                    .iter()
-                    .fold(0usize, |acc, b| (acc << 7) | (*b & 0x7f) as usize);
-                let footer = if ahead[5] & 0x10 != 0 { 10 } else { 0 };
-                return Step::Advance(10 + size + footer);
+                return Step::Advance(tag_len);
             }
             if self.locked {
                 return Step::Boundary;
@@ -315,15 +312,9 @@ fn trailing_tag(ahead: &[u8], locked: bool) -> Option<Step> {
         return None;
     }
     if ahead.starts_with(b"APETAGEX") {
-        let Some(fields) = ahead.get(8..24) else {
-            return Some(Step::NeedMore);
-        };
-        let le32 = |at: usize| u32::from_le_bytes(fields[at..at + 4].try_into().unwrap());
-        let (size, flags) = (le32(4) as usize, le32(12));
-        // Bit 29: this is the header, and `size` (items and footer) follows it. Without it,
-        // this is a footer right after the last frame (a tag without items): drop just that.
-        let header = flags & (1 << 29) != 0;
-        return Some(Step::Skip(if header { 32 + size } else { 32 }));
+        // A header drops the whole tag; a footer right after the last frame (a tag without
+        // items) just itself.
+        return Some(ape_len(ahead).map_or(Step::NeedMore, Step::Skip));
     }
     const LYRICS3: &[u8] = b"LYRICSBEGIN";
     if ahead.len() < LYRICS3.len() && LYRICS3.starts_with(ahead) {
@@ -687,6 +678,14 @@ mod tests {
     }
     /// Reads `stream`, pushed in pieces of `chunk` bytes, through the watcher; returns the
     /// bytes of each file the reader got.
+    /// The files the reader gets from `stream` on the queue, pushed whole and in 1-, 7- and
+    /// 100-byte pieces, are `files`.
+    fn assert_reads_files(stream: &[u8], files: &[Vec<u8>]) {
+        for chunk in [1, 7, 100, stream.len()] {
+            assert_eq!(read_files(stream, chunk), files, "chunk {chunk}");
+        }
+    }
+
     fn read_files(stream: &[u8], chunk: usize) -> Vec<Vec<u8>> {
         use crate::watch::testing::{Feed, Read};
         let mut feed = Feed::default();
@@ -722,13 +721,7 @@ mod tests {
         let a = file(true, 5, 0x11);
         let b = file(false, 4, 0x22);
         let stream = [a.clone(), b.clone()].concat();
-        for chunk in [1, 100, stream.len()] {
-            assert_eq!(
-                read_files(&stream, chunk),
-                [a.clone(), b.clone()],
-                "chunk {chunk}"
-            );
-        }
+        assert_reads_files(&stream, &[a, b]);
     }
 
     #[test]
@@ -746,13 +739,7 @@ mod tests {
         tag.extend(1u32.to_le_bytes());
         tag.extend([0; 12]);
         let stream = [a.clone(), tag, b.clone()].concat();
-        for chunk in [1, 7, 100, stream.len()] {
-            assert_eq!(
-                read_files(&stream, chunk),
-                [a.clone(), b.clone()],
-                "chunk {chunk}"
-            );
-        }
+        assert_reads_files(&stream, &[a, b]);
     }
 
     #[test]
@@ -770,12 +757,6 @@ mod tests {
         tag.extend(b"APETAGEX");
         tag.extend([0; 24]);
         let stream = [a.clone(), tag, b.clone()].concat();
-        for chunk in [1, 7, 100, stream.len()] {
-            assert_eq!(
-                read_files(&stream, chunk),
-                [a.clone(), b.clone()],
-                "chunk {chunk}"
-            );
-        }
+        assert_reads_files(&stream, &[a, b]);
     }
 }

@@ -8,7 +8,7 @@
 //! faster (README, "Performance"). Packets come from symphonia's MPEG reader, one frame each;
 //! a packet holding several frames (as some muxers write them) is decoded frame by frame.
 
-use nanomp3_core::{DecodeError, Decoder, FrameInfo, MAX_SAMPLES_PER_FRAME};
+use nanomp3_core::{DecodeError, Decoder, MAX_SAMPLES_PER_FRAME};
 use symphonia::core::audio::layouts::{CHANNEL_LAYOUT_MONO, CHANNEL_LAYOUT_STEREO};
 use symphonia::core::audio::{
     AsGenericAudioBufferRef, Audio, AudioBuffer, AudioMut, AudioSpec, GenericAudioBufferRef,
@@ -21,6 +21,8 @@ use symphonia::core::codecs::audio::{
 use symphonia::core::codecs::registry::{RegisterableAudioDecoder, SupportedAudioCodec};
 use symphonia::core::errors::{Result, decode_error, unsupported_error};
 use symphonia::core::packet::PacketRef;
+
+use crate::container::mpeg_audio::{FrameHeader, frame_samples};
 
 /// Frames per channel of the longest MPEG audio frame (layer II and MPEG-1 layer III).
 const MAX_FRAMES: usize = 1152;
@@ -59,7 +61,8 @@ impl MpegAudioDecoder {
         self.interleaved.clear();
         let mut data = packet.data;
         let primer;
-        if is_free_format(data) && !self.free_format_known {
+        let free_format = FrameHeader::parse(data).is_some_and(|h| h.is_free_format());
+        if free_format && !self.free_format_known {
             // minimp3 learns a free-format stream's frame length from where the next two frames
             // start (and looks only as far as it has as many bytes again), and a packet is one
             // frame: show it the frame followed by two copies of itself and a header. It
@@ -80,7 +83,9 @@ impl MpegAudioDecoder {
                 // The first frames of a stream joined mid-way refer to bytes before it. Silence
                 // of the frame's length keeps the timeline (and the container's trims) in
                 // place; later frames decode normally.
-                Err(DecodeError::ReservoirUnavailable(info)) => (info, frame_samples(&info)),
+                Err(DecodeError::ReservoirUnavailable(info)) => {
+                    (info, frame_samples(info.layer, info.sample_rate) as usize)
+                }
                 Err(DecodeError::Corrupt(_)) => return decode_error("mpa: corrupt frame"),
                 Err(DecodeError::NoFrame) if spec.is_some() => break,
                 Err(DecodeError::NoFrame) => {
@@ -131,22 +136,6 @@ impl MpegAudioDecoder {
             );
         }
         Ok(())
-    }
-}
-
-/// Whether the packet starts with a free-format frame header (bitrate index 0).
-fn is_free_format(data: &[u8]) -> bool {
-    data.len() > 4 && data[0] == 0xff && data[1] & 0xe0 == 0xe0 && data[2] >> 4 == 0
-}
-
-/// Frames per channel in a frame of this layer and sample rate.
-fn frame_samples(info: &FrameInfo) -> usize {
-    match info.layer {
-        1 => 384,
-        2 => 1152,
-        // MPEG-2 and 2.5 (below 32 kHz) carry one granule per frame.
-        _ if info.sample_rate < 32_000 => 576,
-        _ => 1152,
     }
 }
 

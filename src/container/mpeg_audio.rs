@@ -117,11 +117,12 @@ impl FrameHeader {
 
     /// Samples per channel in the frame.
     pub fn samples(&self) -> u32 {
-        match self.layer {
-            1 => 384,
-            3 if !self.mpeg1() => 576,
-            _ => 1152,
-        }
+        frame_samples(self.layer, self.sample_rate)
+    }
+
+    /// A free-format frame: no bitrate in the header, so no length of its own.
+    pub fn is_free_format(&self) -> bool {
+        self.bitrate == 0
     }
 
     fn padding_len(&self) -> usize {
@@ -179,30 +180,52 @@ impl FrameHeader {
     }
 }
 
+/// Samples per channel in an MPEG audio frame of this layer and sample rate.
+pub fn frame_samples(layer: u8, sample_rate: u32) -> u32 {
+    match layer {
+        1 => 384,
+        // MPEG-2 and 2.5 (below 32 kHz) carry one granule per layer III frame.
+        3 if sample_rate < 32_000 => 576,
+        _ => 1152,
+    }
+}
+
+/// The whole length (header, body, footer) of the ID3v2 tag that starts `ahead`, from its
+/// first 10 bytes.
+pub fn id3v2_len(ahead: &[u8]) -> Option<usize> {
+    if !ahead.starts_with(b"ID3") || ahead.len() < 10 {
+        return None;
+    }
+    let size = ahead[6..10]
+        .iter()
+        .fold(0usize, |acc, b| (acc << 7) | (*b & 0x7f) as usize);
+    let footer = if ahead[5] & 0x10 != 0 { 10 } else { 0 };
+    Some(10 + size + footer)
+}
+
+/// The bytes to drop for the APE tag header or footer that starts `ahead` (24 bytes are
+/// enough to tell). A header is followed by the items and a footer, which its size counts; a
+/// footer alone comes after items already passed, so it is only itself.
+pub fn ape_len(ahead: &[u8]) -> Option<usize> {
+    if !ahead.starts_with(b"APETAGEX") || ahead.len() < 24 {
+        return None;
+    }
+    let size = u32::from_le_bytes(ahead[12..16].try_into().unwrap()) as usize;
+    // Flags bit 29: this block is the header.
+    let is_header = ahead[23] & 0x20 != 0;
+    Some(if is_header {
+        APE_FOOTER_LEN + size
+    } else {
+        APE_FOOTER_LEN
+    })
+}
+
 /// A tag that may sit between or after frames, and its length when the bytes tell it.
 fn tag_len(ahead: &[u8]) -> Option<usize> {
     if ahead.starts_with(b"TAG") {
         return Some(ID3V1_LEN);
     }
-    if ahead.starts_with(b"ID3") && ahead.len() >= 10 {
-        let size = ahead[6..10]
-            .iter()
-            .fold(0usize, |acc, b| (acc << 7) | (*b & 0x7f) as usize);
-        let footer = if ahead[5] & 0x10 != 0 { 10 } else { 0 };
-        return Some(10 + size + footer);
-    }
-    if ahead.starts_with(b"APETAGEX") && ahead.len() >= APE_FOOTER_LEN {
-        let size = u32::from_le_bytes(ahead[12..16].try_into().unwrap()) as usize;
-        let is_header = ahead[23] & 0x20 != 0;
-        // A header is followed by the items and a footer, which `size` counts; a footer alone
-        // comes after items already read past as junk.
-        return Some(if is_header {
-            APE_FOOTER_LEN + size
-        } else {
-            APE_FOOTER_LEN
-        });
-    }
-    None
+    id3v2_len(ahead).or_else(|| ape_len(ahead))
 }
 
 /// Whether the bytes start like a tag (enough of them to tell, or fewer at the end).
@@ -320,13 +343,18 @@ impl<'s> MpegAudioReader<'s> {
         }
         let mut end_ts = None;
         let mut next_ts = Timestamp::ZERO;
-        // The first frame is confirmed already: the first packet needs no second look.
-        let mut first_audio = Some(first);
-        let mut last = None;
-        if let Some(summary) = info_frame(ahead.peek(first_audio.as_ref().unwrap().len), &header) {
-            ahead.skip(first_audio.take().unwrap().len);
-            // The stream's own header: the frame right after it needs no confirmation.
-            last = Some(header);
+        let summary = info_frame(ahead.peek(first.len), &header);
+        let (first_audio, last) = match &summary {
+            // The stream's own header: no audio, and the frame right after it needs no
+            // confirmation.
+            Some(_) => {
+                ahead.skip(first.len);
+                (None, Some(header))
+            }
+            // The first frame is confirmed already: the first packet needs no second look.
+            None => (Some(first), None),
+        };
+        if let Some(summary) = summary {
             let (delay, padding) = summary.delay_padding.unwrap_or((0, 0));
             if summary.delay_padding.is_some() {
                 track.with_delay(delay).with_padding(padding);
@@ -455,7 +483,8 @@ fn free_format_len(
     free_len: &mut Option<usize>,
 ) -> Option<usize> {
     let header_at = |at: usize| {
-        FrameHeader::parse(window.get(at..)?).filter(|h| h.bitrate == 0 && h.same_stream(header))
+        FrameHeader::parse(window.get(at..)?)
+            .filter(|h| h.is_free_format() && h.same_stream(header))
     };
     (HEADER_LEN + 1..=MAX_FREE_FORMAT_LEN).find_map(|distance| {
         let next = header_at(distance)?;
