@@ -25,6 +25,7 @@ use symphonia::default::formats as readers;
 
 use crate::codecs::TrackDecoder;
 use crate::container::mpeg_audio::MpegAudioReader;
+use crate::container::ogg_opus::FirstPage;
 use crate::container::{self, PcmStreamReader, mp4};
 use crate::coroutine::{Resumable, Suspender};
 use crate::format_hint::ContainerHint;
@@ -442,6 +443,9 @@ struct Worker<'a> {
     /// (see `container::mp4`), and the held file's edit list.
     after_held_file: Option<MediaSourceStream<'static>>,
     held_edit: Option<Option<mp4_edit::EditList>>,
+    /// An Ogg Opus stream's own OpusHead, for the track of this serial number, where the reader
+    /// was given a relabelled one (see `container::ogg_opus`).
+    opus_head_override: Option<(u32, Vec<u8>)>,
 }
 
 impl<'a> Worker<'a> {
@@ -457,6 +461,7 @@ impl<'a> Worker<'a> {
             streams_opened: 0,
             after_held_file: None,
             held_edit: None,
+            opus_head_override: None,
         }
     }
 
@@ -568,6 +573,16 @@ impl<'a> Worker<'a> {
         let may_be_mp4 = matches!(self.settings.hint, None | Some(ContainerHint::IsoMp4));
         if may_be_mp4 && let Ok(Some(mp4::Layout::MediaFirst)) = mp4::layout(&mut source) {
             return self.open_held_mp4(source);
+        }
+        let may_be_ogg = matches!(self.settings.hint, None | Some(ContainerHint::Ogg));
+        if may_be_ogg {
+            match container::ogg_opus::relabelled_first_page(&mut source) {
+                FirstPage::Relabelled(relabelled) => {
+                    return self.open_relabelled_ogg_opus(relabelled, source);
+                }
+                FirstPage::Unsupported(message) => return Err(message),
+                FirstPage::Other => {}
+            }
         }
         let may_be_flac = matches!(self.settings.hint, None | Some(ContainerHint::Flac));
         if may_be_flac && let Ok(Some(header)) = container::flac::repaired_header(&mut source) {
@@ -698,6 +713,25 @@ impl<'a> Worker<'a> {
             .map_err(|e| {
                 format!("the FLAC stream could not be read after its tags were dropped: {e}")
             })
+    }
+
+    /// Ogg Opus of channel mapping family 255, which symphonia's reader refuses: it reads a
+    /// relabelled first page instead, and the decoder gets the stream's own OpusHead.
+    fn open_relabelled_ogg_opus(
+        &mut self,
+        relabelled: container::ogg_opus::RelabelledHead,
+        source: MediaSourceStream<'static>,
+    ) -> Result<Box<dyn FormatReader>, String> {
+        self.reader.set_retain(None);
+        let container::ogg_opus::RelabelledHead { page, serial, head } = relabelled;
+        self.opus_head_override = Some((serial, head));
+        let relabelled = read_ahead(Box::new(ReadOnlySource::new(io::Read::chain(
+            io::Cursor::new(page),
+            source,
+        ))));
+        readers::OggReader::try_new(relabelled, FormatOptions::default())
+            .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
+            .map_err(|e| format!("the Ogg Opus stream could not be read: {e}"))
     }
 
     fn decode_stream(
@@ -1074,6 +1108,20 @@ impl<'a> Worker<'a> {
             n => audio_tracks().nth(n),
         };
         let params = track.and_then(|t| t.codec_params.as_ref()?.audio());
+        let own_head = match (&self.opus_head_override, track) {
+            (Some((serial, head)), Some(track)) if *serial == track.id => Some(head.clone()),
+            _ => None,
+        };
+        let relabelled_params;
+        let params = match (params, own_head) {
+            (Some(params), Some(head)) => {
+                let mut own = params.clone();
+                own.with_extra_data(head.into_boxed_slice());
+                relabelled_params = own;
+                Some(&relabelled_params)
+            }
+            (params, _) => params,
+        };
         let (Some(track), Some(params)) = (track, params) else {
             let message = match wanted {
                 0 => "no supported audio format found: the stream has no audio track".into(),

@@ -106,16 +106,21 @@ fn packets_ending_in(page: &[u8]) -> u32 {
 }
 
 /// Length of the page starting at `page[0]`, once its header and lacing values are there.
-fn page_len(page: &[u8]) -> Option<usize> {
+pub fn page_len(page: &[u8]) -> Option<usize> {
     let segments = *page.get(26)? as usize;
     let lacing = page.get(27..27 + segments)?;
     Some(27 + segments + lacing.iter().map(|l| *l as usize).sum::<usize>())
 }
 
-/// Ogg's CRC-32 (polynomial 0x04c11db7, no reflection, initial value and final xor 0) over the
-/// page with its checksum field zeroed. Written out because the common CRC crates' catalogues
-/// do not carry this variant under a stable name, and it is a few lines.
 fn page_crc_ok(page: &[u8]) -> bool {
+    let stored = u32::from_le_bytes([page[22], page[23], page[24], page[25]]);
+    page_crc(page) == stored
+}
+
+/// Ogg's CRC-32 (polynomial 0x04c11db7, no reflection, initial value and final xor 0) over the
+/// page with its checksum field (bytes 22..26) taken as zero. Written out because the common CRC
+/// crates' catalogues do not carry this variant under a stable name, and it is a few lines.
+pub fn page_crc(page: &[u8]) -> u32 {
     static TABLE: std::sync::LazyLock<[u32; 256]> = std::sync::LazyLock::new(|| {
         let mut table = [0u32; 256];
         for (i, entry) in table.iter_mut().enumerate() {
@@ -131,12 +136,10 @@ fn page_crc_ok(page: &[u8]) -> bool {
         }
         table
     });
-    let stored = u32::from_le_bytes([page[22], page[23], page[24], page[25]]);
-    let crc = page.iter().enumerate().fold(0u32, |crc, (i, byte)| {
+    page.iter().enumerate().fold(0u32, |crc, (i, byte)| {
         let byte = if (22..26).contains(&i) { 0 } else { *byte };
         (crc << 8) ^ TABLE[((crc >> 24) as u8 ^ byte) as usize]
-    });
-    crc == stored
+    })
 }
 
 #[cfg(test)]

@@ -641,6 +641,25 @@ const OPUS_7_1_OGG: Case = Case {
     fixture: "opus_7.1.ogg",
     ..OPUS_OGG
 };
+/// Stereo Opus whose OpusHead names mapping family 1 (with its own mapping table) or 255 (no
+/// speakers assigned): symphonia's Ogg reader refused family 255 outright and the decoder both
+/// ("only channel mapping families 0 and 1", "mapping family 1 needs 1 to 8 channels").
+const OPUS_FAMILY1_OGG: Case = Case {
+    fixture: "opus_family1.ogg",
+    ..OPUS_OGG
+};
+const OPUS_FAMILY1_WEBM: Case = Case {
+    fixture: "opus_family1.webm",
+    ..OPUS_WEBM
+};
+const OPUS_FAMILY255_OGG: Case = Case {
+    fixture: "opus_family255.ogg",
+    ..OPUS_OGG
+};
+const OPUS_FAMILY255_WEBM: Case = Case {
+    fixture: "opus_family255.webm",
+    ..OPUS_WEBM
+};
 /// 5.1 Vorbis: symphonia's decoder puts the channels in WAVE order itself.
 const VORBIS_5_1_OGG: Case = Case {
     fixture: "vorbis_5.1.ogg",
@@ -773,6 +792,10 @@ format_tests! {
     keep_opus_5_1_ogg, default_opus_5_1_ogg => OPUS_5_1_OGG;
     keep_opus_5_1_webm, default_opus_5_1_webm => OPUS_5_1_WEBM;
     keep_opus_7_1_ogg, default_opus_7_1_ogg => OPUS_7_1_OGG;
+    keep_opus_family1_ogg, default_opus_family1_ogg => OPUS_FAMILY1_OGG;
+    keep_opus_family1_webm, default_opus_family1_webm => OPUS_FAMILY1_WEBM;
+    keep_opus_family255_ogg, default_opus_family255_ogg => OPUS_FAMILY255_OGG;
+    keep_opus_family255_webm, default_opus_family255_webm => OPUS_FAMILY255_WEBM;
     keep_vorbis_5_1_ogg, default_vorbis_5_1_ogg => VORBIS_5_1_OGG;
     keep_rf64, default_rf64 => RF64;
     keep_bw64, default_bw64 => BW64;
@@ -799,6 +822,36 @@ format_tests! {
 /// The fixtures are what the tests claim: WAVE_FORMAT_EXTENSIBLE where expected, plain tags
 /// elsewhere, the streaming WAV has both sizes at 0xFFFFFFFF, the FLAC files have the intended
 /// bit depth, and the signal is not silence.
+/// Four channels with no speakers assigned (mapping family 255) in Ogg, each a different
+/// signal: symphonia's reader refuses the stream, so its first page is relabelled
+/// (`container::ogg_opus`) and the decoder gets the real OpusHead. The channels come out in the
+/// stream's order, as GStreamer's opusdec gives them (the reference here: ffmpeg 5.1 mixes such
+/// channels up), also in 1000-byte pushes.
+#[test]
+fn opus_family_255_keeps_unassigned_channels_in_order() {
+    let path = fixture("opus_family255_4ch.ogg");
+    let (reference, error) = run_to_appsink(&format!(
+        "filesrc location={} ! decodebin ! audioconvert ! audio/x-raw,format=S16LE \
+         ! appsink name=sink sync=false",
+        path.display()
+    ));
+    assert!(error.is_none(), "{error:?}");
+    let reference: Vec<i16> = reference
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    let bytes = std::fs::read(&path).unwrap();
+    for chunking in [Chunking::Whole, Chunking::Fixed(1000)] {
+        let decoded = decode_with_element(&bytes, &keep_props(), chunking);
+        decoded.assert_well_formed(48_000, 4);
+        let cmp = compare(&reference, &decoded.samples, 4);
+        println!("opus_family255_4ch.ogg {chunking:?}: {cmp}");
+        assert_eq!(decoded.frames(), SOURCE_FRAMES_48K);
+        assert!(cmp.same_length(), "{cmp}");
+        assert!(cmp.snr_db > 100.0, "{cmp}");
+    }
+}
+
 #[test]
 fn fixtures_are_what_the_tests_claim() {
     for (name, tag) in [

@@ -1,9 +1,12 @@
-//! Opus with more than two channels (channel mapping family 1: 5.1, 7.1 and the rest of the
-//! Vorbis layouts), decoded with libopus's multistream decoder.
+//! Opus whose channels are not plain mono or stereo, decoded with libopus's multistream decoder:
+//! channel mapping family 1 (5.1, 7.1 and the rest of the Vorbis layouts, and mono or stereo
+//! with a mapping table of their own) and family 255 (channels with no speaker assigned, as
+//! `ffmpeg -mapping_family 255` writes them; they come out as WAV without a channel mask does).
 //!
-//! Written here because `symphonia-adapter-libopus` decodes mapping family 0 only (mono and
-//! stereo) and says "unsupported number of channels" for the rest. Mono and stereo streams are
-//! handed to that adapter unchanged. The unsafe FFI calls live in [`MultistreamDecoder`] only.
+//! Written here because `symphonia-adapter-libopus` decodes one plain Opus stream only (mono and
+//! stereo) and says "unsupported number of channels" for the rest. Plain mono and stereo
+//! streams, whatever family their header names, are handed to that adapter unchanged. The
+//! unsafe FFI calls live in [`MultistreamDecoder`] only.
 
 use std::ptr::NonNull;
 
@@ -60,6 +63,14 @@ impl OpusHead {
             mapping,
         })
     }
+
+    /// One Opus stream holding the channels in order: what the plain decoder decodes.
+    fn is_plain(&self) -> bool {
+        self.channels <= 2
+            && self.streams == 1
+            && self.coupled_streams == self.channels.saturating_sub(1)
+            && self.mapping.iter().copied().eq(0..self.channels)
+    }
 }
 
 /// The speaker of each channel of a mapping-family-1 stream, in the stream's (Vorbis) order
@@ -76,6 +87,8 @@ fn vorbis_positions(channels: u8) -> Option<&'static [Position]> {
     const SL: P = P::SIDE_LEFT;
     const SR: P = P::SIDE_RIGHT;
     Some(match channels {
+        1 => &[FC],
+        2 => &[FL, FR],
         3 => &[FL, FC, FR],
         4 => &[FL, FR, RL, RR],
         5 => &[FL, FC, FR, RL, RR],
@@ -183,24 +196,37 @@ pub struct Multichannel {
 impl OpusDecoder {
     fn try_new(params: &AudioCodecParameters, opts: &AudioDecoderOptions) -> Result<OpusDecoder> {
         let head = params.extra_data.as_deref().and_then(OpusHead::parse);
-        let Some(head) = head.filter(|h| h.channels > 2 || h.mapping_family != 0) else {
+        let Some(head) = head.filter(|h| !h.is_plain()) else {
             return Ok(OpusDecoder::Adapter(
                 symphonia_adapter_libopus::OpusDecoder::try_registry_new(params, opts)?,
             ));
         };
-        if head.mapping_family != 1 {
-            return unsupported_error("opus: only channel mapping families 0 and 1 are supported");
-        }
-        let Some(positions) = vorbis_positions(head.channels) else {
-            return unsupported_error("opus: mapping family 1 needs 1 to 8 channels");
+        let (layout, plane_of) = match head.mapping_family {
+            0 => return unsupported_error("opus: mapping family 0 allows 1 or 2 channels only"),
+            1 => {
+                let Some(positions) = vorbis_positions(head.channels) else {
+                    return unsupported_error("opus: mapping family 1 needs 1 to 8 channels");
+                };
+                let mask = positions.iter().fold(Position::empty(), |m, p| m | *p);
+                let plane_of = positions
+                    .iter()
+                    .map(|p| (mask.bits() & (p.bits() - 1)).count_ones() as usize)
+                    .collect();
+                (Channels::Positioned(mask), plane_of)
+            }
+            255 => (
+                Channels::Discrete(u16::from(head.channels)),
+                (0..head.channels as usize).collect(),
+            ),
+            2 | 3 => {
+                return unsupported_error(
+                    "opus: ambisonics (channel mapping families 2 and 3) is not supported",
+                );
+            }
+            _ => return unsupported_error("opus: reserved channel mapping family"),
         };
-        let mask = positions.iter().fold(Position::empty(), |m, p| m | *p);
-        let plane_of = positions
-            .iter()
-            .map(|p| (mask.bits() & (p.bits() - 1)).count_ones() as usize)
-            .collect();
         let channels = head.channels as usize;
-        let spec = AudioSpec::new(RATE, Channels::Positioned(mask));
+        let spec = AudioSpec::new(RATE, layout);
         Ok(OpusDecoder::Multistream(Box::new(Multichannel {
             params: params.clone(),
             decoder: MultistreamDecoder::new(&head)?,

@@ -5,13 +5,15 @@
 //! [`PcmStreamReader`] that cuts the samples into packets for symphonia's PCM codec. They are
 //! registered in the probe ahead of symphonia's WAV and AIFF readers, which still read what ours
 //! do not (ADPCM WAV). `mp4` holds an MP4 whose index comes last until the index arrives; `flac`
-//! repairs a FLAC header whose tags would make symphonia refuse the stream.
+//! repairs a FLAC header whose tags would make symphonia refuse the stream; `ogg_opus` relabels
+//! the first page of an Ogg Opus stream whose channel mapping symphonia's reader refuses.
 
 pub mod aiff;
 pub mod caf;
 pub mod flac;
 pub mod mp4;
 pub mod mpeg_audio;
+pub mod ogg_opus;
 pub mod pcm_stream;
 pub mod raw;
 pub mod riff;
