@@ -19,6 +19,8 @@ const FAMILY_AT: usize = 18;
 const ACCEPTED_FAMILY: u8 = 1;
 /// Bytes of the page header before the lacing values.
 const PAGE_HEADER: usize = 27;
+/// The largest first page looked at: an OpusHead is 19 bytes and a mapping table of at most 257.
+const MAX_HEAD_PAGE: usize = 1024;
 
 /// The first page of an Ogg Opus stream of mapping family 255, relabelled.
 #[derive(Debug, PartialEq, Eq)]
@@ -48,17 +50,29 @@ pub enum FirstPage {
 pub fn relabelled_first_page(source: &mut MediaSourceStream<'_>) -> FirstPage {
     let start = source.pos();
     let mut header = [0u8; PAGE_HEADER];
-    let peeked = source.read_buf_exact(&mut header).and_then(|_| {
+    // Look no further than an OpusHead page can be: reading on would wait for bytes another
+    // container's reader may not need yet, and could go past what the source can rewind.
+    let peeked = source.read_buf_exact(&mut header[..4]).and_then(|_| {
+        if &header[..4] != b"OggS" {
+            return Ok(None);
+        }
+        source.read_buf_exact(&mut header[4..])?;
         let mut page = header.to_vec();
         page.resize(PAGE_HEADER + header[26] as usize, 0);
         source.read_buf_exact(&mut page[PAGE_HEADER..])?;
         let len = page_len(&page).unwrap_or(page.len());
+        if len > MAX_HEAD_PAGE {
+            return Ok(None);
+        }
         let body_at = page.len();
         page.resize(len, 0);
         source.read_buf_exact(&mut page[body_at..])?;
-        Ok(page)
+        Ok(Some(page))
     });
-    let first_page = peeked.map_or(FirstPage::Other, |page| relabel(&page));
+    let first_page = match peeked {
+        Ok(Some(page)) => relabel(&page),
+        _ => FirstPage::Other,
+    };
     if !matches!(first_page, FirstPage::Relabelled(_)) {
         source.seek_buffered(start);
     }
