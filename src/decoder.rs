@@ -67,6 +67,9 @@ pub struct DecoderSettings {
     pub max_damage: Option<u32>,
     /// Which audio track to decode in a container with several (0: the first).
     pub audio_track: usize,
+    /// Check decoded audio against checksums the stream carries (FLAC's MD5 of its audio): a
+    /// sixth of FLAC's decoding time, so off unless asked for.
+    pub verify_checksums: bool,
     /// Makes the worker panic, to test that a panic becomes an error event.
     #[cfg(test)]
     pub panic_in_worker: bool,
@@ -96,6 +99,7 @@ impl DecoderSettings {
             mp4_buffer_limit: mp4::DEFAULT_BUFFER_LIMIT,
             max_damage: Some(MAX_DAMAGE),
             audio_track: 0,
+            verify_checksums: false,
             #[cfg(test)]
             panic_in_worker: false,
             #[cfg(test)]
@@ -1139,7 +1143,8 @@ impl<'a> Worker<'a> {
         // is a damaged stream, not a bug of ours.
         let made = panic::catch_unwind(AssertUnwindSafe(|| {
             // Verification: FLAC checks its decoded audio against the header's MD5.
-            TrackDecoder::new(params, &AudioDecoderOptions::default().verify(true))
+            let options = AudioDecoderOptions::default().verify(self.settings.verify_checksums);
+            TrackDecoder::new(params, &options)
         }));
         let made = match made {
             Ok(made) => made,

@@ -31,7 +31,7 @@ fn ietf_cellar_flac_testbench_subset() {
         // The MD5 check below means something only where the encoder stored one.
         assert_ne!(&bytes[26..42], &[0u8; 16], "{name}: no MD5 in STREAMINFO");
         let reference = reference(&path, None, None);
-        let decoded = decode_with_element(&bytes, &keep_props(), Chunking::Fixed(4096));
+        let decoded = decode_with_element(&bytes, &verifying_keep_props(), Chunking::Fixed(4096));
         let bits: u32 = probe_stream_entry(&path, "bits_per_raw_sample")
             .parse()
             .unwrap();
@@ -110,7 +110,7 @@ fn ietf_cellar_flac_faulty_files() {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         assert!(name.starts_with(number), "{name}");
         let bytes = std::fs::read(path).unwrap();
-        let decoded = decode_with_element(&bytes, &keep_props(), Chunking::Fixed(4096));
+        let decoded = decode_with_element(&bytes, &verifying_keep_props(), Chunking::Fixed(4096));
         let ffmpeg = ffmpeg_samples_despite_errors(path);
         println!(
             "{name}: {} samples (ffmpeg {ffmpeg}); errors {:?}; warnings {:?}",

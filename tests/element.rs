@@ -469,13 +469,21 @@ fn mp4_index_past_the_buffer_limit_or_missing_is_a_clear_error() {
     );
 }
 
-/// FLAC's STREAMINFO MD5 is checked: a mismatch (damage no frame CRC caught, an altered file)
-/// is a WARNING after all the audio; the clean file gives none (`tests/formats.rs`).
+/// With `verify-checksums`, FLAC's STREAMINFO MD5 is checked: a mismatch (damage no frame CRC
+/// caught, an altered file) is a WARNING after all the audio; the clean file gives none
+/// (`tests/formats.rs`). Without it (the default) nothing is checked and nothing said.
 #[test]
 fn flac_md5_mismatch_is_a_warning() {
-    let clean = decode_fixture("flac.flac", &keep_props(), Chunking::Whole);
+    let clean = decode_fixture("flac.flac", &verifying_keep_props(), Chunking::Whole);
     assert!(clean.warnings.is_empty(), "{:?}", clean.warnings);
-    let altered = decode_fixture("flac_bad_md5.flac", &keep_props(), Chunking::Fixed(4096));
+    let unchecked = decode_fixture("flac_bad_md5.flac", &keep_props(), Chunking::Whole);
+    assert!(unchecked.warnings.is_empty(), "{:?}", unchecked.warnings);
+    assert_eq!(unchecked.samples, clean.samples);
+    let altered = decode_fixture(
+        "flac_bad_md5.flac",
+        &verifying_keep_props(),
+        Chunking::Fixed(4096),
+    );
     assert!(altered.errors.is_empty(), "{:?}", altered.errors);
     assert_eq!(altered.samples, clean.samples);
     assert_eq!(altered.warnings.len(), 1, "{:?}", altered.warnings);

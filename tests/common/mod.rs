@@ -1364,6 +1364,14 @@ pub fn keep_props() -> Vec<(&'static str, glib::SendValue)> {
     ]
 }
 
+/// `keep_props` with FLAC's MD5 checked (`verify-checksums`, off by default): a mismatch is a
+/// WARNING, which `Decoded::assert_well_formed` fails on.
+pub fn verifying_keep_props() -> Vec<(&'static str, glib::SendValue)> {
+    let mut props = keep_props();
+    props.push(("verify-checksums", true.to_send_value()));
+    props
+}
+
 /// One output buffer's metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BufferInfo {
