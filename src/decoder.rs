@@ -7,10 +7,11 @@
 //! for more, so the events it returns hold all the PCM that the bytes pushed so far can produce.
 
 use std::io;
+use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, LazyLock, Mutex};
 
-use symphonia::core::audio::{Channels, GenericAudioBufferRef, Position};
+use symphonia::core::audio::{Audio, Channels, GenericAudioBufferRef, Position};
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::common::Tier;
 use symphonia::core::errors::Error as SymphoniaError;
@@ -30,7 +31,7 @@ use crate::container::{self, PcmStreamReader, mp4};
 use crate::coroutine::{Resumable, Suspender};
 use crate::format_hint::ContainerHint;
 use crate::mp4_edit;
-use crate::pcm::PcmConverter;
+use crate::pcm::{self, PcmConverter};
 use crate::stream_buffer::{StreamBuffer, StreamReader};
 pub use crate::tags::StreamTag;
 use crate::tags::stream_tags;
@@ -439,8 +440,9 @@ struct Worker<'a> {
     events: &'a EventQueue,
     converter: Option<PcmConverter>,
     last_format: Option<StreamFormat>,
-    /// Reused between packets: decoded samples and converted bytes.
-    samples: Vec<f32>,
+    /// Reused between packets: decoded samples as f32 planes (for decoders that give another
+    /// sample type) and converted bytes.
+    samples: Vec<Vec<f32>>,
     pcm: Vec<u8>,
     streams_opened: u32,
     /// The live stream, put aside while a reader works on a copy of an MP4 file held in memory
@@ -914,16 +916,16 @@ impl<'a> Worker<'a> {
             return true;
         }
         let rate = audio.spec().rate();
-        stream.decoded_seconds += audio.frames() as f64 / rate.max(1) as f64;
+        let frames = audio.frames();
+        stream.decoded_seconds += frames as f64 / rate.max(1) as f64;
         let channels = audio.spec().channels().clone();
-        audio.copy_to_vec_interleaved(&mut self.samples);
+        // The frames of this buffer that go on.
+        let mut kept = 0..frames;
         if stream.container == "matroska"
             && let Some(padding_ns) = pts.and_then(|pts| self.reader.mkv_padding_for(pts))
         {
-            let frames = self.samples.len() / channels.count().max(1);
             let padding = (padding_ns.max(0) as u128 * rate as u128 + 500_000_000) / 1_000_000_000;
-            let keep = frames.saturating_sub(padding as usize);
-            self.samples.truncate(keep * channels.count());
+            kept.end = frames.saturating_sub(padding as usize);
         }
         if let Some(edit) = &stream.edit {
             let (skip, keep) = stream.trim.get_or_insert_with(|| {
@@ -932,8 +934,8 @@ impl<'a> Worker<'a> {
                 stream.priming_frames += skip;
                 (skip, keep)
             });
-            apply_trim(&mut self.samples, channels.count(), skip, keep);
-            if self.samples.is_empty() {
+            kept = apply_trim(kept, skip, keep);
+            if kept.is_empty() {
                 return true;
             }
         }
@@ -961,7 +963,26 @@ impl<'a> Worker<'a> {
                     nanos as u64,
                 )));
         }
-        converter.process(&self.samples, &mut self.pcm);
+        // The decoder's planes as they are when they hold f32, else converted to f32 once.
+        let mut planes: [&[f32]; pcm::MAX_CHANNELS] = [&[]; pcm::MAX_CHANNELS];
+        let count = channels.count().min(pcm::MAX_CHANNELS);
+        match audio {
+            GenericAudioBufferRef::F32(buffer) => {
+                for (channel, plane) in planes[..count].iter_mut().enumerate() {
+                    *plane = buffer.plane(channel).unwrap_or_default();
+                }
+            }
+            other => {
+                other.copy_to_vecs_planar::<f32>(&mut self.samples);
+                for (plane, samples) in planes[..count].iter_mut().zip(&self.samples) {
+                    *plane = samples;
+                }
+            }
+        }
+        for plane in &mut planes[..count] {
+            *plane = plane.get(kept.clone()).unwrap_or_default();
+        }
+        converter.process(&planes[..count], &mut self.pcm);
         let chunk_bytes = (u64::from(converter.out_rate())
             * converter.out_channels() as u64
             * 2
@@ -1299,15 +1320,15 @@ impl GapWatch {
     }
 }
 
-/// Drops `skip` leading frames and keeps at most `keep` of the rest, counting both down.
-fn apply_trim(samples: &mut Vec<f32>, channels: usize, skip: &mut u64, keep: &mut u64) {
-    let frames = (samples.len() / channels.max(1)) as u64;
-    let dropped = (*skip).min(frames);
+/// The part of `frames` left after dropping `skip` leading frames and keeping at most `keep`
+/// of the rest; counts both down.
+fn apply_trim(frames: Range<usize>, skip: &mut u64, keep: &mut u64) -> Range<usize> {
+    let dropped = (*skip).min(frames.len() as u64);
     *skip -= dropped;
-    let kept = (frames - dropped).min(*keep);
+    let kept = (frames.len() as u64 - dropped).min(*keep);
     *keep -= kept;
-    samples.truncate(((dropped + kept) as usize) * channels);
-    samples.drain(..dropped as usize * channels);
+    let start = frames.start + dropped as usize;
+    start..start + kept as usize
 }
 
 /// A symphonia source over `inner` with our read-ahead size.

@@ -1,9 +1,10 @@
 //! PCM conversion: channel mixing, then resampling (rubato), then float to S16LE. Mixing comes
 //! first so that only the output channels are resampled. Free of GStreamer.
 //!
-//! Input is interleaved f32 in symphonia's canonical channel order: one channel per position of
-//! the layout, in ascending WAVE channel-mask bit order (FL, FR, FC, LFE, RL, RR, FLC, FRC, RC,
-//! SL, SR, ...). Output is interleaved S16LE; when the channel count changes to N > 2, the output
+//! Input is planar f32, as decoders give it, in symphonia's canonical channel order: one plane
+//! per position of the layout, in ascending WAVE channel-mask bit order (FL, FR, FC, LFE, RL,
+//! RR, FLC, FRC, RC, SL, SR, ...). It stays planar through mixing and resampling and is
+//! interleaved once, as it becomes S16LE. Output is interleaved S16LE; when the channel count changes to N > 2, the output
 //! channels are the first N WAVE positions in that same order (`Position::from_count(N)`).
 //!
 //! Resampling uses rubato's synchronous FFT resampler on small fixed blocks, with the filter
@@ -15,6 +16,8 @@ use rubato::{
     FftFixedInOut, Resampler, SincFixedIn, SincInterpolationParameters, SincInterpolationType,
     WindowFunction, calculate_cutoff,
 };
+use std::ops::Range;
+
 use symphonia::core::audio::{ChannelLabel, Channels, Position};
 
 /// Rates outside this range are refused: no real stream uses them, and a corrupt header
@@ -22,7 +25,7 @@ use symphonia::core::audio::{ChannelLabel, Channels, Position};
 const MIN_RATE: u32 = 1_000;
 const MAX_RATE: u32 = 768_000;
 /// More channels than any real layout; bounds the mixing matrix.
-const MAX_CHANNELS: usize = 64;
+pub const MAX_CHANNELS: usize = 64;
 
 /// The FFT resampler's filter is as long as its input block, and the block is buffered before it
 /// is processed: latency is the block plus half of it (the filter delay). Aim for 10 ms blocks...
@@ -55,6 +58,8 @@ pub struct PcmConverter {
     mix: Option<ChannelMix>,
     /// `None` when the rate does not change.
     resampler: Option<StreamResampler>,
+    /// The mixed planes when the channels change and the rate does not.
+    mixed: Vec<Vec<f32>>,
     frames_in: u64,
     frames_out: u64,
     /// `frames_in` / `frames_out` at the last `finish()`: a converter can be reused after it.
@@ -97,6 +102,7 @@ impl PcmConverter {
             out_channels,
             mix,
             resampler,
+            mixed: Vec::new(),
             frames_in: 0,
             frames_out: 0,
             finished_in: 0,
@@ -144,19 +150,26 @@ impl PcmConverter {
         })
     }
 
-    /// Converts interleaved frames and appends S16LE bytes to `out`. A trailing partial frame is
-    /// ignored. Allocates nothing itself; `out` grows as needed.
-    pub fn process(&mut self, interleaved: &[f32], out: &mut Vec<u8>) {
-        let frames = interleaved.len() / self.in_channels;
-        let input = &interleaved[..frames * self.in_channels];
+    /// Converts frames given as one plane per input channel (as many frames as the shortest
+    /// plane holds) and appends S16LE bytes to `out`. Allocates nothing once its mixing scratch
+    /// has grown to the largest input; `out` grows as needed.
+    pub fn process<P: AsRef<[f32]>>(&mut self, planes: &[P], out: &mut Vec<u8>) {
+        debug_assert_eq!(planes.len(), self.in_channels);
+        let frames = planes.iter().map(|p| p.as_ref().len()).min().unwrap_or(0);
         self.frames_in += frames as u64;
-        let written = match &mut self.resampler {
-            Some(resampler) => resampler.push(input, self.in_channels, self.mix.as_ref(), out),
-            None => {
-                match &self.mix {
-                    Some(mix) => append_s16(out, frames * self.out_channels, mix.mixed(input)),
-                    None => append_s16(out, input.len(), input.iter().copied()),
+        let written = match (&mut self.resampler, &self.mix) {
+            (Some(resampler), mix) => resampler.push(planes, frames, mix.as_ref(), out),
+            (None, Some(mix)) => {
+                self.mixed.resize_with(self.out_channels, Vec::new);
+                for (channel, plane) in self.mixed.iter_mut().enumerate() {
+                    plane.resize(frames, 0.0);
+                    mix.mix_into(channel, planes, 0..frames, plane);
                 }
+                append_s16_planar(out, &self.mixed, 0..frames);
+                frames
+            }
+            (None, None) => {
+                append_s16_planar(out, planes, 0..frames);
                 frames
             }
         };
@@ -199,13 +212,27 @@ fn sanitize(sample: f32) -> f32 {
     }
 }
 
-/// Appends `count` samples as S16LE.
-fn append_s16(out: &mut Vec<u8>, count: usize, samples: impl Iterator<Item = f32>) {
-    let start = out.len();
-    out.resize(start + 2 * count, 0);
-    for (bytes, sample) in out[start..].chunks_exact_mut(2).zip(samples) {
-        bytes.copy_from_slice(&to_s16(sample).to_le_bytes());
+/// Appends frames `range` of `planes` (one per channel) as interleaved S16LE.
+fn append_s16_planar<P: AsRef<[f32]>>(out: &mut Vec<u8>, planes: &[P], range: Range<usize>) {
+    let channels = planes.len();
+    if range.is_empty() || channels == 0 {
+        return;
     }
+    let start = out.len();
+    out.resize(start + 2 * channels * range.len(), 0);
+    let frame_bytes = 2 * channels;
+    for (channel, plane) in planes.iter().enumerate() {
+        let samples = &plane.as_ref()[range.clone()];
+        let bytes = out[start + 2 * channel..].chunks_mut(frame_bytes);
+        for (bytes, sample) in bytes.zip(samples) {
+            bytes[..2].copy_from_slice(&to_s16(*sample).to_le_bytes());
+        }
+    }
+}
+
+/// Appends `frames` frames of silence in `channels` channels.
+fn append_silence(out: &mut Vec<u8>, channels: usize, frames: usize) {
+    out.resize(out.len() + 2 * channels * frames, 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -382,22 +409,24 @@ impl ChannelMix {
         ChannelMix { in_channels, gains }
     }
 
-    fn rows(&self) -> std::slice::ChunksExact<'_, f32> {
-        self.gains.chunks_exact(self.in_channels)
-    }
-
-    fn mix(row: &[f32], frame: &[f32]) -> f32 {
-        row.iter()
-            .zip(frame)
-            .map(|(gain, sample)| gain * sample)
-            .sum()
-    }
-
-    /// The mixed samples of whole interleaved frames, interleaved.
-    fn mixed<'a>(&'a self, input: &'a [f32]) -> impl Iterator<Item = f32> + 'a {
-        input
-            .chunks_exact(self.in_channels)
-            .flat_map(move |frame| self.rows().map(move |row| Self::mix(row, frame)))
+    /// Writes output channel `channel` of frames `range` of the input `planes` to `dest`: the
+    /// weighted sum of the input planes, accumulated plane by plane so the loops vectorise.
+    fn mix_into<P: AsRef<[f32]>>(
+        &self,
+        channel: usize,
+        planes: &[P],
+        range: Range<usize>,
+        dest: &mut [f32],
+    ) {
+        let row = &self.gains[channel * self.in_channels..][..self.in_channels];
+        dest.fill(0.0);
+        for (gain, plane) in row.iter().zip(planes) {
+            if *gain != 0.0 {
+                for (out, sample) in dest.iter_mut().zip(&plane.as_ref()[range.clone()]) {
+                    *out += gain * sample;
+                }
+            }
+        }
     }
 }
 
@@ -543,44 +572,33 @@ impl StreamResampler {
         })
     }
 
-    /// Mixes (if needed) and queues whole interleaved frames, resampling each block as soon as
-    /// it is full. Returns the output frames appended.
-    fn push(
+    /// Mixes (if needed) and queues `frames` frames of the input planes, resampling each block
+    /// as soon as it is full. Returns the output frames appended.
+    fn push<P: AsRef<[f32]>>(
         &mut self,
-        mut input: &[f32],
-        in_channels: usize,
+        planes: &[P],
+        frames: usize,
         mix: Option<&ChannelMix>,
         out: &mut Vec<u8>,
     ) -> usize {
         let block = self.block_in[0].len();
         let mut written = 0;
-        while !input.is_empty() {
-            let take = (block - self.filled).min(input.len() / in_channels);
-            if take == 0 {
-                break; // Only a partial frame left (the caller trims those anyway).
-            }
-            let (run, rest) = input.split_at(take * in_channels);
-            let frames = run.chunks_exact(in_channels);
-            let at = self.filled..self.filled + take;
-            // Channel by channel: each plane is written sequentially.
+        let mut done = 0;
+        while done < frames {
+            let take = (block - self.filled).min(frames - done);
+            let range = done..done + take;
             for (channel, plane) in self.block_in.iter_mut().enumerate() {
-                let plane = &mut plane[at.clone()];
+                let dest = &mut plane[self.filled..self.filled + take];
                 match mix {
-                    Some(mix) => {
-                        let row = &mix.gains[channel * in_channels..][..in_channels];
-                        for (sample, frame) in plane.iter_mut().zip(frames.clone()) {
-                            *sample = sanitize(ChannelMix::mix(row, frame));
-                        }
-                    }
-                    None => {
-                        for (sample, frame) in plane.iter_mut().zip(frames.clone()) {
-                            *sample = sanitize(frame[channel]);
-                        }
-                    }
+                    Some(mix) => mix.mix_into(channel, planes, range.clone(), dest),
+                    None => dest.copy_from_slice(&planes[channel].as_ref()[range.clone()]),
+                }
+                for sample in dest {
+                    *sample = sanitize(*sample);
                 }
             }
             self.filled += take;
-            input = rest;
+            done += take;
             if self.filled == block {
                 written += self.run_block(usize::MAX, out);
             }
@@ -607,11 +625,7 @@ impl StreamResampler {
         }
         if written < missing {
             // Never expected; keeps the length promise anyway.
-            append_s16(
-                out,
-                (missing - written) * self.block_in.len(),
-                std::iter::repeat(0.0),
-            );
+            append_silence(out, self.block_in.len(), missing - written);
         }
         self.engine.reset();
         self.filled = 0;
@@ -625,16 +639,13 @@ impl StreamResampler {
     fn run_block(&mut self, limit: usize, out: &mut Vec<u8>) -> usize {
         let produced = self.engine.process(&self.block_in, &mut self.block_out);
         self.filled = 0;
-        let channels = self.block_out.len();
         let lead_in = self.lead_in_left.min(limit);
         self.lead_in_left -= lead_in;
-        append_s16(out, lead_in * channels, std::iter::repeat(0.0));
+        append_silence(out, self.block_out.len(), lead_in);
         let skipped = self.delay_left.min(produced);
         self.delay_left -= skipped;
         let count = (produced - skipped).min(limit - lead_in);
-        let planes = &self.block_out;
-        let interleaved = (skipped..skipped + count).flat_map(|i| planes.iter().map(move |p| p[i]));
-        append_s16(out, count * channels, interleaved);
+        append_s16_planar(out, &self.block_out, skipped..skipped + count);
         lead_in + count
     }
 }
@@ -681,6 +692,18 @@ mod tests {
         Random(u64),
     }
 
+    /// Interleaved samples as one plane per channel (a trailing partial frame is dropped).
+    fn planar(interleaved: &[f32], channels: usize) -> Vec<Vec<f32>> {
+        (0..channels)
+            .map(|c| {
+                interleaved
+                    .chunks_exact(channels)
+                    .map(|frame| frame[c])
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Feeds `input` (interleaved) in chunks of whole frames, then finishes.
     fn convert(converter: &mut PcmConverter, input: &[f32], chunking: Chunking) -> Vec<u8> {
         let channels = converter.in_channels;
@@ -696,7 +719,7 @@ mod tests {
                 Chunking::Random(_) => 1 + rng.below(3000),
             };
             let (chunk, tail) = rest.split_at(frames.saturating_mul(channels).min(rest.len()));
-            converter.process(chunk, &mut out);
+            converter.process(&planar(chunk, channels), &mut out);
             rest = tail;
         }
         converter.finish(&mut out);
@@ -950,7 +973,7 @@ mod tests {
         for (frames, expected) in [(0usize, 0u64), (1, 1), (7, 8), (1000, 1088)] {
             let mut converter = PcmConverter::new(44_100, &mono(), 48_000, 1).unwrap();
             let mut out = Vec::new();
-            converter.process(&vec![0.25; frames], &mut out);
+            converter.process(&[vec![0.25; frames]], &mut out);
             converter.finish(&mut out);
             assert_eq!(converter.frames_out(), expected, "{frames} frames");
             assert_eq!(out.len() as u64, 2 * expected);
@@ -1086,14 +1109,14 @@ mod tests {
         // the 320-frame filter delay) and leave 564 frames waiting for the next block.
         let mut converter = PcmConverter::new(44_100, &stereo(), 48_000, 1).unwrap();
         let mut out = Vec::new();
-        converter.process(&vec![0.1; 1152 * 2], &mut out);
+        converter.process(&[[0.1; 1152], [0.1; 1152]], &mut out);
         assert_eq!(out.len() / 2, 320);
         assert_eq!(converter.frames_buffered(), 564);
         // A 20 ms Opus packet at 48000 → 16000 fills two 480-frame blocks: 2 × 160 frames out,
         // minus the 80-frame (5 ms) filter delay.
         let mut converter = PcmConverter::new(48_000, &mono(), 16_000, 1).unwrap();
         let mut out = Vec::new();
-        converter.process(&[0.1; 960], &mut out);
+        converter.process(&[[0.1; 960]], &mut out);
         assert_eq!(out.len() / 2, 160 * 2 - 80);
     }
 
@@ -1116,11 +1139,16 @@ mod tests {
                     let mut converter =
                         PcmConverter::new(in_rate, layout, out_rate, out_channels).unwrap();
                     let mut out = Vec::new();
-                    converter.process(&[], &mut out);
-                    // A trailing partial frame is ignored.
-                    let odd = vec![f32::NAN; layout.count() * 3 + layout.count() / 2];
-                    converter.process(&odd, &mut out);
-                    converter.process(&[f32::INFINITY, f32::MAX], &mut out);
+                    let count = layout.count();
+                    converter.process(&vec![Vec::<f32>::new(); count], &mut out);
+                    // Planes of unequal length: the shortest says how many frames there are.
+                    let uneven: Vec<Vec<f32>> =
+                        (0..count).map(|c| vec![f32::NAN; 3 + c % 2]).collect();
+                    converter.process(&uneven, &mut out);
+                    let huge: Vec<[f32; 1]> = (0..count)
+                        .map(|c| [if c == 0 { f32::INFINITY } else { f32::MAX }])
+                        .collect();
+                    converter.process(&huge, &mut out);
                     converter.finish(&mut out);
                     converter.finish(&mut out);
                     assert_eq!(
