@@ -220,12 +220,17 @@ fn append_s16_planar<P: AsRef<[f32]>>(out: &mut Vec<u8>, planes: &[P], range: Ra
     }
     let start = out.len();
     out.resize(start + 2 * channels * range.len(), 0);
-    let frame_bytes = 2 * channels;
-    for (channel, plane) in planes.iter().enumerate() {
-        let samples = &plane.as_ref()[range.clone()];
-        let bytes = out[start + 2 * channel..].chunks_mut(frame_bytes);
-        for (bytes, sample) in bytes.zip(samples) {
-            bytes[..2].copy_from_slice(&to_s16(*sample).to_le_bytes());
+    let dest = &mut out[start..];
+    if let [plane] = planes {
+        // Mono, the default output: a plain loop over exact pairs, which the compiler vectorises.
+        for (bytes, sample) in dest.chunks_exact_mut(2).zip(&plane.as_ref()[range]) {
+            bytes.copy_from_slice(&to_s16(*sample).to_le_bytes());
+        }
+        return;
+    }
+    for (frame, at) in dest.chunks_exact_mut(2 * channels).zip(range) {
+        for (bytes, plane) in frame.chunks_exact_mut(2).zip(planes) {
+            bytes.copy_from_slice(&to_s16(plane.as_ref()[at]).to_le_bytes());
         }
     }
 }
