@@ -34,8 +34,7 @@ pub struct MpegAudioDecoder {
     decoder: Box<Decoder>,
     /// One frame of interleaved samples, as the decoder writes them.
     frame: Box<[f32]>,
-    /// The packet's samples, interleaved, before they go into `buf`.
-    interleaved: Vec<f32>,
+    /// The packet's samples, one plane per channel, written frame by frame.
     buf: AudioBuffer<f32>,
     /// The decoder has seen a free-format frame and knows the stream's frame length.
     free_format_known: bool,
@@ -51,14 +50,13 @@ impl MpegAudioDecoder {
             gapless: opts.gapless,
             decoder: Box::default(),
             frame: vec![0.0; MAX_SAMPLES_PER_FRAME].into_boxed_slice(),
-            interleaved: Vec::with_capacity(MAX_SAMPLES_PER_FRAME),
             buf: AudioBuffer::default(),
             free_format_known: false,
         })
     }
 
     fn decode(&mut self, packet: &PacketRef<'_>) -> Result<()> {
-        self.interleaved.clear();
+        self.buf.clear();
         let mut data = packet.data;
         let primer;
         let free_format = FrameHeader::parse(data).is_some_and(|h| h.is_free_format());
@@ -95,40 +93,52 @@ impl MpegAudioDecoder {
             };
             let channels = info.channels.num() as usize;
             match spec {
-                None => spec = Some((info.sample_rate, channels)),
+                None => {
+                    spec = Some((info.sample_rate, channels));
+                    // The mode (mono, stereo) may change from frame to frame within one stream:
+                    // the buffer follows it, and the decoder's state carries over.
+                    let layout = if channels == 1 {
+                        CHANNEL_LAYOUT_MONO
+                    } else {
+                        CHANNEL_LAYOUT_STEREO
+                    };
+                    let spec = AudioSpec::new(info.sample_rate, layout);
+                    if self.buf.spec() != &spec {
+                        self.buf = AudioBuffer::new(spec, MAX_FRAMES);
+                    }
+                }
                 // A packet is one format; frames after a change would be misread.
                 Some(s) if s != (info.sample_rate, channels) => break,
                 Some(_) => {}
             }
-            let start = self.interleaved.len();
-            match result {
-                Ok(_) => self
-                    .interleaved
-                    .extend_from_slice(&self.frame[..samples * channels]),
-                Err(_) => self.interleaved.resize(start + samples * channels, 0.0),
+            let start = self.buf.frames();
+            self.buf.grow_capacity(start + samples);
+            self.buf.render_uninit(Some(samples));
+            let pcm = &self.frame[..samples * channels];
+            match (result, channels) {
+                (Ok(_), 1) => self.buf.plane_mut(0).expect("mono")[start..].copy_from_slice(pcm),
+                (Ok(_), _) => {
+                    let (left, right) = self.buf.plane_pair_mut(0, 1).expect("stereo");
+                    let frames = left[start..].iter_mut().zip(&mut right[start..]);
+                    for ((left, right), pair) in frames.zip(pcm.chunks_exact(2)) {
+                        *left = pair[0];
+                        *right = pair[1];
+                    }
+                }
+                (Err(_), _) => {
+                    for channel in 0..channels {
+                        self.buf.plane_mut(channel).expect("a plane per channel")[start..]
+                            .fill(0.0);
+                    }
+                }
             }
             if consumed == 0 {
                 break;
             }
         }
-        let Some((rate, channels)) = spec else {
+        if spec.is_none() {
             return decode_error("mpa: the packet holds no frame");
-        };
-        let frames = self.interleaved.len() / channels;
-        let layout = if channels == 1 {
-            CHANNEL_LAYOUT_MONO
-        } else {
-            CHANNEL_LAYOUT_STEREO
-        };
-        let spec = AudioSpec::new(rate, layout);
-        // The mode (mono, stereo) may change from frame to frame within one stream: the
-        // buffer follows it, and the decoder's state carries over.
-        if self.buf.spec() != &spec || self.buf.capacity() < frames {
-            self.buf = AudioBuffer::new(spec, frames.max(MAX_FRAMES));
         }
-        self.buf.clear();
-        self.buf.render_uninit(Some(frames));
-        self.buf.copy_from_slice_interleaved(&self.interleaved);
         if self.gapless {
             self.buf.trim(
                 packet.trim_start.get() as usize,
