@@ -747,6 +747,22 @@ mod fdk_aac {
         ..HE_AAC_M4A
     };
 
+    /// AAC-LD and AAC-ELD (low delay, 512-sample frames) from FDK's encoder in MP4, which
+    /// FDK decodes from the AudioSpecificConfig; ffmpeg's own decoder is the reference.
+    const AAC_LD_M4A: Case = Case {
+        fixture: "aac_ld.m4a",
+        container: "isomp4",
+        codec: "aac",
+        quality: Quality::Snr(60.0),
+        length: Length::Reference,
+        original_frames: None,
+        min_snr_48k_mono: 45.0,
+        reference: None,
+    };
+    const AAC_ELD_M4A: Case = Case {
+        fixture: "aac_eld.m4a",
+        ..AAC_LD_M4A
+    };
     format_tests! {
         keep_he_aac_adts, default_he_aac_adts => HE_AAC_ADTS;
         keep_he_aac_mono_adts, default_he_aac_mono_adts => HE_AAC_MONO_ADTS;
@@ -756,6 +772,8 @@ mod fdk_aac {
         keep_aac_5_1_adts, default_aac_5_1_adts => AAC_5_1_ADTS;
         keep_aac_5_1_m4a, default_aac_5_1_m4a => AAC_5_1_M4A;
         keep_aac_quad_pce_m4a, default_aac_quad_pce_m4a => AAC_QUAD_PCE_M4A;
+        keep_aac_ld_m4a, default_aac_ld_m4a => AAC_LD_M4A;
+        keep_aac_eld_m4a, default_aac_eld_m4a => AAC_ELD_M4A;
     }
 }
 

@@ -48,6 +48,10 @@ fn unsupported_object_type(aot: u8) -> Option<&'static str> {
     }
 }
 
+/// The low-delay audio object types: AAC-LD (ER AAC LD) and AAC-ELD.
+const LD: u8 = 23;
+const ELD: u8 = 39;
+
 /// The audio object type an AudioSpecificConfig starts with (5 bits, 31 escapes to 32 + 6 bits).
 pub fn object_type(asc: &[u8]) -> Option<u8> {
     let first = *asc.first()? >> 3;
@@ -115,6 +119,10 @@ struct FrameInfo {
     /// SBR or PS at work: the output's rate or channel count differs from the AAC core's.
     extended: bool,
     core_channels: usize,
+    /// FDK holds each frame back until the next one is decoded (its error concealment needs
+    /// the next frame: AAC-LC, HE-AAC); the low-delay object types (LD, ELD) give each frame at
+    /// once.
+    holds_a_frame: bool,
     /// The speakers as the stream describes them (a program config element may lay out any
     /// channel count its own way), when FDK's channel types map to GStreamer's positions.
     layout: Option<Position>,
@@ -262,6 +270,7 @@ impl FdkDecoder {
             extended: info.sampleRate != info.aacSampleRate
                 || info.numChannels != info.aacNumChannels,
             core_channels: info.aacNumChannels.max(0) as usize,
+            holds_a_frame: info.frameSize > 0 && info.outputDelay >= info.frameSize as u32,
         }
     }
 }
@@ -273,10 +282,11 @@ impl Drop for FdkDecoder {
     }
 }
 
-/// FDK outputs each frame one call late (its first output is a frame of silence) and gives the
-/// last one only when flushed. This decoder hides that: the first output is dropped, each
-/// packet's trims apply to the frame that is really its own, and [`FdkAacDecoder::drain`]
-/// returns the held-back last frame at the end of the stream. Its timeline then matches
+/// For AAC-LC and HE-AAC, FDK outputs each frame one call late (its first output is a frame of
+/// silence) and gives the last one only when flushed. This decoder hides that: the first output
+/// is dropped, each packet's trims apply to the frame that is really its own, and
+/// [`FdkAacDecoder::drain`] returns the held-back last frame at the end of the stream. AAC-LD
+/// and ELD frames come out at once and go on as they are. Its timeline then matches
 /// symphonia's and ffmpeg's decoders, which the containers' gapless data assume.
 pub struct FdkAacDecoder {
     params: AudioCodecParameters,
@@ -287,6 +297,11 @@ pub struct FdkAacDecoder {
     held_trims: Option<(usize, usize)>,
     /// After the first decoded frame: whether the stream needs FDK (see `needs_fdk`).
     needs_fdk: Option<bool>,
+    /// Whether FDK holds each frame back (see [`FrameInfo::holds_a_frame`]): guessed from the
+    /// object type until the first frame says.
+    holds_a_frame: bool,
+    /// AAC-LD or ELD, which only FDK decodes.
+    low_delay: bool,
 }
 
 impl FdkAacDecoder {
@@ -311,6 +326,7 @@ impl FdkAacDecoder {
         if let Some(reason) = object_type(&config).and_then(unsupported_object_type) {
             return unsupported_error(reason);
         }
+        let low_delay = matches!(object_type(&config), Some(LD | ELD));
         Ok(FdkAacDecoder {
             params: params.clone(),
             decoder: FdkDecoder::new(&config)?,
@@ -322,14 +338,22 @@ impl FdkAacDecoder {
             ),
             held_trims: None,
             needs_fdk: None,
+            holds_a_frame: !low_delay,
+            low_delay,
         })
     }
 
     /// Known once a frame is decoded: false for plain AAC-LC in mono or stereo, which
     /// symphonia's float decoder handles at about half FDK's cost (and closer to ffmpeg's), true
-    /// when SBR or PS is at work or there are more than two channels.
+    /// when SBR or PS is at work, there are more than two channels, or the stream is AAC-LD or
+    /// ELD.
     pub fn needs_fdk(&self) -> Option<bool> {
         self.needs_fdk
+    }
+
+    /// Frames FDK holds back before it outputs one: 1, or 0 for AAC-LD and ELD.
+    pub fn delay_frames(&self) -> u64 {
+        u64::from(self.holds_a_frame)
     }
 
     /// The frame FDK still holds at the end of the stream, with its packet's trims; empty when
@@ -349,11 +373,15 @@ impl FdkAacDecoder {
         self.buf.clear();
         let info = self.decoder.decode(packet.data, &mut self.pcm)?;
         self.needs_fdk
-            .get_or_insert(info.extended || info.core_channels > 2);
+            .get_or_insert(self.low_delay || info.extended || info.core_channels > 2);
         let trims = (
             packet.trim_start.get() as usize,
             packet.trim_end.get() as usize,
         );
+        self.holds_a_frame = info.holds_a_frame;
+        if !info.holds_a_frame {
+            return self.fill_buffer(info, trims);
+        }
         // What came out belongs to the previous packet; the first output is FDK's delay.
         match self.held_trims.replace(trims) {
             Some(previous) => self.fill_buffer(info, previous),

@@ -63,12 +63,13 @@ impl TrackDecoder {
         }
     }
 
-    /// Packets the codec holds back before it outputs one (FDK AAC outputs one frame late).
+    /// Packets the codec holds back before it outputs one (FDK AAC outputs AAC-LC and HE-AAC one
+    /// frame late).
     pub fn delay_packets(&self) -> u64 {
         match self {
             TrackDecoder::Registry(_) => 0,
             #[cfg(feature = "fdk-aac")]
-            TrackDecoder::FdkAac(_) => 1,
+            TrackDecoder::FdkAac(decoder) => decoder.delay_frames(),
         }
     }
 

@@ -98,6 +98,10 @@ enum Recipe {
         channels: u16,
         bitrate: u32,
     },
+    /// `s16.wav` encoded by FDK AAC to raw access units and muxed into MP4 by GStreamer's
+    /// `mp4mux` with the encoder's AudioSpecificConfig: for AAC-LD (23) and AAC-ELD (39), which
+    /// ADTS cannot carry and no encoder here writes into a container.
+    FdkAacMp4 { aot: u8, bitrate: u32 },
 }
 
 /// The 5.1 upmix of the test signal: every channel different.
@@ -635,6 +639,14 @@ fn recipe(name: &str) -> Recipe {
             channels: 2,
             bitrate: 32_000,
         },
+        "aac_ld.m4a" => FdkAacMp4 {
+            aot: 23,
+            bitrate: 128_000,
+        },
+        "aac_eld.m4a" => FdkAacMp4 {
+            aot: 39,
+            bitrate: 128_000,
+        },
         // GStreamer's mp4mux writes the AudioSpecificConfig aacparse gives it: the LC core's,
         // with SBR and PS signalled only inside the frames (implicit signalling).
         "he_aac.m4a" => GstRemux("he_aac.aac", "aacparse ! mp4mux faststart=true"),
@@ -720,9 +732,10 @@ fn id3v1() -> Vec<u8> {
     tag
 }
 
-/// Encodes `s16.wav` with FDK AAC to ADTS. The input is followed by two frames of silence so
+/// Encodes `s16.wav` with FDK AAC to ADTS frames, or to raw access units and the
+/// AudioSpecificConfig that describes them. The input is followed by two frames of silence so
 /// that the encoder's look-ahead lets the whole signal out.
-fn fdk_encode(out: &Path, aot: u8, channels: u16, bitrate: u32) {
+fn fdk_encode(aot: u8, channels: u16, bitrate: u32, raw: bool) -> (Vec<Vec<u8>>, Vec<u8>) {
     use fdk_aac::enc::{AudioObjectType, BitRate, ChannelMode, Encoder, EncoderParams, Transport};
     let wav = std::fs::read(fixture("s16.wav")).unwrap();
     let (data_at, _, data_len) = *wav_chunks(&wav)
@@ -741,7 +754,7 @@ fn fdk_encode(out: &Path, aot: u8, channels: u16, bitrate: u32) {
     let encoder = Encoder::new(EncoderParams {
         bit_rate: BitRate::Cbr(bitrate),
         sample_rate: SOURCE_RATE,
-        transport: Transport::Adts,
+        transport: if raw { Transport::Raw } else { Transport::Adts },
         channels: if channels == 1 {
             ChannelMode::Mono
         } else {
@@ -750,25 +763,71 @@ fn fdk_encode(out: &Path, aot: u8, channels: u16, bitrate: u32) {
         audio_object_type: match aot {
             2 => AudioObjectType::Mpeg4LowComplexity,
             5 => AudioObjectType::Mpeg4HeAac,
+            23 => AudioObjectType::Mpeg4LowDelay,
             29 => AudioObjectType::Mpeg4HeAacV2,
+            39 => AudioObjectType::Mpeg4EnhancedLowDelay,
             _ => panic!("no FDK recipe for audio object type {aot}"),
         },
     })
     .expect("FDK AAC encoder");
-    let mut adts = Vec::new();
+    let info = encoder.info().expect("FDK encoder info");
+    let config = info.confBuf[..info.confSize as usize].to_vec();
+    let mut frames = Vec::new();
     let mut frame = vec![0u8; 16 * 1024];
     let mut at = 0;
     while at < input.len() {
         let info = encoder
             .encode(&input[at..], &mut frame)
             .expect("FDK encode");
-        adts.extend_from_slice(&frame[..info.output_size]);
+        if info.output_size > 0 {
+            frames.push(frame[..info.output_size].to_vec());
+        }
         if info.input_consumed == 0 && info.output_size == 0 {
             break;
         }
         at += info.input_consumed;
     }
-    std::fs::write(out, adts).unwrap();
+    (frames, config)
+}
+
+/// Muxes raw stereo AAC access units of `SOURCE_RATE` into MP4 with GStreamer's `mp4mux`,
+/// which writes `config` (the AudioSpecificConfig) into the `esds` box.
+fn mux_raw_aac_to_mp4(frames: &[Vec<u8>], config: &[u8], out: &Path) {
+    // AAC-LD and ELD frames are 512 samples; 480 when the config's frame-length flag says so.
+    let frame_samples = 512u64;
+    init();
+    let config_hex: String = config.iter().map(|b| format!("{b:02x}")).collect();
+    let pipeline = launch(&format!(
+        "appsrc name=src format=time caps=audio/mpeg,mpegversion=4,stream-format=raw,\
+         framed=true,rate={SOURCE_RATE},channels=2,codec_data=(buffer){config_hex} \
+         ! mp4mux faststart=true ! filesink location={}",
+        out.display()
+    ));
+    let src = app_src(&pipeline);
+    pipeline.set_state(gst::State::Playing).unwrap();
+    for (i, frame) in frames.iter().enumerate() {
+        let mut buffer = gst::Buffer::from_slice(frame.clone());
+        let buffer_ref = buffer.get_mut().unwrap();
+        let at = |n: u64| {
+            gst::ClockTime::from_nseconds(
+                n * frame_samples * 1_000_000_000 / u64::from(SOURCE_RATE),
+            )
+        };
+        buffer_ref.set_pts(at(i as u64));
+        buffer_ref.set_duration(at(i as u64 + 1) - at(i as u64));
+        src.push_buffer(buffer).unwrap();
+    }
+    src.end_of_stream().unwrap();
+    let message = pipeline
+        .bus()
+        .unwrap()
+        .timed_pop_filtered(
+            gst::ClockTime::from_seconds(20),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        )
+        .expect("mp4mux finished");
+    assert_eq!(message.type_(), gst::MessageType::Eos, "{message:?}");
+    pipeline.set_state(gst::State::Null).unwrap();
 }
 
 /// Flags that keep ffmpeg's output free of version strings and dates.
@@ -862,6 +921,9 @@ pub fn fixture(name: &str) -> PathBuf {
         Recipe::MkvMerge(base) => format!("mkvmerge|{}", fixture(base).display()),
         Recipe::Sox(base, args) => format!("sox {}|{}", args.join(" "), fixture(base).display()),
         Recipe::Patched(base, what, _) => format!("patch {what}|{}", fixture(base).display()),
+        Recipe::FdkAacMp4 { aot, bitrate } => {
+            format!("fdk mp4 {aot} {bitrate}|{}", fixture("s16.wav").display())
+        }
         Recipe::FdkAac {
             aot,
             channels,
@@ -944,7 +1006,14 @@ pub fn fixture(name: &str) -> PathBuf {
             aot,
             channels,
             bitrate,
-        } => fdk_encode(&tmp, aot, channels, bitrate),
+        } => {
+            let (adts, _) = fdk_encode(aot, channels, bitrate, false);
+            std::fs::write(&tmp, adts.concat()).unwrap();
+        }
+        Recipe::FdkAacMp4 { aot, bitrate } => {
+            let (frames, config) = fdk_encode(aot, 2, bitrate, true);
+            mux_raw_aac_to_mp4(&frames, &config, &tmp);
+        }
     }
     std::fs::rename(&tmp, &path).unwrap();
     path
