@@ -703,22 +703,29 @@ impl<'a> Worker<'a> {
     /// stream (see `container::flac`).
     fn open_repaired_flac(
         &mut self,
-        header: Vec<u8>,
+        header: container::flac::RepairedHeader,
         source: MediaSourceStream<'static>,
     ) -> Result<Box<dyn FormatReader>, String> {
         self.reader.set_retain(None);
-        self.events.send(DecoderEvent::Warning(
-            "the FLAC file's VORBIS_COMMENT block (its tags) is malformed: it is ignored".into(),
-        ));
+        if header.tags_dropped {
+            self.events.send(DecoderEvent::Warning(
+                "the FLAC file's VORBIS_COMMENT block (its tags) is malformed: it is ignored"
+                    .into(),
+            ));
+        }
         let repaired = read_ahead(Box::new(ReadOnlySource::new(io::Read::chain(
-            io::Cursor::new(header),
+            io::Cursor::new(header.bytes),
             source,
         ))));
-        readers::FlacReader::try_new(repaired, FormatOptions::default())
-            .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
-            .map_err(|e| {
-                format!("the FLAC stream could not be read after its tags were dropped: {e}")
-            })
+        let reader =
+            readers::FlacReader::try_new(repaired, FormatOptions::default()).map_err(|e| {
+                format!("the FLAC stream could not be read after its header was repaired: {e}")
+            })?;
+        Ok(if header.old_variable_blocks {
+            Box::new(container::flac::SampleCountedReader::new(Box::new(reader)))
+        } else {
+            Box::new(reader)
+        })
     }
 
     /// Ogg Opus of channel mapping family 255, which symphonia's reader refuses: it reads a

@@ -24,7 +24,7 @@ fn flac_test_files(subdir: &str) -> Vec<PathBuf> {
 #[test]
 fn ietf_cellar_flac_testbench_subset() {
     let files = flac_test_files("");
-    assert_eq!(files.len(), 14, "vendored files");
+    assert_eq!(files.len(), 15, "vendored files");
     for path in files {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let bytes = std::fs::read(&path).unwrap();

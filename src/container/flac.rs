@@ -6,66 +6,136 @@
 //! changes, the tags are lost, the audio is not). Only headers that fit in the source's
 //! read-ahead are looked at; the rest are left to symphonia as they are.
 //!
+//! Old Flake versions (0.11) wrote variable-block-size streams with the fixed-block-size flag in
+//! every frame header and the first sample's number where the frame number belongs; symphonia's
+//! reader finds no frame it accepts in them. [`repaired_header`] then states one block size in
+//! STREAMINFO (the largest), which makes the reader take the frames, and
+//! [`SampleCountedReader`] stamps each packet with the samples before it, as the frames mean.
+//!
 //! A stream joined after its start (an Icecast FLAC stream, a file cut) has no header at all:
 //! [`header_for_frames`] finds two frames in a row and writes the STREAMINFO block their
 //! headers imply, which symphonia's reader then takes as the stream's.
 
 use std::io;
 
+use symphonia::core::errors::{Result, unsupported_error};
+use symphonia::core::formats::{
+    FormatInfo, FormatReader, MediaInfo, SeekMode, SeekTo, SeekedTo, Track,
+};
 use symphonia::core::io::{MediaSourceStream, ReadBytes, SeekBuffered};
+use symphonia::core::meta::Metadata;
+use symphonia::core::packet::Packet;
+use symphonia::core::units::Timestamp;
 
 /// How much of the header is looked at (the source's read-ahead holds 64 KiB).
 const LOOK_LIMIT: u64 = 48 * 1024;
+const BLOCK_STREAMINFO: u8 = 0;
 const BLOCK_PADDING: u8 = 1;
 const BLOCK_VORBIS_COMMENT: u8 = 4;
 
-/// If the stream at the source's position is FLAC with a malformed VORBIS_COMMENT block,
-/// consumes the metadata and returns it repaired; otherwise leaves the source where it was and
-/// returns `None`.
-pub fn repaired_header(source: &mut MediaSourceStream<'_>) -> io::Result<Option<Vec<u8>>> {
-    let start = source.pos();
-    let damaged = find_damaged_comments(source);
-    let header_len = source.pos() - start;
-    source.seek_buffered(start);
-    let Some(damaged) = damaged? else {
-        return Ok(None);
-    };
-    let mut header = vec![0u8; header_len as usize];
-    source.read_buf_exact(&mut header)?;
-    for at in damaged {
-        header[at] = (header[at] & 0x80) | BLOCK_PADDING;
-    }
-    Ok(Some(header))
+/// A FLAC header as symphonia's reader needs it, and what was changed.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RepairedHeader {
+    /// `fLaC` and the metadata blocks, up to the first frame.
+    pub bytes: Vec<u8>,
+    /// Malformed VORBIS_COMMENT blocks became PADDING: the tags are lost.
+    pub tags_dropped: bool,
+    /// An old Flake variable-block-size stream: its packets need [`SampleCountedReader`].
+    pub old_variable_blocks: bool,
 }
 
-/// Walks the metadata blocks; returns the offsets of the block headers of malformed
-/// VORBIS_COMMENT blocks when there are any and the whole header was within reach.
-fn find_damaged_comments<R: ReadBytes>(source: &mut R) -> io::Result<Option<Vec<usize>>> {
+/// If the stream at the source's position is FLAC with a malformed VORBIS_COMMENT block or in
+/// old Flake's variable-block-size format, consumes the metadata and returns it repaired;
+/// otherwise leaves the source where it was and returns `None`.
+pub fn repaired_header(source: &mut MediaSourceStream<'_>) -> io::Result<Option<RepairedHeader>> {
+    let start = source.pos();
+    let walked = walk_header(source);
+    source.seek_buffered(start);
+    let Some(walk) = walked? else {
+        return Ok(None);
+    };
+    if walk.damaged_comments.is_empty() && walk.old_variable_blocks.is_none() {
+        return Ok(None);
+    }
+    let mut bytes = vec![0u8; walk.len];
+    source.read_buf_exact(&mut bytes)?;
+    for &at in &walk.damaged_comments {
+        bytes[at] = (bytes[at] & 0x80) | BLOCK_PADDING;
+    }
+    if let Some(largest) = walk.old_variable_blocks {
+        // STREAMINFO's minimum block size, right after its block header.
+        bytes[STREAMINFO_BODY..STREAMINFO_BODY + 2].copy_from_slice(&largest.to_be_bytes());
+    }
+    Ok(Some(RepairedHeader {
+        bytes,
+        tags_dropped: !walk.damaged_comments.is_empty(),
+        old_variable_blocks: walk.old_variable_blocks.is_some(),
+    }))
+}
+
+/// Where the STREAMINFO body starts: after `fLaC` and its block header.
+const STREAMINFO_BODY: usize = 8;
+
+/// What walking the metadata blocks found.
+struct HeaderWalk {
+    /// Bytes of `fLaC` and the metadata blocks.
+    len: usize,
+    /// Offsets of the block headers of malformed VORBIS_COMMENT blocks.
+    damaged_comments: Vec<usize>,
+    /// STREAMINFO's largest block size when the stream is old Flake's variable-block-size
+    /// format: STREAMINFO's sizes differ, yet the first frame says its block size is fixed.
+    old_variable_blocks: Option<u16>,
+}
+
+/// Walks the metadata blocks and looks at the first frame's sync code; `None` when this is not
+/// FLAC or the header is not within reach.
+fn walk_header<R: ReadBytes>(source: &mut R) -> io::Result<Option<HeaderWalk>> {
     if source.read_quad_bytes()? != *b"fLaC" {
         return Ok(None);
     }
     let mut offset = 4usize;
-    let mut damaged = Vec::new();
+    let mut damaged_comments = Vec::new();
+    let mut block_sizes = None;
     loop {
         let kind = source.read_u8()?;
         let len = source.read_be_u24()? as usize;
         if (offset + 4 + len) as u64 > LOOK_LIMIT {
             return Ok(None);
         }
-        if kind & 0x7f == BLOCK_VORBIS_COMMENT {
-            let mut body = vec![0u8; len];
-            source.read_buf_exact(&mut body)?;
-            if !comments_are_well_formed(&body) {
-                damaged.push(offset);
+        match kind & 0x7f {
+            BLOCK_STREAMINFO if offset == 4 && len >= 4 => {
+                let min = source.read_be_u16()?;
+                let max = source.read_be_u16()?;
+                block_sizes = Some((min, max));
+                source.ignore_bytes(len as u64 - 4)?;
             }
-        } else {
-            source.ignore_bytes(len as u64)?;
+            BLOCK_VORBIS_COMMENT => {
+                let mut body = vec![0u8; len];
+                source.read_buf_exact(&mut body)?;
+                if !comments_are_well_formed(&body) {
+                    damaged_comments.push(offset);
+                }
+            }
+            _ => source.ignore_bytes(len as u64)?,
         }
         offset += 4 + len;
         if kind & 0x80 != 0 {
-            return Ok((!damaged.is_empty()).then_some(damaged));
+            break;
         }
     }
+    // The first frame's sync code: 0xFFF8 says fixed block size, 0xFFF9 variable. Not
+    // consumed: the caller rewinds to the start anyway.
+    let mut sync = [0u8; 2];
+    let fixed_sync = source.read_buf_exact(&mut sync).is_ok() && sync == [0xff, 0xf8];
+    let old_variable_blocks = match block_sizes {
+        Some((min, max)) if min != max && fixed_sync => Some(max),
+        _ => None,
+    };
+    Ok(Some(HeaderWalk {
+        len: offset,
+        damaged_comments,
+        old_variable_blocks,
+    }))
 }
 
 /// A VORBIS_COMMENT body: vendor string, comment count, that many comments, each a 32-bit
@@ -94,6 +164,60 @@ fn comments_are_well_formed(body: &[u8]) -> bool {
         }
     }
     at <= body.len()
+}
+
+/// Stamps each packet of the reader it wraps with the number of samples before it. For old
+/// Flake streams, whose frame headers carry a sample number where symphonia's reader expects a
+/// frame number (see [`repaired_header`]), so its timestamps are that number times the block size.
+pub struct SampleCountedReader<'s> {
+    inner: Box<dyn FormatReader + 's>,
+    next_ts: u64,
+}
+
+impl<'s> SampleCountedReader<'s> {
+    pub fn new(inner: Box<dyn FormatReader + 's>) -> Self {
+        SampleCountedReader { inner, next_ts: 0 }
+    }
+}
+
+impl FormatReader for SampleCountedReader<'_> {
+    fn format_info(&self) -> &FormatInfo {
+        self.inner.format_info()
+    }
+
+    fn media_info(&self) -> &MediaInfo {
+        self.inner.media_info()
+    }
+
+    fn metadata(&mut self) -> Metadata<'_> {
+        self.inner.metadata()
+    }
+
+    fn seek(&mut self, mode: SeekMode, to: SeekTo) -> Result<SeekedTo> {
+        // Seeking goes by timestamps this reader does not keep; the element never seeks.
+        let _ = (mode, to);
+        unsupported_error("flac: seeking in an old Flake variable-block-size stream")
+    }
+
+    fn tracks(&self) -> &[Track] {
+        self.inner.tracks()
+    }
+
+    fn next_packet(&mut self) -> Result<Option<Packet>> {
+        let Some(mut packet) = self.inner.next_packet()? else {
+            return Ok(None);
+        };
+        packet.pts = Timestamp::new(self.next_ts as i64);
+        self.next_ts += packet.dur.get();
+        Ok(Some(packet))
+    }
+
+    fn into_inner<'a>(self: Box<Self>) -> MediaSourceStream<'a>
+    where
+        Self: 'a,
+    {
+        self.inner.into_inner()
+    }
 }
 
 /// The shortest FLAC frame header: sync and codes (4), a 1-byte coded number, the CRC-8.
@@ -279,6 +403,10 @@ mod tests {
     }
 
     fn flac(blocks: &[(u8, Vec<u8>)]) -> Vec<u8> {
+        flac_then(blocks, b"\xff\xf8 frames")
+    }
+
+    fn flac_then(blocks: &[(u8, Vec<u8>)], frames: &[u8]) -> Vec<u8> {
         let mut out = b"fLaC".to_vec();
         for (i, (kind, body)) in blocks.iter().enumerate() {
             let last = if i + 1 == blocks.len() { 0x80 } else { 0 };
@@ -286,11 +414,11 @@ mod tests {
             out.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
             out.extend_from_slice(body);
         }
-        out.extend_from_slice(b"\xff\xf8 frames");
+        out.extend_from_slice(frames);
         out
     }
 
-    fn run(bytes: Vec<u8>) -> (Option<Vec<u8>>, u64) {
+    fn run(bytes: Vec<u8>) -> (Option<RepairedHeader>, u64) {
         let mut source = MediaSourceStream::new(
             Box::new(Cursor::new(bytes)),
             MediaSourceStreamOptions::default(),
@@ -311,6 +439,8 @@ mod tests {
         let file = flac(&[streaminfo.clone(), (4, bad), (1, vec![0; 10])]);
         let (repaired, pos) = run(file.clone());
         let repaired = repaired.expect("a repair");
+        assert!(repaired.tags_dropped && !repaired.old_variable_blocks);
+        let repaired = repaired.bytes;
         assert_eq!(pos as usize, repaired.len(), "the header is consumed");
         assert_eq!(repaired.len(), file.len() - 9, "up to the first frame");
         let at = 4 + 4 + 34;
@@ -324,6 +454,41 @@ mod tests {
         assert_eq!((none, pos), (None, 0));
         let (none, pos) = run(b"ID3\x04 something else".to_vec());
         assert_eq!((none, pos), (None, 0));
+    }
+
+    /// STREAMINFO with block sizes `min` and `max`, 44.1 kHz, stereo, 16 bits.
+    fn streaminfo(min: u16, max: u16) -> (u8, Vec<u8>) {
+        let mut body = min.to_be_bytes().to_vec();
+        body.extend(max.to_be_bytes());
+        body.extend([0u8; 6]);
+        body.extend(((44_100u64 << 44) | (1 << 41) | (15 << 36)).to_be_bytes());
+        body.extend([0u8; 16]);
+        (BLOCK_STREAMINFO, body)
+    }
+
+    #[test]
+    fn old_flake_variable_block_sizes_state_one_block_size() {
+        // Sizes differ, frames say "fixed": old Flake. STREAMINFO's minimum becomes the maximum.
+        let file = flac_then(&[streaminfo(576, 4608)], b"\xff\xf8\xc9\x18\x00");
+        let (repaired, pos) = run(file.clone());
+        let repaired = repaired.expect("a repair");
+        assert!(repaired.old_variable_blocks && !repaired.tags_dropped);
+        assert_eq!(pos as usize, repaired.bytes.len());
+        assert_eq!(
+            repaired.bytes.len(),
+            file.len() - 5,
+            "up to the first frame"
+        );
+        let mut expected = file[..repaired.bytes.len()].to_vec();
+        expected[8..10].copy_from_slice(&4608u16.to_be_bytes());
+        assert_eq!(repaired.bytes, expected, "nothing else changes");
+        // Variable sizes with variable-size frames, or one size: nothing to repair.
+        for file in [
+            flac_then(&[streaminfo(576, 4608)], b"\xff\xf9\xc9\x18\x00"),
+            flac_then(&[streaminfo(4096, 4096)], b"\xff\xf8\xc9\x18\x00"),
+        ] {
+            assert_eq!(run(file), (None, 0));
+        }
     }
 
     /// A fixed-block-size frame header: 4096 samples, 44.1 kHz, stereo, 16 bits, frame `n`.
