@@ -485,6 +485,8 @@ impl<'a> Worker<'a> {
         self.reader.set_mpeg_split(true);
         // Likewise for Ogg, whose reader drops damaged pages without a word.
         self.reader.set_ogg_check(true);
+        // And for FLAC, whose reader and decoder assume every frame has the header's format.
+        self.reader.set_flac_split(true);
         // And for Matroska, whose reader ignores DiscardPadding and gives up on damage.
         self.reader.set_mkv_watch(true);
         self.reader.capture_head(HEAD_CAPTURE_LIMIT);
@@ -527,6 +529,9 @@ impl<'a> Worker<'a> {
             if container != "ogg" {
                 self.reader.set_ogg_check(false);
             }
+            if container != "flac" {
+                self.reader.set_flac_split(false);
+            }
             if container != "matroska" {
                 self.reader.set_mkv_watch(false);
             }
@@ -553,8 +558,8 @@ impl<'a> Worker<'a> {
             };
             match self.decode_stream(format, extras) {
                 StreamEnd::Ended(_) if self.reader.at_boundary() => {
-                    // The reader stopped at the start of the next MPEG file; what it buffered
-                    // is the tail of the file that ended.
+                    // The reader stopped at the start of the next MPEG file or of FLAC frames in
+                    // a new format; what it buffered is the tail of the stream that ended.
                     self.reader.pass_boundary();
                     source = self.new_source();
                 }
@@ -688,6 +693,7 @@ impl<'a> Worker<'a> {
         // replay limit must not either.
         self.reader.set_mpeg_split(false);
         self.reader.set_ogg_check(false);
+        self.reader.set_flac_split(false);
         self.reader.set_mkv_watch(false);
         self.reader.set_retain(None);
         let held = mp4::hold_until_index(&mut source, self.settings.mp4_buffer_limit)?;

@@ -11,6 +11,7 @@ pub mod codecs;
 pub mod container;
 pub mod coroutine;
 pub mod decoder;
+pub mod flac_split;
 pub mod format_hint;
 pub mod mkv_watch;
 pub mod mp4_edit;

@@ -8,7 +8,8 @@
 //! While the decoder is still probing, the bytes it read can be kept and replayed from the start,
 //! so a wrong format hint can fall back to probing without losing input.
 //!
-//! Before each read the active container watchers (`mkv_watch`, `mpeg_split`, `ogg_check`) look
+//! Before each read the active container watchers (`mkv_watch`, `mpeg_split`, `flac_split`,
+//! `ogg_check`) look
 //! at the queued bytes through the `watch::ByteWatch` interface and say how far the reader may
 //! read, what to drop and where reads end; the queue applies that and knows nothing of
 //! containers.
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, MutexGuard};
 
 use crate::coroutine::Suspender;
+use crate::flac_split::FlacWatch;
 use crate::mkv_watch::MkvWatch;
 use crate::mpeg_split::MpegWatch;
 use crate::ogg_check::OggPageCheck;
@@ -83,11 +85,12 @@ impl Queued {
 struct Watchers {
     mkv: Option<MkvWatch>,
     mpeg: Option<MpegWatch>,
+    flac: Option<FlacWatch>,
     ogg: Option<OggPageCheck>,
 }
 
 /// Most watchers at once.
-const WATCHERS: usize = 3;
+const WATCHERS: usize = 4;
 
 impl Watchers {
     /// The active watchers, in the order they look at the bytes: Matroska's first, as bytes it
@@ -95,8 +98,9 @@ impl Watchers {
     fn active(&mut self) -> impl Iterator<Item = &mut dyn ByteWatch> {
         let mkv = self.mkv.as_mut().map(|w| w as &mut dyn ByteWatch);
         let mpeg = self.mpeg.as_mut().map(|w| w as &mut dyn ByteWatch);
+        let flac = self.flac.as_mut().map(|w| w as &mut dyn ByteWatch);
         let ogg = self.ogg.as_mut().map(|w| w as &mut dyn ByteWatch);
-        [mkv, mpeg, ogg].into_iter().flatten()
+        [mkv, mpeg, flac, ogg].into_iter().flatten()
     }
 }
 
@@ -293,6 +297,14 @@ impl StreamReader {
         state.watchers.mpeg = enabled.then(|| MpegWatch::new(position));
     }
 
+    /// Ends reads where a FLAC stream's frames change format, from the next unread byte on, which
+    /// must be the stream's start (see `flac_split`).
+    pub fn set_flac_split(&self, enabled: bool) {
+        let mut state = self.shared.lock();
+        let position = state.position();
+        state.watchers.flac = enabled.then(|| FlacWatch::new(position));
+    }
+
     /// Packets that end in the last Ogg page read (0 without the Ogg check, or before a page).
     pub fn ogg_packets_in_last_page(&self) -> u32 {
         self.shared
@@ -374,21 +386,30 @@ impl StreamReader {
         }
     }
 
-    /// True when reads end because a new file starts at the read position.
+    /// True when reads end because a new file (MPEG audio) or new frame format (FLAC) starts
+    /// at the read position.
     pub fn at_boundary(&self) -> bool {
         let state = self.shared.lock();
         let position = state.position();
-        state
-            .watchers
+        let watchers = &state.watchers;
+        watchers
             .mpeg
             .as_ref()
             .is_some_and(|mpeg| mpeg.at_boundary(position))
+            || watchers
+                .flac
+                .as_ref()
+                .is_some_and(|flac| flac.at_boundary(position))
     }
 
     /// Lets reads go on into the next file.
     pub fn pass_boundary(&self) {
-        if let Some(mpeg) = self.shared.lock().watchers.mpeg.as_mut() {
+        let mut state = self.shared.lock();
+        if let Some(mpeg) = state.watchers.mpeg.as_mut() {
             mpeg.pass_boundary();
+        }
+        if let Some(flac) = state.watchers.flac.as_mut() {
+            flac.pass_boundary();
         }
     }
 

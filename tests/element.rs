@@ -367,13 +367,15 @@ fn back_to_back_mp3_files_decode_fully() {
     assert_eq!(two.frames(), 2 * SOURCE_FRAMES);
 }
 
-/// Two ADTS files, and two MP3 streams without Xing headers, back to back at different rates
-/// and channel counts: both decode completely, each with its own caps in keep mode.
+/// Two ADTS files, two MP3 streams without Xing headers, and FLAC frames that change format
+/// without a new header (`flac_split`), back to back at different rates and channel counts: both
+/// decode completely, each with its own caps in keep mode.
 #[test]
 fn sequences_across_rates_decode_fully() {
     for (first, second) in [
         ("aac_adts.aac", "aac_22k_mono.aac"),
         ("mp3_cbr.mp3", "mp3_22k_mono.mp3"),
+        ("flac.flac", "flac_22k_mono_frames.flac"),
     ] {
         let alone: Vec<Decoded> = [first, second]
             .iter()

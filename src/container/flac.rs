@@ -225,14 +225,29 @@ const MIN_FRAME_HEADER_LEN: usize = 6;
 
 /// What a FLAC frame header says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FrameHeader {
-    variable_block_size: bool,
-    block_size: u32,
-    sample_rate: u32,
-    channels: u8,
-    bits_per_sample: u8,
+pub struct FrameHeader {
+    pub variable_block_size: bool,
+    pub block_size: u32,
+    /// 0: as STREAMINFO says.
+    pub sample_rate: u32,
+    pub channels: u8,
+    /// 0: as STREAMINFO says.
+    pub bits_per_sample: u8,
     /// The frame number (fixed block size) or the first sample's number (variable).
-    number: u64,
+    pub number: u64,
+    /// Bytes of the header, its CRC-8 included.
+    pub len: usize,
+}
+
+impl FrameHeader {
+    /// The number the next frame of the same stream carries.
+    pub fn next_number(&self) -> u64 {
+        if self.variable_block_size {
+            self.number + u64::from(self.block_size)
+        } else {
+            self.number + 1
+        }
+    }
 }
 
 /// CRC-8 with polynomial x^8 + x^2 + x + 1, as FLAC frame headers carry it.
@@ -252,6 +267,11 @@ fn crc8(bytes: &[u8]) -> u8 {
 /// its own sample rate and bit depth (a frame may defer both to STREAMINFO, which a stream
 /// joined late does not have).
 fn parse_frame_header(b: &[u8]) -> Option<FrameHeader> {
+    frame_header(b).filter(|h| h.sample_rate != 0 && h.bits_per_sample != 0)
+}
+
+/// The frame header at the start of `b`, if it is one whose CRC-8 matches.
+pub fn frame_header(b: &[u8]) -> Option<FrameHeader> {
     if b.len() < 6 || b[0] != 0xff || b[1] & 0xfe != 0xf8 || b[3] & 1 != 0 {
         return None;
     }
@@ -287,6 +307,7 @@ fn parse_frame_header(b: &[u8]) -> Option<FrameHeader> {
         n => 256 << (n - 8),
     };
     let sample_rate = match b[2] & 0xf {
+        0 => 0,
         1 => 88_200,
         2 => 176_400,
         3 => 192_000,
@@ -309,6 +330,7 @@ fn parse_frame_header(b: &[u8]) -> Option<FrameHeader> {
         _ => return None,
     };
     let bits_per_sample = match (b[3] >> 1) & 7 {
+        0 => 0,
         1 => 8,
         2 => 12,
         4 => 16,
@@ -317,7 +339,7 @@ fn parse_frame_header(b: &[u8]) -> Option<FrameHeader> {
         7 => 32,
         _ => return None,
     };
-    if sample_rate == 0 || crc8(&b[..at]) != *b.get(at)? {
+    if crc8(&b[..at]) != *b.get(at)? {
         return None;
     }
     Some(FrameHeader {
@@ -327,6 +349,7 @@ fn parse_frame_header(b: &[u8]) -> Option<FrameHeader> {
         channels,
         bits_per_sample,
         number,
+        len: at + 1,
     })
 }
 
@@ -341,12 +364,7 @@ pub fn header_for_frames(bytes: &[u8]) -> Option<(usize, Vec<u8>)> {
     'search: for (i, first) in
         candidates.filter_map(|i| parse_frame_header(&bytes[i..]).map(|h| (i, h)))
     {
-        let next_number = first.number
-            + if first.variable_block_size {
-                u64::from(first.block_size)
-            } else {
-                1
-            };
+        let next_number = first.next_number();
         // A frame of silence is a header and a few bytes: look right after this header.
         for j in i + MIN_FRAME_HEADER_LEN..bytes.len().saturating_sub(1) {
             if !is_sync(j) {
@@ -364,8 +382,13 @@ pub fn header_for_frames(bytes: &[u8]) -> Option<(usize, Vec<u8>)> {
         }
     }
     let (at, frame) = found?;
-    // STREAMINFO: block sizes, frame sizes unknown (0), rate, channels, depth, length unknown
-    // (0), no MD5 (all zero: nothing to check).
+    Some((at, streaminfo_for(&frame)))
+}
+
+/// A `fLaC` marker and the STREAMINFO block that describe frames like `frame`, which must state
+/// its sample rate and bit depth: block sizes, frame sizes unknown (0), rate, channels, depth,
+/// length unknown (0), no MD5 (all zero: nothing to check).
+pub fn streaminfo_for(frame: &FrameHeader) -> Vec<u8> {
     let (min_block, max_block) = if frame.variable_block_size {
         (16, 65_535)
     } else {
@@ -382,7 +405,7 @@ pub fn header_for_frames(bytes: &[u8]) -> Option<(usize, Vec<u8>)> {
         | (u64::from(frame.bits_per_sample - 1) << 36);
     header.extend(packed.to_be_bytes());
     header.extend([0u8; 16]);
-    Some((at, header))
+    header
 }
 
 #[cfg(test)]

@@ -573,6 +573,25 @@ fn recipe(name: &str) -> Recipe {
         "aac_22k_mono.aac" => Encode(&[
             "-ar", "22050", "-ac", "1", "-c:a", "aac", "-b:a", "64k", "-f", "adts",
         ]),
+        "flac_22k_mono.flac" => Encode(&[
+            "-ar",
+            "22050",
+            "-ac",
+            "1",
+            "-sample_fmt",
+            "s16",
+            "-c:a",
+            "flac",
+            "-f",
+            "flac",
+        ]),
+        // Its frames alone, as they follow another stream's frames when a FLAC source changes
+        // format without a new header.
+        "flac_22k_mono_frames.flac" => Patched(
+            "flac_22k_mono.flac",
+            "fLaC header removed",
+            strip_flac_header,
+        ),
         "mp3_22k_mono.mp3" => Encode(&[
             "-ar",
             "22050",
@@ -846,6 +865,20 @@ fn fixture_dir() -> PathBuf {
         .parent()
         .expect("target dir")
         .join("test-fixtures")
+}
+
+/// Removes `fLaC` and the metadata blocks: the frames alone are left.
+fn strip_flac_header(bytes: &mut Vec<u8>) {
+    assert_eq!(&bytes[..4], b"fLaC");
+    let mut at = 4;
+    loop {
+        let last = bytes[at] & 0x80 != 0;
+        at += 4 + u32::from_be_bytes([0, bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+        if last {
+            break;
+        }
+    }
+    bytes.drain(..at);
 }
 
 /// Appends `udta/meta/ilst/----` (`com.apple.iTunes`, `iTunSMPB` = `value`) to the `moov` box of
