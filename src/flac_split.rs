@@ -28,6 +28,11 @@ const MAX_HEADER: usize = 16;
 /// Bytes of a metadata block header.
 const BLOCK_HEADER: usize = 4;
 
+/// How far past a frame in a new format the next one must be found for the change to count;
+/// reads wait at the first one meanwhile, so this also bounds what is held back. Real frames
+/// are a few KiB to a few tens of KiB.
+const CONFIRM_WITHIN: u64 = 256 * 1024;
+
 /// What a frame must share with the frames before it, as STREAMINFO states it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Format {
@@ -205,6 +210,14 @@ impl FlacWatch {
                 return false;
             }
             at = i + 1;
+            if let Some((candidate_at, _)) = self.candidate
+                && self.scanned + i as u64 > candidate_at + CONFIRM_WITHIN
+            {
+                // No next frame in the new format: it was a false sync.
+                self.scanned = candidate_at + 1;
+                self.candidate = None;
+                return true;
+            }
             let Some(frame) = frame_header(header) else {
                 continue;
             };
@@ -240,15 +253,17 @@ impl FlacWatch {
                 None => {}
             }
         }
+        if let Some((candidate_at, _)) = self.candidate
+            && self.scanned + bytes.len() as u64 > candidate_at + CONFIRM_WITHIN
+        {
+            self.scanned = candidate_at + 1;
+            self.candidate = None;
+            return true;
+        }
         if closed {
-            if let Some((candidate_at, candidate)) = self.candidate.take() {
-                // One frame in a new format, then the end of the stream.
-                self.boundary = Some((candidate_at, candidate));
-                self.scanned = candidate_at;
-                return false;
-            }
-            self.scanned += bytes.len() as u64;
-            return false;
+            // Nothing confirmed the candidate before the end: a lone frame in another format is
+            // as likely a false sync in the last frame, which cutting would lose.
+            self.candidate = None;
         }
         self.scanned += bytes.len() as u64;
         false
@@ -279,7 +294,10 @@ impl ByteWatch for FlacWatch {
                 break;
             }
         }
-        if self.phase == Phase::Off && self.boundary.is_none() {
+        let nothing_more = queue.closed() && self.scanned >= queue.end();
+        if self.boundary.is_none() && (self.phase == Phase::Off || nothing_more) {
+            // No change found, or none can be confirmed any more: nothing to hold back.
+            self.candidate = None;
             return Ahead::ANY;
         }
         match (self.boundary, self.candidate) {
@@ -288,7 +306,6 @@ impl ByteWatch for FlacWatch {
                 ..Ahead::until(at)
             },
             (None, Some((at, _))) => Ahead::until(at),
-            (None, None) if queue.closed() && self.phase == Phase::Frames => Ahead::ANY,
             (None, None) => Ahead::until(self.scanned),
         }
     }
@@ -409,6 +426,31 @@ mod tests {
         feed.push(&all);
         feed.close();
         assert_eq!(feed.read_run(&mut watch, 64), (all, Read::End));
+    }
+
+    #[test]
+    fn a_lone_header_in_another_format_before_the_end_or_far_from_any_other_is_no_change() {
+        let start = stream(&[header(44_100, 2, 16), frame(0, R44, 2, 100)]);
+        // At the end: once the stream is closed, everything goes out.
+        let at_end = [start.clone(), frame(1, R22, 1, 100)].concat();
+        // Followed by more than `CONFIRM_WITHIN` bytes without another frame header.
+        let far = [
+            start,
+            frame(1, R22, 1, 100),
+            vec![0x55; CONFIRM_WITHIN as usize + 1000],
+        ]
+        .concat();
+        for (all, closed) in [(at_end, true), (far, false)] {
+            let mut feed = Feed::default();
+            let mut watch = FlacWatch::new(0);
+            feed.push(&all);
+            if closed {
+                feed.close();
+            }
+            let (bytes, read) = feed.read_run(&mut watch, 4096);
+            assert_eq!(bytes.len(), all.len());
+            assert_eq!(read, if closed { Read::End } else { Read::Wait });
+        }
     }
 
     #[test]
