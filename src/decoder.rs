@@ -1699,16 +1699,12 @@ mod tests {
         assert_eq!(pcm.len(), 8_000);
     }
 
-    /// Found by fuzzing: while a CAF stream was still being probed, the MPEG splitter took a
-    /// false frame chain for MP3 and an "APETAGEX" after it for a tag to drop, and dropping it
-    /// broke the Matroska watcher's stream offsets (a panic). Pushed as the fuzzer did:
-    /// chunk sizes from its generator seeded with 42, 48 kHz mono.
-    #[test]
-    fn no_tag_is_dropped_while_the_container_is_probed() {
-        let input = include_bytes!("../tests/data/fuzz-ape-skip-while-probing.caf");
+    /// Pushes `input` as the fuzzer does (chunk sizes from its generator seeded with 42) to a
+    /// 48 kHz mono decoder; the first internal error, if any.
+    fn internal_error_as_fuzzed(input: &[u8]) -> Option<DecoderEvent> {
         let mut decoder =
             StreamDecoder::start(DecoderSettings::new(Some(48_000), Some(1), None)).unwrap();
-        let (mut state, mut rest) = (42u32 | 1, &input[..]);
+        let (mut state, mut rest) = (42u32 | 1, input);
         let mut events = Vec::new();
         while !rest.is_empty() && !decoder.is_finished() {
             state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
@@ -1718,7 +1714,7 @@ mod tests {
             rest = tail;
         }
         events.extend(decoder.finish());
-        let internal = events.iter().find(|e| {
+        events.into_iter().find(|e| {
             matches!(
                 e,
                 DecoderEvent::Error(DecoderError {
@@ -1726,7 +1722,26 @@ mod tests {
                     ..
                 })
             )
-        });
+        })
+    }
+
+    /// Found by fuzzing: while a CAF stream was still being probed, the MPEG splitter took a
+    /// false frame chain for MP3 and an "APETAGEX" after it for a tag to drop, and dropping it
+    /// broke the Matroska watcher's stream offsets (a panic).
+    #[test]
+    fn no_tag_is_dropped_while_the_container_is_probed() {
+        let input = include_bytes!("../tests/data/fuzz-ape-skip-while-probing.caf");
+        let internal = internal_error_as_fuzzed(input);
+        assert!(internal.is_none(), "{internal:?}");
+    }
+
+    /// Found by fuzzing: a FLAC frame header in another format near the end, with nothing after
+    /// it to confirm a change of format, held the reader before it once the input closed, and
+    /// the decoder never finished (`flac_split`).
+    #[test]
+    fn an_unconfirmed_flac_format_change_does_not_hold_the_end() {
+        let input = include_bytes!("../tests/data/fuzz-flac-unconfirmed-change.flac");
+        let internal = internal_error_as_fuzzed(input);
         assert!(internal.is_none(), "{internal:?}");
     }
 
