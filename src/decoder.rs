@@ -674,10 +674,7 @@ impl<'a> Worker<'a> {
         }
         let mut replay = header;
         replay.extend_from_slice(&head[at..]);
-        let source = read_ahead(Box::new(ReadOnlySource::new(io::Read::chain(
-            io::Cursor::new(replay),
-            self.new_source(),
-        ))));
+        let source = bytes_then(replay, self.new_source());
         readers::FlacReader::try_new(source, FormatOptions::default())
             .ok()
             .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
@@ -719,10 +716,7 @@ impl<'a> Worker<'a> {
                     .into(),
             ));
         }
-        let repaired = read_ahead(Box::new(ReadOnlySource::new(io::Read::chain(
-            io::Cursor::new(header.bytes),
-            source,
-        ))));
+        let repaired = bytes_then(header.bytes, source);
         let reader =
             readers::FlacReader::try_new(repaired, FormatOptions::default()).map_err(|e| {
                 format!("the FLAC stream could not be read after its header was repaired: {e}")
@@ -744,10 +738,7 @@ impl<'a> Worker<'a> {
         self.reader.set_retain(None);
         let container::ogg_opus::RelabelledHead { page, serial, head } = relabelled;
         self.opus_head_override = Some((serial, head));
-        let relabelled = read_ahead(Box::new(ReadOnlySource::new(io::Read::chain(
-            io::Cursor::new(page),
-            source,
-        ))));
+        let relabelled = bytes_then(page, source);
         readers::OggReader::try_new(relabelled, FormatOptions::default())
             .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
             .map_err(|e| format!("the Ogg Opus stream could not be read: {e}"))
@@ -1342,6 +1333,14 @@ fn apply_trim(frames: Range<usize>, skip: &mut u64, keep: &mut u64) -> Range<usi
     *keep -= kept;
     let start = frames.start + dropped as usize;
     start..start + kept as usize
+}
+
+/// A source that reads `bytes` (a repaired or made-up header), then the rest of `source`.
+fn bytes_then(bytes: Vec<u8>, source: MediaSourceStream<'static>) -> MediaSourceStream<'static> {
+    read_ahead(Box::new(ReadOnlySource::new(io::Read::chain(
+        io::Cursor::new(bytes),
+        source,
+    ))))
 }
 
 /// A symphonia source over `inner` with our read-ahead size.
