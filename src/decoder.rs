@@ -24,7 +24,7 @@ use symphonia::core::io::{
 use symphonia::core::meta::MetadataOptions;
 use symphonia::default::formats as readers;
 
-use crate::codecs::TrackDecoder;
+use crate::codecs::{self, TrackDecoder};
 use crate::container::mpeg_audio::MpegAudioReader;
 use crate::container::ogg_opus::FirstPage;
 use crate::container::{self, PcmStreamReader, mp4};
@@ -1137,8 +1137,23 @@ impl<'a> Worker<'a> {
             n => audio_tracks().nth(n),
         };
         let params = track.and_then(|t| t.codec_params.as_ref()?.audio());
-        let own_head = match (&self.opus_head_override, track) {
-            (Some((serial, head)), Some(track)) if *serial == track.id => Some(head.clone()),
+        let own_head = match (&self.opus_head_override, track, params) {
+            (Some((serial, head)), Some(track), _) if *serial == track.id => Some(head.clone()),
+            // Opus in Matroska must carry its OpusHead as CodecPrivate; some writers leave it
+            // out. The pre-skip is then the track's CodecDelay.
+            (_, _, Some(params))
+                if params.codec == symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS
+                    && params.extra_data.is_none() =>
+            {
+                let channels = params.channels.as_ref().map_or(2, |c| c.count()) as u8;
+                self.reader.mkv_codec_delay_ns().map(|ns| {
+                    let pre_skip = (ns * 48_000 + 500_000_000) / 1_000_000_000;
+                    codecs::opus_multistream::plain_opus_head(
+                        channels,
+                        u16::try_from(pre_skip).unwrap_or(u16::MAX),
+                    )
+                })
+            }
             _ => None,
         };
         let relabelled_params;

@@ -285,6 +285,11 @@ impl MatroskaWatch {
         taken
     }
 
+    /// The CodecDelay of the (last) track entry, in nanoseconds; 0 when there is none.
+    pub fn codec_delay_ns(&self) -> u64 {
+        self.codec_delay_ns
+    }
+
     /// The padding, in nanoseconds, of the block a packet with this timestamp came from
     /// (symphonia's packet timestamps are the block's minus the codec delay).
     pub fn padding_for(&mut self, packet_ts: i64) -> Option<i64> {
@@ -715,6 +720,11 @@ impl MkvWatch {
     /// See [`MatroskaWatch::padding_for`].
     pub fn padding_for(&mut self, packet_ts: i64) -> Option<i64> {
         self.watch.padding_for(packet_ts)
+    }
+
+    /// See [`MatroskaWatch::codec_delay_ns`].
+    pub fn codec_delay_ns(&self) -> u64 {
+        self.watch.codec_delay_ns()
     }
 
     /// See [`MatroskaWatch::first_cluster`].

@@ -338,6 +338,12 @@ impl StreamReader {
             .padding_for(packet_ts)
     }
 
+    /// The Matroska track's CodecDelay in nanoseconds (`None` without the Matroska watcher).
+    pub fn mkv_codec_delay_ns(&self) -> Option<u64> {
+        let state = self.shared.lock();
+        state.watchers.mkv.as_ref().map(MkvWatch::codec_delay_ns)
+    }
+
     /// Stream offset of the first Matroska Cluster: the header is everything before it.
     pub fn mkv_first_cluster(&self) -> Option<u64> {
         self.shared.lock().watchers.mkv.as_ref()?.first_cluster()

@@ -653,6 +653,13 @@ const OPUS_FAMILY1_WEBM: Case = Case {
     fixture: "opus_family1.webm",
     ..OPUS_WEBM
 };
+/// WebM Opus whose CodecPrivate (the OpusHead) is missing: the pre-skip comes from the track's
+/// CodecDelay. Before: 312 frames of pre-roll too many.
+const OPUS_WEBM_NO_CODEC_PRIVATE: Case = Case {
+    fixture: "opus_no_codec_private.webm",
+    reference: Some("opus.webm"),
+    ..OPUS_WEBM
+};
 const OPUS_FAMILY255_OGG: Case = Case {
     fixture: "opus_family255.ogg",
     ..OPUS_OGG
@@ -812,6 +819,7 @@ format_tests! {
     keep_opus_5_1_webm, default_opus_5_1_webm => OPUS_5_1_WEBM;
     keep_opus_7_1_ogg, default_opus_7_1_ogg => OPUS_7_1_OGG;
     keep_opus_family1_ogg, default_opus_family1_ogg => OPUS_FAMILY1_OGG;
+    keep_opus_webm_no_codec_private, default_opus_webm_no_codec_private => OPUS_WEBM_NO_CODEC_PRIVATE;
     keep_opus_family1_webm, default_opus_family1_webm => OPUS_FAMILY1_WEBM;
     keep_opus_family255_ogg, default_opus_family255_ogg => OPUS_FAMILY255_OGG;
     keep_opus_family255_webm, default_opus_family255_webm => OPUS_FAMILY255_WEBM;

@@ -73,6 +73,18 @@ impl OpusHead {
     }
 }
 
+/// The OpusHead of a plain mono or stereo stream (mapping family 0), for a container that
+/// carries none: Matroska whose CodecPrivate is missing, with the pre-skip from its CodecDelay.
+pub fn plain_opus_head(channels: u8, pre_skip: u16) -> Vec<u8> {
+    let mut head = b"OpusHead".to_vec();
+    head.extend_from_slice(&[1, channels]);
+    head.extend_from_slice(&pre_skip.to_le_bytes());
+    head.extend_from_slice(&RATE.to_le_bytes());
+    head.extend_from_slice(&0i16.to_le_bytes());
+    head.push(0);
+    head
+}
+
 /// The speaker of each channel of a mapping-family-1 stream, in the stream's (Vorbis) order
 /// (RFC 7845, section 5.1.1.2).
 fn vorbis_positions(channels: u8) -> Option<&'static [Position]> {

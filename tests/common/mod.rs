@@ -223,6 +223,11 @@ fn recipe(name: &str) -> Recipe {
         ),
         // Stereo under channel mapping family 1 (a mapping table of its own, as some encoders
         // write even for two channels) and family 255 (channels with no speaker assigned).
+        // Opus in WebM without its CodecPrivate (the OpusHead), as some writers leave it out:
+        // the element is then as a Void element of the same size.
+        "opus_no_codec_private.webm" => Patched("opus.webm", "CodecPrivate made Void", |b| {
+            void_codec_private(b)
+        }),
         "opus_family1.ogg" => Encode(&[
             "-ar",
             "48000",
@@ -865,6 +870,18 @@ fn fixture_dir() -> PathBuf {
         .parent()
         .expect("target dir")
         .join("test-fixtures")
+}
+
+/// Turns the first CodecPrivate element (ID 0x63A2, a one-byte size) into a Void element (ID
+/// 0xEC, the same size written in two bytes): no byte after it moves.
+fn void_codec_private(bytes: &mut [u8]) {
+    let at = bytes
+        .windows(2)
+        .position(|w| w == [0x63, 0xa2])
+        .expect("a CodecPrivate element");
+    let size = bytes[at + 2];
+    assert!(size & 0x80 != 0, "a one-byte size");
+    bytes[at..at + 3].copy_from_slice(&[0xec, 0x40, size & 0x7f]);
 }
 
 /// Removes `fLaC` and the metadata blocks: the frames alone are left.
