@@ -12,7 +12,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use symphonia::core::audio::{Audio, Channels, GenericAudioBufferRef, Position};
-use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
+use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::common::Tier;
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::probe::{Hint, Probe, ProbeOptions};
@@ -1137,34 +1138,18 @@ impl<'a> Worker<'a> {
             n => audio_tracks().nth(n),
         };
         let params = track.and_then(|t| t.codec_params.as_ref()?.audio());
-        let own_head = match (&self.opus_head_override, track, params) {
-            (Some((serial, head)), Some(track), _) if *serial == track.id => Some(head.clone()),
-            // Opus in Matroska must carry its OpusHead as CodecPrivate; some writers leave it
-            // out. The pre-skip is then the track's CodecDelay.
-            (_, _, Some(params))
-                if params.codec == symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS
-                    && params.extra_data.is_none() =>
-            {
-                let channels = params.channels.as_ref().map_or(2, |c| c.count()) as u8;
-                self.reader.mkv_codec_delay_ns().map(|ns| {
-                    let pre_skip = (ns * 48_000 + 500_000_000) / 1_000_000_000;
-                    codecs::opus_multistream::plain_opus_head(
-                        channels,
-                        u16::try_from(pre_skip).unwrap_or(u16::MAX),
-                    )
-                })
-            }
-            _ => None,
-        };
         let relabelled_params;
-        let params = match (params, own_head) {
-            (Some(params), Some(head)) => {
-                let mut own = params.clone();
-                own.with_extra_data(head.into_boxed_slice());
-                relabelled_params = own;
-                Some(&relabelled_params)
-            }
-            (params, _) => params,
+        let params = match (track, params) {
+            (Some(track), Some(params)) => match self.own_opus_head(track.id, params) {
+                Some(head) => {
+                    let mut own = params.clone();
+                    own.with_extra_data(head.into_boxed_slice());
+                    relabelled_params = own;
+                    Some(&relabelled_params)
+                }
+                None => Some(params),
+            },
+            (_, params) => params,
         };
         let (Some(track), Some(params)) = (track, params) else {
             let message = match wanted {
@@ -1224,6 +1209,29 @@ impl<'a> Worker<'a> {
                 None
             }
         }
+    }
+
+    /// The OpusHead to decode an Opus track with in place of what its reader gives, if any: the
+    /// stream's own where the reader was given a relabelled one (`container::ogg_opus`), or one
+    /// made from the channel count and the track's CodecDelay for Matroska without
+    /// CodecPrivate, which the spec requires and some writers leave out.
+    fn own_opus_head(&self, track_id: u32, params: &AudioCodecParameters) -> Option<Vec<u8>> {
+        if let Some((serial, head)) = &self.opus_head_override
+            && *serial == track_id
+        {
+            return Some(head.clone());
+        }
+        if params.codec != CODEC_ID_OPUS || params.extra_data.is_some() {
+            return None;
+        }
+        let channels = params.channels.as_ref().map_or(2, |c| c.count()) as u8;
+        self.reader.mkv_codec_delay_ns().map(|ns| {
+            let pre_skip = (ns * 48_000 + 500_000_000) / 1_000_000_000;
+            codecs::opus_multistream::plain_opus_head(
+                channels,
+                u16::try_from(pre_skip).unwrap_or(u16::MAX),
+            )
+        })
     }
 
     /// Makes sure a converter for this input spec exists: a new stream with another rate or

@@ -18,7 +18,7 @@
 
 use std::borrow::Cow;
 
-use crate::container::flac::{FrameHeader, frame_header, streaminfo_for};
+use crate::container::flac::{FrameHeader, frame_header, streaminfo_for, streaminfo_format};
 use crate::container::mpeg_audio::id3v2_len;
 use crate::watch::{Ahead, ByteWatch, Queue};
 
@@ -168,15 +168,15 @@ impl FlacWatch {
                 };
                 let len = u32::from_be_bytes([0, block[1], block[2], block[3]]) as usize;
                 if block[0] & 0x7f == 0 {
-                    // STREAMINFO: rate (20 bits), channels - 1 (3), bits - 1 (5) at body offset 10.
-                    let Some(body) = bytes.get(BLOCK_HEADER..BLOCK_HEADER + 18) else {
+                    let Some((sample_rate, channels, bits_per_sample)) =
+                        streaminfo_format(&bytes[BLOCK_HEADER..])
+                    else {
                         return closed && self.off();
                     };
-                    let packed = u32::from_be_bytes([body[10], body[11], body[12], body[13]]);
                     self.format = Some(Format {
-                        sample_rate: packed >> 12,
-                        channels: ((packed >> 9) & 7) as u8 + 1,
-                        bits_per_sample: ((packed >> 4) & 0x1f) as u8 + 1,
+                        sample_rate,
+                        channels,
+                        bits_per_sample,
                     });
                 }
                 self.scanned += (BLOCK_HEADER + len) as u64;
@@ -348,16 +348,7 @@ mod tests {
             ((channels - 1) << 4) | 0x08,
             n,
         ];
-        let crc = f.iter().fold(0u8, |crc, byte| {
-            (0..8).fold(crc ^ byte, |c, _| {
-                if c & 0x80 != 0 {
-                    (c << 1) ^ 0x07
-                } else {
-                    c << 1
-                }
-            })
-        });
-        f.push(crc);
+        f.push(crate::container::flac::crc8(&f));
         f.resize(f.len() + body, 0x55);
         f
     }

@@ -4,7 +4,7 @@
 //! Input is planar f32, as decoders give it, in symphonia's canonical channel order: one plane
 //! per position of the layout, in ascending WAVE channel-mask bit order (FL, FR, FC, LFE, RL,
 //! RR, FLC, FRC, RC, SL, SR, ...). It stays planar through mixing and resampling and is
-//! interleaved once, as it becomes S16LE. Output is interleaved S16LE; when the channel count changes to N > 2, the output
+//! interleaved once, as it becomes S16LE. When the channel count changes to N > 2, the output
 //! channels are the first N WAVE positions in that same order (`Position::from_count(N)`).
 //!
 //! Resampling uses rubato's synchronous FFT resampler on small fixed blocks, with the filter

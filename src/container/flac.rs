@@ -251,7 +251,7 @@ impl FrameHeader {
 }
 
 /// CRC-8 with polynomial x^8 + x^2 + x + 1, as FLAC frame headers carry it.
-fn crc8(bytes: &[u8]) -> u8 {
+pub fn crc8(bytes: &[u8]) -> u8 {
     bytes.iter().fold(0u8, |crc, byte| {
         (0..8).fold(crc ^ byte, |c, _| {
             if c & 0x80 != 0 {
@@ -385,6 +385,15 @@ pub fn header_for_frames(bytes: &[u8]) -> Option<(usize, Vec<u8>)> {
     Some((at, streaminfo_for(&frame)))
 }
 
+/// The sample rate, channel count and bit depth a STREAMINFO block's body states (the fields
+/// [`streaminfo_for`] writes); `None` when the body is too short to hold them.
+pub fn streaminfo_format(body: &[u8]) -> Option<(u32, u8, u8)> {
+    // Rate (20 bits), channels - 1 (3), bits - 1 (5), from body offset 10.
+    let packed = u32::from_be_bytes(body.get(10..14)?.try_into().ok()?);
+    let channels = ((packed >> 9) & 7) as u8 + 1;
+    Some((packed >> 12, channels, ((packed >> 4) & 0x1f) as u8 + 1))
+}
+
 /// A `fLaC` marker and the STREAMINFO block that describe frames like `frame`, which must state
 /// its sample rate and bit depth: block sizes, frame sizes unknown (0), rate, channels, depth,
 /// length unknown (0), no MD5 (all zero: nothing to check).
@@ -487,6 +496,25 @@ mod tests {
         body.extend(((44_100u64 << 44) | (1 << 41) | (15 << 36)).to_be_bytes());
         body.extend([0u8; 16]);
         (BLOCK_STREAMINFO, body)
+    }
+
+    #[test]
+    fn streaminfo_states_the_format_it_was_written_with() {
+        let frame = FrameHeader {
+            variable_block_size: false,
+            block_size: 4096,
+            sample_rate: 22_050,
+            channels: 6,
+            bits_per_sample: 24,
+            number: 0,
+            len: 6,
+        };
+        let header = streaminfo_for(&frame);
+        assert_eq!(
+            streaminfo_format(&header[STREAMINFO_BODY..]),
+            Some((22_050, 6, 24))
+        );
+        assert_eq!(streaminfo_format(&header[STREAMINFO_BODY..][..13]), None);
     }
 
     #[test]

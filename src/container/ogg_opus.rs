@@ -11,6 +11,7 @@
 
 use symphonia::core::io::{MediaSourceStream, ReadBytes, SeekBuffered};
 
+use crate::codecs::opus_multistream::OpusHead;
 use crate::ogg_check::{page_crc, page_len};
 
 /// Where the channel mapping family sits in an OpusHead (RFC 7845, section 5.1).
@@ -107,17 +108,12 @@ fn relabel(page: &[u8]) -> FirstPage {
 }
 
 /// The channel count and mapping family of the OpusHead that is the whole body of `page`, a
-/// first page, when the head is complete.
+/// first page, when the head is complete (its mapping table included).
 fn opus_mapping(page: &[u8]) -> Option<(usize, u8)> {
     let first_page = page.get(..4)? == b"OggS" && page[4] == 0 && page[5] & 0x02 != 0;
     let segments = *page.get(26)? as usize;
-    let head = page.get(PAGE_HEADER + segments..)?;
-    let channels = *head.get(9)? as usize;
-    let family = *head.get(FAMILY_AT)?;
-    // Families other than 0 carry a mapping table: stream count, coupled count, one byte per
-    // channel.
-    let whole = family == 0 || head.len() >= FAMILY_AT + 3 + channels;
-    (first_page && head.starts_with(b"OpusHead") && whole).then_some((channels, family))
+    let head = OpusHead::parse(page.get(PAGE_HEADER + segments..)?)?;
+    first_page.then_some((usize::from(head.channels), head.mapping_family))
 }
 
 #[cfg(test)]
