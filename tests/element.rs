@@ -578,6 +578,7 @@ fn surround_keeps_its_channel_positions() {
     let quad = [P::FrontLeft, P::FrontRight, P::RearLeft, P::RearRight];
     for (name, expected) in [
         ("aac_quad_pce.m4a", &quad[..]),
+        ("aac_quad_pce.aac", &quad[..]),
         ("opus_5.1.ogg", &five_one[..]),
         ("opus_5.1.webm", &five_one[..]),
         ("vorbis_5.1.ogg", &five_one[..]),

@@ -732,6 +732,21 @@ mod fdk_aac {
         quality: Quality::Snr(65.0),
         ..AAC_M4A
     };
+    /// The quad in ADTS: channel configuration 0 in every header, the layout in a program
+    /// config element at the start of the frames. symphonia's reader passes no channel count;
+    /// FDK's own ADTS parser reads the PCE.
+    const AAC_QUAD_PCE_ADTS: Case = Case {
+        fixture: "aac_quad_pce.aac",
+        quality: Quality::Snr(65.0),
+        ..AAC_ADTS
+    };
+    /// Stereo described by a PCE rather than channel configuration 2: FDK in fixed point
+    /// against ffmpeg's float decoder.
+    const AAC_PCE_STEREO_ADTS: Case = Case {
+        fixture: "aac_pce_stereo.aac",
+        quality: Quality::Snr(65.0),
+        ..AAC_ADTS
+    };
     const HE_AAC_MONO_ADTS: Case = Case {
         fixture: "he_aac_mono.aac",
         ..HE_AAC_ADTS
@@ -779,6 +794,8 @@ mod fdk_aac {
         keep_aac_5_1_adts, default_aac_5_1_adts => AAC_5_1_ADTS;
         keep_aac_5_1_m4a, default_aac_5_1_m4a => AAC_5_1_M4A;
         keep_aac_quad_pce_m4a, default_aac_quad_pce_m4a => AAC_QUAD_PCE_M4A;
+        keep_aac_quad_pce_adts, default_aac_quad_pce_adts => AAC_QUAD_PCE_ADTS;
+        keep_aac_pce_stereo_adts, default_aac_pce_stereo_adts => AAC_PCE_STEREO_ADTS;
         keep_aac_ld_m4a, default_aac_ld_m4a => AAC_LD_M4A;
         keep_aac_eld_m4a, default_aac_eld_m4a => AAC_ELD_M4A;
     }

@@ -185,21 +185,13 @@ fn check(error: sys::AAC_DECODER_ERROR) -> Result<()> {
 }
 
 impl FdkDecoder {
-    fn new(config: &[u8]) -> Result<FdkDecoder> {
+    fn open(transport: sys::TRANSPORT_TYPE) -> Result<FdkDecoder> {
         // SAFETY: plain constructor; a null return is handled below.
-        let handle = unsafe { sys::aacDecoder_Open(sys::TRANSPORT_TYPE_TT_MP4_RAW, 1) };
+        let handle = unsafe { sys::aacDecoder_Open(transport, 1) };
         let Some(handle) = NonNull::new(handle) else {
             return unsupported_error("aac: FDK could not allocate a decoder");
         };
         let decoder = FdkDecoder(handle);
-        let mut config_ptr = config.as_ptr() as *mut u8;
-        let config_len = config.len() as u32;
-        // SAFETY: FDK reads `config_len` bytes from the one buffer `config_ptr` points to, which
-        // `config` keeps alive for the call; it does not write through either pointer.
-        check(unsafe {
-            sys::aacDecoder_ConfigRaw(decoder.0.as_ptr(), &mut config_ptr, &config_len)
-        })
-        .or_else(|_| unsupported_error("aac: FDK refuses the stream's AudioSpecificConfig"))?;
         // SAFETY: a valid handle; the parameter takes an integer.
         check(unsafe {
             sys::aacDecoder_SetParam(
@@ -208,6 +200,26 @@ impl FdkDecoder {
                 0,
             )
         })?;
+        Ok(decoder)
+    }
+
+    /// A decoder fed ADTS frames, header included: FDK's ADTS parser takes the channel layout
+    /// from a program config element in the frames, which raw mode cannot be configured with.
+    fn new_adts() -> Result<FdkDecoder> {
+        Self::open(sys::TRANSPORT_TYPE_TT_MP4_ADTS)
+    }
+
+    /// A decoder fed raw access units described by an AudioSpecificConfig.
+    fn new(config: &[u8]) -> Result<FdkDecoder> {
+        let decoder = Self::open(sys::TRANSPORT_TYPE_TT_MP4_RAW)?;
+        let mut config_ptr = config.as_ptr() as *mut u8;
+        let config_len = config.len() as u32;
+        // SAFETY: FDK reads `config_len` bytes from the one buffer `config_ptr` points to, which
+        // `config` keeps alive for the call; it does not write through either pointer.
+        check(unsafe {
+            sys::aacDecoder_ConfigRaw(decoder.0.as_ptr(), &mut config_ptr, &config_len)
+        })
+        .or_else(|_| unsupported_error("aac: FDK refuses the stream's AudioSpecificConfig"))?;
         Ok(decoder)
     }
 
@@ -302,6 +314,42 @@ pub struct FdkAacDecoder {
     holds_a_frame: bool,
     /// AAC-LD or ELD, which only FDK decodes.
     low_delay: bool,
+    /// Set when FDK takes ADTS frames rather than raw access units.
+    adts: Option<AdtsFraming>,
+}
+
+/// Puts an ADTS header back in front of each access unit of an AAC-LC stream whose channel
+/// layout is a program config element (channel configuration 0).
+struct AdtsFraming {
+    rate_index: u8,
+    /// The frame handed to FDK, reused from packet to packet.
+    frame: Vec<u8>,
+}
+
+impl AdtsFraming {
+    const HEADER_LEN: usize = 7;
+
+    /// `unit` behind an ADTS header: MPEG-4, no CRC, AAC-LC, channel configuration 0.
+    fn frame(&mut self, unit: &[u8]) -> Result<&[u8]> {
+        let len = Self::HEADER_LEN + unit.len();
+        if len >= 1 << 13 {
+            return Err(Error::DecodeError("aac: access unit too long for ADTS"));
+        }
+        let len = len as u16;
+        const LC: u8 = 1;
+        self.frame.clear();
+        self.frame.extend_from_slice(&[
+            0xff,
+            0xf1,
+            (LC << 6) | (self.rate_index << 2),
+            (len >> 11) as u8,
+            (len >> 3) as u8,
+            ((len & 7) << 5) as u8 | 0x1f,
+            0xfc,
+        ]);
+        self.frame.extend_from_slice(unit);
+        Ok(&self.frame)
+    }
 }
 
 impl FdkAacDecoder {
@@ -314,11 +362,8 @@ impl FdkAacDecoder {
                 };
                 let Some(channels) = &params.channels else {
                     // ADTS with channel configuration 0: the layout is in a program config
-                    // element inside the frames, which raw-mode FDK cannot be set up from.
-                    return unsupported_error(
-                        "aac: ADTS whose channel layout is given by a program config element \
-                         (channel configuration 0) is not supported; the same stream in MP4 is",
-                    );
+                    // element inside the frames, which only FDK's ADTS parser reads.
+                    return Self::for_adts_with_pce(params, rate);
                 };
                 lc_config(rate, channels.count())?.to_vec()
             }
@@ -340,6 +385,34 @@ impl FdkAacDecoder {
             needs_fdk: None,
             holds_a_frame: !low_delay,
             low_delay,
+            adts: None,
+        })
+    }
+
+    /// ADTS whose layout a program config element gives (symphonia's reader passes no channels
+    /// for it): each packet goes to FDK with its ADTS header made again. symphonia's reader
+    /// does not pass the profile on either; AAC-LC is assumed, as for every ADTS stream here.
+    fn for_adts_with_pce(params: &AudioCodecParameters, rate: u32) -> Result<FdkAacDecoder> {
+        let Some(rate_index) = MPEG4_SAMPLE_RATES.iter().position(|r| *r == rate) else {
+            return unsupported_error("aac: sample rate outside the MPEG-4 table");
+        };
+        Ok(FdkAacDecoder {
+            params: params.clone(),
+            decoder: FdkDecoder::new_adts()?,
+            pcm: vec![0; MAX_FRAMES * MAX_CHANNELS],
+            buf: AudioBuffer::new(
+                AudioSpec::new(48_000, Channels::Positioned(Position::FRONT_CENTER)),
+                0,
+            ),
+            held_trims: None,
+            // symphonia's decoder cannot take over: it needs the channel count.
+            needs_fdk: Some(true),
+            holds_a_frame: true,
+            low_delay: false,
+            adts: Some(AdtsFraming {
+                rate_index: rate_index as u8,
+                frame: Vec::new(),
+            }),
         })
     }
 
@@ -371,7 +444,11 @@ impl FdkAacDecoder {
 
     fn decode(&mut self, packet: &PacketRef<'_>) -> Result<()> {
         self.buf.clear();
-        let info = self.decoder.decode(packet.data, &mut self.pcm)?;
+        let unit = match &mut self.adts {
+            Some(adts) => adts.frame(packet.data)?,
+            None => packet.data,
+        };
+        let info = self.decoder.decode(unit, &mut self.pcm)?;
         self.needs_fdk
             .get_or_insert(self.low_delay || info.extended || info.core_channels > 2);
         let trims = (

@@ -208,6 +208,15 @@ fn recipe(name: &str) -> Recipe {
                 "mp4",
             ],
         ),
+        // The same quad in ADTS: channel configuration 0, the layout in a PCE in the frames.
+        "aac_quad_pce.aac" => EncodeFiltered(
+            "pan=quad|FL=c0|FR=c1|BL=0.7*c1|BR=0.6*c0",
+            &["-c:a", "aac", "-b:a", "256k", "-f", "adts"],
+        ),
+        // Stereo described by a PCE rather than channel configuration 2, as some encoders do.
+        "aac_pce_stereo.aac" => {
+            Encode(&["-c:a", "aac", "-aac_pce", "1", "-b:a", "128k", "-f", "adts"])
+        }
         "aac_5.1.m4a" => EncodeFiltered(
             PAN_5_1,
             &[
