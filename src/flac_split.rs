@@ -11,6 +11,10 @@
 //! header with the STREAMINFO that describes the new frames, so a fresh reader and decoder take
 //! over with the right format.
 //!
+//! A `fLaC` header among the frames (FLAC files concatenated, or a source that restarts its
+//! encoder) is a boundary too: the reader would take it for damage and go on with the first
+//! header's format and length. There the new header itself follows the boundary.
+//!
 //! Only streams that start with a `fLaC` header (after an ID3v2 tag, if any) are watched: the
 //! header gives the format to compare with. A frame header is recognised by its sync code and
 //! CRC-8; frames of the current format are not walked one by one (their length is not in the
@@ -58,6 +62,59 @@ impl Format {
     }
 }
 
+/// Where the next stream starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Boundary {
+    /// At frames in a new format, with no header of their own.
+    NewFormat(FrameHeader),
+    /// At a `fLaC` header.
+    NewHeader,
+}
+
+/// Bytes that start a FLAC stream's header: `fLaC`, then the header of its first metadata
+/// block, which must be STREAMINFO (type 0, 34 bytes). The byte at `LAST_FLAG` may also have its
+/// top bit set (STREAMINFO is the only block).
+const STREAM_HEADER: [u8; 8] = *b"fLaC\x00\x00\x00\x22";
+const LAST_FLAG: usize = 4;
+
+/// Whether `bytes` (at most 8 of them) could start a [`STREAM_HEADER`].
+fn starts_stream_header(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .zip(STREAM_HEADER)
+        .enumerate()
+        .all(|(i, (&byte, expected))| byte == expected || (i == LAST_FLAG && byte == 0x80))
+}
+
+/// Where a [`STREAM_HEADER`] is in `bytes`: whole, or cut off by the end of `bytes`.
+enum HeaderSearch {
+    Whole(usize),
+    CutOff(usize),
+    None,
+}
+
+fn find_stream_header(bytes: &[u8]) -> HeaderSearch {
+    let mut from = 0;
+    while let Some(offset) = memchr::memmem::find(&bytes[from..], b"fLaC") {
+        let at = from + offset;
+        let rest = &bytes[at..];
+        if starts_stream_header(rest) {
+            return if rest.len() >= STREAM_HEADER.len() {
+                HeaderSearch::Whole(at)
+            } else {
+                HeaderSearch::CutOff(at)
+            };
+        }
+        from = at + 1;
+    }
+    // "f", "fL" or "fLa" at the very end.
+    let tail = bytes.len().saturating_sub(3);
+    match (tail..bytes.len()).find(|&i| starts_stream_header(&bytes[i..])) {
+        Some(at) => HeaderSearch::CutOff(at),
+        None => HeaderSearch::None,
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     /// At the stream's start: an ID3v2 tag, `fLaC`, or something else.
@@ -83,8 +140,8 @@ pub struct FlacWatch {
     format_seen: bool,
     /// A frame in another format at this offset, waiting for the frame after it.
     candidate: Option<(u64, FrameHeader)>,
-    /// A new format starts at this offset: reads end there until the decoder passes it.
-    boundary: Option<(u64, FrameHeader)>,
+    /// The next stream starts at this offset: reads end there until the decoder passes it.
+    boundary: Option<(u64, Boundary)>,
     /// The header to hand out before the frames after a boundary, and how much went out.
     header: Vec<u8>,
     header_sent: usize,
@@ -105,15 +162,24 @@ impl FlacWatch {
         }
     }
 
-    /// True when frames in a new format start at stream offset `position` and reads end there.
+    /// True when the next stream starts at stream offset `position` and reads end there.
     pub fn at_boundary(&self, position: u64) -> bool {
         self.boundary.is_some_and(|(at, _)| at == position)
     }
 
-    /// Lets reads go on into the frames in the new format, behind a header that describes them.
+    /// Lets reads go on into the next stream: frames in a new format behind a header that
+    /// describes them, or a stream with its own header.
     pub fn pass_boundary(&mut self) {
-        let Some((_, frame)) = self.boundary.take() else {
-            return;
+        let frame = match self.boundary.take() {
+            None => return,
+            Some((_, Boundary::NewFormat(frame))) => frame,
+            Some((_, Boundary::NewHeader)) => {
+                // Its header is read like the first one's.
+                self.phase = Phase::Start;
+                self.format = None;
+                self.format_seen = false;
+                return;
+            }
         };
         let format = self.format.map(|f| f.of(&frame));
         self.format = format;
@@ -200,8 +266,16 @@ impl FlacWatch {
         let Some(format) = self.format else {
             return self.off();
         };
+        // Frame headers are looked for before the next stream header only.
+        let search = find_stream_header(bytes);
+        let limit = match search {
+            HeaderSearch::Whole(at) | HeaderSearch::CutOff(at) => at,
+            HeaderSearch::None => bytes.len(),
+        };
         let mut at = 0;
-        while let Some(offset) = memchr::memchr(0xff, &bytes[at..]) {
+        while at < limit
+            && let Some(offset) = memchr::memchr(0xff, &bytes[at..limit])
+        {
             let i = at + offset;
             let header = &bytes[i..];
             if header.len() < MAX_HEADER && !closed {
@@ -238,7 +312,7 @@ impl FlacWatch {
                         && frame.number == candidate.next_number()
                     {
                         // Two frames in a row in the new format: it starts at the first.
-                        self.boundary = Some((candidate_at, candidate));
+                        self.boundary = Some((candidate_at, Boundary::NewFormat(candidate)));
                         self.candidate = None;
                         self.scanned += i as u64;
                         return false;
@@ -252,6 +326,21 @@ impl FlacWatch {
                 }
                 None => {}
             }
+        }
+        match search {
+            HeaderSearch::Whole(at) => {
+                // A frame in another format before it was a false sync or a lone frame; the
+                // stream goes on to the new header either way.
+                self.candidate = None;
+                self.boundary = Some((self.scanned + at as u64, Boundary::NewHeader));
+                self.scanned += at as u64;
+                return false;
+            }
+            HeaderSearch::CutOff(at) if !closed => {
+                self.scanned += at as u64;
+                return false;
+            }
+            _ => {}
         }
         if let Some((candidate_at, _)) = self.candidate
             && self.scanned + bytes.len() as u64 > candidate_at + CONFIRM_WITHIN
@@ -397,6 +486,70 @@ mod tests {
             assert_eq!(stops, 1, "piece {piece}");
             assert_eq!(out, [header(22_050, 1, 16), second.clone()].concat());
         }
+    }
+
+    #[test]
+    fn a_new_stream_header_among_the_frames_starts_a_new_stream() {
+        // Two files in the same format, then one in another, each with its own header.
+        let files = [
+            stream(&[
+                header(44_100, 2, 16),
+                frame(0, R44, 2, 100),
+                frame(1, R44, 2, 90),
+            ]),
+            stream(&[header(44_100, 2, 16), frame(0, R44, 2, 80)]),
+            stream(&[
+                header(22_050, 1, 16),
+                frame(0, R22, 1, 70),
+                frame(1, R22, 1, 70),
+            ]),
+        ];
+        let all = files.concat();
+        for piece in [1, 3, 7, 64, all.len()] {
+            let mut feed = Feed::default();
+            let mut watch = FlacWatch::new(0);
+            let mut streams = vec![Vec::new()];
+            for chunk in all.chunks(piece) {
+                feed.push(chunk);
+                loop {
+                    let (bytes, read) = feed.read_run(&mut watch, 50);
+                    streams.last_mut().unwrap().extend(bytes);
+                    if read == Read::Stop {
+                        assert!(watch.at_boundary(feed.position()));
+                        watch.pass_boundary();
+                        streams.push(Vec::new());
+                        continue;
+                    }
+                    break;
+                }
+            }
+            feed.close();
+            let (bytes, read) = feed.read_run(&mut watch, 50);
+            streams.last_mut().unwrap().extend(bytes);
+            assert_eq!(read, Read::End);
+            assert_eq!(
+                streams, files,
+                "piece {piece}: each file whole, nothing inserted"
+            );
+        }
+    }
+
+    #[test]
+    fn a_stream_header_cut_off_by_the_end_is_audio() {
+        // "fLaC" and part of a STREAMINFO header at the very end: nothing follows, so no stream
+        // starts there and every byte goes to the reader.
+        let mut all = stream(&[header(44_100, 2, 16), frame(0, R44, 2, 100)]);
+        all.extend(b"fLaC\x00\x00");
+        let mut feed = Feed::default();
+        let mut watch = FlacWatch::new(0);
+        feed.push(&all);
+        let (held, read) = feed.read_run(&mut watch, 64);
+        assert_eq!((held.len(), read), (all.len() - 6, Read::Wait));
+        feed.close();
+        assert_eq!(
+            feed.read_run(&mut watch, 64),
+            (b"fLaC\x00\x00".to_vec(), Read::End)
+        );
     }
 
     #[test]

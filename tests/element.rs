@@ -376,6 +376,7 @@ fn sequences_across_rates_decode_fully() {
         ("aac_adts.aac", "aac_22k_mono.aac"),
         ("mp3_cbr.mp3", "mp3_22k_mono.mp3"),
         ("flac.flac", "flac_22k_mono_frames.flac"),
+        ("flac.flac", "flac_22k_mono.flac"),
     ] {
         let alone: Vec<Decoded> = [first, second]
             .iter()
@@ -416,6 +417,29 @@ fn sequences_across_rates_decode_fully() {
             both.samples == expected,
             "{first} + {second}: samples differ"
         );
+    }
+}
+
+/// FLAC files back to back in the same format: the second `fLaC` header starts a new stream.
+/// Before, the reader skipped it as damage and stopped at the first header's length: the second
+/// file was lost. Each file's MD5 is checked: no warning.
+#[test]
+fn concatenated_flac_files_decode_whole() {
+    let alone = decode_with_element(
+        &std::fs::read(fixture("flac.flac")).unwrap(),
+        &verifying_keep_props(),
+        Chunking::Whole,
+    );
+    for chunking in [Chunking::Fixed(4096), Chunking::Fixed(1000)] {
+        let both = decode_with_element(
+            &concat(&["flac.flac", "flac.flac"]),
+            &verifying_keep_props(),
+            chunking,
+        );
+        assert!(both.errors.is_empty(), "{:?}", both.errors);
+        assert!(both.warnings.is_empty(), "{:?}", both.warnings);
+        assert_eq!(both.samples.len(), 2 * alone.samples.len());
+        assert!(both.samples == alone.samples.repeat(2), "samples differ");
     }
 }
 
