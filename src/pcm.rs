@@ -195,12 +195,18 @@ impl PcmConverter {
 /// Float to S16: scale by 32768, round to nearest (halves away from zero), clamp. Exact for
 /// samples that came from 16 bits (`i16 as f32 / 32768.0`). NaN becomes 0.
 fn to_s16(sample: f32) -> i16 {
+    // Rounds half away from zero with operations that vectorise: neither `round` (a libm call
+    // on baseline x86-64) nor `as i32` (saturating, so the compiler converts lane by lane).
+    // Adding 1.5 × 2^23 leaves the value rounded to nearest, ties to even, in the low mantissa
+    // bits; a tie that went towards zero is then moved away from it. `scaled - nearest` is
+    // exact: the two are within 0.5 of each other.
+    const MAGIC: f32 = 12_582_912.0;
+    let sample = if sample.is_nan() { 0.0 } else { sample };
     let scaled = (sample * 32768.0).clamp(-32768.0, 32767.0);
-    // Same result as `scaled.round()`, which is a libm call on baseline x86-64; the
-    // truncating conversion is one instruction, and `scaled - truncated` is exact here.
-    let truncated = scaled as i32;
-    let fraction = scaled - truncated as f32;
-    (truncated + i32::from(fraction >= 0.5) - i32::from(fraction <= -0.5)) as i16
+    let nearest = (scaled + MAGIC).to_bits() as i32 - MAGIC.to_bits() as i32;
+    let rest = scaled - nearest as f32;
+    let away = i32::from(rest == 0.5 && scaled > 0.0) - i32::from(rest == -0.5 && scaled < 0.0);
+    (nearest + away) as i16
 }
 
 /// What the resampler may be given: finite and of sane magnitude.
@@ -780,6 +786,12 @@ mod tests {
         assert_eq!(to_s16(0.5 / 32768.0), 1);
         assert_eq!(to_s16(0.49 / 32768.0), 0);
         assert_eq!(to_s16(-1.5 / 32768.0), -2);
+        assert_eq!(to_s16(-0.5 / 32768.0), -1);
+        assert_eq!(to_s16(2.5 / 32768.0), 3);
+        // Just below a half, where adding 0.5 and truncating would round up.
+        let below_half = 0.5f32.next_down();
+        assert_eq!(to_s16(below_half / 32768.0), 0);
+        assert_eq!(to_s16(-below_half / 32768.0), 0);
         assert_eq!(to_s16(f32::NAN), 0);
         assert_eq!(to_s16(f32::INFINITY), 32767);
         assert_eq!(to_s16(f32::NEG_INFINITY), -32768);
