@@ -8,7 +8,7 @@
 //!   size to the end, losing the rest of the stream. This watcher checks the element structure
 //!   of the bytes *before* the stream buffer hands them out, so reads can end just before the
 //!   damage; it then searches for the next Cluster, from where the decoder reopens the stream
-//!   with the saved header (`decoder.rs`). [`MkvWatch`] does this on the byte queue, as a
+//!   with the saved header (`decoder`). [`MkvWatch`] does this on the byte queue, as a
 //!   `ByteWatch` (see `watch`).
 //!
 //! It walks the EBML element tree just deep enough for that: the header for the timestamp scale,

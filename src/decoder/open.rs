@@ -1,0 +1,270 @@
+//! Opening a format reader for each stream: the probe, a reader named by a hint (with the
+//! probe as fallback), and the streams symphonia's readers refuse as they are and read once
+//! something is put in front of them (an MP4 whose index comes last, Ogg Opus of mapping family
+//! 255, FLAC with a malformed or missing header).
+
+use std::io;
+use std::sync::LazyLock;
+
+use symphonia::core::common::Tier;
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::probe::{Hint, Probe, ProbeOptions};
+use symphonia::core::formats::{FormatOptions, FormatReader};
+use symphonia::core::io::{
+    MediaSource, MediaSourceStream, MediaSourceStreamOptions, ReadBytes, ReadOnlySource,
+    SeekBuffered,
+};
+use symphonia::core::meta::MetadataOptions;
+use symphonia::default::formats as readers;
+
+use super::{DecoderEvent, MAX_PROBE_BYTES, Worker};
+use crate::container::mpeg_audio::MpegAudioReader;
+use crate::container::ogg_opus::FirstPage;
+use crate::container::{self, PcmStreamReader, mp4};
+use crate::format_hint::ContainerHint;
+use crate::mp4_edit;
+
+/// Symphonia's read-ahead ring: a power of two above 32 KiB. Kept small: one per stream.
+const SOURCE_BUFFER_LEN: usize = 64 * 1024;
+
+static PROBE: LazyLock<Probe> = LazyLock::new(|| {
+    let mut probe = Probe::new_with_options(&ProbeOptions {
+        max_probe_depth: MAX_PROBE_BYTES,
+        ..Default::default()
+    });
+    // Ours first: they read the PCM containers symphonia's readers refuse, and say no to what
+    // they do not read (ADPCM WAV), which symphonia's readers then get.
+    probe.register_format_at_tier::<PcmStreamReader>(Tier::Preferred);
+    // Ahead of symphonia's MPEG reader, which refuses free format and streams of one frame.
+    probe.register_format_at_tier::<MpegAudioReader>(Tier::Preferred);
+    symphonia::default::register_enabled_formats(&mut probe);
+    probe
+});
+
+impl Worker<'_> {
+    pub(super) fn new_source(&self) -> MediaSourceStream<'static> {
+        read_ahead(Box::new(ReadOnlySource::new(self.reader.clone())))
+    }
+
+    /// Builds a format reader: from the hint for the first stream when there is one (falling
+    /// back to the probe, with the bytes the hinted reader consumed replayed), else by probing.
+    pub(super) fn open(
+        &mut self,
+        mut source: MediaSourceStream<'static>,
+    ) -> Result<Box<dyn FormatReader>, String> {
+        let may_be_mp4 = matches!(self.settings.hint, None | Some(ContainerHint::IsoMp4));
+        if may_be_mp4 && let Ok(Some(mp4::Layout::MediaFirst)) = mp4::layout(&mut source) {
+            return self.open_held_mp4(source);
+        }
+        let may_be_ogg = matches!(self.settings.hint, None | Some(ContainerHint::Ogg));
+        if may_be_ogg {
+            match container::ogg_opus::relabelled_first_page(&mut source) {
+                FirstPage::Relabelled(relabelled) => {
+                    return self.open_relabelled_ogg_opus(relabelled, source);
+                }
+                FirstPage::Unsupported(message) => return Err(message),
+                FirstPage::Other => {}
+            }
+        }
+        let may_be_flac = matches!(self.settings.hint, None | Some(ContainerHint::Flac));
+        if may_be_flac && let Ok(Some(header)) = container::flac::repaired_header(&mut source) {
+            return self.open_repaired_flac(header, source);
+        }
+        let source = match self.settings.hint.filter(|_| self.streams_opened == 0) {
+            Some(ContainerHint::RawPcm(raw)) => {
+                // Nothing to probe: the description is all there is.
+                self.reader.set_retain(None);
+                let header = raw.header()?;
+                return Ok(Box::new(PcmStreamReader::new(
+                    source,
+                    &container::RAW_INFO,
+                    header,
+                )));
+            }
+            Some(hint) => {
+                // Retention has been on since the first byte (see `run`), so a rewind replays
+                // everything `source` has seen.
+                drop(source);
+                self.reader.rewind();
+                let attempt = open_hinted(hint, self.new_source());
+                match attempt {
+                    Ok(format) => {
+                        // The reader owns what it read now; nothing to replay any more.
+                        self.reader.set_retain(None);
+                        return Ok(format);
+                    }
+                    Err(_) if self.reader.is_aborted() => return Err("aborted".into()),
+                    Err(_) => {
+                        self.reader.rewind();
+                        self.reader.set_retain(None);
+                        self.new_source()
+                    }
+                }
+            }
+            None => source,
+        };
+        let probed = PROBE.probe(
+            &Hint::new(),
+            source,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        );
+        match probed {
+            Ok(format) => Ok(format),
+            Err(_) if self.reader.is_aborted() => Err("aborted".into()),
+            Err(e) => {
+                if may_be_flac
+                    && self.streams_opened == 0
+                    && let Some(format) = self.open_headerless_flac(&e)
+                {
+                    return Ok(format);
+                }
+                Err(format!(
+                    "no supported audio format found in the first {} KiB of the stream ({e})",
+                    MAX_PROBE_BYTES / 1024
+                ))
+            }
+        }
+    }
+
+    /// FLAC frames with no `fLaC` header before them (a stream joined after its start): the
+    /// probe found nothing, so the bytes it read are read again behind the STREAMINFO their
+    /// frame headers imply (see `container::flac::header_for_frames`).
+    fn open_headerless_flac(
+        &mut self,
+        probe_error: &SymphoniaError,
+    ) -> Option<Box<dyn FormatReader>> {
+        let head = self.reader.take_whole_head()?;
+        let (at, header) = container::flac::header_for_frames(&head)?;
+        if memchr::memmem::find(&head[..at], b"fLaC").is_some() {
+            // A header was there and could not be read: the frames say what it should have.
+            self.events.send(DecoderEvent::Warning(format!(
+                "the FLAC header could not be read ({probe_error}): the frames are decoded as \
+                 their own headers describe them"
+            )));
+        }
+        let mut replay = header;
+        replay.extend_from_slice(&head[at..]);
+        let source = bytes_then(replay, self.new_source());
+        readers::FlacReader::try_new(source, FormatOptions::default())
+            .ok()
+            .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
+    }
+
+    /// An MP4 whose index comes last: holds the file until the index arrives, then reads the
+    /// copy (see `container::mp4`).
+    fn open_held_mp4(
+        &mut self,
+        mut source: MediaSourceStream<'static>,
+    ) -> Result<Box<dyn FormatReader>, String> {
+        // The watchers of other containers must not cut the media data short, and a hint's
+        // replay limit must not either.
+        self.reader.set_mpeg_split(false);
+        self.reader.set_ogg_check(false);
+        self.reader.set_flac_split(false);
+        self.reader.set_mkv_watch(false);
+        self.reader.set_retain(None);
+        let held = mp4::hold_until_index(&mut source, self.settings.mp4_buffer_limit)?;
+        self.held_edit = Some(mp4_edit::audio_edit_list(&held, self.settings.audio_track));
+        self.after_held_file = Some(source);
+        let copy = read_ahead(Box::new(io::Cursor::new(held)));
+        readers::IsoMp4Reader::try_new(copy, FormatOptions::default())
+            .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
+            .map_err(|e| format!("the MP4 file could not be read once its index arrived: {e}"))
+    }
+
+    /// A FLAC whose tags symphonia would refuse: its repaired header, then the rest of the
+    /// stream (see `container::flac`).
+    fn open_repaired_flac(
+        &mut self,
+        header: container::flac::RepairedHeader,
+        source: MediaSourceStream<'static>,
+    ) -> Result<Box<dyn FormatReader>, String> {
+        self.reader.set_retain(None);
+        if header.tags_dropped {
+            self.events.send(DecoderEvent::Warning(
+                "the FLAC file's VORBIS_COMMENT block (its tags) is malformed: it is ignored"
+                    .into(),
+            ));
+        }
+        let repaired = bytes_then(header.bytes, source);
+        let reader =
+            readers::FlacReader::try_new(repaired, FormatOptions::default()).map_err(|e| {
+                format!("the FLAC stream could not be read after its header was repaired: {e}")
+            })?;
+        Ok(if header.old_variable_blocks {
+            Box::new(container::flac::SampleCountedReader::new(Box::new(reader)))
+        } else {
+            Box::new(reader)
+        })
+    }
+
+    /// Ogg Opus of channel mapping family 255, which symphonia's reader refuses: it reads a
+    /// relabelled first page instead, and the decoder gets the stream's own OpusHead.
+    fn open_relabelled_ogg_opus(
+        &mut self,
+        relabelled: container::ogg_opus::RelabelledHead,
+        source: MediaSourceStream<'static>,
+    ) -> Result<Box<dyn FormatReader>, String> {
+        self.reader.set_retain(None);
+        let container::ogg_opus::RelabelledHead { page, serial, head } = relabelled;
+        self.opus_head_override = Some((serial, head));
+        let relabelled = bytes_then(page, source);
+        readers::OggReader::try_new(relabelled, FormatOptions::default())
+            .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
+            .map_err(|e| format!("the Ogg Opus stream could not be read: {e}"))
+    }
+}
+
+/// A source that reads `bytes` (a repaired or made-up header), then the rest of `source`.
+fn bytes_then(bytes: Vec<u8>, source: MediaSourceStream<'static>) -> MediaSourceStream<'static> {
+    read_ahead(Box::new(ReadOnlySource::new(io::Read::chain(
+        io::Cursor::new(bytes),
+        source,
+    ))))
+}
+
+/// A symphonia source over `inner` with our read-ahead size.
+pub(super) fn read_ahead(inner: Box<dyn MediaSource>) -> MediaSourceStream<'static> {
+    MediaSourceStream::new(
+        inner,
+        MediaSourceStreamOptions {
+            buffer_len: SOURCE_BUFFER_LEN,
+        },
+    )
+}
+
+/// Builds the reader a hint names.
+fn open_hinted(
+    hint: ContainerHint,
+    source: MediaSourceStream<'static>,
+) -> symphonia::core::errors::Result<Box<dyn FormatReader>> {
+    let opts = FormatOptions::default();
+    Ok(match hint {
+        ContainerHint::MpegAudio => Box::new(MpegAudioReader::try_new(source, opts)?),
+        ContainerHint::Adts => Box::new(readers::AdtsReader::try_new(source, opts)?),
+        ContainerHint::Ogg => Box::new(readers::OggReader::try_new(source, opts)?),
+        // A WAV or AIFF variant ours refuses (ADPCM) falls back to the probe, where symphonia's
+        // readers get it.
+        ContainerHint::Wav | ContainerHint::Aiff => match container::open_pcm_container(source) {
+            Ok(reader) => Box::new(reader),
+            Err(container::HeaderError::Io(e)) => return Err(SymphoniaError::IoError(e)),
+            Err(_) => return Err(SymphoniaError::Unsupported("not a PCM container")),
+        },
+        ContainerHint::Flac => Box::new(readers::FlacReader::try_new(source, opts)?),
+        ContainerHint::Matroska => Box::new(readers::MkvReader::try_new(source, opts)?),
+        ContainerHint::IsoMp4 => Box::new(readers::IsoMp4Reader::try_new(source, opts)?),
+        ContainerHint::RawPcm(_) => unreachable!("raw PCM is opened without a reader to try"),
+    })
+}
+
+/// True when the source has no more bytes (waits for bytes or the end of input).
+pub(super) fn at_end(source: &mut MediaSourceStream<'static>) -> bool {
+    match source.read_byte() {
+        Ok(_) => {
+            source.seek_buffered_rev(1);
+            false
+        }
+        Err(_) => true,
+    }
+}
