@@ -342,6 +342,25 @@ fn an_unconfirmed_flac_format_change_does_not_hold_the_end() {
     assert!(internal.is_none(), "{internal:?}");
 }
 
+/// Found by fuzzing: a Matroska Vorbis stream whose floor 1 lists an X value twice (0, which
+/// symphonia-codec-vorbis 0.6.1 leaves out of its uniqueness check) makes that decoder divide
+/// by zero on every packet. Each packet is skipped with a WARNING that says so; no internal
+/// error, no abort.
+#[test]
+fn a_codec_panicking_on_every_packet_costs_those_packets_only() {
+    let input = include_bytes!("../../tests/data/fuzz-vorbis-floor-x-list.mka");
+    let internal = internal_error_as_fuzzed(input);
+    assert!(internal.is_none(), "{internal:?}");
+    let (_, _, warnings, errors) = decode_all(keep(), &[input]);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("the vorbis decoder failed on it (attempt to divide by zero)")),
+        "{warnings:?}"
+    );
+}
+
 #[test]
 fn dropping_mid_stream_winds_the_decoder_down() {
     let wav = wav_bytes(8_000, 1, &ramp(4_000));
