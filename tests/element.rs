@@ -1308,6 +1308,21 @@ fn aac_without_fdk_warns_that_he_aac_plays_its_core_only() {
     );
 }
 
+/// Without FDK, ADTS whose layout is a program config element cannot be decoded: the ERROR
+/// says why and what to enable (symphonia's decoder alone would only ask for a channel count).
+#[cfg(not(feature = "fdk-aac"))]
+#[test]
+fn aac_without_fdk_refuses_adts_with_a_pce_by_name() {
+    let decoded = decode_fixture("aac_quad_pce.aac", &keep_props(), Chunking::Whole);
+    assert_eq!(decoded.errors.len(), 1, "{:?}", decoded.errors);
+    assert!(
+        decoded.errors[0].contains("program config element")
+            && decoded.errors[0].contains("fdk-aac"),
+        "{:?}",
+        decoded.errors
+    );
+}
+
 /// AAC Main (object type 1) is neither in FDK nor in symphonia: a clear ERROR that names it.
 #[cfg(feature = "fdk-aac")]
 #[test]

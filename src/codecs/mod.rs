@@ -49,6 +49,17 @@ impl TrackDecoder {
                 fdk_aac::FdkAacDecoder::try_new(params)?,
             )));
         }
+        #[cfg(not(feature = "fdk-aac"))]
+        if params.codec == symphonia::core::codecs::audio::well_known::CODEC_ID_AAC
+            && params.channels.is_none()
+            && params.extra_data.is_none()
+        {
+            // symphonia's decoder would only say that it needs a channel count.
+            return symphonia::core::errors::unsupported_error(
+                "aac: ADTS whose channel layout is a program config element (channel \
+                 configuration 0) needs the fdk-aac feature (meson: -Dfdk-aac=enabled)",
+            );
+        }
         CODECS
             .make_audio_decoder(params, opts)
             .map(TrackDecoder::Registry)
