@@ -20,11 +20,11 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
 
+use crate::container::flac_split::FlacWatch;
+use crate::container::mkv_watch::MkvWatch;
+use crate::container::mpeg_split::MpegWatch;
+use crate::container::ogg_check::OggPageCheck;
 use crate::coroutine::Suspender;
-use crate::flac_split::FlacWatch;
-use crate::mkv_watch::MkvWatch;
-use crate::mpeg_split::MpegWatch;
-use crate::ogg_check::OggPageCheck;
 pub use crate::watch::SkippedData;
 use crate::watch::{ByteWatch, Queue};
 
@@ -695,7 +695,7 @@ mod tests {
 
     #[test]
     fn matroska_damage_ends_reads_then_they_go_on_after_it() {
-        let (mut bytes, _, blocks) = crate::mkv_watch::tests::stream_with_clusters(2, 6);
+        let (mut bytes, _, blocks) = crate::container::mkv_watch::tests::stream_with_clusters(2, 6);
         let from = blocks[1] as usize;
         bytes[from..from + 80].fill(0);
         let resume = blocks[3] as usize;

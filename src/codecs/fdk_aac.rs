@@ -31,7 +31,7 @@ use symphonia::core::packet::PacketRef;
 
 use fdk_aac_sys as sys;
 
-use crate::mpeg_split::MPEG4_SAMPLE_RATES;
+use crate::container::mpeg_split::MPEG4_SAMPLE_RATES;
 
 /// The longest frame FDK outputs: 1024 core samples doubled by SBR.
 const MAX_FRAMES: usize = 2048;

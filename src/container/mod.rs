@@ -7,12 +7,23 @@
 //! do not (ADPCM WAV). `mp4` holds an MP4 whose index comes last until the index arrives; `flac`
 //! repairs a FLAC header whose tags would make symphonia refuse the stream; `ogg_opus` relabels
 //! the first page of an Ogg Opus stream whose channel mapping symphonia's reader refuses.
+//!
+//! The byte watchers (`crate::watch::ByteWatch`) sit between the byte queue and the readers:
+//! `mpeg_split` (where one MPEG audio or ADTS file ends and the next begins), `flac_split`
+//! (where FLAC frames change format or a new `fLaC` header starts), `mkv_watch` (Matroska
+//! structure and damage), `ogg_check` (Ogg page CRCs); `mp4_edit` reads an MP4's edit list
+//! and gapless tags from the head of the stream.
 
 pub mod aiff;
 pub mod caf;
 pub mod flac;
+pub mod flac_split;
+pub mod mkv_watch;
 pub mod mp4;
+pub mod mp4_edit;
 pub mod mpeg_audio;
+pub mod mpeg_split;
+pub mod ogg_check;
 pub mod ogg_opus;
 pub mod pcm_stream;
 pub mod raw;

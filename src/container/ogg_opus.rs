@@ -12,7 +12,7 @@
 use symphonia::core::io::{MediaSourceStream, ReadBytes, SeekBuffered};
 
 use crate::codecs::opus_multistream::OpusHead;
-use crate::ogg_check::{page_crc, page_len};
+use crate::container::ogg_check::{page_crc, page_len};
 
 /// Where the channel mapping family sits in an OpusHead (RFC 7845, section 5.1).
 const FAMILY_AT: usize = 18;

@@ -21,9 +21,9 @@ use symphonia::default::formats as readers;
 
 use crate::codecs::{self, TrackDecoder};
 use crate::container::mp4;
+use crate::container::mp4_edit;
 use crate::coroutine::{Resumable, Suspender};
 use crate::format_hint::ContainerHint;
-use crate::mp4_edit;
 use crate::pcm::{self, PcmConverter};
 use crate::stream_buffer::{StreamBuffer, StreamReader};
 pub use crate::tags::StreamTag;

@@ -18,11 +18,11 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::default::formats as readers;
 
 use super::{DecoderEvent, MAX_PROBE_BYTES, Worker};
+use crate::container::mp4_edit;
 use crate::container::mpeg_audio::MpegAudioReader;
 use crate::container::ogg_opus::FirstPage;
 use crate::container::{self, PcmStreamReader, mp4};
 use crate::format_hint::ContainerHint;
-use crate::mp4_edit;
 
 /// Symphonia's read-ahead ring: a power of two above 32 KiB. Kept small: one per stream.
 const SOURCE_BUFFER_LEN: usize = 64 * 1024;
