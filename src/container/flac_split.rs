@@ -449,6 +449,32 @@ mod tests {
         parts.concat()
     }
 
+    /// Feeds `all` in pieces of `piece` bytes and reads it as the decoder does, passing each
+    /// boundary; the bytes each reader got.
+    fn streams_read(all: &[u8], piece: usize) -> Vec<Vec<u8>> {
+        let mut feed = Feed::default();
+        let mut watch = FlacWatch::new(0);
+        let mut streams = vec![Vec::new()];
+        for chunk in all.chunks(piece) {
+            feed.push(chunk);
+            loop {
+                let (bytes, read) = feed.read_run(&mut watch, 50);
+                streams.last_mut().unwrap().extend(bytes);
+                if read != Read::Stop {
+                    break;
+                }
+                assert!(watch.at_boundary(feed.position()));
+                watch.pass_boundary();
+                streams.push(Vec::new());
+            }
+        }
+        feed.close();
+        let (bytes, read) = feed.read_run(&mut watch, 50);
+        streams.last_mut().unwrap().extend(bytes);
+        assert_eq!(read, Read::End);
+        streams
+    }
+
     #[test]
     fn frames_in_a_new_format_start_a_new_stream_behind_their_own_header() {
         let first = stream(&[
@@ -459,32 +485,14 @@ mod tests {
         let second = stream(&[frame(2, R22, 1, 80), frame(3, R22, 1, 80)]);
         let all = [first.clone(), second.clone()].concat();
         for piece in [1, 7, 64, all.len()] {
-            let mut feed = Feed::default();
-            let mut watch = FlacWatch::new(0);
-            let mut out = Vec::new();
-            let mut stops = 0;
-            for chunk in all.chunks(piece) {
-                feed.push(chunk);
-                loop {
-                    let (bytes, read) = feed.read_run(&mut watch, 50);
-                    out.extend(bytes);
-                    if read == Read::Stop {
-                        assert!(watch.at_boundary(feed.position()));
-                        assert_eq!(out, first, "piece {piece}: the first stream, whole");
-                        watch.pass_boundary();
-                        out.clear();
-                        stops += 1;
-                        continue;
-                    }
-                    break;
-                }
-            }
-            feed.close();
-            let (bytes, read) = feed.read_run(&mut watch, 50);
-            out.extend(bytes);
-            assert_eq!(read, Read::End);
-            assert_eq!(stops, 1, "piece {piece}");
-            assert_eq!(out, [header(22_050, 1, 16), second.clone()].concat());
+            assert_eq!(
+                streams_read(&all, piece),
+                [
+                    first.clone(),
+                    [header(22_050, 1, 16), second.clone()].concat()
+                ],
+                "piece {piece}: the first stream whole, then the second behind its header"
+            );
         }
     }
 
@@ -506,29 +514,9 @@ mod tests {
         ];
         let all = files.concat();
         for piece in [1, 3, 7, 64, all.len()] {
-            let mut feed = Feed::default();
-            let mut watch = FlacWatch::new(0);
-            let mut streams = vec![Vec::new()];
-            for chunk in all.chunks(piece) {
-                feed.push(chunk);
-                loop {
-                    let (bytes, read) = feed.read_run(&mut watch, 50);
-                    streams.last_mut().unwrap().extend(bytes);
-                    if read == Read::Stop {
-                        assert!(watch.at_boundary(feed.position()));
-                        watch.pass_boundary();
-                        streams.push(Vec::new());
-                        continue;
-                    }
-                    break;
-                }
-            }
-            feed.close();
-            let (bytes, read) = feed.read_run(&mut watch, 50);
-            streams.last_mut().unwrap().extend(bytes);
-            assert_eq!(read, Read::End);
             assert_eq!(
-                streams, files,
+                streams_read(&all, piece),
+                files,
                 "piece {piece}: each file whole, nothing inserted"
             );
         }
