@@ -320,6 +320,28 @@ const OPUS_WEBM: Case = Case {
     min_snr_48k_mono: 95.0,
     reference: None,
 };
+/// Opus in MP4 as ffmpeg writes it: the edit list skips the 312 pre-skip frames and ends at
+/// the original's last sample. symphonia's reader hands out the big-endian `dOps` box as if it
+/// were an OpusHead (pre-skip 14337): before, the first packet was lost and the edit list's
+/// skip came on top (143688 frames, 960 late). ffmpeg keeps the last packet whole.
+const OPUS_MP4: Case = Case {
+    fixture: "opus.mp4",
+    container: "isomp4",
+    length: Length::ReferenceMinusAtEnd(648),
+    ..OPUS_WEBM
+};
+/// Without an edit list the `dOps` pre-skip alone is applied, and the last packet stays whole,
+/// as in ffmpeg (its `stts` entry of 312 frames is not applied by either). The two agree to
+/// 1 LSB up to the original's end; in the 648 frames of the last packet's padding after it,
+/// libopus and ffmpeg's own decoder differ by tens of LSB, hence the lower whole-file SNR.
+const OPUS_MP4_NO_EDIT_LIST: Case = Case {
+    fixture: "opus_no_editlist.mp4",
+    container: "isomp4",
+    original_frames: None,
+    quality: Quality::Snr(70.0),
+    min_snr_48k_mono: 70.0,
+    ..OPUS_WEBM
+};
 /// WebM Opus with a cluster every 0.5 s.
 const OPUS_WEBM_CLUSTERS: Case = Case {
     fixture: "opus_clusters.webm",
@@ -810,6 +832,8 @@ format_tests! {
     keep_vorbis_ogg, default_vorbis_ogg => VORBIS_OGG;
     keep_opus_ogg, default_opus_ogg => OPUS_OGG;
     keep_opus_webm, default_opus_webm => OPUS_WEBM;
+    keep_opus_mp4, default_opus_mp4 => OPUS_MP4;
+    keep_opus_mp4_no_edit_list, default_opus_mp4_no_edit_list => OPUS_MP4_NO_EDIT_LIST;
     keep_opus_webm_clusters, default_opus_webm_clusters => OPUS_WEBM_CLUSTERS;
     keep_opus_webm_streamable, default_opus_webm_streamable => OPUS_WEBM_STREAMABLE;
     keep_opus_webm_mkvmerge, default_opus_webm_mkvmerge => OPUS_WEBM_MKVMERGE;

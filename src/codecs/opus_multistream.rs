@@ -28,6 +28,30 @@ const RATE: u32 = 48_000;
 /// The longest Opus packet: 120 ms.
 const MAX_FRAMES: usize = RATE as usize * 120 / 1000;
 
+/// The OpusHead of an Opus track in MP4. symphonia's MP4 reader (0.6.1) hands out the `dOps` box
+/// behind the `OpusHead` magic as it is, but `dOps` is big-endian with version 0 where OpusHead
+/// is little-endian with version 1 ("Encapsulation of Opus in ISO Base Media File Format",
+/// section 4.3.2): read as it is, a pre-skip of 312 becomes 14337 and the first packets are
+/// lost. `None` when `extra` is not such a box. `pre_skip` replaces the box's when the
+/// track's edit list already skips the priming.
+pub fn opus_head_from_mp4(extra: &[u8], pre_skip: Option<u16>) -> Option<Vec<u8>> {
+    if extra.get(..8)? != b"OpusHead" || *extra.get(8)? != 0 || extra.len() < 19 {
+        return None;
+    }
+    let be16 = |at: usize| u16::from_be_bytes([extra[at], extra[at + 1]]);
+    let mut head = b"OpusHead".to_vec();
+    head.push(1);
+    head.push(extra[9]);
+    head.extend_from_slice(&pre_skip.unwrap_or(be16(10)).to_le_bytes());
+    head.extend_from_slice(
+        &u32::from_be_bytes([extra[12], extra[13], extra[14], extra[15]]).to_le_bytes(),
+    );
+    head.extend_from_slice(&be16(16).to_le_bytes());
+    // The channel mapping family and its table are bytes, the same in both.
+    head.extend_from_slice(&extra[18..]);
+    Some(head)
+}
+
 /// What `OpusHead` says about a multichannel stream (RFC 7845, section 5.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpusHead {
@@ -355,6 +379,29 @@ mod tests {
         head.extend_from_slice(&0i16.to_le_bytes());
         head.extend_from_slice(&[1, 4, 2, 0, 4, 1, 2, 3, 5]);
         head
+    }
+
+    #[test]
+    fn an_mp4_dops_box_becomes_an_opus_head() {
+        // What symphonia's MP4 reader gives for ffmpeg's stereo dOps: version 0, pre-skip 312,
+        // 48000 Hz, gain 0, family 0, all big-endian.
+        let mut extra = b"OpusHead".to_vec();
+        extra.extend_from_slice(&[0, 2, 0x01, 0x38, 0, 0, 0xbb, 0x80, 0, 0, 0]);
+        let head = opus_head_from_mp4(&extra, None).unwrap();
+        assert_eq!(
+            head,
+            [
+                &b"OpusHead"[..],
+                &[1, 2, 0x38, 0x01, 0x80, 0xbb, 0, 0, 0, 0, 0]
+            ]
+            .concat()
+        );
+        let parsed = OpusHead::parse(&head).unwrap();
+        assert_eq!((parsed.channels, parsed.pre_skip), (2, 312));
+        let without_skip = opus_head_from_mp4(&extra, Some(0)).unwrap();
+        assert_eq!(OpusHead::parse(&without_skip).unwrap().pre_skip, 0);
+        // A real OpusHead (version 1, as in Ogg) is left alone.
+        assert_eq!(opus_head_from_mp4(&head, None), None);
     }
 
     #[test]

@@ -569,7 +569,8 @@ impl<'a> Worker<'a> {
             payload_frames: 0,
             bitrate_sent: false,
         };
-        let Some((mut track_id, mut decoder)) = self.make_decoder(&*format) else {
+        let Some((mut track_id, mut decoder)) = self.make_decoder(&*format, stream.edit.as_ref())
+        else {
             return StreamEnd::Stop;
         };
         let mut damage = 0u32;
@@ -613,7 +614,7 @@ impl<'a> Worker<'a> {
                 }
                 Err(SymphoniaError::ResetRequired) => {
                     // A new logical stream (chained Ogg): new track, new decoder.
-                    match self.make_decoder(&*format) {
+                    match self.make_decoder(&*format, None) {
                         Some((id, new_decoder)) => {
                             track_id = id;
                             decoder = new_decoder;
@@ -930,7 +931,11 @@ impl<'a> Worker<'a> {
         true
     }
 
-    fn make_decoder(&mut self, format: &dyn FormatReader) -> Option<(u32, TrackDecoder)> {
+    fn make_decoder(
+        &mut self,
+        format: &dyn FormatReader,
+        edit: Option<&mp4_edit::EditList>,
+    ) -> Option<(u32, TrackDecoder)> {
         let wanted = self.settings.audio_track;
         let audio_tracks = || {
             format
@@ -945,7 +950,7 @@ impl<'a> Worker<'a> {
         let params = track.and_then(|t| t.codec_params.as_ref()?.audio());
         let relabelled_params;
         let params = match (track, params) {
-            (Some(track), Some(params)) => match self.own_opus_head(track.id, params) {
+            (Some(track), Some(params)) => match self.own_opus_head(track.id, params, edit) {
                 Some(head) => {
                     let mut own = params.clone();
                     own.with_extra_data(head.into_boxed_slice());
@@ -1017,17 +1022,28 @@ impl<'a> Worker<'a> {
     }
 
     /// The OpusHead to decode an Opus track with in place of what its reader gives, if any: the
-    /// stream's own where the reader was given a relabelled one (`container::ogg_opus`), or one
-    /// made from the channel count and the track's CodecDelay for Matroska without
-    /// CodecPrivate, which the spec requires and some writers leave out.
-    fn own_opus_head(&self, track_id: u32, params: &AudioCodecParameters) -> Option<Vec<u8>> {
+    /// stream's own where the reader was given a relabelled one (`container::ogg_opus`); the
+    /// MP4 `dOps` box turned into the OpusHead it stands for (with no pre-skip of its own when
+    /// the track's edit list skips the priming, as ffmpeg writes it, so it is not skipped
+    /// twice); or one made from the channel count and the track's CodecDelay for Matroska
+    /// without CodecPrivate, which the spec requires and some writers leave out.
+    fn own_opus_head(
+        &self,
+        track_id: u32,
+        params: &AudioCodecParameters,
+        edit: Option<&mp4_edit::EditList>,
+    ) -> Option<Vec<u8>> {
         if let Some((serial, head)) = &self.opus_head_override
             && *serial == track_id
         {
             return Some(head.clone());
         }
-        if params.codec != CODEC_ID_OPUS || params.extra_data.is_some() {
+        if params.codec != CODEC_ID_OPUS {
             return None;
+        }
+        if let Some(extra) = &params.extra_data {
+            let pre_skip = edit.filter(|e| e.media_time > 0).map(|_| 0);
+            return codecs::opus_multistream::opus_head_from_mp4(extra, pre_skip);
         }
         let channels = params.channels.as_ref().map_or(2, |c| c.count()) as u8;
         self.reader.mkv_codec_delay_ns().map(|ns| {

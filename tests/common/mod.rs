@@ -156,6 +156,23 @@ fn recipe(name: &str) -> Recipe {
         "opus.webm" => Encode(&[
             "-ar", "48000", "-c:a", "libopus", "-b:a", "96k", "-f", "webm",
         ]),
+        // Opus in MP4: a `dOps` box, and an edit list that skips the pre-skip; and without
+        // the edit list, where the `dOps` pre-skip alone says what to skip.
+        "opus.mp4" => Encode(&[
+            "-ar", "48000", "-c:a", "libopus", "-b:a", "96k", "-f", "mp4",
+        ]),
+        "opus_no_editlist.mp4" => Encode(&[
+            "-ar",
+            "48000",
+            "-c:a",
+            "libopus",
+            "-b:a",
+            "96k",
+            "-use_editlist",
+            "0",
+            "-f",
+            "mp4",
+        ]),
         // One cluster per 0.5 s instead of ffmpeg's one per 5 s of audio.
         "opus_clusters.webm" => Encode(&[
             "-ar",
