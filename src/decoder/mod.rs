@@ -39,13 +39,14 @@ pub const MAX_PROBE_BYTES: u32 = 32 * 1024;
 /// replay those bytes into the probe.
 const HINT_REPLAY_LIMIT: usize = 48 * 1024;
 /// How much damage the stream may show before it is declared undecodable, by default (the
-/// element's `max-errors`): each corrupt packet adds one, each good packet takes one away. A leaky count rather than a run length, because
-/// noise sometimes decodes "successfully" (AAC accepts about one random payload in five), which
-/// would reset a plain run counter forever.
+/// element's `max-errors`): each corrupt packet adds one, each good packet takes one away. A
+/// leaky count rather than a run length, because noise sometimes decodes "successfully" (AAC
+/// accepts about one random payload in five), which would reset a plain run counter forever.
 pub const MAX_DAMAGE: u32 = 32;
 /// How much of the stream start is kept to read an MP4 edit list from (a faststart `moov` of a
 /// long file can take a few hundred KiB).
 const HEAD_CAPTURE_LIMIT: usize = 1024 * 1024;
+
 /// What the caller wants out.
 #[derive(Debug, Clone)]
 pub struct DecoderSettings {
