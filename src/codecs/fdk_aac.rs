@@ -66,9 +66,7 @@ pub fn object_type(asc: &[u8]) -> Option<u8> {
 /// symphonia's reader passes on only the rate and channel count). FDK still finds SBR and PS
 /// signalled implicitly in the frames.
 fn lc_config(rate: u32, channels: usize) -> Result<[u8; 2]> {
-    let Some(rate_index) = MPEG4_SAMPLE_RATES.iter().position(|r| *r == rate) else {
-        return unsupported_error("aac: sample rate outside the MPEG-4 table");
-    };
+    let rate_index = rate_index(rate)?;
     let channel_config = match channels {
         1..=6 => channels as u16,
         8 => 7,
@@ -76,6 +74,15 @@ fn lc_config(rate: u32, channels: usize) -> Result<[u8; 2]> {
     };
     let bits = (2u16 << 11) | ((rate_index as u16) << 7) | (channel_config << 3);
     Ok(bits.to_be_bytes())
+}
+
+/// The index of `rate` in the MPEG-4 sampling frequency table, as ADTS headers and
+/// AudioSpecificConfigs give it.
+fn rate_index(rate: u32) -> Result<u8> {
+    match MPEG4_SAMPLE_RATES.iter().position(|r| *r == rate) {
+        Some(index) => Ok(index as u8),
+        None => unsupported_error("aac: sample rate outside the MPEG-4 table"),
+    }
 }
 
 /// The speakers of FDK's output, which is in WAVE order for the standard configurations.
@@ -372,9 +379,25 @@ impl FdkAacDecoder {
             return unsupported_error(reason);
         }
         let low_delay = matches!(object_type(&config), Some(LD | ELD));
-        Ok(FdkAacDecoder {
+        Ok(Self::with(
+            params,
+            FdkDecoder::new(&config)?,
+            low_delay,
+            None,
+        ))
+    }
+
+    /// `adts`: FDK takes ADTS frames, and symphonia's decoder can never take over (it needs
+    /// the channel count the frames' PCE gives).
+    fn with(
+        params: &AudioCodecParameters,
+        decoder: FdkDecoder,
+        low_delay: bool,
+        adts: Option<AdtsFraming>,
+    ) -> FdkAacDecoder {
+        FdkAacDecoder {
             params: params.clone(),
-            decoder: FdkDecoder::new(&config)?,
+            decoder,
             pcm: vec![0; MAX_FRAMES * MAX_CHANNELS],
             // Replaced by the first decoded frame's spec.
             buf: AudioBuffer::new(
@@ -382,38 +405,27 @@ impl FdkAacDecoder {
                 0,
             ),
             held_trims: None,
-            needs_fdk: None,
+            needs_fdk: adts.is_some().then_some(true),
             holds_a_frame: !low_delay,
             low_delay,
-            adts: None,
-        })
+            adts,
+        }
     }
 
     /// ADTS whose layout a program config element gives (symphonia's reader passes no channels
     /// for it): each packet goes to FDK with its ADTS header made again. symphonia's reader
     /// does not pass the profile on either; AAC-LC is assumed, as for every ADTS stream here.
     fn for_adts_with_pce(params: &AudioCodecParameters, rate: u32) -> Result<FdkAacDecoder> {
-        let Some(rate_index) = MPEG4_SAMPLE_RATES.iter().position(|r| *r == rate) else {
-            return unsupported_error("aac: sample rate outside the MPEG-4 table");
+        let adts = AdtsFraming {
+            rate_index: rate_index(rate)?,
+            frame: Vec::new(),
         };
-        Ok(FdkAacDecoder {
-            params: params.clone(),
-            decoder: FdkDecoder::new_adts()?,
-            pcm: vec![0; MAX_FRAMES * MAX_CHANNELS],
-            buf: AudioBuffer::new(
-                AudioSpec::new(48_000, Channels::Positioned(Position::FRONT_CENTER)),
-                0,
-            ),
-            held_trims: None,
-            // symphonia's decoder cannot take over: it needs the channel count.
-            needs_fdk: Some(true),
-            holds_a_frame: true,
-            low_delay: false,
-            adts: Some(AdtsFraming {
-                rate_index: rate_index as u8,
-                frame: Vec::new(),
-            }),
-        })
+        Ok(Self::with(
+            params,
+            FdkDecoder::new_adts()?,
+            false,
+            Some(adts),
+        ))
     }
 
     /// Known once a frame is decoded: false for plain AAC-LC in mono or stereo, which
