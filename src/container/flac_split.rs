@@ -278,8 +278,11 @@ impl FlacWatch {
         {
             let i = at + offset;
             let header = &bytes[i..];
-            if header.len() < MAX_HEADER && !closed {
-                // Maybe a header, not all here yet: look again when it is.
+            let parsed = frame_header(header);
+            let maybe_sync = header.get(1).is_none_or(|second| second & 0xfe == 0xf8);
+            if parsed.is_none() && maybe_sync && header.len() < MAX_HEADER && !closed {
+                // Maybe a header, not all here yet: look again when it is. (A whole header
+                // goes through at once: the frame before it may be waiting for it.)
                 self.scanned += i as u64;
                 return false;
             }
@@ -292,7 +295,7 @@ impl FlacWatch {
                 self.candidate = None;
                 return true;
             }
-            let Some(frame) = frame_header(header) else {
+            let Some(frame) = parsed else {
                 continue;
             };
             let frame_format = format.of(&frame);
