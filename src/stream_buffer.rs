@@ -39,6 +39,9 @@ struct State {
     /// (unit tests), where such a read fails with `WouldBlock`.
     suspender: Option<Suspender>,
     total_read: u64,
+    /// The most bytes pushed at once: how much input may arrive together, which a reader that
+    /// waits for the bytes after a packet may have to wait for.
+    largest_push: usize,
     /// A copy of the first bytes of the stream, up to `head_limit`, for container details the
     /// format reader does not expose.
     head: Vec<u8>,
@@ -188,6 +191,7 @@ impl StreamBuffer {
                     aborted: false,
                     suspender: None,
                     total_read: 0,
+                    largest_push: 0,
                     head: Vec::new(),
                     head_limit: 0,
                     watchers: Watchers::default(),
@@ -212,6 +216,7 @@ impl StreamBuffer {
             return;
         }
         state.queued.bytes.extend(data);
+        state.largest_push = state.largest_push.max(data.len());
     }
 
     /// Signals the end of the stream: once the buffered bytes are read, reads return `Ok(0)`.
@@ -303,6 +308,11 @@ impl StreamReader {
         let mut state = self.shared.lock();
         let position = state.position();
         state.watchers.flac = enabled.then(|| FlacWatch::new(position));
+    }
+
+    /// The most bytes pushed at once so far.
+    pub fn largest_push(&self) -> usize {
+        self.shared.lock().largest_push
     }
 
     /// Packets that end in the last Ogg page read (0 without the Ogg check, or before a page).

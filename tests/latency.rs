@@ -126,12 +126,10 @@ fn run_live(name: &'static str, props: &str, piece: Duration) -> LiveRun {
     }
 }
 
-/// What the element needs at most: ≤ 250 ms at 20 ms pieces, but FLAC, whose frames (4608
-/// samples here, 104 ms) end only where the next one starts, and Ogg in ffmpeg's 1 s pages,
+/// What the element needs at most: ≤ 250 ms at 20 ms pieces, but Ogg in ffmpeg's 1 s pages,
 /// whose packets come out a page at a time.
 fn latency_bound(name: &str) -> Duration {
     match name {
-        _ if name.ends_with(".flac") => Duration::from_millis(270),
         "opus.ogg" => Duration::from_millis(1300),
         _ => Duration::from_millis(250),
     }

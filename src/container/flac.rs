@@ -9,8 +9,8 @@
 //! Old Flake versions (0.11) wrote variable-block-size streams with the fixed-block-size flag in
 //! every frame header and the first sample's number where the frame number belongs; symphonia's
 //! reader finds no frame it accepts in them. [`repaired_header`] then states one block size in
-//! STREAMINFO (the largest), which makes the reader take the frames, and
-//! [`SampleCountedReader`] stamps each packet with the samples before it, as the frames mean.
+//! STREAMINFO (the largest), which makes the reader take the header, and the frame reader
+//! (`container::flac_frames`) stamps each packet with the samples before it, as the frames mean.
 //!
 //! A stream joined after its start (an Icecast FLAC stream, a file cut) has no header at all:
 //! [`header_for_frames`] finds two frames in a row and writes the STREAMINFO block their
@@ -18,14 +18,7 @@
 
 use std::io;
 
-use symphonia::core::errors::{Result, unsupported_error};
-use symphonia::core::formats::{
-    FormatInfo, FormatReader, MediaInfo, SeekMode, SeekTo, SeekedTo, Track,
-};
 use symphonia::core::io::{MediaSourceStream, ReadBytes, SeekBuffered};
-use symphonia::core::meta::Metadata;
-use symphonia::core::packet::Packet;
-use symphonia::core::units::Timestamp;
 
 /// How much of the header is looked at (the source's read-ahead holds 64 KiB).
 const LOOK_LIMIT: u64 = 48 * 1024;
@@ -40,7 +33,7 @@ pub struct RepairedHeader {
     pub bytes: Vec<u8>,
     /// Malformed VORBIS_COMMENT blocks became PADDING: the tags are lost.
     pub tags_dropped: bool,
-    /// An old Flake variable-block-size stream: its packets need [`SampleCountedReader`].
+    /// An old Flake variable-block-size stream: its packets are stamped by counting samples.
     pub old_variable_blocks: bool,
 }
 
@@ -164,60 +157,6 @@ fn comments_are_well_formed(body: &[u8]) -> bool {
         }
     }
     at <= body.len()
-}
-
-/// Stamps each packet of the reader it wraps with the number of samples before it. For old
-/// Flake streams, whose frame headers carry a sample number where symphonia's reader expects a
-/// frame number (see [`repaired_header`]), so its timestamps are that number times the block size.
-pub struct SampleCountedReader<'s> {
-    inner: Box<dyn FormatReader + 's>,
-    next_ts: u64,
-}
-
-impl<'s> SampleCountedReader<'s> {
-    pub fn new(inner: Box<dyn FormatReader + 's>) -> Self {
-        SampleCountedReader { inner, next_ts: 0 }
-    }
-}
-
-impl FormatReader for SampleCountedReader<'_> {
-    fn format_info(&self) -> &FormatInfo {
-        self.inner.format_info()
-    }
-
-    fn media_info(&self) -> &MediaInfo {
-        self.inner.media_info()
-    }
-
-    fn metadata(&mut self) -> Metadata<'_> {
-        self.inner.metadata()
-    }
-
-    fn seek(&mut self, mode: SeekMode, to: SeekTo) -> Result<SeekedTo> {
-        // Seeking goes by timestamps this reader does not keep; the element never seeks.
-        let _ = (mode, to);
-        unsupported_error("flac: seeking in an old Flake variable-block-size stream")
-    }
-
-    fn tracks(&self) -> &[Track] {
-        self.inner.tracks()
-    }
-
-    fn next_packet(&mut self) -> Result<Option<Packet>> {
-        let Some(mut packet) = self.inner.next_packet()? else {
-            return Ok(None);
-        };
-        packet.pts = Timestamp::new(self.next_ts as i64);
-        self.next_ts += packet.dur.get();
-        Ok(Some(packet))
-    }
-
-    fn into_inner<'a>(self: Box<Self>) -> MediaSourceStream<'a>
-    where
-        Self: 'a,
-    {
-        self.inner.into_inner()
-    }
 }
 
 /// The shortest FLAC frame header: sync and codes (4), a 1-byte coded number, the CRC-8.

@@ -17,6 +17,7 @@
 pub mod aiff;
 pub mod caf;
 pub mod flac;
+pub mod flac_frames;
 pub mod flac_split;
 pub mod mkv_watch;
 pub mod mp4;

@@ -405,8 +405,8 @@ struct DecodedStream {
 const BITRATE_AFTER_SECONDS: u64 = 1;
 
 /// Packets a container's reader holds back before it hands one out: the MPEG splitter confirms
-/// each frame by the next frame's header, and a FLAC frame ends only where the next one starts.
-/// Matroska and Ogg count one too, for a block or page that starts before its packet does.
+/// each frame by the next frame's header. Matroska and Ogg count one too, for a block or page
+/// that starts before its packet does.
 fn reader_lookahead_packets(container: &str) -> u64 {
     match container {
         "wave" | "aiff" | "caf" | "raw" => 0,
@@ -762,12 +762,21 @@ impl<'a> Worker<'a> {
             // codec hold back, and a resampler block have come in after that byte.
             // An Ogg page's packets come out together once the page is in: the first waits
             // for the others (ffmpeg writes pages of 1 s by default, live servers short ones).
-            let lookahead = match stream.container.as_str() {
-                "ogg" => u64::from(self.reader.ogg_packets_in_last_page()).max(1),
-                container => reader_lookahead_packets(container),
+            // A FLAC frame goes out with the input piece that brings the next frame's header
+            // (see `container::flac_frames`): a piece's worth, at most a frame.
+            let lookahead_frames = match stream.container.as_str() {
+                "ogg" => {
+                    u64::from(self.reader.ogg_packets_in_last_page()).max(1) * stream.packet_frames
+                }
+                "flac" if stream.payload_bytes > 0 => (self.reader.largest_push() as u64
+                    * stream.payload_frames
+                    / stream.payload_bytes)
+                    .min(stream.packet_frames),
+                container => reader_lookahead_packets(container) * stream.packet_frames,
             };
             let held = stream.priming_frames
-                + stream.packet_frames * (1 + lookahead + stream.codec_delay_packets)
+                + stream.packet_frames * (1 + stream.codec_delay_packets)
+                + lookahead_frames
                 + converter.latency_frames();
             let nanos = held as u128 * 1_000_000_000 / u128::from(rate.max(1));
             self.events

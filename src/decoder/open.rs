@@ -18,6 +18,7 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::default::formats as readers;
 
 use super::{DecoderEvent, MAX_PROBE_BYTES, Worker};
+use crate::container::flac_frames::{FlacFrameReader, Stamping};
 use crate::container::mp4_edit;
 use crate::container::mpeg_audio::MpegAudioReader;
 use crate::container::ogg_opus::FirstPage;
@@ -110,7 +111,7 @@ impl Worker<'_> {
             MetadataOptions::default(),
         );
         match probed {
-            Ok(format) => Ok(format),
+            Ok(format) => Ok(FlacFrameReader::take_over(format, Stamping::Header)),
             Err(_) if self.reader.is_aborted() => Err("aborted".into()),
             Err(e) => {
                 if may_be_flac
@@ -148,7 +149,7 @@ impl Worker<'_> {
         let source = bytes_then(replay, self.new_source());
         readers::FlacReader::try_new(source, FormatOptions::default())
             .ok()
-            .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
+            .map(|reader| FlacFrameReader::take_over(Box::new(reader), Stamping::Header))
     }
 
     /// An MP4 whose index comes last: holds the file until the index arrives, then reads the
@@ -192,11 +193,12 @@ impl Worker<'_> {
             readers::FlacReader::try_new(repaired, FormatOptions::default()).map_err(|e| {
                 format!("the FLAC stream could not be read after its header was repaired: {e}")
             })?;
-        Ok(if header.old_variable_blocks {
-            Box::new(container::flac::SampleCountedReader::new(Box::new(reader)))
+        let stamping = if header.old_variable_blocks {
+            Stamping::SampleCount
         } else {
-            Box::new(reader)
-        })
+            Stamping::Header
+        };
+        Ok(FlacFrameReader::take_over(Box::new(reader), stamping))
     }
 
     /// Ogg Opus of channel mapping family 255, which symphonia's reader refuses: it reads a
@@ -251,7 +253,10 @@ fn open_hinted(
             Err(container::HeaderError::Io(e)) => return Err(SymphoniaError::IoError(e)),
             Err(_) => return Err(SymphoniaError::Unsupported("not a PCM container")),
         },
-        ContainerHint::Flac => Box::new(readers::FlacReader::try_new(source, opts)?),
+        ContainerHint::Flac => FlacFrameReader::take_over(
+            Box::new(readers::FlacReader::try_new(source, opts)?),
+            Stamping::Header,
+        ),
         ContainerHint::Matroska => Box::new(readers::MkvReader::try_new(source, opts)?),
         ContainerHint::IsoMp4 => Box::new(readers::IsoMp4Reader::try_new(source, opts)?),
         ContainerHint::RawPcm(_) => unreachable!("raw PCM is opened without a reader to try"),

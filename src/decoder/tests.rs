@@ -372,3 +372,41 @@ fn dropping_mid_stream_winds_the_decoder_down() {
     assert!(!decoder.is_finished());
     drop(decoder);
 }
+
+/// A FLAC frame does not state its length: it goes out as soon as the next frame's header is
+/// in, and not before (`container::flac_frames`), in pieces of any size.
+#[test]
+fn a_flac_frame_goes_out_once_the_next_header_is_in() {
+    let bytes = include_bytes!("../../tests/data/flac-test-files/60 - mono audio.flac");
+    // Where each frame starts and how long its header is: headers with consecutive numbers.
+    let mut frames = Vec::new();
+    let mut at = 0;
+    while let Some(offset) = memchr::memchr(0xff, &bytes[at..]) {
+        let start = at + offset;
+        if let Some(header) = crate::container::flac::frame_header(&bytes[start..])
+            && header.number == frames.len() as u64
+        {
+            frames.push((start, header.len));
+        }
+        at = start + 1;
+    }
+    assert!(frames.len() > 10, "{frames:?}");
+    let mut decoder = StreamDecoder::start(keep()).unwrap();
+    let mut pushed = 0;
+    let mut frames_out = 0;
+    let mut push_to = |end: usize, frames_out: &mut usize| {
+        for event in decoder.push(&bytes[pushed..end]) {
+            if let DecoderEvent::Pcm(pcm) = event {
+                *frames_out += pcm.len() / 2;
+            }
+        }
+        pushed = end;
+    };
+    for (k, &(start, header_len)) in frames.iter().enumerate().skip(1).take(8) {
+        // All of frame k-1 and all but the last byte of frame k's header: not confirmed yet.
+        push_to(start + header_len - 1, &mut frames_out);
+        assert_eq!(frames_out, (k - 1) * 4096, "frame {k}'s header incomplete");
+        push_to(start + header_len, &mut frames_out);
+        assert_eq!(frames_out, k * 4096, "frame {k}'s header in");
+    }
+}
