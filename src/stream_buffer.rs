@@ -24,6 +24,7 @@ use crate::container::flac_split::FlacWatch;
 use crate::container::mkv_watch::MkvWatch;
 use crate::container::mpeg_split::MpegWatch;
 use crate::container::ogg_check::OggPageCheck;
+use crate::container::ts_unwrap::TsWatch;
 use crate::coroutine::Suspender;
 pub use crate::watch::SkippedData;
 use crate::watch::{ByteWatch, Queue};
@@ -86,6 +87,7 @@ impl Queued {
 /// switched on while the stream may be of its container.
 #[derive(Debug, Default)]
 struct Watchers {
+    ts: Option<TsWatch>,
     mkv: Option<MkvWatch>,
     mpeg: Option<MpegWatch>,
     flac: Option<FlacWatch>,
@@ -93,17 +95,29 @@ struct Watchers {
 }
 
 /// Most watchers at once.
-const WATCHERS: usize = 4;
+const WATCHERS: usize = 5;
 
 impl Watchers {
     /// The active watchers, in the order they look at the bytes: Matroska's first, as bytes it
-    /// inserts go out before the others look.
+    /// inserts go out before the others look. While a transport stream is unwrapped the queue
+    /// holds its packets, not the audio the others watch for: they sit out.
     fn active(&mut self) -> impl Iterator<Item = &mut dyn ByteWatch> {
-        let mkv = self.mkv.as_mut().map(|w| w as &mut dyn ByteWatch);
-        let mpeg = self.mpeg.as_mut().map(|w| w as &mut dyn ByteWatch);
-        let flac = self.flac.as_mut().map(|w| w as &mut dyn ByteWatch);
-        let ogg = self.ogg.as_mut().map(|w| w as &mut dyn ByteWatch);
-        [mkv, mpeg, flac, ogg].into_iter().flatten()
+        let unwrapping = self.ts.as_ref().is_some_and(TsWatch::is_unwrapping);
+        let others = !unwrapping;
+        let ts = self.ts.as_mut().map(|w| w as &mut dyn ByteWatch);
+        let mkv = self.mkv.as_mut().filter(|_| others);
+        let mpeg = self.mpeg.as_mut().filter(|_| others);
+        let flac = self.flac.as_mut().filter(|_| others);
+        let ogg = self.ogg.as_mut().filter(|_| others);
+        [
+            ts,
+            mkv.map(|w| w as &mut dyn ByteWatch),
+            mpeg.map(|w| w as &mut dyn ByteWatch),
+            flac.map(|w| w as &mut dyn ByteWatch),
+            ogg.map(|w| w as &mut dyn ByteWatch),
+        ]
+        .into_iter()
+        .flatten()
     }
 }
 
@@ -308,6 +322,30 @@ impl StreamReader {
         let mut state = self.shared.lock();
         let position = state.position();
         state.watchers.flac = enabled.then(|| FlacWatch::new(position));
+    }
+
+    /// Unwraps the audio of an MPEG transport stream, from the next unread byte on, which must
+    /// be the stream's start (see `ts_unwrap`).
+    pub fn set_ts_unwrap(&self, enabled: bool, audio_track: usize) {
+        let mut state = self.shared.lock();
+        let position = state.position();
+        state.watchers.ts = enabled.then(|| TsWatch::new(position, audio_track));
+    }
+
+    /// The reader gets the audio unwrapped from a transport stream.
+    pub fn is_ts_unwrapping(&self) -> bool {
+        let state = self.shared.lock();
+        state
+            .watchers
+            .ts
+            .as_ref()
+            .is_some_and(TsWatch::is_unwrapping)
+    }
+
+    /// A transport stream with no audio the element decodes: what it holds instead.
+    pub fn ts_problem(&self) -> Option<String> {
+        let state = self.shared.lock();
+        state.watchers.ts.as_ref()?.problem().map(str::to_owned)
     }
 
     /// The most bytes pushed at once so far.

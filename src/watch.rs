@@ -1,5 +1,5 @@
 //! The interface between the byte queue (`stream_buffer`) and the container watchers
-//! (`mkv_watch`, `mpeg_split`, `ogg_check`): what a watcher sees of the bytes on their way to the
+//! (`ts_unwrap`, `mkv_watch`, `mpeg_split`, `flac_split`, `ogg_check`): what a watcher sees of the bytes on their way to the
 //! format reader, and what it may decide about them.
 //!
 //! Before each read the queue shows every active watcher the queued bytes ([`Queue`]), and each

@@ -1323,6 +1323,33 @@ fn aac_without_fdk_refuses_adts_with_a_pce_by_name() {
     );
 }
 
+/// A transport stream whose audio is AC-3 (stream type 0x81), which neither symphonia nor the
+/// element decodes: an ERROR that names it, once the program map is in, not after the probe
+/// has read its limit.
+#[test]
+fn ac3_in_a_transport_stream_is_refused_by_name() {
+    let decoded = decode_fixture("ac3.ts", &keep_props(), Chunking::Fixed(188));
+    assert_eq!(decoded.errors.len(), 1, "{:?}", decoded.errors);
+    assert!(decoded.errors[0].contains("AC-3"), "{:?}", decoded.errors);
+    assert!(decoded.samples.is_empty());
+}
+
+/// A transport stream in pieces of any size: the same PCM as in one buffer.
+#[test]
+fn transport_stream_in_any_pieces_decodes_the_same() {
+    let whole = decode_fixture("aac_video.ts", &keep_props(), Chunking::Whole);
+    whole.assert_well_formed(44_100, 2);
+    for chunking in [
+        Chunking::Fixed(1),
+        Chunking::Fixed(188),
+        Chunking::Random { seed: 7, max: 3000 },
+    ] {
+        let pieces = decode_fixture("aac_video.ts", &keep_props(), chunking);
+        assert!(pieces.errors.is_empty(), "{:?}", pieces.errors);
+        assert!(pieces.samples == whole.samples, "{chunking:?}");
+    }
+}
+
 /// AAC Main (object type 1) is neither in FDK nor in symphonia: a clear ERROR that names it.
 #[cfg(feature = "fdk-aac")]
 #[test]
@@ -1484,7 +1511,11 @@ fn convert_queries_between_bytes_and_time() {
 /// a track the stream does not have is an ERROR that says how many there are.
 #[test]
 fn audio_track_picks_one_of_several() {
-    for name in ["two_audio_tracks.m4a", "two_audio_tracks.mka"] {
+    for name in [
+        "two_audio_tracks.m4a",
+        "two_audio_tracks.mka",
+        "two_audio_tracks.ts",
+    ] {
         let path = fixture(name);
         let bytes = std::fs::read(&path).unwrap();
         for (track, rate, channels) in [(0u32, 44_100, 2), (1, 22_050, 1)] {

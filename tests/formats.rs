@@ -628,6 +628,18 @@ const AAC_MP4_VIDEO_FIRST: Case = Case {
     fixture: "aac_video_first.mp4",
     ..AAC_M4A
 };
+/// ADTS AAC in an MPEG transport stream, behind a video stream: the transport stream is
+/// unwrapped (`container::ts_unwrap`) and the ADTS reader gets the audio.
+const AAC_TS: Case = Case {
+    fixture: "aac_video.ts",
+    ..AAC_ADTS
+};
+/// MP3 in an MPEG transport stream (no LAME header there: the priming stays, as in ffmpeg's).
+const MP3_TS: Case = Case {
+    fixture: "mp3.ts",
+    original_frames: None,
+    ..MP3_CBR
+};
 /// Fragmented MP4 (empty moov, then moof/mdat pairs), as media-source pipelines write it.
 /// ffmpeg writes no edit list into its empty moov: the priming and padding stay, in ffmpeg's
 /// decode as in ours (131 × 1024 frames).
@@ -854,6 +866,8 @@ format_tests! {
     keep_aiff, default_aiff => AIFF;
     keep_aac_m4a_moov_end, default_aac_m4a_moov_end => AAC_M4A_MOOV_END;
     keep_aac_mp4_video_first, default_aac_mp4_video_first => AAC_MP4_VIDEO_FIRST;
+    keep_aac_ts, default_aac_ts => AAC_TS;
+    keep_mp3_ts, default_mp3_ts => MP3_TS;
     keep_aac_mp4_fragmented, default_aac_mp4_fragmented => AAC_MP4_FRAGMENTED;
     keep_alac_m4a_moov_end, default_alac_m4a_moov_end => ALAC_M4A_MOOV_END;
     keep_opus_5_1_ogg, default_opus_5_1_ogg => OPUS_5_1_OGG;

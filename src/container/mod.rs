@@ -29,6 +29,7 @@ pub mod ogg_opus;
 pub mod pcm_stream;
 pub mod raw;
 pub mod riff;
+pub mod ts_unwrap;
 
 use std::io;
 

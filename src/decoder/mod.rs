@@ -469,10 +469,19 @@ impl<'a> Worker<'a> {
         self.reader.set_flac_split(true);
         // And for Matroska, whose reader ignores DiscardPadding and gives up on damage.
         self.reader.set_mkv_watch(true);
+        // And for MPEG transport streams, which symphonia does not read: their audio is
+        // unwrapped for the MPEG audio and ADTS readers. Raw PCM has no container to look for.
+        let raw = matches!(self.settings.hint, Some(ContainerHint::RawPcm(_)));
+        self.reader.set_ts_unwrap(!raw, self.settings.audio_track);
         self.reader.capture_head(HEAD_CAPTURE_LIMIT);
         let mut source = self.new_source();
         loop {
             if at_end(&mut source) {
+                // A transport stream with nothing to unwrap gives no bytes at all.
+                if let Some(problem) = self.reader.ts_problem() {
+                    self.events
+                        .send(DecoderEvent::error(ErrorKind::NotAudio, problem));
+                }
                 break;
             }
             let mut format = match self.open(source) {
@@ -946,7 +955,12 @@ impl<'a> Worker<'a> {
         format: &dyn FormatReader,
         edit: Option<&mp4_edit::EditList>,
     ) -> Option<(u32, TrackDecoder)> {
-        let wanted = self.settings.audio_track;
+        // In a transport stream the unwrapping picked the track: the reader sees that one only.
+        let wanted = if self.reader.is_ts_unwrapping() {
+            0
+        } else {
+            self.settings.audio_track
+        };
         let audio_tracks = || {
             format
                 .tracks()

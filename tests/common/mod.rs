@@ -399,6 +399,27 @@ fn recipe(name: &str) -> Recipe {
             "-f",
             "matroska",
         ]),
+        // MPEG transport streams, as HLS segments and broadcast captures carry audio: ADTS AAC
+        // behind an MPEG-2 video stream, MPEG audio alone, and AC-3 (not decoded).
+        "aac_video.ts" => EncodeWithVideo(&[
+            "-map",
+            "1:v",
+            "-map",
+            "0:a",
+            "-c:v",
+            "mpeg2video",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-f",
+            "mpegts",
+        ]),
+        "mp3.ts" => Encode(&["-c:a", "libmp3lame", "-b:a", "128k", "-f", "mpegts"]),
+        "ac3.ts" => Encode(&["-c:a", "ac3", "-f", "mpegts"]),
+        "two_audio_tracks.ts" => EncodeWithSecondAudio(&[
+            "-map", "0:a", "-map", "1:a", "-c:a", "aac", "-b:a", "128k", "-f", "mpegts",
+        ]),
         "aac_video_first.mp4" => EncodeWithVideo(&[
             "-map",
             "1:v",
@@ -1272,7 +1293,15 @@ pub fn probe_stream_entry(path: &Path, entry: &str) -> String {
         "ffprobe failed on {}",
         path.display()
     );
-    String::from_utf8(output.stdout).unwrap().trim().to_string()
+    // A transport stream's programs add lines of their own (empty with this entry): the
+    // stream's value is the first line that has one.
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// An ffmpeg decode of a fixture.

@@ -1,0 +1,480 @@
+//! Unwraps the audio of an MPEG transport stream (`.ts`, HLS segments, DVB and IPTV captures):
+//! the reader gets the audio elementary stream alone, ADTS AAC or MPEG audio, which the readers
+//! of those formats take as they are.
+//!
+//! symphonia has no MPEG-TS reader. [`TsWatch`], a `ByteWatch` on the byte queue (see `watch`),
+//! recognises a stream that starts with three packets in a row (188 bytes, or 192 with the
+//! 4-byte time code of M2TS), reads the program table (PAT) and the first program's map (PMT),
+//! picks its first audio stream this element decodes (or the one `audio-track` names) and, for
+//! each packet, drops what is not that stream's payload: packet headers, adaptation fields, PES
+//! headers, other streams, tables. A program whose audio is all in codecs this element does
+//! not decode (AC-3, E-AC-3, LATM AAC) or that has no audio makes reads end, and
+//! [`TsWatch::problem`] says why. Tables that span packets, and packet loss (the audio reader
+//! resynchronises), are left as they come.
+
+use crate::watch::{Ahead, ByteWatch, Queue};
+
+const SYNC: u8 = 0x47;
+const PAT_PID: u16 = 0;
+
+/// Stream types (ISO/IEC 13818-1, table 2-34, and ATSC A/52) and what they are.
+fn stream_type_name(stream_type: u8) -> Option<(&'static str, bool)> {
+    Some(match stream_type {
+        0x03 => ("MPEG-1 audio", true),
+        0x04 => ("MPEG-2 audio", true),
+        0x0f => ("AAC (ADTS)", true),
+        0x11 => ("AAC (LATM)", false),
+        0x81 => ("AC-3", false),
+        0x87 => ("E-AC-3", false),
+        _ => return None,
+    })
+}
+
+/// The audio codec a private-data stream (type 0x06, as DVB muxers write AC-3, E-AC-3, DTS
+/// and Opus) carries, from its descriptors; none of them is decoded here.
+fn private_audio_name(mut descriptors: &[u8]) -> Option<&'static str> {
+    while let [tag, len, rest @ ..] = descriptors {
+        let body = rest.get(..usize::from(*len))?;
+        let name = match (*tag, body) {
+            (0x6a, _) => Some("AC-3"),
+            (0x7a, _) => Some("E-AC-3"),
+            (0x7b, _) => Some("DTS"),
+            (0x7f, [0x80, ..]) => Some("Opus"),
+            (0x05, [a, b, c, d, ..]) => match &[*a, *b, *c, *d] {
+                b"AC-3" => Some("AC-3"),
+                b"EAC3" => Some("E-AC-3"),
+                b"Opus" => Some("Opus"),
+                b"DTS1" | b"DTS2" | b"DTS3" => Some("DTS"),
+                _ => None,
+            },
+            _ => None,
+        };
+        if name.is_some() {
+            return name;
+        }
+        descriptors = &rest[usize::from(*len)..];
+    }
+    None
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// At the stream's start: is it a transport stream?
+    Detect,
+    /// Unwrapping packets of this size, whose sync byte is this far in.
+    Unwrap { size: usize, sync_at: usize },
+    /// Not a transport stream, or no audio to unwrap.
+    Off,
+}
+
+#[derive(Debug)]
+pub struct TsWatch {
+    phase: Phase,
+    /// The audio stream wanted: the n-th one this element decodes.
+    audio_track: usize,
+    pmt_pid: Option<u16>,
+    audio_pid: Option<u16>,
+    /// The reader may read up to here: the end of the current packet's audio payload.
+    payload_end: u64,
+    /// Stream offset of the next packet to look at.
+    next_packet: u64,
+    /// Why there is nothing to unwrap, once the program map said so.
+    problem: Option<String>,
+}
+
+impl TsWatch {
+    /// A watcher for a stream whose first byte is at `position`.
+    pub fn new(position: u64, audio_track: usize) -> Self {
+        TsWatch {
+            phase: Phase::Detect,
+            audio_track,
+            pmt_pid: None,
+            audio_pid: None,
+            payload_end: position,
+            next_packet: position,
+            problem: None,
+        }
+    }
+
+    /// Unwrapping a transport stream: the bytes the reader gets are not the stream's.
+    pub fn is_unwrapping(&self) -> bool {
+        matches!(self.phase, Phase::Unwrap { .. })
+    }
+
+    /// A transport stream with no audio this element decodes: what it holds instead.
+    pub fn problem(&self) -> Option<&str> {
+        self.problem.as_deref()
+    }
+
+    /// Decides at the stream's start; false when more bytes are needed.
+    fn detect(&mut self, bytes: &[u8], closed: bool) -> bool {
+        let synced = |size: usize, sync_at: usize| {
+            (0..3).all(|i| bytes.get(sync_at + i * size) == Some(&SYNC))
+        };
+        if synced(188, 0) {
+            self.phase = Phase::Unwrap {
+                size: 188,
+                sync_at: 0,
+            };
+        } else if synced(192, 4) {
+            self.phase = Phase::Unwrap {
+                size: 192,
+                sync_at: 4,
+            };
+        } else if bytes.len() < 3 * 192 && !closed && could_be_ts(bytes) {
+            return false;
+        } else {
+            self.phase = Phase::Off;
+        }
+        true
+    }
+
+    /// Reads a PAT or PMT section from a packet's payload.
+    fn table(&mut self, pid: u16, payload: &[u8]) {
+        // A section starts where the pointer field says; only sections that start in a packet
+        // and fit in it are read.
+        let Some((&pointer, rest)) = payload.split_first() else {
+            return;
+        };
+        let Some(section) = rest.get(usize::from(pointer)..) else {
+            return;
+        };
+        if section.len() < 3 {
+            return;
+        }
+        let section_len = usize::from(u16::from_be_bytes([section[1], section[2]]) & 0x0fff);
+        // Header (8 bytes after the length field's end is 3 + 5), entries, then the CRC-32.
+        let Some(section) = section.get(..3 + section_len) else {
+            return;
+        };
+        if section_len < 9 {
+            return;
+        }
+        let body_end = section.len() - 4;
+        match section[0] {
+            0x00 if pid == PAT_PID => {
+                self.pmt_pid = section[8..body_end]
+                    .chunks_exact(4)
+                    .find(|entry| u16::from_be_bytes([entry[0], entry[1]]) != 0)
+                    .map(|entry| u16::from_be_bytes([entry[2], entry[3]]) & 0x1fff);
+            }
+            0x02 if Some(pid) == self.pmt_pid && self.audio_pid.is_none() => {
+                if section.len() < 16 {
+                    return;
+                }
+                let info_len = usize::from(u16::from_be_bytes([section[10], section[11]]) & 0x0fff);
+                let mut at = 12 + info_len;
+                let mut decodable = Vec::new();
+                let mut other_audio = Vec::new();
+                while at + 5 <= body_end {
+                    let entry = &section[at..body_end];
+                    let stream_type = entry[0];
+                    let es_pid = u16::from_be_bytes([entry[1], entry[2]]) & 0x1fff;
+                    let info_len = usize::from(u16::from_be_bytes([entry[3], entry[4]]) & 0x0fff);
+                    let descriptors = entry.get(5..5 + info_len).unwrap_or_default();
+                    at += 5 + info_len;
+                    let kind = match stream_type {
+                        // Private data: audio only when a descriptor says so.
+                        0x06 => private_audio_name(descriptors).map(|name| (name, false)),
+                        _ => stream_type_name(stream_type),
+                    };
+                    match kind {
+                        Some((_, true)) => decodable.push(es_pid),
+                        Some((name, false)) => other_audio.push(name),
+                        None => {}
+                    }
+                }
+                self.audio_pid = decodable.get(self.audio_track).copied();
+                if self.audio_pid.is_none() {
+                    self.problem = Some(if !decodable.is_empty() {
+                        format!(
+                            "audio-track={n} asks for audio track {n} (counted from 0) but the \
+                             stream has {} (an MPEG transport stream)",
+                            decodable.len(),
+                            n = self.audio_track
+                        )
+                    } else if other_audio.is_empty() {
+                        "the MPEG transport stream's program has no audio stream".into()
+                    } else {
+                        format!(
+                            "the MPEG transport stream's audio is {}, which this element does \
+                             not decode (it decodes MPEG audio and ADTS AAC in transport streams)",
+                            other_audio.join(", ")
+                        )
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Walks the packets from `next_packet` on and answers where the audio payload is.
+    fn unwrap(&mut self, queue: &mut Queue<'_>, size: usize, sync_at: usize) -> Ahead {
+        let closed = queue.closed();
+        let end = queue.end();
+        loop {
+            if self.problem.is_some() {
+                // Nothing will come: end reads, so the decoder says why at once.
+                return Ahead {
+                    drop_until: end,
+                    read_until: end,
+                    stop: true,
+                };
+            }
+            let start = self.next_packet;
+            if start + size as u64 > end {
+                // An incomplete packet: wait for the rest, or drop it at the end.
+                let drop_until = if closed { end } else { start };
+                return Ahead {
+                    drop_until,
+                    read_until: drop_until,
+                    stop: false,
+                };
+            }
+            let bytes = queue.contiguous_from(start);
+            let packet = &bytes[sync_at..size];
+            self.next_packet = start + size as u64;
+            if packet[0] != SYNC {
+                // Lost sync: find three packets in a row again.
+                match (1..bytes.len()).find(|&i| {
+                    (0..3).all(|k| bytes.get(i + sync_at + k * size).is_none_or(|&b| b == SYNC))
+                }) {
+                    Some(skip) => self.next_packet = start + skip as u64,
+                    None => self.next_packet = start + bytes.len() as u64,
+                }
+                continue;
+            }
+            let pid = u16::from_be_bytes([packet[1], packet[2]]) & 0x1fff;
+            let unit_start = packet[1] & 0x40 != 0;
+            let control = (packet[3] >> 4) & 0x3;
+            if packet[1] & 0x80 != 0 || control & 1 == 0 {
+                // Transport error flagged, or no payload.
+                continue;
+            }
+            let mut payload_at = 4;
+            if control & 2 != 0 {
+                payload_at += 1 + usize::from(packet[4]);
+            }
+            let Some(payload) = packet.get(payload_at..) else {
+                continue;
+            };
+            if Some(pid) != self.audio_pid {
+                if unit_start && (pid == PAT_PID || Some(pid) == self.pmt_pid) {
+                    self.table(pid, payload);
+                }
+                continue;
+            }
+            if unit_start {
+                // A PES header: start code, stream id, length, flags, its own length.
+                if payload.len() < 9 || payload[..3] != [0, 0, 1] {
+                    continue;
+                }
+                payload_at += 9 + usize::from(payload[8]);
+            }
+            if payload_at >= size - sync_at {
+                continue;
+            }
+            self.payload_end = self.next_packet;
+            return Ahead {
+                drop_until: start + (sync_at + payload_at) as u64,
+                read_until: self.payload_end,
+                stop: false,
+            };
+        }
+    }
+}
+
+/// Whether `bytes` may start a transport stream (as far as they go).
+fn could_be_ts(bytes: &[u8]) -> bool {
+    bytes.first().is_none_or(|&b| b == SYNC) || bytes.get(4).is_none_or(|&b| b == SYNC)
+}
+
+impl ByteWatch for TsWatch {
+    fn ahead(&mut self, queue: &mut Queue<'_>) -> Ahead {
+        let position = queue.position();
+        if self.phase == Phase::Detect {
+            let closed = queue.closed();
+            if !self.detect(queue.contiguous_from(position), closed) {
+                return Ahead::until(position);
+            }
+        }
+        match self.phase {
+            Phase::Unwrap { .. } if position < self.payload_end => Ahead::until(self.payload_end),
+            Phase::Unwrap { size, sync_at } => self.unwrap(queue, size, sync_at),
+            _ => Ahead::ANY,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::watch::testing::{Feed, Read};
+
+    /// Pushes `bytes` in pieces of `piece`, reading everything that may go out after each,
+    /// then closes the stream. Returns the bytes read and whether reads were stopped.
+    fn drive(watch: &mut TsWatch, bytes: &[u8], piece: usize) -> (Vec<u8>, bool) {
+        let mut feed = Feed::default();
+        let mut out = Vec::new();
+        let mut stopped = false;
+        for chunk in bytes.chunks(piece) {
+            feed.push(chunk);
+            let (got, end) = feed.read_run(watch, 64);
+            out.extend(got);
+            stopped |= end == Read::Stop;
+        }
+        feed.close();
+        let (got, end) = feed.read_run(watch, 64);
+        out.extend(got);
+        stopped |= end == Read::Stop;
+        (out, stopped)
+    }
+
+    /// A 188-byte packet of `pid` with `payload` (padded with an adaptation field when short).
+    fn packet(pid: u16, unit_start: bool, payload: &[u8]) -> Vec<u8> {
+        assert!(payload.len() <= 184);
+        let mut p = vec![
+            SYNC,
+            (u8::from(unit_start) << 6) | (pid >> 8) as u8,
+            pid as u8,
+            0x10,
+        ];
+        if payload.len() < 184 {
+            p[3] = 0x30;
+            let stuffing = 184 - payload.len() - 1;
+            p.push(stuffing as u8);
+            if stuffing > 0 {
+                p.push(0);
+                p.extend(std::iter::repeat_n(0xff, stuffing - 1));
+            }
+        }
+        p.extend_from_slice(payload);
+        assert_eq!(p.len(), 188);
+        p
+    }
+
+    fn section(table_id: u8, extension: u16, body: &[u8]) -> Vec<u8> {
+        let len = 5 + body.len() + 4;
+        let mut s = vec![0, table_id, 0xb0 | (len >> 8) as u8, len as u8];
+        s.extend_from_slice(&extension.to_be_bytes());
+        s.extend_from_slice(&[0xc1, 0, 0]);
+        s.extend_from_slice(body);
+        // The CRC-32 is not checked.
+        s.extend_from_slice(&[0; 4]);
+        s
+    }
+
+    fn pat(pmt_pid: u16) -> Vec<u8> {
+        let mut body = 1u16.to_be_bytes().to_vec();
+        body.extend_from_slice(&(0xe000 | pmt_pid).to_be_bytes());
+        packet(0, true, &section(0, 1, &body))
+    }
+
+    fn pmt(pmt_pid: u16, streams: &[(u8, u16)]) -> Vec<u8> {
+        let mut body = vec![0xe1, 0x00, 0xf0, 0x00];
+        for &(stream_type, pid) in streams {
+            body.push(stream_type);
+            body.extend_from_slice(&(0xe000 | pid).to_be_bytes());
+            body.extend_from_slice(&[0xf0, 0x00]);
+        }
+        packet(pmt_pid, true, &section(2, 1, &body))
+    }
+
+    /// PES packets of `pid` carrying `audio`, in TS packets.
+    fn pes(pid: u16, audio: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let header = [0, 0, 1, 0xc0, 0, 0, 0x80, 0x80, 5, 0x21, 0, 1, 0, 1];
+        let first = (184 - header.len()).min(audio.len());
+        let mut payload = header.to_vec();
+        payload.extend_from_slice(&audio[..first]);
+        out.extend(packet(pid, true, &payload));
+        for chunk in audio[first..].chunks(184) {
+            out.extend(packet(pid, false, chunk));
+        }
+        out
+    }
+
+    #[test]
+    fn unwraps_the_first_decodable_audio_stream() {
+        let audio: Vec<u8> = (0..1000u32).map(|i| (i * 31 % 256) as u8).collect();
+        let other: Vec<u8> = vec![0xee; 700];
+        let mut ts = pat(0x100);
+        ts.extend(pmt(0x100, &[(0x1b, 0x101), (0x81, 0x102), (0x0f, 0x103)]));
+        // Video and AC-3 packets between the audio's.
+        ts.extend(pes(0x101, &other));
+        ts.extend(pes(0x103, &audio[..500]));
+        ts.extend(pes(0x102, &other));
+        ts.extend(pes(0x103, &audio[500..]));
+        for piece in [1, 7, 188, 1000, ts.len()] {
+            let mut watch = TsWatch::new(0, 0);
+            let (out, _) = drive(&mut watch, &ts, piece);
+            assert_eq!(out, audio, "pieces of {piece}");
+            assert!(watch.is_unwrapping());
+        }
+    }
+
+    #[test]
+    fn another_stream_by_audio_track_and_m2ts_packets() {
+        let first = vec![1u8; 300];
+        let second = vec![2u8; 300];
+        let mut ts = pat(0x100);
+        ts.extend(pmt(0x100, &[(0x03, 0x101), (0x0f, 0x102)]));
+        ts.extend(pes(0x101, &first));
+        ts.extend(pes(0x102, &second));
+        // M2TS: a 4-byte time code before each packet.
+        let m2ts: Vec<u8> = ts
+            .chunks(188)
+            .flat_map(|p| [0, 0, 0, 0].iter().chain(p).copied().collect::<Vec<u8>>())
+            .collect();
+        let mut watch = TsWatch::new(0, 1);
+        assert_eq!(drive(&mut watch, &ts, 100).0, second);
+        let mut watch = TsWatch::new(0, 0);
+        assert_eq!(drive(&mut watch, &m2ts, 100).0, first);
+    }
+
+    #[test]
+    fn audio_it_cannot_decode_ends_reads_with_a_reason() {
+        let mut ts = pat(0x100);
+        ts.extend(pmt(0x100, &[(0x1b, 0x101), (0x81, 0x102)]));
+        ts.extend(pes(0x102, &[0u8; 400]));
+        let mut watch = TsWatch::new(0, 0);
+        let (out, stopped) = drive(&mut watch, &ts, 188);
+        assert!(out.is_empty());
+        assert!(stopped);
+        assert!(
+            watch.problem().unwrap().contains("AC-3"),
+            "{:?}",
+            watch.problem()
+        );
+    }
+
+    #[test]
+    fn private_streams_are_named_by_their_descriptors() {
+        assert_eq!(private_audio_name(&[0x6a, 1, 0]), Some("AC-3"));
+        assert_eq!(
+            private_audio_name(&[0x0a, 4, b'e', b'n', b'g', 0, 0x7a, 0]),
+            Some("E-AC-3")
+        );
+        assert_eq!(
+            private_audio_name(&[0x05, 4, b'O', b'p', b'u', b's']),
+            Some("Opus")
+        );
+        // Teletext, and a descriptor cut short.
+        assert_eq!(private_audio_name(&[0x56, 5, 0, 0, 0, 0, 0]), None);
+        assert_eq!(private_audio_name(&[0x6a, 9, 0]), None);
+    }
+
+    #[test]
+    fn other_streams_pass_untouched() {
+        for bytes in [
+            b"ID3\x04\x00".to_vec(),
+            vec![0xff, 0xf1, 0x50],
+            b"G".to_vec(),
+        ] {
+            let mut watch = TsWatch::new(0, 0);
+            let (out, _) = drive(&mut watch, &bytes, 2);
+            assert_eq!(out, bytes);
+            assert!(!watch.is_unwrapping());
+        }
+    }
+}
