@@ -101,16 +101,17 @@ impl State {
     /// Live input with a pause (no bytes for a while, then timestamps that jumped ahead): the
     /// output jumps ahead with them, with DISCONT, so that it stays in sync instead of coming
     /// out late by the length of every pause so far.
-    fn follow_input_time(&mut self, input_pts: gst::ClockTime) {
-        if self.format.is_none() {
-            return;
-        }
+    /// Returns where the output was when it jumped.
+    fn follow_input_time(&mut self, input_pts: gst::ClockTime) -> Option<gst::ClockTime> {
+        self.format.as_ref()?;
         let output_end = self.timeline.end();
         if input_pts > output_end + INPUT_GAP {
             self.timeline.base = input_pts;
             self.timeline.samples = 0;
             self.discont = true;
+            return Some(output_end);
         }
+        None
     }
 
     /// The first PCM is about to go out, `latency` after its first byte came in at most. Live
@@ -632,8 +633,22 @@ impl BaseTransformImpl for RsStreamDecoder {
             // Panicking with the state lock held poisons it: the worst case for what follows.
             #[cfg(test)]
             self.panic_if_asked(tests::PanicPoint::Input);
+            gst::log!(
+                CAT,
+                imp = self,
+                "input: {} bytes at {}",
+                buffer.size(),
+                buffer.pts().display()
+            );
             if let Some(pts) = buffer.pts() {
-                state.follow_input_time(pts);
+                if let Some(output_end) = state.follow_input_time(pts) {
+                    gst::debug!(
+                        CAT,
+                        imp = self,
+                        "input resumed at {pts} after a pause: the output jumps there from \
+                         {output_end} (DISCONT)"
+                    );
+                }
                 state.last_input_pts = Some(pts);
             }
             if state.decoder.is_none() {
@@ -1012,6 +1027,12 @@ impl RsStreamDecoder {
             let end = state.timeline.time_at(start + frames);
             state.timeline.samples += frames;
             let discont = std::mem::take(&mut state.discont);
+            gst::log!(
+                CAT,
+                imp = self,
+                "output: {frames} frames at {pts}{}",
+                if discont { " (DISCONT)" } else { "" }
+            );
             let mut buffer = gst::Buffer::from_mut_slice(pcm);
             {
                 let buffer = buffer.get_mut().expect("new buffer is writable");
