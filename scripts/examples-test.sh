@@ -12,7 +12,7 @@ expect() { # expect WHAT PATTERN COMMAND...: run COMMAND, show its output, requi
   local what=$1 pattern=$2
   shift 2
   echo "+ $*"
-  local output
+  # Global: the caller may look at the output too.
   output=$("$@" 2>&1) || { echo "$output"; echo "examples-test: $what failed" >&2; exit 1; }
   echo "$output" | sed 's/^/    /'
   grep -q -- "$pattern" <<<"$output" || { echo "examples-test: $what: no '$pattern'" >&2; exit 1; }
@@ -25,4 +25,6 @@ expect "Python package (examples/python_decode.py)" "total samples: 235670" \
   "$PYTHON" examples/python_decode.py examples/sample.mp3 --chunk 700
 expect "HTTP TTS stream (examples/http_tts.py)" "decoded 235670 samples" \
   "$PYTHON" examples/http_tts.py examples/sample.mp3 --kbps 256
+grep -q "first sound after [0-9]" <<<"$output" ||
+  { echo "examples-test: http_tts.py printed no time to first sound" >&2; exit 1; }
 echo "examples-test: every example decoded the whole sample"

@@ -29,6 +29,11 @@ PACKAGES=(
   gir1.2-gstreamer-1.0
   gir1.2-gst-plugins-base-1.0
   python3-pytest
+  # pip-installing the package (python-test.sh), offline.
+  python3-venv
+  python3-pip
+  python3-setuptools
+  python3-wheel
   meson
   ninja-build
 )

@@ -33,3 +33,14 @@ bytes=$(stat -c %s "$prefix/sample.wav")
 (( bytes > 460000 && bytes < 480000 )) || { echo "install-test: sample.wav has $bytes bytes" >&2; exit 1; }
 echo "install-test: meson install --prefix put the plugin in $prefix/$libdir/gstreamer-1.0;" \
   "GStreamer loads it from there and decodes examples/sample.mp3 to $bytes bytes of WAV"
+
+# -Dplugindir overrides the directory under the prefix.
+custom="$prefix/custom-plugins"
+meson configure "$builddir" -Dplugindir="$custom" >/dev/null
+meson install -C "$builddir" >/dev/null
+[[ -f $custom/libgstrsstreamdecoder.so ]] || {
+  echo "install-test: -Dplugindir=$custom did not put the plugin there" >&2
+  find "$prefix" >&2
+  exit 1
+}
+echo "install-test: -Dplugindir put it in $custom"

@@ -3,7 +3,8 @@
 # Run after `cargo build --release`; extra arguments go to pytest (e.g. -k opus, -x).
 #
 # Needs the Debian 12 packages python3-gi, gir1.2-gstreamer-1.0, gir1.2-gst-plugins-base-1.0,
-# python3-pytest, gstreamer1.0-plugins-base (appsrc, appsink) and ffmpeg (fixtures).
+# python3-pytest, python3-venv, python3-pip, python3-setuptools, python3-wheel,
+# gstreamer1.0-plugins-base (appsrc, appsink) and ffmpeg (fixtures).
 # PYTHON picks the interpreter; by default python3, or /usr/bin/python3 when the python3
 # on PATH (pyenv, a venv) cannot import gi and pytest.
 set -euo pipefail
@@ -30,7 +31,24 @@ if ! "$PYTHON" -c 'import gi, pytest' >/dev/null 2>&1; then
 fi
 
 export GST_PLUGIN_PATH=$ROOT/target/release
-export PYTHONPATH=$ROOT/python${PYTHONPATH:+:$PYTHONPATH}
-# Keep pytest's cache out of the source tree.
-echo "+ GST_PLUGIN_PATH=$GST_PLUGIN_PATH PYTHONPATH=$PYTHONPATH $PYTHON -m pytest -q python/tests $*"
-exec "$PYTHON" -m pytest -q -p no:cacheprovider python/tests "$@"
+
+# The tests run against the package as pip installs it (into a throwaway venv that sees the
+# system's gi and pytest; offline: setuptools and wheel come from the system too), which also
+# shows that it installs. The examples (examples-test.sh) use it through PYTHONPATH=python.
+venv=$(mktemp -d)
+trap 'rm -rf "$venv"' EXIT
+"$PYTHON" -m venv --system-site-packages "$venv"
+# From a copy: setuptools builds in the source directory.
+cp -r "$ROOT/python" "$venv/src"
+"$venv/bin/python" -m pip install -q --no-build-isolation --no-deps --no-index "$venv/src"
+unset PYTHONPATH
+installed=$("$venv/bin/python" -c 'import rsstreamdecoder; print(rsstreamdecoder.__file__)')
+[[ $installed == "$venv"/* ]] || {
+  echo "python-test: rsstreamdecoder imports from $installed, not the venv" >&2
+  exit 1
+}
+echo "python-test: pip installed the package as $installed"
+# importlib mode keeps python/ off sys.path, so the tests import the installed copy. Keep
+# pytest's cache out of the source tree.
+echo "+ GST_PLUGIN_PATH=$GST_PLUGIN_PATH $venv/bin/python -m pytest -q python/tests $*"
+"$venv/bin/python" -m pytest -q -p no:cacheprovider --import-mode=importlib python/tests "$@"

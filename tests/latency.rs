@@ -11,8 +11,9 @@ use common::*;
 use gst::prelude::*;
 
 /// How far behind its timestamp each buffer left the element: the pipeline clock then minus base
-/// time + running time of its PTS, and the latency the sink was using then. A buffer is late
-/// when it is behind by more than that latency: the sink would get it after its time.
+/// time + running time of its PTS; and the latency the sink was using at the last buffer (the
+/// element reports its latency before its first PCM, and it does not change after). A buffer
+/// is late when it is behind by more than that latency: the sink would get it after its time.
 #[derive(Default)]
 struct Lateness {
     per_buffer_ns: Vec<i64>,
