@@ -430,6 +430,7 @@ impl StreamReader {
             .as_mut()
             .map_or((0, 0), OggPageCheck::take_damage);
         let (mkv_regions, mkv_bytes) = watchers.mkv.as_mut().map_or((0, 0), MkvWatch::take_skipped);
+        let (ts_packets, ts_bytes) = watchers.ts.as_mut().map_or((0, 0), TsWatch::take_damage);
         SkippedData {
             mpeg_resyncs,
             mpeg_bytes,
@@ -437,6 +438,8 @@ impl StreamReader {
             ogg_bytes,
             mkv_regions,
             mkv_bytes,
+            ts_packets,
+            ts_bytes,
         }
     }
 

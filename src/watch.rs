@@ -132,6 +132,10 @@ pub struct SkippedData {
     /// Damaged Matroska regions, and bytes dropped from their start to the next cluster.
     pub mkv_regions: u32,
     pub mkv_bytes: u64,
+    /// Transport stream packets of the audio lost or flagged as damaged, and bytes skipped to
+    /// find packet sync again.
+    pub ts_packets: u32,
+    pub ts_bytes: u64,
 }
 
 /// A byte queue for driving one watcher alone in unit tests, the way `stream_buffer` does.

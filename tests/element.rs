@@ -1350,6 +1350,71 @@ fn transport_stream_in_any_pieces_decodes_the_same() {
     }
 }
 
+/// Transport stream packets of the audio lost on the way (every 40th here): a WARNING that
+/// counts them, and the rest of the audio decoded around the gaps.
+#[test]
+fn lost_transport_stream_packets_are_reported() {
+    let bytes = std::fs::read(fixture("aac_video.ts")).unwrap();
+    let pid = |packet: &[u8]| u16::from_be_bytes([packet[1], packet[2]]) & 0x1fff;
+    // The audio's PID: packets whose PES has an audio stream id (0xc0..=0xdf).
+    let payload = |packet: &[u8]| -> Vec<u8> {
+        let at = if packet[3] & 0x20 != 0 {
+            5 + usize::from(packet[4])
+        } else {
+            4
+        };
+        packet.get(at..).unwrap_or_default().to_vec()
+    };
+    let audio = bytes
+        .chunks(188)
+        .find(|p| {
+            let payload = payload(p);
+            p[1] & 0x40 != 0
+                && payload.len() > 4
+                && payload[..3] == [0, 0, 1]
+                && payload[3] >> 5 == 6
+        })
+        .map(pid)
+        .expect("an audio PES");
+    let mut kept = Vec::new();
+    let mut audio_packets = 0;
+    let mut dropped = 0;
+    for packet in bytes.chunks(188) {
+        if pid(packet) == audio {
+            audio_packets += 1;
+            if audio_packets % 40 == 0 {
+                dropped += 1;
+                continue;
+            }
+        }
+        kept.extend_from_slice(packet);
+    }
+    let whole = decode_fixture("aac_video.ts", &keep_props(), Chunking::Whole);
+    let damaged = decode_with_element(&kept, &keep_props(), Chunking::Fixed(1316));
+    assert!(damaged.errors.is_empty(), "{:?}", damaged.errors);
+    let lost: u32 = damaged
+        .warnings
+        .iter()
+        .filter_map(|w| w.strip_prefix("lost "))
+        .map(|rest| rest.split(' ').next().unwrap().parse::<u32>().unwrap())
+        .sum();
+    println!(
+        "dropped {dropped} of {audio_packets} audio packets: {} of {} frames, {:?}",
+        damaged.frames(),
+        whole.frames(),
+        damaged.warnings
+    );
+    assert_eq!(lost, dropped, "{:?}", damaged.warnings);
+    // Each lost packet costs the AAC frames it touched (a frame spans 2 or 3 packets): two
+    // here, three at most.
+    assert!(
+        damaged.frames() + u64::from(dropped) * 3 * 1024 >= whole.frames(),
+        "{} of {} frames",
+        damaged.frames(),
+        whole.frames()
+    );
+}
+
 /// AAC Main (object type 1) is neither in FDK nor in symphonia: a clear ERROR that names it.
 #[cfg(feature = "fdk-aac")]
 #[test]

@@ -80,6 +80,12 @@ pub struct TsWatch {
     next_packet: u64,
     /// Why there is nothing to unwrap, once the program map said so.
     problem: Option<String>,
+    /// The audio stream's last continuity counter, to find lost and repeated packets.
+    continuity: Option<u8>,
+    /// Damage since the last `take_damage`: audio packets lost or flagged as damaged, and bytes
+    /// skipped to find packet sync again.
+    lost_packets: u32,
+    skipped_bytes: u64,
 }
 
 impl TsWatch {
@@ -93,12 +99,25 @@ impl TsWatch {
             payload_end: position,
             next_packet: position,
             problem: None,
+            continuity: None,
+            lost_packets: 0,
+            skipped_bytes: 0,
         }
     }
 
     /// Unwrapping a transport stream: the bytes the reader gets are not the stream's.
     pub fn is_unwrapping(&self) -> bool {
         matches!(self.phase, Phase::Unwrap { .. })
+    }
+
+    /// Audio packets lost (by their continuity counters) or flagged as damaged, and bytes skipped
+    /// to find packet sync, since the last call: the audio reader resynchronises over them
+    /// without a word.
+    pub fn take_damage(&mut self) -> (u32, u64) {
+        (
+            std::mem::take(&mut self.lost_packets),
+            std::mem::take(&mut self.skipped_bytes),
+        )
     }
 
     /// A transport stream with no audio this element decodes: what it holds instead.
@@ -236,20 +255,42 @@ impl TsWatch {
             self.next_packet = start + size as u64;
             if packet[0] != SYNC {
                 // Lost sync: find three packets in a row again.
-                match (1..bytes.len()).find(|&i| {
-                    (0..3).all(|k| bytes.get(i + sync_at + k * size).is_none_or(|&b| b == SYNC))
-                }) {
-                    Some(skip) => self.next_packet = start + skip as u64,
-                    None => self.next_packet = start + bytes.len() as u64,
-                }
+                let skip = (1..bytes.len())
+                    .find(|&i| {
+                        (0..3).all(|k| bytes.get(i + sync_at + k * size).is_none_or(|&b| b == SYNC))
+                    })
+                    .unwrap_or(bytes.len());
+                self.next_packet = start + skip as u64;
+                self.skipped_bytes += skip as u64;
                 continue;
             }
             let pid = u16::from_be_bytes([packet[1], packet[2]]) & 0x1fff;
             let unit_start = packet[1] & 0x40 != 0;
             let control = (packet[3] >> 4) & 0x3;
-            if packet[1] & 0x80 != 0 || control & 1 == 0 {
-                // Transport error flagged, or no payload.
+            let ours = Some(pid) == self.audio_pid;
+            if packet[1] & 0x80 != 0 {
+                // The transport flagged it as damaged.
+                self.lost_packets += u32::from(ours);
                 continue;
+            }
+            if control & 1 == 0 {
+                // No payload.
+                continue;
+            }
+            if ours {
+                let counter = packet[3] & 0x0f;
+                // The adaptation field may say the counter starts over.
+                let restart = control & 2 != 0 && packet[4] > 0 && packet[5] & 0x80 != 0;
+                match self.continuity {
+                    // A packet may be sent twice; it is used once.
+                    Some(last) if counter == last && !restart => continue,
+                    Some(last) if !restart && counter != (last + 1) & 0x0f => {
+                        self.lost_packets +=
+                            u32::from(counter.wrapping_sub(last.wrapping_add(1)) & 0x0f);
+                    }
+                    _ => {}
+                }
+                self.continuity = Some(counter);
             }
             let mut payload_at = 4;
             if control & 2 != 0 {
@@ -258,7 +299,7 @@ impl TsWatch {
             let Some(payload) = packet.get(payload_at..) else {
                 continue;
             };
-            if Some(pid) != self.audio_pid {
+            if !ours {
                 if unit_start && (pid == PAT_PID || Some(pid) == self.pmt_pid) {
                     self.table(pid, payload);
                 }
@@ -405,6 +446,7 @@ mod tests {
         ts.extend(pes(0x103, &audio[..500]));
         ts.extend(pes(0x102, &other));
         ts.extend(pes(0x103, &audio[500..]));
+        let ts = numbered(ts);
         for piece in [1, 7, 188, 1000, ts.len()] {
             let mut watch = TsWatch::new(0, 0);
             let (out, _) = drive(&mut watch, &ts, piece);
@@ -421,6 +463,7 @@ mod tests {
         ts.extend(pmt(0x100, &[(0x03, 0x101), (0x0f, 0x102)]));
         ts.extend(pes(0x101, &first));
         ts.extend(pes(0x102, &second));
+        let ts = numbered(ts);
         // M2TS: a 4-byte time code before each packet.
         let m2ts: Vec<u8> = ts
             .chunks(188)
@@ -445,6 +488,53 @@ mod tests {
             watch.problem().unwrap().contains("AC-3"),
             "{:?}",
             watch.problem()
+        );
+    }
+
+    /// `ts` with each stream's packets numbered by their continuity counters, from 0.
+    fn numbered(mut ts: Vec<u8>) -> Vec<u8> {
+        let mut counters = std::collections::HashMap::new();
+        for packet in ts.chunks_mut(188) {
+            let pid = u16::from_be_bytes([packet[1], packet[2]]) & 0x1fff;
+            let counter = counters.entry(pid).or_insert(0u8);
+            packet[3] = (packet[3] & 0xf0) | (*counter & 0x0f);
+            *counter = counter.wrapping_add(1);
+        }
+        ts
+    }
+
+    #[test]
+    fn lost_and_repeated_packets_are_counted_and_dropped() {
+        let audio: Vec<u8> = (0..2000u32).map(|i| (i % 251) as u8).collect();
+        let mut ts = pat(0x100);
+        ts.extend(pmt(0x100, &[(0x0f, 0x101)]));
+        ts.extend(pes(0x101, &audio));
+        let ts = numbered(ts);
+        let packets: Vec<Vec<u8>> = ts.chunks(188).map(<[u8]>::to_vec).collect();
+        // Packets 2 and 3 of the tables and audio: the first audio packet holds the PES header
+        // and 170 bytes, the others 184 each.
+        let mut damaged = Vec::new();
+        for (i, packet) in packets.iter().enumerate() {
+            match i {
+                4 => {}                        // lost
+                5 => damaged.extend(packet),   // sent twice
+                7 => damaged.extend([0; 100]), // 100 bytes of junk first
+                _ => {}
+            }
+            if i != 4 {
+                damaged.extend(packet);
+            }
+        }
+        let mut watch = TsWatch::new(0, 0);
+        let (out, _) = drive(&mut watch, &damaged, 500);
+        assert_eq!(watch.take_damage(), (1, 100));
+        assert_eq!(watch.take_damage(), (0, 0));
+        let first = 184 - 14;
+        let lost = first + 184..first + 2 * 184;
+        let expected = [&audio[..lost.start], &audio[lost.end..]].concat();
+        assert_eq!(
+            out, expected,
+            "the repeated packet once, the lost one missing"
         );
     }
 

@@ -886,6 +886,18 @@ impl<'a> Worker<'a> {
                 skipped.ogg_pages, skipped.ogg_bytes
             )));
         }
+        if skipped.ts_packets > 0 {
+            self.events.send(DecoderEvent::Warning(format!(
+                "lost {} MPEG-TS packet(s) of the audio stream: the audio has a gap there",
+                skipped.ts_packets
+            )));
+        }
+        if skipped.ts_bytes > 0 {
+            self.events.send(DecoderEvent::Warning(format!(
+                "skipped {} bytes of damaged MPEG-TS data to find packet sync",
+                skipped.ts_bytes
+            )));
+        }
         if skipped.mkv_regions > 0 {
             self.events.send(DecoderEvent::Warning(format!(
                 "skipped {} bytes of damaged Matroska data ({} region(s)) to where the stream goes on",
