@@ -209,9 +209,19 @@ fn parse_frame_header(b: &[u8]) -> Option<FrameHeader> {
     frame_header(b).filter(|h| h.sample_rate != 0 && h.bits_per_sample != 0)
 }
 
+/// Whether `bytes` start with as much of a frame header's sync code as they hold (all of it
+/// from two bytes on; nothing contradicts it in none).
+pub fn may_start_frame_header(bytes: &[u8]) -> bool {
+    match bytes {
+        [] => true,
+        [first] => *first == 0xff,
+        [first, second, ..] => *first == 0xff && second & 0xfe == 0xf8,
+    }
+}
+
 /// The frame header at the start of `b`, if it is one whose CRC-8 matches.
 pub fn frame_header(b: &[u8]) -> Option<FrameHeader> {
-    if b.len() < 6 || b[0] != 0xff || b[1] & 0xfe != 0xf8 || b[3] & 1 != 0 {
+    if b.len() < 6 || !may_start_frame_header(b) || b[3] & 1 != 0 {
         return None;
     }
     // The coded number: UTF-8's scheme, up to 36 bits.

@@ -29,7 +29,7 @@ use symphonia::core::meta::{Metadata, MetadataLog};
 use symphonia::core::packet::Packet;
 use symphonia::core::units::{Duration, Timestamp};
 
-use crate::container::flac::{FrameHeader, frame_header};
+use crate::container::flac::{FrameHeader, frame_header, may_start_frame_header};
 
 /// The longest FLAC frame header.
 const MAX_HEADER: usize = 16;
@@ -215,7 +215,7 @@ impl<'s> FlacFrameReader<'s> {
     /// when too few bytes are in to tell.
     fn header_at(&self, at: usize) -> std::result::Result<Option<FrameHeader>, ()> {
         let rest = &self.bytes[at..];
-        if rest.len() >= 2 && (rest[0] != 0xff || rest[1] & 0xfe != 0xf8) {
+        if !may_start_frame_header(rest) {
             return Ok(None);
         }
         match frame_header(rest) {
@@ -231,7 +231,11 @@ impl<'s> FlacFrameReader<'s> {
         let mut dropped = 0;
         let mut from = 0;
         loop {
-            while let Some(at) = self.next_ff(from) {
+            loop {
+                let Some(at) = self.next_ff(from) else {
+                    from = self.bytes.len();
+                    break;
+                };
                 match self.header_at(at) {
                     Ok(Some(header)) => {
                         self.bytes.drain(..at);
@@ -239,11 +243,12 @@ impl<'s> FlacFrameReader<'s> {
                         return Ok((dropped + at, true));
                     }
                     Ok(None) => from = at + 1,
-                    Err(()) => break,
+                    // Maybe a header, not all here yet.
+                    Err(()) => {
+                        from = at;
+                        break;
+                    }
                 }
-            }
-            if self.next_ff(from).is_none() {
-                from = self.bytes.len();
             }
             // Keep only what may still start a header.
             dropped += from;
@@ -285,7 +290,11 @@ impl<'s> FlacFrameReader<'s> {
     fn frame_end(&mut self, header: &FrameHeader) -> io::Result<FrameEnd> {
         let next_number = self.next_number(header);
         loop {
-            'scan: while let Some(at) = self.next_ff(self.scan_from) {
+            loop {
+                let Some(at) = self.next_ff(self.scan_from) else {
+                    self.scan_from = self.scan_from.max(self.bytes.len());
+                    break;
+                };
                 match self.header_at(at) {
                     Ok(Some(next)) if next.variable_block_size == header.variable_block_size => {
                         if self.crc_up_to(at) == 0 {
@@ -309,12 +318,13 @@ impl<'s> FlacFrameReader<'s> {
                         }
                     }
                     Ok(_) => {}
-                    Err(()) => break 'scan,
+                    // Maybe a header, not all here yet: look again there.
+                    Err(()) => {
+                        self.scan_from = at;
+                        break;
+                    }
                 }
                 self.scan_from = at + 1;
-            }
-            if self.next_ff(self.scan_from).is_none() {
-                self.scan_from = self.scan_from.max(self.bytes.len());
             }
             if self.bytes.len() > self.stream.frame_limit() {
                 return Ok(FrameEnd::Lost);
@@ -401,7 +411,8 @@ impl FormatReader for FlacFrameReader<'_> {
             None => {
                 // What is left when the stream has ended, if it starts with a sync code, is
                 // what arrived of a frame.
-                let cut = self.ended && starts_with_sync(&self.bytes);
+                let cut =
+                    self.ended && !self.bytes.is_empty() && may_start_frame_header(&self.bytes);
                 let (dropped, found) = self.sync()?;
                 if cut && !found {
                     return Err(Error::DecodeError(
@@ -464,15 +475,6 @@ impl FormatReader for FlacFrameReader<'_> {
             self.source.seek_buffered_rev(unread);
         }
         self.source
-    }
-}
-
-/// Whether `bytes` start with a frame's sync code, or with as much of it as they hold.
-fn starts_with_sync(bytes: &[u8]) -> bool {
-    match bytes {
-        [0xff] => true,
-        [0xff, second, ..] => second & 0xfe == 0xf8,
-        _ => false,
     }
 }
 

@@ -22,7 +22,9 @@
 
 use std::borrow::Cow;
 
-use crate::container::flac::{FrameHeader, frame_header, streaminfo_for, streaminfo_format};
+use crate::container::flac::{
+    FrameHeader, frame_header, may_start_frame_header, streaminfo_for, streaminfo_format,
+};
 use crate::container::mpeg_audio::id3v2_len;
 use crate::watch::{Ahead, ByteWatch, Queue};
 
@@ -279,8 +281,11 @@ impl FlacWatch {
             let i = at + offset;
             let header = &bytes[i..];
             let parsed = frame_header(header);
-            let maybe_sync = header.get(1).is_none_or(|second| second & 0xfe == 0xf8);
-            if parsed.is_none() && maybe_sync && header.len() < MAX_HEADER && !closed {
+            if parsed.is_none()
+                && may_start_frame_header(header)
+                && header.len() < MAX_HEADER
+                && !closed
+            {
                 // Maybe a header, not all here yet: look again when it is. (A whole header
                 // goes through at once: the frame before it may be waiting for it.)
                 self.scanned += i as u64;
