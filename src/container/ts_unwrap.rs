@@ -74,8 +74,6 @@ pub struct TsWatch {
     audio_track: usize,
     pmt_pid: Option<u16>,
     audio_pid: Option<u16>,
-    /// The reader may read up to here: the end of the current packet's audio payload.
-    payload_end: u64,
     /// Stream offset of the next packet to look at.
     next_packet: u64,
     /// Why there is nothing to unwrap, once the program map said so.
@@ -96,7 +94,6 @@ impl TsWatch {
             audio_track,
             pmt_pid: None,
             audio_pid: None,
-            payload_end: position,
             next_packet: position,
             problem: None,
             continuity: None,
@@ -315,10 +312,9 @@ impl TsWatch {
             if payload_at >= size - sync_at {
                 continue;
             }
-            self.payload_end = self.next_packet;
             return Ahead {
                 drop_until: start + (sync_at + payload_at) as u64,
-                read_until: self.payload_end,
+                read_until: self.next_packet,
                 stop: false,
             };
         }
@@ -340,7 +336,9 @@ impl ByteWatch for TsWatch {
             }
         }
         match self.phase {
-            Phase::Unwrap { .. } if position < self.payload_end => Ahead::until(self.payload_end),
+            // Inside the payload of the packet last let through, which ends where the next
+            // packet starts.
+            Phase::Unwrap { .. } if position < self.next_packet => Ahead::until(self.next_packet),
             Phase::Unwrap { size, sync_at } => self.unwrap(queue, size, sync_at),
             _ => Ahead::ANY,
         }

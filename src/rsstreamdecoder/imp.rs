@@ -100,8 +100,8 @@ const INPUT_GAP: gst::ClockTime = gst::ClockTime::from_mseconds(250);
 impl State {
     /// Live input with a pause (no bytes for a while, then timestamps that jumped ahead): the
     /// output jumps ahead with them, with DISCONT, so that it stays in sync instead of coming
-    /// out late by the length of every pause so far.
-    /// Returns where the output was when it jumped.
+    /// out late by the length of every pause so far. Returns where the output was when it
+    /// jumped.
     fn follow_input_time(&mut self, input_pts: gst::ClockTime) -> Option<gst::ClockTime> {
         self.format.as_ref()?;
         let output_end = self.timeline.end();
