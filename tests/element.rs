@@ -1808,3 +1808,74 @@ fn output_follows_input_timestamps_across_a_pause() {
     let frames: usize = out.iter().map(|b| b.size() / 2).sum();
     assert_eq!(frames, pieces.iter().map(|p| p.len() / 2).sum::<usize>());
 }
+
+/// The same pause in a stream that is resampled (24 to 48 kHz): the resampler still holds the
+/// last block from before the pause when the input resumes. That audio comes out first and is
+/// stamped just before the input's time, so the first sample of the new input lands exactly on
+/// it, rather than a block later.
+#[test]
+fn audio_held_across_a_pause_is_stamped_before_it() {
+    init();
+    let pcm = std::fs::read(fixture("s16le_24k_mono.pcm")).unwrap();
+    let mut h = gst_check::Harness::new_parse(
+        "rsstreamdecoder format=audio/pcm;rate=24000 sample-rate=48000 channels=1",
+    );
+    h.play();
+    h.push_event(gst::event::StreamStart::new("live"));
+    h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
+        gst::ClockTime,
+    >::new()));
+    let piece = 24_000 * 2 / 50;
+    let pause = gst::ClockTime::from_seconds(2);
+    let pieces: Vec<&[u8]> = pcm.chunks(piece).take(100).collect();
+    let mut out = Vec::new();
+    for (i, bytes) in pieces.iter().enumerate() {
+        let mut pts = gst::ClockTime::from_mseconds(20 * i as u64);
+        if i >= 50 {
+            pts += pause;
+        }
+        let mut buffer = gst::Buffer::from_slice(bytes.to_vec());
+        buffer.get_mut().unwrap().set_pts(pts);
+        h.push(buffer).unwrap();
+        while let Some(buffer) = h.try_pull() {
+            out.push(buffer);
+        }
+    }
+    h.push_event(gst::event::Eos::new());
+    while let Some(buffer) = h.try_pull() {
+        out.push(buffer);
+    }
+    let jump = out
+        .iter()
+        .skip(1)
+        .position(|b| b.flags().contains(gst::BufferFlags::DISCONT))
+        .expect("a DISCONT where the output jumps")
+        + 1;
+    let frames_before: u64 = out[..jump].iter().map(|b| b.size() as u64 / 2).sum();
+    // Input frame 24000 (1 s, the first after the pause) is output frame 48000.
+    let held = 48_000 - frames_before;
+    println!("{frames_before} frames before the jump, {held} held across it");
+    assert!(
+        held > 0,
+        "the resampler held nothing back: the test shows nothing"
+    );
+    let resumed = out[jump].pts().unwrap();
+    let new_audio_at = resumed + gst::ClockTime::from_nseconds(held * 1_000_000_000 / 48_000);
+    let expected = gst::ClockTime::from_seconds(1) + pause;
+    assert!(
+        new_audio_at.nseconds().abs_diff(expected.nseconds()) <= 1_000_000_000 / 48_000,
+        "the audio after the pause starts at {new_audio_at}, its input at {expected}"
+    );
+    assert!(
+        resumed > gst::ClockTime::from_seconds(1),
+        "the output jumped"
+    );
+    for w in out[jump..].windows(2) {
+        assert_eq!(
+            w[0].pts().unwrap() + w[0].duration().unwrap(),
+            w[1].pts().unwrap()
+        );
+    }
+    let frames: u64 = out.iter().map(|b| b.size() as u64 / 2).sum();
+    assert_eq!(frames, 2 * 48_000, "nothing lost");
+}

@@ -273,6 +273,13 @@ impl StreamDecoder {
         std::mem::take(&mut self.lock_events().queue)
     }
 
+    /// Output frames (at the output rate) that the audio decoded so far will still give: what
+    /// the resampler holds. Once `next_events` returned `None`, the PCM the next input gives
+    /// starts with these frames, which belong before that input's audio.
+    pub fn owed_frames(&self) -> u64 {
+        self.lock_events().owed_frames
+    }
+
     /// True once the decoder stopped (end of stream or fatal error): more bytes are ignored.
     pub fn is_finished(&self) -> bool {
         self.worker.is_done()
@@ -295,6 +302,8 @@ impl Drop for StreamDecoder {
 struct Events {
     queue: Vec<DecoderEvent>,
     stopped_for_output: bool,
+    /// Output frames the converter owes for the input it took, as of the last PCM.
+    owed_frames: u64,
 }
 
 /// The worker's side of the event list. Consecutive PCM is merged into one event so the
@@ -315,12 +324,15 @@ impl EventQueue {
         self.lock().queue.push(event);
     }
 
-    /// Queues PCM; returns the bytes of PCM now waiting at the end of the queue.
-    fn send_pcm(&self, pcm: &mut Vec<u8>) -> usize {
+    /// Queues PCM, and notes how many output frames the converter still owes for the input it
+    /// took (`PcmConverter::frames_owed`); returns the bytes of PCM now waiting at the end of
+    /// the queue.
+    fn send_pcm(&self, pcm: &mut Vec<u8>, owed_frames: u64) -> usize {
+        let mut events = self.lock();
+        events.owed_frames = owed_frames;
         if pcm.is_empty() {
             return 0;
         }
-        let mut events = self.lock();
         if let Some(DecoderEvent::Pcm(last)) = events.queue.last_mut() {
             last.append(pcm);
             last.len()
@@ -818,7 +830,8 @@ impl<'a> Worker<'a> {
             * 2
             * OUTPUT_CHUNK_MS
             / 1000) as usize;
-        if self.events.send_pcm(&mut self.pcm) >= chunk_bytes.max(1) && !self.reader.is_aborted() {
+        let waiting = self.events.send_pcm(&mut self.pcm, converter.frames_owed());
+        if waiting >= chunk_bytes.max(1) && !self.reader.is_aborted() {
             self.events.stop_for_output();
         }
         true
@@ -1147,7 +1160,7 @@ impl<'a> Worker<'a> {
     fn flush_converter(&mut self) {
         if let Some(mut converter) = self.converter.take() {
             converter.finish(&mut self.pcm);
-            self.events.send_pcm(&mut self.pcm);
+            self.events.send_pcm(&mut self.pcm, 0);
         }
     }
 }

@@ -117,10 +117,22 @@ impl PcmConverter {
         self.frames_out
     }
 
-    /// Input frames held back inside the resampler, waiting for a full block: the converter's
-    /// buffering latency at this moment (the filter delay comes on top).
-    pub fn frames_buffered(&self) -> usize {
-        self.resampler.as_ref().map_or(0, |r| r.frames_buffered())
+    /// Output frames that the input accepted so far will still give: the resampler's block
+    /// being filled and its filter delay, at the output rate. The PCM that comes out next
+    /// starts this many frames before the audio of the next input. 0 without a resampler.
+    pub fn frames_owed(&self) -> u64 {
+        if self.resampler.is_none() {
+            return 0;
+        }
+        let stream_in = u128::from(self.frames_in - self.finished_in);
+        self.expected_out(stream_in)
+            .saturating_sub(self.frames_out - self.finished_out)
+    }
+
+    /// `round(frames × out_rate / in_rate)`: what `frames` input frames give.
+    fn expected_out(&self, frames: u128) -> u64 {
+        let (in_rate, out_rate) = (u128::from(self.in_rate), u128::from(self.out_rate));
+        ((frames * out_rate + in_rate / 2) / in_rate) as u64
     }
 
     /// The longest the converter holds a frame back, in input frames: a whole resampler block
@@ -162,11 +174,8 @@ impl PcmConverter {
     /// `round(frames in × out_rate / in_rate)` frames, and appends it to `out`. The converter is
     /// then ready for a new stream (the filter history is cleared).
     pub fn finish(&mut self, out: &mut Vec<u8>) {
+        let missing = self.frames_owed();
         if let Some(resampler) = &mut self.resampler {
-            let stream_in = u128::from(self.frames_in - self.finished_in);
-            let (in_rate, out_rate) = (u128::from(self.in_rate), u128::from(self.out_rate));
-            let expected = ((stream_in * out_rate + in_rate / 2) / in_rate) as u64;
-            let missing = expected.saturating_sub(self.frames_out - self.finished_out);
             self.frames_out += resampler.finish(missing as usize, out) as u64;
         }
         self.finished_in = self.frames_in;

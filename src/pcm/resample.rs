@@ -166,11 +166,6 @@ impl StreamResampler {
         })
     }
 
-    /// Input frames waiting for a full block.
-    pub(super) fn frames_buffered(&self) -> usize {
-        self.filled
-    }
-
     /// The longest an input frame is held back, in input frames: a whole block waits to be
     /// filled, and the filter's delay comes on top.
     pub(super) fn latency_frames(&self, in_rate: u32, out_rate: u32) -> u64 {

@@ -460,12 +460,13 @@ fn output_is_time_aligned_with_input() {
 #[test]
 fn first_mp3_frame_produces_output() {
     // 44100 → 48000 uses 588-frame blocks: 1152 frames fill one block (640 frames out, minus
-    // the 320-frame filter delay) and leave 564 frames waiting for the next block.
+    // the 320-frame filter delay) and leave 564 frames waiting for the next block: of the 1254
+    // frames 1152 give at 48 kHz, 934 are still owed.
     let mut converter = PcmConverter::new(44_100, &stereo(), 48_000, 1).unwrap();
     let mut out = Vec::new();
     converter.process(&[[0.1; 1152], [0.1; 1152]], &mut out);
     assert_eq!(out.len() / 2, 320);
-    assert_eq!(converter.frames_buffered(), 564);
+    assert_eq!(converter.frames_owed(), 1254 - 320);
     // A 20 ms Opus packet at 48000 → 16000 fills two 480-frame blocks: 2 × 160 frames out,
     // minus the 80-frame (5 ms) filter delay.
     let mut converter = PcmConverter::new(48_000, &mono(), 16_000, 1).unwrap();

@@ -100,13 +100,20 @@ const INPUT_GAP: gst::ClockTime = gst::ClockTime::from_mseconds(250);
 impl State {
     /// Live input with a pause (no bytes for a while, then timestamps that jumped ahead): the
     /// output jumps ahead with them, with DISCONT, so that it stays in sync instead of coming
-    /// out late by the length of every pause so far. Returns where the output was when it
+    /// out late by the length of every pause so far. The `owed_frames` the decoder still holds
+    /// from before the pause (a resampler block) come out first: they are stamped just before
+    /// the input's time, so the new audio lands on it. Returns where the output was when it
     /// jumped.
-    fn follow_input_time(&mut self, input_pts: gst::ClockTime) -> Option<gst::ClockTime> {
+    fn follow_input_time(
+        &mut self,
+        input_pts: gst::ClockTime,
+        owed_frames: u64,
+    ) -> Option<gst::ClockTime> {
         self.format.as_ref()?;
         let output_end = self.timeline.end();
         if input_pts > output_end + INPUT_GAP {
-            self.timeline.base = input_pts;
+            let owed = self.timeline.duration_of(owed_frames);
+            self.timeline.base = input_pts.saturating_sub(owed).max(output_end);
             self.timeline.samples = 0;
             self.discont = true;
             return Some(output_end);
@@ -140,14 +147,17 @@ impl Timeline {
     }
 
     fn time_at(&self, samples: u64) -> gst::ClockTime {
+        self.base + self.duration_of(samples)
+    }
+
+    fn duration_of(&self, samples: u64) -> gst::ClockTime {
         if self.rate == 0 {
-            return self.base;
+            return gst::ClockTime::ZERO;
         }
-        self.base
-            + samples
-                .mul_div_floor(*gst::ClockTime::SECOND, self.rate as u64)
-                .map(gst::ClockTime::from_nseconds)
-                .unwrap_or(gst::ClockTime::ZERO)
+        samples
+            .mul_div_floor(*gst::ClockTime::SECOND, self.rate as u64)
+            .map(gst::ClockTime::from_nseconds)
+            .unwrap_or(gst::ClockTime::ZERO)
     }
 }
 
@@ -641,7 +651,8 @@ impl BaseTransformImpl for RsStreamDecoder {
                 buffer.pts().display()
             );
             if let Some(pts) = buffer.pts() {
-                if let Some(output_end) = state.follow_input_time(pts) {
+                let owed_frames = state.decoder.as_ref().map_or(0, |d| d.owed_frames());
+                if let Some(output_end) = state.follow_input_time(pts, owed_frames) {
                     gst::debug!(
                         CAT,
                         imp = self,
