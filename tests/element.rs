@@ -1010,6 +1010,35 @@ fn a_few_corrupt_packets_are_skipped_many_in_a_row_are_an_error() {
     );
 }
 
+/// `max-errors` changed while a stream is being decoded applies to that stream, as in
+/// GStreamer's audio decoders: set to 0 before five damaged frames, the first of them stops
+/// the stream; left at the default, they are only skipped.
+#[test]
+fn max_errors_changed_mid_stream_applies_at_once() {
+    init();
+    let (few, _) = adts_with_noise(40..45);
+    for (max_errors, expect_error) in [(None, false), (Some(0i32), true)] {
+        let mut h = gst_check::Harness::new("rsstreamdecoder");
+        h.play();
+        let mut flow = Ok(gst::FlowSuccess::Ok);
+        for (i, chunk) in few.chunks(2048).enumerate() {
+            if i == 2
+                && let Some(max) = max_errors
+            {
+                h.element().unwrap().set_property("max-errors", max);
+            }
+            flow = h.push(gst::Buffer::from_slice(chunk.to_vec()));
+            if flow.is_err() {
+                break;
+            }
+        }
+        let pcm_buffers = std::iter::from_fn(|| h.try_pull()).count();
+        println!("max-errors {max_errors:?}: {flow:?}, {pcm_buffers} buffers out");
+        assert_eq!(flow.is_err(), expect_error, "max-errors {max_errors:?}");
+        assert!(pcm_buffers > 0, "the audio before the damage came out");
+    }
+}
+
 /// The element's documented default for `max-errors`.
 const MAX_DAMAGE_DEFAULT: usize = 32;
 

@@ -9,6 +9,7 @@
 use std::io;
 use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use symphonia::core::audio::{Audio, Channels, GenericAudioBufferRef, Position};
@@ -58,8 +59,8 @@ pub struct DecoderSettings {
     pub hint: Option<ContainerHint>,
     /// Most bytes of an MP4 whose index comes last that are held until the index arrives.
     pub mp4_buffer_limit: u64,
-    /// Damage (see [`MAX_DAMAGE`]) past which decoding stops with an error; `None`: never.
-    pub max_damage: Option<u32>,
+    /// Damage (see [`MAX_DAMAGE`]) past which decoding stops with an error.
+    pub max_damage: DamageLimit,
     /// Which audio track to decode in a container with several (0: the first).
     pub audio_track: usize,
     /// Check decoded audio against checksums the stream carries (FLAC's MD5 of its audio): a
@@ -92,7 +93,7 @@ impl DecoderSettings {
             out_channels,
             hint,
             mp4_buffer_limit: mp4::DEFAULT_BUFFER_LIMIT,
-            max_damage: Some(MAX_DAMAGE),
+            max_damage: DamageLimit::new(Some(MAX_DAMAGE)),
             audio_track: 0,
             verify_checksums: false,
             #[cfg(test)]
@@ -100,6 +101,33 @@ impl DecoderSettings {
             #[cfg(test)]
             codec_panic_at_packet: None,
         }
+    }
+}
+
+/// The damage limit ([`MAX_DAMAGE`]; `None`: never an error), shared by every clone: a change
+/// applies at once to a stream being decoded, as GStreamer's `max-errors` does.
+#[derive(Debug, Clone)]
+pub struct DamageLimit(Arc<AtomicI64>);
+
+impl DamageLimit {
+    pub fn new(max: Option<u32>) -> Self {
+        let limit = DamageLimit(Arc::new(AtomicI64::new(-1)));
+        limit.set(max);
+        limit
+    }
+
+    pub fn set(&self, max: Option<u32>) {
+        self.0.store(max.map_or(-1, i64::from), Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> Option<u32> {
+        u32::try_from(self.0.load(Ordering::Relaxed)).ok()
+    }
+}
+
+impl Default for DamageLimit {
+    fn default() -> Self {
+        DamageLimit::new(Some(MAX_DAMAGE))
     }
 }
 
@@ -958,7 +986,7 @@ impl<'a> Worker<'a> {
     /// Reports a skipped packet; returns false (after an error event) once the damage count
     /// passes `MAX_DAMAGE`.
     fn tolerate_error(&mut self, damage: u32, message: &str) -> bool {
-        if let Some(max) = self.settings.max_damage
+        if let Some(max) = self.settings.max_damage.get()
             && damage > max
         {
             self.flush_converter();

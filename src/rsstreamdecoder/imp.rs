@@ -20,7 +20,8 @@ use gst_base::subclass::prelude::*;
 use crate::container::raw::RawPcmFormat;
 use crate::container::{SampleCoding, mp4};
 use crate::decoder::{
-    DecoderError, DecoderEvent, DecoderSettings, ErrorKind, StreamDecoder, StreamFormat, StreamTag,
+    DamageLimit, DecoderError, DecoderEvent, DecoderSettings, ErrorKind, StreamDecoder,
+    StreamFormat, StreamTag,
 };
 use crate::format_hint::ContainerHint;
 
@@ -239,6 +240,8 @@ pub struct RsStreamDecoder {
     /// What the element adds to the pipeline's latency, in ns: outside `state` so a LATENCY
     /// query from another thread never waits for decoding.
     latency_ns: AtomicU64,
+    /// `max-errors`, shared with the running decoder so a change applies to the current stream.
+    damage_limit: DamageLimit,
 }
 
 #[glib::object_subclass]
@@ -373,7 +376,11 @@ impl ObjectImpl for RsStreamDecoder {
             "sample-rate" => settings.sample_rate = value.get().expect("type checked upstream"),
             "channels" => settings.channels = value.get().expect("type checked upstream"),
             "input-rate" => settings.input_rate = value.get().expect("type checked upstream"),
-            "max-errors" => settings.max_errors = value.get().expect("type checked upstream"),
+            "max-errors" => {
+                settings.max_errors = value.get().expect("type checked upstream");
+                self.damage_limit
+                    .set(u32::try_from(settings.max_errors).ok());
+            }
             "audio-track" => settings.audio_track = value.get().expect("type checked upstream"),
             "verify-checksums" => {
                 settings.verify_checksums = value.get().expect("type checked upstream");
@@ -811,7 +818,7 @@ impl RsStreamDecoder {
         };
         DecoderSettings {
             mp4_buffer_limit: settings.mp4_buffer_limit,
-            max_damage: u32::try_from(settings.max_errors).ok(),
+            max_damage: self.damage_limit.clone(),
             audio_track: settings.audio_track as usize,
             verify_checksums: settings.verify_checksums,
             ..DecoderSettings::new(out_rate, out_channels, hint)
