@@ -758,17 +758,25 @@ fn run_appsrc(
 }
 
 #[test]
-fn appsrc_live_with_timestamps_and_no_caps() {
+fn appsrc_live_with_timestamps_with_and_without_caps() {
     init();
-    for (name, source_frames, source_rate) in [
-        ("mp3_cbr.mp3", SOURCE_FRAMES, SOURCE_RATE),
-        ("opus.ogg", SOURCE_FRAMES_48K, 48_000),
+    for (name, caps, source_frames, source_rate) in [
+        ("mp3_cbr.mp3", None, SOURCE_FRAMES, SOURCE_RATE),
+        ("opus.ogg", None, SOURCE_FRAMES_48K, 48_000),
+        (
+            "mp3_cbr.mp3",
+            Some("audio/mpeg,mpegversion=1,layer=3"),
+            SOURCE_FRAMES,
+            SOURCE_RATE,
+        ),
+        ("opus.ogg", Some("audio/ogg"), SOURCE_FRAMES_48K, 48_000),
     ] {
-        let what = format!("live appsrc {name}");
+        let what = format!("live appsrc {name} caps {caps:?}");
         let expected = whole_decode(name, &[]);
+        let caps_prop = caps.map_or(String::new(), |c| format!(" caps=\"{c}\""));
         let out = run_appsrc(
             name,
-            "is-live=true do-timestamp=true",
+            &format!("is-live=true do-timestamp=true{caps_prop}"),
             "",
             Chunking::Random {
                 seed: 11,
