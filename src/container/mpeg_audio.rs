@@ -556,7 +556,9 @@ impl FormatReader for MpegAudioReader<'_> {
             // A frame cut by the end of the stream.
             return Ok(None);
         }
-        let data: Box<[u8]> = self.ahead.bytes.drain(..found.len).collect();
+        // Copied as one slice: collecting the drain goes byte by byte.
+        let data: Box<[u8]> = self.ahead.bytes.make_contiguous()[..found.len].into();
+        self.ahead.bytes.drain(..found.len);
         self.last = Some(found.header);
         let dur = Duration::from(u64::from(found.header.samples()));
         let pts = self.next_ts;
