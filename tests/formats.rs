@@ -537,6 +537,21 @@ const fn pcm_case(
     }
 }
 
+/// ADPCM's last block is padded out to a whole block: ffmpeg's length, not the signal's.
+const WAV_IMA_ADPCM: Case = Case {
+    original_frames: None,
+    ..pcm_case(
+        "ima_adpcm.wav",
+        "wave",
+        "adpcm_ima_wav",
+        Quality::BitExact,
+        None,
+    )
+};
+const WAV_MS_ADPCM: Case = Case {
+    original_frames: None,
+    ..pcm_case("ms_adpcm.wav", "wave", "adpcm_ms", Quality::BitExact, None)
+};
 const RF64: Case = pcm_case("s16.rf64", "rf64", "pcm_s16le", Quality::BitExact, None);
 /// ffmpeg 5.1 reads BW64 as RF64.
 const BW64: Case = pcm_case("s16.bw64", "bw64", "pcm_s16le", Quality::BitExact, None);
@@ -861,6 +876,8 @@ format_tests! {
     keep_wav_f32, default_wav_f32 => WAV_F32;
     keep_wav_alaw, default_wav_alaw => WAV_ALAW;
     keep_wav_mulaw, default_wav_mulaw => WAV_MULAW;
+    keep_wav_ima_adpcm, default_wav_ima_adpcm => WAV_IMA_ADPCM;
+    keep_wav_ms_adpcm, default_wav_ms_adpcm => WAV_MS_ADPCM;
     keep_wav_extensible_5_1, default_wav_extensible_5_1 => WAV_EXTENSIBLE_5_1;
     keep_wav_streaming, default_wav_streaming => WAV_STREAMING;
     keep_aiff, default_aiff => AIFF;
@@ -944,6 +961,8 @@ fn fixtures_are_what_the_tests_claim() {
         ("f32.wav", 0xFFFE),
         ("alaw.wav", 6),
         ("mulaw.wav", 7),
+        ("ms_adpcm.wav", 2),
+        ("ima_adpcm.wav", 0x11),
         ("s16_5.1.wav", 0xFFFE),
         ("s16_streaming.wav", 1),
     ] {

@@ -206,6 +206,9 @@ fn recipe(name: &str) -> Recipe {
         "f32.wav" => Encode(&["-c:a", "pcm_f32le", "-f", "wav"]),
         "alaw.wav" => Encode(&["-c:a", "pcm_alaw", "-f", "wav"]),
         "mulaw.wav" => Encode(&["-c:a", "pcm_mulaw", "-f", "wav"]),
+        // ADPCM in WAV (telephony, games, old recorders): the last block is padded out.
+        "ima_adpcm.wav" => Encode(&["-c:a", "adpcm_ima_wav", "-f", "wav"]),
+        "ms_adpcm.wav" => Encode(&["-c:a", "adpcm_ms", "-f", "wav"]),
         // 5.1, 16 bit: WAVE_FORMAT_EXTENSIBLE with a channel mask (0x3F).
         "s16_5.1.wav" => EncodeFiltered(PAN_5_1, &["-c:a", "pcm_s16le", "-f", "wav"]),
         "s16_streaming.wav" => StreamingWav("s16.wav"),
