@@ -332,6 +332,12 @@ impl StreamReader {
         state.watchers.ts = enabled.then(|| TsWatch::new(position, audio_track));
     }
 
+    /// See [`MpegWatch::adts_config_unless_lc`].
+    pub fn adts_config_unless_lc(&self) -> Option<[u8; 2]> {
+        let state = self.shared.lock();
+        state.watchers.mpeg.as_ref()?.adts_config_unless_lc()
+    }
+
     /// The reader gets the audio unwrapped from a transport stream.
     pub fn is_ts_unwrapping(&self) -> bool {
         let state = self.shared.lock();

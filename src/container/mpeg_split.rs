@@ -115,6 +115,24 @@ impl MpegSplitter {
         std::mem::take(&mut self.damage)
     }
 
+    /// For a file of ADTS frames whose profile is not AAC-LC (Main, SSR, LTP): the
+    /// AudioSpecificConfig its headers describe. symphonia's ADTS reader passes neither the
+    /// profile nor a config on, so the decoder would take such a stream for AAC-LC.
+    pub fn adts_config_unless_lc(&self) -> Option<[u8; 2]> {
+        let (version, _, sample_rate, channels, profile) = self.file_format?;
+        const LC: u8 = 1;
+        if version != ADTS || profile == LC {
+            return None;
+        }
+        let rate_index = MPEG4_SAMPLE_RATES.iter().position(|&r| r == sample_rate)? as u8;
+        // The ADTS profile is the MPEG-4 audio object type less one.
+        let object_type = profile + 1;
+        Some([
+            (object_type << 3) | (rate_index >> 1),
+            ((rate_index & 1) << 7) | (channels << 3),
+        ])
+    }
+
     /// Decides about the bytes at the walker's position; `ahead` holds what is available from
     /// there. `Advance` may step past the available bytes (a tag or a frame still arriving).
     pub fn step(&mut self, ahead: &[u8]) -> Step {
@@ -250,6 +268,11 @@ impl MpegWatch {
     /// See [`MpegSplitter::take_damage`].
     pub fn take_damage(&mut self) -> (u32, u64) {
         self.splitter.take_damage()
+    }
+
+    /// See [`MpegSplitter::adts_config_unless_lc`].
+    pub fn adts_config_unless_lc(&self) -> Option<[u8; 2]> {
+        self.splitter.adts_config_unless_lc()
     }
 }
 
@@ -626,6 +649,37 @@ mod tests {
             out.extend(vec![0x21; len - 7]);
         }
         out
+    }
+
+    #[test]
+    fn adts_profiles_other_than_lc_give_their_config() {
+        let config = |profile: u8| {
+            let mut stream = adts_frames(4, 2, 4);
+            let starts: Vec<usize> = (0..stream.len())
+                .filter(|&i| stream[i..].starts_with(&[0xff, 0xf1]))
+                .collect();
+            for start in starts {
+                stream[start + 2] = (stream[start + 2] & 0x3f) | (profile << 6);
+            }
+            let mut splitter = MpegSplitter::new();
+            let mut pos = 0;
+            while let Step::Advance(n) = splitter.step(&stream[pos..]) {
+                pos += n;
+            }
+            splitter.adts_config_unless_lc()
+        };
+        assert_eq!(config(1), None, "AAC-LC");
+        // Main (object type 1), 44.1 kHz (index 4), stereo: 00001 0100 0010 000.
+        assert_eq!(config(0), Some([0x0a, 0x10]));
+        // LTP (object type 4).
+        assert_eq!(config(3), Some([0x22, 0x10]));
+        let mp3 = file(false, 3, 0x11);
+        let mut splitter = MpegSplitter::new();
+        let mut pos = 0;
+        while let Step::Advance(n) = splitter.step(&mp3[pos..]) {
+            pos += n;
+        }
+        assert_eq!(splitter.adts_config_unless_lc(), None, "MP3");
     }
 
     #[test]

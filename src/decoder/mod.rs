@@ -1027,7 +1027,10 @@ impl<'a> Worker<'a> {
         let params = track.and_then(|t| t.codec_params.as_ref()?.audio());
         let relabelled_params;
         let params = match (track, params) {
-            (Some(track), Some(params)) => match self.own_opus_head(track.id, params, edit) {
+            (Some(track), Some(params)) => match self
+                .own_opus_head(track.id, params, edit)
+                .or_else(|| self.own_adts_config(format, params))
+            {
                 Some(head) => {
                     let mut own = params.clone();
                     own.with_extra_data(head.into_boxed_slice());
@@ -1104,6 +1107,19 @@ impl<'a> Worker<'a> {
     /// the track's edit list skips the priming, as ffmpeg writes it, so it is not skipped
     /// twice); or one made from the channel count and the track's CodecDelay for Matroska
     /// without CodecPrivate, which the spec requires and some writers leave out.
+    /// ADTS AAC Main, SSR or LTP: the config its headers give, so the decoder refuses the
+    /// profile by name instead of taking it for AAC-LC and failing on every frame.
+    fn own_adts_config(
+        &self,
+        format: &dyn FormatReader,
+        params: &AudioCodecParameters,
+    ) -> Option<Vec<u8>> {
+        if format.format_info().short_name != "aac" || params.extra_data.is_some() {
+            return None;
+        }
+        self.reader.adts_config_unless_lc().map(|c| c.to_vec())
+    }
+
     fn own_opus_head(
         &self,
         track_id: u32,

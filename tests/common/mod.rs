@@ -686,6 +686,16 @@ fn recipe(name: &str) -> Recipe {
             "-f",
             "s16le",
         ]),
+        "aac_main.aac" => Encode(&[
+            "-c:a",
+            "aac",
+            "-profile:a",
+            "aac_main",
+            "-b:a",
+            "128k",
+            "-f",
+            "adts",
+        ]),
         "aac_main.m4a" => Encode(&[
             "-c:a",
             "aac",
