@@ -649,6 +649,11 @@ const AAC_TS: Case = Case {
     fixture: "aac_video.ts",
     ..AAC_ADTS
 };
+/// A transport stream that starts inside a packet: from the first whole packet on.
+const AAC_TS_CUT: Case = Case {
+    fixture: "aac_video_cut.ts",
+    ..AAC_ADTS
+};
 /// MP3 in an MPEG transport stream (no LAME header there: the priming stays, as in ffmpeg's).
 const MP3_TS: Case = Case {
     fixture: "mp3.ts",
@@ -884,6 +889,7 @@ format_tests! {
     keep_aac_m4a_moov_end, default_aac_m4a_moov_end => AAC_M4A_MOOV_END;
     keep_aac_mp4_video_first, default_aac_mp4_video_first => AAC_MP4_VIDEO_FIRST;
     keep_aac_ts, default_aac_ts => AAC_TS;
+    keep_aac_ts_cut, default_aac_ts_cut => AAC_TS_CUT;
     keep_mp3_ts, default_mp3_ts => MP3_TS;
     keep_aac_mp4_fragmented, default_aac_mp4_fragmented => AAC_MP4_FRAGMENTED;
     keep_alac_m4a_moov_end, default_alac_m4a_moov_end => ALAC_M4A_MOOV_END;

@@ -139,8 +139,22 @@ impl TsWatch {
             };
         } else if bytes.len() < 3 * 192 && !closed && could_be_ts(bytes) {
             return false;
-        } else {
+        } else if starts_like_another_format(bytes) {
             self.phase = Phase::Off;
+        } else {
+            match find_packets_after_a_cut(bytes, closed) {
+                CutSync::Found {
+                    size,
+                    sync_at,
+                    offset,
+                } => {
+                    // The stream was cut inside a packet: its tail is no use.
+                    self.next_packet += offset as u64;
+                    self.phase = Phase::Unwrap { size, sync_at };
+                }
+                CutSync::Undecided => return false,
+                CutSync::NotTs => self.phase = Phase::Off,
+            }
         }
         true
     }
@@ -326,6 +340,89 @@ fn could_be_ts(bytes: &[u8]) -> bool {
     bytes.first().is_none_or(|&b| b == SYNC) || bytes.get(4).is_none_or(|&b| b == SYNC)
 }
 
+/// Whether `bytes` start as a file of another format does (a magic number, or an MPEG audio or
+/// ADTS frame header), so the stream is not searched for transport packets after a cut: that
+/// would hold such streams back by up to a few packets' worth of bytes.
+fn starts_like_another_format(bytes: &[u8]) -> bool {
+    const MAGICS: [&[u8]; 13] = [
+        b"ID3",
+        b"RIFF",
+        b"RIFX",
+        b"RF64",
+        b"BW64",
+        b"riff",
+        b"OggS",
+        b"fLaC",
+        b"FORM",
+        b"caff",
+        b".snd",
+        b"APETAGEX",
+        &[0x1a, 0x45, 0xdf, 0xa3],
+    ];
+    if MAGICS.iter().any(|magic| bytes.starts_with(magic)) {
+        return true;
+    }
+    if bytes.get(4..8).is_some_and(|kind| {
+        [b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide"].contains(&kind.try_into().unwrap())
+    }) {
+        return true;
+    }
+    // A frame sync with a valid bitrate and rate index (the 0xff stuffing of an adaptation
+    // field has neither).
+    match bytes {
+        [0xff, b1, b2, ..] if b1 & 0xe0 == 0xe0 => {
+            let adts = b1 & 0x06 == 0;
+            if adts {
+                (b2 >> 2) & 0x0f < 13
+            } else {
+                b2 >> 4 != 0x0f && (b2 >> 2) & 0x03 != 0x03
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Sync bytes in a row that make a stream cut inside a packet a transport stream: more than at
+/// a packet boundary, as any byte may be the sync byte then.
+const SYNCS_AFTER_A_CUT: usize = 5;
+
+#[derive(Debug, PartialEq, Eq)]
+enum CutSync {
+    /// Packets of `size` bytes, their sync byte `sync_at` in, start `offset` bytes in.
+    Found {
+        size: usize,
+        sync_at: usize,
+        offset: usize,
+    },
+    /// Some offset still looks like packets so far.
+    Undecided,
+    NotTs,
+}
+
+/// A transport stream cut inside a packet (a capture or download that did not start at a packet
+/// boundary): [`SYNCS_AFTER_A_CUT`] sync bytes a packet apart, within the first packet.
+fn find_packets_after_a_cut(bytes: &[u8], closed: bool) -> CutSync {
+    let mut undecided = false;
+    for (size, sync_at) in [(188, 0), (192, 4)] {
+        for offset in 1..size {
+            let mut syncs = (0..SYNCS_AFTER_A_CUT).map(|i| bytes.get(offset + sync_at + i * size));
+            if syncs.clone().all(|b| b == Some(&SYNC)) {
+                return CutSync::Found {
+                    size,
+                    sync_at,
+                    offset,
+                };
+            }
+            undecided |= syncs.all(|b| b.is_none_or(|&b| b == SYNC));
+        }
+    }
+    if undecided && !closed {
+        CutSync::Undecided
+    } else {
+        CutSync::NotTs
+    }
+}
+
 impl ByteWatch for TsWatch {
     fn ahead(&mut self, queue: &mut Queue<'_>) -> Ahead {
         let position = queue.position();
@@ -333,6 +430,10 @@ impl ByteWatch for TsWatch {
             let closed = queue.closed();
             if !self.detect(queue.contiguous_from(position), closed) {
                 return Ahead::until(position);
+            }
+            if let Phase::Unwrap { size, sync_at } = self.phase {
+                // From the first packet, past the cut one's tail if the stream starts inside.
+                return self.unwrap(queue, size, sync_at);
             }
         }
         match self.phase {
@@ -550,6 +651,61 @@ mod tests {
         // Teletext, and a descriptor cut short.
         assert_eq!(private_audio_name(&[0x56, 5, 0, 0, 0, 0, 0]), None);
         assert_eq!(private_audio_name(&[0x6a, 9, 0]), None);
+    }
+
+    #[test]
+    fn a_stream_cut_inside_a_packet_starts_at_the_next_one() {
+        let audio: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 253) as u8).collect();
+        let mut ts = pat(0x100);
+        ts.extend(pmt(0x100, &[(0x0f, 0x101)]));
+        ts.extend(pes(0x101, &audio));
+        // The tables again, as muxers repeat them, so the cut stream has them after its start.
+        let mut ts = [pat(0x100), pmt(0x100, &[(0x0f, 0x101)]), ts].concat();
+        ts = numbered(ts);
+        let m2ts: Vec<u8> = ts
+            .chunks(188)
+            .flat_map(|p| [9, 9, 9, 9].iter().chain(p).copied().collect::<Vec<u8>>())
+            .collect();
+        // Cut inside the first tables: the second copy is read, all the audio comes out.
+        for (name, stream, cut) in [("188", &ts, 100), ("M2TS", &m2ts, 3)] {
+            for piece in [1, 100, 4096] {
+                let mut watch = TsWatch::new(0, 0);
+                let (out, _) = drive(&mut watch, &stream[cut..], piece);
+                assert_eq!(out, audio, "{name}, cut at {cut}, pieces of {piece}");
+                assert_eq!(watch.take_damage(), (0, 0), "{name}: a cut is not damage");
+            }
+        }
+    }
+
+    #[test]
+    fn other_streams_are_decided_within_a_few_hundred_bytes() {
+        // Bytes that start like no format, with sync bytes sprinkled in (one every 97).
+        let junk: Vec<u8> = (0..2000u32)
+            .map(|i| {
+                if i % 97 == 5 {
+                    SYNC
+                } else {
+                    (i * 13 % 71) as u8
+                }
+            })
+            .collect();
+        let mut feed = Feed::default();
+        feed.push(&junk[..450]);
+        let (got, _) = feed.read_run(&mut TsWatch::new(0, 0), 64);
+        assert_eq!(got, &junk[..450], "held back");
+        let mut watch = TsWatch::new(0, 0);
+        assert_eq!(drive(&mut watch, &junk, 3).0, junk);
+        assert!(!watch.is_unwrapping());
+        // A format's start is decided at once.
+        for start in [
+            &b"RIFF\0\0\0\0WAVE"[..],
+            &[0xff, 0xfb, 0x90, 0x00, 0, 0, 0, 0],
+        ] {
+            let mut feed = Feed::default();
+            feed.push(start);
+            let (got, _) = feed.read_run(&mut TsWatch::new(0, 0), 64);
+            assert_eq!(got, start);
+        }
     }
 
     #[test]

@@ -404,6 +404,11 @@ fn recipe(name: &str) -> Recipe {
         ]),
         // MPEG transport streams, as HLS segments and broadcast captures carry audio: ADTS AAC
         // behind an MPEG-2 video stream, MPEG audio alone, and AC-3 (not decoded).
+        // The same stream cut 1000 bytes in, inside a packet, as a capture or a download that
+        // did not start at a packet boundary.
+        "aac_video_cut.ts" => Patched("aac_video.ts", "first 1000 bytes cut", |b| {
+            b.drain(..1000);
+        }),
         "aac_video.ts" => EncodeWithVideo(&[
             "-map",
             "1:v",
