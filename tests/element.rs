@@ -1444,6 +1444,30 @@ fn lost_transport_stream_packets_are_reported() {
     );
 }
 
+/// A FLAC header block symphonia refuses (a CD-DA CUESHEET off the 588-sample grid) costs the
+/// block, with a WARNING that names it, and nothing of the audio: the same samples as the file
+/// without it.
+#[test]
+fn flac_with_a_cuesheet_symphonia_refuses_decodes() {
+    let plain = decode_fixture("flac.flac", &keep_props(), Chunking::Fixed(1000));
+    let with_cuesheet = decode_fixture("flac_cuesheet.flac", &keep_props(), Chunking::Fixed(1000));
+    assert!(
+        with_cuesheet.errors.is_empty(),
+        "{:?}",
+        with_cuesheet.errors
+    );
+    assert!(
+        with_cuesheet
+            .warnings
+            .iter()
+            .any(|w| w.contains("CUESHEET block is malformed")),
+        "{:?}",
+        with_cuesheet.warnings
+    );
+    assert!(!plain.samples.is_empty());
+    assert!(with_cuesheet.samples == plain.samples, "the same audio");
+}
+
 /// AAC Main (object type 1) is neither in FDK nor in symphonia: a clear ERROR that names it, in
 /// MP4 and in ADTS (whose reader passes no profile on: before, every frame was a WARNING).
 #[cfg(feature = "fdk-aac")]

@@ -1,10 +1,14 @@
 //! FLAC headers symphonia's reader needs and does not get.
 //!
-//! A header whose VORBIS_COMMENT block is malformed (a tag count or length that runs past the
-//! block) makes symphonia 0.6 refuse the whole stream ("out of bounds"), although the audio is
-//! intact: [`repaired_header`] turns the block into PADDING of the same length (one byte
-//! changes, the tags are lost, the audio is not). Only headers that fit in the source's
-//! read-ahead are looked at; the rest are left to symphonia as they are.
+//! A header with a metadata block symphonia 0.6 cannot parse makes it refuse the whole stream,
+//! although the audio is intact: a VORBIS_COMMENT block whose tag count or length runs past the
+//! block ("out of bounds"), a CUESHEET that breaks one of its rules (CD-DA track offsets that
+//! are not multiples of 588 samples, as in mutagen's `silence-44-s.flac`, which libFLAC, ffmpeg
+//! and GStreamer play), a PICTURE or APPLICATION block cut short. [`repaired_header`] runs
+//! symphonia's own parser over each such block and turns the ones it refuses into PADDING of the
+//! same length (one byte changes, the block's information is lost, the audio is not). Only
+//! headers that fit in the source's read-ahead are looked at; the rest are left to symphonia as
+//! they are.
 //!
 //! Old Flake versions (0.11) wrote variable-block-size streams with the fixed-block-size flag in
 //! every frame header and the first sample's number where the frame number belongs; symphonia's
@@ -18,21 +22,26 @@
 
 use std::io;
 
-use symphonia::core::io::{MediaSourceStream, ReadBytes, SeekBuffered};
+use symphonia::core::io::{BufReader, MediaSourceStream, ReadBytes, ScopedStream, SeekBuffered};
+use symphonia::core::units::TimeBase;
+use symphonia::default::meta::embedded::flac as flac_meta;
 
 /// How much of the header is looked at (the source's read-ahead holds 64 KiB).
 const LOOK_LIMIT: u64 = 48 * 1024;
 const BLOCK_STREAMINFO: u8 = 0;
 const BLOCK_PADDING: u8 = 1;
+const BLOCK_APPLICATION: u8 = 2;
 const BLOCK_VORBIS_COMMENT: u8 = 4;
+const BLOCK_CUESHEET: u8 = 5;
+const BLOCK_PICTURE: u8 = 6;
 
 /// A FLAC header as symphonia's reader needs it, and what was changed.
 #[derive(Debug, PartialEq, Eq)]
 pub struct RepairedHeader {
     /// `fLaC` and the metadata blocks, up to the first frame.
     pub bytes: Vec<u8>,
-    /// Malformed VORBIS_COMMENT blocks became PADDING: the tags are lost.
-    pub tags_dropped: bool,
+    /// The blocks symphonia refuses that became PADDING, by name ("VORBIS_COMMENT", ...).
+    pub dropped_blocks: Vec<&'static str>,
     /// An old Flake variable-block-size stream: its packets are stamped by counting samples.
     pub old_variable_blocks: bool,
 }
@@ -47,12 +56,12 @@ pub fn repaired_header(source: &mut MediaSourceStream<'_>) -> io::Result<Option<
     let Some(walk) = walked? else {
         return Ok(None);
     };
-    if walk.damaged_comments.is_empty() && walk.old_variable_blocks.is_none() {
+    if walk.unreadable_blocks.is_empty() && walk.old_variable_blocks.is_none() {
         return Ok(None);
     }
     let mut bytes = vec![0u8; walk.len];
     source.read_buf_exact(&mut bytes)?;
-    for &at in &walk.damaged_comments {
+    for &(at, _) in &walk.unreadable_blocks {
         bytes[at] = (bytes[at] & 0x80) | BLOCK_PADDING;
     }
     if let Some(largest) = walk.old_variable_blocks {
@@ -61,7 +70,11 @@ pub fn repaired_header(source: &mut MediaSourceStream<'_>) -> io::Result<Option<
     }
     Ok(Some(RepairedHeader {
         bytes,
-        tags_dropped: !walk.damaged_comments.is_empty(),
+        dropped_blocks: walk
+            .unreadable_blocks
+            .iter()
+            .map(|&(_, name)| name)
+            .collect(),
         old_variable_blocks: walk.old_variable_blocks.is_some(),
     }))
 }
@@ -73,8 +86,8 @@ const STREAMINFO_BODY: usize = 8;
 struct HeaderWalk {
     /// Bytes of `fLaC` and the metadata blocks.
     len: usize,
-    /// Offsets of the block headers of malformed VORBIS_COMMENT blocks.
-    damaged_comments: Vec<usize>,
+    /// Offsets and names of the blocks symphonia's parser refuses.
+    unreadable_blocks: Vec<(usize, &'static str)>,
     /// STREAMINFO's largest block size when the stream is old Flake's variable-block-size
     /// format: STREAMINFO's sizes differ, yet the first frame says its block size is fixed.
     old_variable_blocks: Option<u16>,
@@ -87,32 +100,40 @@ fn walk_header<R: ReadBytes>(source: &mut R) -> io::Result<Option<HeaderWalk>> {
         return Ok(None);
     }
     let mut offset = 4usize;
-    let mut damaged_comments = Vec::new();
+    let mut unreadable_blocks = Vec::new();
     let mut block_sizes = None;
+    let mut sample_rate = 0;
     loop {
         let kind = source.read_u8()?;
         let len = source.read_be_u24()? as usize;
         if (offset + 4 + len) as u64 > LOOK_LIMIT {
             return Ok(None);
         }
-        match kind & 0x7f {
-            BLOCK_STREAMINFO if offset == 4 && len >= 4 => {
-                let min = source.read_be_u16()?;
-                let max = source.read_be_u16()?;
-                block_sizes = Some((min, max));
-                source.ignore_bytes(len as u64 - 4)?;
-            }
-            BLOCK_VORBIS_COMMENT => {
+        let last = kind & 0x80 != 0;
+        let kind = kind & 0x7f;
+        match kind {
+            BLOCK_STREAMINFO if offset == 4 && len >= 13 => {
                 let mut body = vec![0u8; len];
                 source.read_buf_exact(&mut body)?;
-                if !comments_are_well_formed(&body) {
-                    damaged_comments.push(offset);
+                block_sizes = Some((
+                    u16::from_be_bytes([body[0], body[1]]),
+                    u16::from_be_bytes([body[2], body[3]]),
+                ));
+                sample_rate = (u32::from(body[10]) << 12)
+                    | (u32::from(body[11]) << 4)
+                    | (u32::from(body[12]) >> 4);
+            }
+            BLOCK_VORBIS_COMMENT | BLOCK_CUESHEET | BLOCK_PICTURE | BLOCK_APPLICATION => {
+                let mut body = vec![0u8; len];
+                source.read_buf_exact(&mut body)?;
+                if let Some(name) = refused_block(kind, &body, sample_rate) {
+                    unreadable_blocks.push((offset, name));
                 }
             }
             _ => source.ignore_bytes(len as u64)?,
         }
         offset += 4 + len;
-        if kind & 0x80 != 0 {
+        if last {
             break;
         }
     }
@@ -126,9 +147,52 @@ fn walk_header<R: ReadBytes>(source: &mut R) -> io::Result<Option<HeaderWalk>> {
     };
     Ok(Some(HeaderWalk {
         len: offset,
-        damaged_comments,
+        unreadable_blocks,
         old_variable_blocks,
     }))
+}
+
+/// The block's name if symphonia's reader would refuse the stream over it: its own parser fails
+/// on the body, read within the block's length as the reader reads it.
+fn refused_block(kind: u8, body: &[u8], sample_rate: u32) -> Option<&'static str> {
+    let mut block = ScopedStream::new(BufReader::new(body), body.len() as u64);
+    let (name, refused) = match kind {
+        // Checked by hand: symphonia's own parser drops the tags of a malformed block it reads
+        // to the end, but refuses one whose lengths run past the block.
+        BLOCK_VORBIS_COMMENT => ("VORBIS_COMMENT (its tags)", !comments_are_well_formed(body)),
+        BLOCK_CUESHEET => (
+            "CUESHEET",
+            TimeBase::try_new(1, sample_rate)
+                .is_none_or(|tb| flac_meta::read_flac_cuesheet_block(&mut block, tb).is_err()),
+        ),
+        // Its lengths are checked first: the parser allocates what they say before reading.
+        BLOCK_PICTURE => (
+            "PICTURE",
+            !picture_lengths_fit(body) || flac_meta::read_flac_picture_block(&mut block).is_err(),
+        ),
+        BLOCK_APPLICATION => (
+            "APPLICATION",
+            flac_meta::read_flac_application_block(&mut block, body.len() as u32).is_err(),
+        ),
+        _ => return None,
+    };
+    refused.then_some(name)
+}
+
+/// A PICTURE body: type, media type, description, four numbers, data; every length within it.
+fn picture_lengths_fit(body: &[u8]) -> bool {
+    let length_at = |at: usize| -> Option<usize> {
+        Some(u32::from_be_bytes(body.get(at..at + 4)?.try_into().ok()?) as usize)
+    };
+    let fits = || -> Option<bool> {
+        let description_at = 8usize.checked_add(length_at(4)?)?;
+        let numbers_at = description_at
+            .checked_add(4)?
+            .checked_add(length_at(description_at)?)?;
+        let data_at = numbers_at.checked_add(20)?;
+        Some(data_at.checked_add(length_at(numbers_at + 16)?)? <= body.len())
+    };
+    fits().unwrap_or(false)
 }
 
 /// A VORBIS_COMMENT body: vendor string, comment count, that many comments, each a 32-bit
@@ -420,7 +484,10 @@ mod tests {
         let file = flac(&[streaminfo.clone(), (4, bad), (1, vec![0; 10])]);
         let (repaired, pos) = run(file.clone());
         let repaired = repaired.expect("a repair");
-        assert!(repaired.tags_dropped && !repaired.old_variable_blocks);
+        assert!(
+            repaired.dropped_blocks == ["VORBIS_COMMENT (its tags)"]
+                && !repaired.old_variable_blocks
+        );
         let repaired = repaired.bytes;
         assert_eq!(pos as usize, repaired.len(), "the header is consumed");
         assert_eq!(repaired.len(), file.len() - 9, "up to the first frame");
@@ -435,6 +502,79 @@ mod tests {
         assert_eq!((none, pos), (None, 0));
         let (none, pos) = run(b"ID3\x04 something else".to_vec());
         assert_eq!((none, pos), (None, 0));
+    }
+
+    /// A CD-DA CUESHEET of one track starting at `track_offset` samples, no indices.
+    fn cuesheet(track_offset: u64) -> Vec<u8> {
+        let mut body = vec![0u8; 128];
+        body.extend(88_200u64.to_be_bytes());
+        body.push(0x80);
+        body.extend([0u8; 258]);
+        body.push(1);
+        body.extend(track_offset.to_be_bytes());
+        body.push(1);
+        body.extend([0u8; 12 + 2 + 12]);
+        body.push(0);
+        body
+    }
+
+    /// A PICTURE whose data length says `claimed` for 4 bytes of data.
+    fn picture(claimed: u32) -> Vec<u8> {
+        let mut body = 3u32.to_be_bytes().to_vec();
+        body.extend(9u32.to_be_bytes());
+        body.extend(b"image/png");
+        body.extend(0u32.to_be_bytes());
+        body.extend([0u8; 16]);
+        body.extend(claimed.to_be_bytes());
+        body.extend([1, 2, 3, 4]);
+        body
+    }
+
+    #[test]
+    fn blocks_symphonia_refuses_become_padding() {
+        // CD-DA track offsets must be multiples of 588 samples for symphonia (not for libFLAC,
+        // ffmpeg or GStreamer); a PICTURE whose data runs past the block.
+        for (block, good, bad, name) in [
+            (
+                BLOCK_CUESHEET,
+                cuesheet(588 * 3),
+                cuesheet(1000),
+                "CUESHEET",
+            ),
+            (BLOCK_PICTURE, picture(4), picture(40), "PICTURE"),
+            (BLOCK_PICTURE, picture(4), picture(u32::MAX), "PICTURE"),
+        ] {
+            let (none, pos) = run(flac(&[streaminfo(4096, 4096), (block, good)]));
+            assert_eq!((none, pos), (None, 0), "{name}: a good block is left alone");
+            let file = flac(&[
+                streaminfo(4096, 4096),
+                (block, bad),
+                (BLOCK_PADDING, vec![0; 8]),
+            ]);
+            let (repaired, _) = run(file.clone());
+            let repaired = repaired.expect("a repair");
+            assert_eq!(repaired.dropped_blocks, [name]);
+            let at = 4 + 4 + 34;
+            assert_eq!(repaired.bytes[at], BLOCK_PADDING, "{name}");
+            let mut expected = file[..repaired.bytes.len()].to_vec();
+            expected[at] = BLOCK_PADDING;
+            assert_eq!(repaired.bytes, expected, "{name}: nothing else changes");
+            // symphonia's reader refuses the file and takes the repaired header (it then wants
+            // a frame, which these files do not have).
+            let refusal = |header: Vec<u8>| {
+                let source = MediaSourceStream::new(
+                    Box::new(Cursor::new(header)),
+                    MediaSourceStreamOptions::default(),
+                );
+                match symphonia::default::formats::FlacReader::try_new(source, Default::default()) {
+                    Err(e) => e.to_string(),
+                    Ok(_) => "reads it".to_string(),
+                }
+            };
+            let wants_a_frame = "unexpected end of file";
+            assert_ne!(refusal(file), wants_a_frame, "{name}");
+            assert_eq!(refusal(repaired.bytes), wants_a_frame, "{name}");
+        }
     }
 
     /// STREAMINFO with block sizes `min` and `max`, 44.1 kHz, stereo, 16 bits.
@@ -472,7 +612,7 @@ mod tests {
         let file = flac_then(&[streaminfo(576, 4608)], b"\xff\xf8\xc9\x18\x00");
         let (repaired, pos) = run(file.clone());
         let repaired = repaired.expect("a repair");
-        assert!(repaired.old_variable_blocks && !repaired.tags_dropped);
+        assert!(repaired.old_variable_blocks && repaired.dropped_blocks.is_empty());
         assert_eq!(pos as usize, repaired.bytes.len());
         assert_eq!(
             repaired.bytes.len(),

@@ -182,11 +182,10 @@ impl Worker<'_> {
         source: MediaSourceStream<'static>,
     ) -> Result<Box<dyn FormatReader>, String> {
         self.reader.set_retain(None);
-        if header.tags_dropped {
-            self.events.send(DecoderEvent::Warning(
-                "the FLAC file's VORBIS_COMMENT block (its tags) is malformed: it is ignored"
-                    .into(),
-            ));
+        for block in &header.dropped_blocks {
+            self.events.send(DecoderEvent::Warning(format!(
+                "the FLAC file's {block} block is malformed: it is ignored"
+            )));
         }
         let repaired = bytes_then(header.bytes, source);
         let reader =

@@ -470,6 +470,22 @@ fn recipe(name: &str) -> Recipe {
             tag.extend_from_slice(frame);
             b.splice(0..0, tag);
         }),
+        // A CD-DA CUESHEET whose track starts at a sample that is not a multiple of 588 (a
+        // CD sector), as in mutagen's `silence-44-s.flac` (which libFLAC, ffmpeg and GStreamer
+        // play): symphonia refuses the stream. (ffmpeg refuses this one for the cuesheet's
+        // missing lead-out track; GStreamer's flacparse plays it.)
+        "flac_cuesheet.flac" => Patched("flac.flac", "CD-DA CUESHEET, track at 1000", |b| {
+            let mut body = vec![0u8; 128];
+            body.extend(88_200u64.to_be_bytes());
+            body.push(0x80);
+            body.extend([0u8; 258]);
+            body.push(1);
+            body.extend(1000u64.to_be_bytes());
+            body.push(1);
+            body.extend([0u8; 26]);
+            body.push(0);
+            insert_flac_block(b, 5, &body);
+        }),
         // STREAMINFO declaring twice the samples there are.
         "flac_long_header.flac" => Patched("flac.flac", "total samples doubled", |b| {
             let at = 4 + 4 + 13;
@@ -947,6 +963,17 @@ fn void_codec_private(bytes: &mut [u8]) {
     let size = bytes[at + 2];
     assert!(size & 0x80 != 0, "a one-byte size");
     bytes[at..at + 3].copy_from_slice(&[0xec, 0x40, size & 0x7f]);
+}
+
+/// Inserts a metadata block of `kind` right after STREAMINFO.
+fn insert_flac_block(bytes: &mut Vec<u8>, kind: u8, body: &[u8]) {
+    assert_eq!(&bytes[..4], b"fLaC");
+    let streaminfo_was_last = bytes[4] & 0x80 != 0;
+    bytes[4] &= 0x7f;
+    let mut block = vec![kind | if streaminfo_was_last { 0x80 } else { 0 }];
+    block.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    block.extend_from_slice(body);
+    bytes.splice(4 + 4 + 34..4 + 4 + 34, block);
 }
 
 /// Removes `fLaC` and the metadata blocks: the frames alone are left.
