@@ -307,6 +307,13 @@ const OPUS_OGG: Case = Case {
     min_snr_48k_mono: 95.0,
     reference: None,
 };
+/// A pre-skip longer than a packet is trimmed in full (the libopus adapter trimmed it from the
+/// first packet only).
+const OPUS_OGG_LONG_PRESKIP: Case = Case {
+    fixture: "opus_long_preskip.ogg",
+    original_frames: Some(SOURCE_FRAMES_48K - (5000 - 312)),
+    ..OPUS_OGG
+};
 /// WebM Opus: the pre-skip (CodecDelay, 312 frames) is trimmed by symphonia, and the end
 /// padding that ffmpeg signals with a DiscardPadding element on the last block (648 frames
 /// here), which symphonia ignores, by `mkv_padding`: exactly the encoded 144000 frames.
@@ -889,6 +896,7 @@ format_tests! {
     keep_aac_m4a_moov_end, default_aac_m4a_moov_end => AAC_M4A_MOOV_END;
     keep_aac_mp4_video_first, default_aac_mp4_video_first => AAC_MP4_VIDEO_FIRST;
     keep_aac_ts, default_aac_ts => AAC_TS;
+    keep_opus_ogg_long_preskip, default_opus_ogg_long_preskip => OPUS_OGG_LONG_PRESKIP;
     keep_aac_ts_cut, default_aac_ts_cut => AAC_TS_CUT;
     keep_mp3_ts, default_mp3_ts => MP3_TS;
     keep_aac_mp4_fragmented, default_aac_mp4_fragmented => AAC_MP4_FRAGMENTED;

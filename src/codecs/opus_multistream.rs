@@ -4,15 +4,18 @@
 //! `ffmpeg -mapping_family 255` writes them; they come out as WAV without a channel mask does).
 //!
 //! Written here because `symphonia-adapter-libopus` decodes one plain Opus stream only (mono and
-//! stereo) and says "unsupported number of channels" for the rest. Plain mono and stereo
-//! streams, whatever family their header names, are handed to that adapter unchanged. The
-//! unsafe FFI calls live in [`MultistreamDecoder`] only.
+//! stereo) and says "unsupported number of channels" for the rest. It also drops the header's
+//! pre-skip from the first packet only, which loses nothing to a pre-skip shorter than a packet
+//! (the usual 312 samples) but leaves the rest of a longer one in the output; so plain mono and
+//! stereo at 48 kHz come here too, laid out as the adapter lays them out, and only streams at
+//! other rates or without a header go to the adapter. The unsafe FFI calls live in
+//! [`MultistreamDecoder`] only.
 
 use std::ptr::NonNull;
 
 use symphonia::core::audio::{
     AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec, Channels, GenericAudioBufferRef,
-    Position,
+    Position, layouts,
 };
 use symphonia::core::codecs::CodecInfo;
 use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
@@ -232,12 +235,25 @@ pub struct Multichannel {
 impl OpusDecoder {
     fn try_new(params: &AudioCodecParameters, opts: &AudioDecoderOptions) -> Result<OpusDecoder> {
         let head = params.extra_data.as_deref().and_then(OpusHead::parse);
-        let Some(head) = head.filter(|h| !h.is_plain()) else {
+        // Plain mono and stereo at 48 kHz come here too: the adapter drops the pre-skip from
+        // the first packet only, so a pre-skip longer than a packet (mutagen's `example.opus`
+        // has 65535 samples, 1.4 s) left the rest of it in the output.
+        let at_48k = params.sample_rate.is_none_or(|rate| rate == RATE);
+        let Some(head) = head.filter(|h| !h.is_plain() || at_48k) else {
             return Ok(OpusDecoder::Adapter(
                 symphonia_adapter_libopus::OpusDecoder::try_registry_new(params, opts)?,
             ));
         };
         let (layout, plane_of) = match head.mapping_family {
+            // Laid out as the adapter lays them out, whatever family the header names.
+            _ if head.is_plain() => (
+                if head.channels == 1 {
+                    layouts::CHANNEL_LAYOUT_MONO
+                } else {
+                    layouts::CHANNEL_LAYOUT_STEREO
+                },
+                (0..head.channels as usize).collect(),
+            ),
             0 => return unsupported_error("opus: mapping family 0 allows 1 or 2 channels only"),
             1 => {
                 let Some(positions) = vorbis_positions(head.channels) else {

@@ -40,7 +40,7 @@ const BLOCK_PICTURE: u8 = 6;
 pub struct RepairedHeader {
     /// `fLaC` and the metadata blocks, up to the first frame.
     pub bytes: Vec<u8>,
-    /// The blocks symphonia refuses that became PADDING, by name ("VORBIS_COMMENT", ...).
+    /// The blocks symphonia refuses that became PADDING, by name ("CUESHEET block", ...).
     pub dropped_blocks: Vec<&'static str>,
     /// An old Flake variable-block-size stream: its packets are stamped by counting samples.
     pub old_variable_blocks: bool,
@@ -159,19 +159,22 @@ fn refused_block(kind: u8, body: &[u8], sample_rate: u32) -> Option<&'static str
     let (name, refused) = match kind {
         // Checked by hand: symphonia's own parser drops the tags of a malformed block it reads
         // to the end, but refuses one whose lengths run past the block.
-        BLOCK_VORBIS_COMMENT => ("VORBIS_COMMENT (its tags)", !comments_are_well_formed(body)),
+        BLOCK_VORBIS_COMMENT => (
+            "VORBIS_COMMENT block (its tags)",
+            !comments_are_well_formed(body),
+        ),
         BLOCK_CUESHEET => (
-            "CUESHEET",
+            "CUESHEET block",
             TimeBase::try_new(1, sample_rate)
                 .is_none_or(|tb| flac_meta::read_flac_cuesheet_block(&mut block, tb).is_err()),
         ),
         // Its lengths are checked first: the parser allocates what they say before reading.
         BLOCK_PICTURE => (
-            "PICTURE",
+            "PICTURE block",
             !picture_lengths_fit(body) || flac_meta::read_flac_picture_block(&mut block).is_err(),
         ),
         BLOCK_APPLICATION => (
-            "APPLICATION",
+            "APPLICATION block",
             flac_meta::read_flac_application_block(&mut block, body.len() as u32).is_err(),
         ),
         _ => return None,
@@ -485,7 +488,7 @@ mod tests {
         let (repaired, pos) = run(file.clone());
         let repaired = repaired.expect("a repair");
         assert!(
-            repaired.dropped_blocks == ["VORBIS_COMMENT (its tags)"]
+            repaired.dropped_blocks == ["VORBIS_COMMENT block (its tags)"]
                 && !repaired.old_variable_blocks
         );
         let repaired = repaired.bytes;
@@ -539,10 +542,15 @@ mod tests {
                 BLOCK_CUESHEET,
                 cuesheet(588 * 3),
                 cuesheet(1000),
-                "CUESHEET",
+                "CUESHEET block",
             ),
-            (BLOCK_PICTURE, picture(4), picture(40), "PICTURE"),
-            (BLOCK_PICTURE, picture(4), picture(u32::MAX), "PICTURE"),
+            (BLOCK_PICTURE, picture(4), picture(40), "PICTURE block"),
+            (
+                BLOCK_PICTURE,
+                picture(4),
+                picture(u32::MAX),
+                "PICTURE block",
+            ),
         ] {
             let (none, pos) = run(flac(&[streaminfo(4096, 4096), (block, good)]));
             assert_eq!((none, pos), (None, 0), "{name}: a good block is left alone");

@@ -184,7 +184,7 @@ impl Worker<'_> {
         self.reader.set_retain(None);
         for block in &header.dropped_blocks {
             self.events.send(DecoderEvent::Warning(format!(
-                "the FLAC file's {block} block is malformed: it is ignored"
+                "the FLAC file's {block} is malformed: it is ignored"
             )));
         }
         let repaired = bytes_then(header.bytes, source);

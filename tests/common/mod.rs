@@ -486,6 +486,16 @@ fn recipe(name: &str) -> Recipe {
             body.push(0);
             insert_flac_block(b, 5, &body);
         }),
+        // An OpusHead pre-skip of 5000 samples, longer than a 20 ms packet (encoders write
+        // 312; mutagen's `example.opus` has 65535).
+        "opus_long_preskip.ogg" => Patched("opus.ogg", "pre-skip 5000", |b| {
+            assert_eq!(&b[28..36], b"OpusHead");
+            b[38..40].copy_from_slice(&5000u16.to_le_bytes());
+            let page_len = 27 + 1 + usize::from(b[27]);
+            b[22..26].fill(0);
+            let crc = ogg_crc(&b[..page_len]);
+            b[22..26].copy_from_slice(&crc.to_le_bytes());
+        }),
         // STREAMINFO declaring twice the samples there are.
         "flac_long_header.flac" => Patched("flac.flac", "total samples doubled", |b| {
             let at = 4 + 4 + 13;
@@ -963,6 +973,20 @@ fn void_codec_private(bytes: &mut [u8]) {
     let size = bytes[at + 2];
     assert!(size & 0x80 != 0, "a one-byte size");
     bytes[at..at + 3].copy_from_slice(&[0xec, 0x40, size & 0x7f]);
+}
+
+/// The CRC-32 of an Ogg page (polynomial 0x04c11db7, not reflected, from 0), computed with its
+/// checksum field zeroed.
+fn ogg_crc(page: &[u8]) -> u32 {
+    page.iter().fold(0u32, |crc, &byte| {
+        (0..8).fold(crc ^ (u32::from(byte) << 24), |c, _| {
+            if c & 0x8000_0000 != 0 {
+                (c << 1) ^ 0x04c1_1db7
+            } else {
+                c << 1
+            }
+        })
+    })
 }
 
 /// Inserts a metadata block of `kind` right after STREAMINFO.
