@@ -354,7 +354,21 @@ impl<'s> MpegAudioReader<'s> {
             // The first frame is confirmed already: the first packet needs no second look.
             None => (Some(first), None),
         };
-        if let Some(summary) = summary {
+        if let Some(mut summary) = summary {
+            // Figures that trim more than the stream holds (LAME 3.97 wrote them for very short
+            // inputs, as in mutagen's `lame397v9short.mp3`) cannot all be right: the delay is
+            // kept, the padding dropped, rather than the whole stream.
+            if let (Some(frames), Some((delay, padding))) =
+                (summary.frames, summary.delay_padding.as_mut())
+            {
+                let total = u64::from(frames) * u64::from(header.samples());
+                if u64::from(*delay) + u64::from(*padding) >= total {
+                    *padding = 0;
+                    if u64::from(*delay) >= total {
+                        summary.delay_padding = None;
+                    }
+                }
+            }
             let (delay, padding) = summary.delay_padding.unwrap_or((0, 0));
             if summary.delay_padding.is_some() {
                 track.with_delay(delay).with_padding(padding);
@@ -748,6 +762,38 @@ mod tests {
         let junk = [0x00, 0xff, 0xfb, 0x90, 0x00, 0x12, 0x34];
         let stream = [&junk[..], &good, &good, &junk, &good].concat();
         assert_eq!(packet_lens(reader(stream)), [417, 417, 417]);
+    }
+
+    /// A Xing frame declaring `frames` audio frames, with a LAME tag's `delay` and `padding`.
+    fn lame_frame(frames: u32, delay: u16, padding: u16) -> Vec<u8> {
+        let mut f = frame(None, false, 0);
+        let at = FrameHeader::parse(&f).unwrap().info_tag_offset();
+        f[at..at + 4].copy_from_slice(b"Xing");
+        f[at + 4..at + 8].copy_from_slice(&1u32.to_be_bytes());
+        f[at + 8..at + 12].copy_from_slice(&frames.to_be_bytes());
+        let lame = at + 12;
+        f[lame..lame + 9].copy_from_slice(b"LAME3.97 ");
+        f[lame + 21] = (delay >> 4) as u8;
+        f[lame + 22] = ((delay & 0xf) << 4) as u8 | (padding >> 8) as u8;
+        f[lame + 23] = padding as u8;
+        f
+    }
+
+    #[test]
+    fn gapless_figures_that_trim_more_than_the_stream_keep_the_audio_after_the_delay() {
+        let audio = frame(None, false, 0x55);
+        let stream = |xing: Vec<u8>| [xing, audio.clone(), audio.clone(), audio.clone()].concat();
+        // Consistent: 3 × 1152 − (576 + 529) − (1000 − 529).
+        let r = reader(stream(lame_frame(3, 576, 1000)));
+        assert_eq!(r.tracks()[0].num_frames, Some(3 * 1152 - 1105 - 471));
+        // Delay and padding more than the 3456 samples (LAME 3.97 on a very short input):
+        // the padding is dropped, not the stream.
+        let r = reader(stream(lame_frame(3, 576, 3000)));
+        assert_eq!(r.tracks()[0].num_frames, Some(3 * 1152 - 1105));
+        // A delay longer than the stream: neither is applied.
+        let r = reader(stream(lame_frame(3, 4000, 0)));
+        assert_eq!(r.tracks()[0].num_frames, Some(3 * 1152));
+        assert_eq!(packet_lens(r), [417, 417, 417]);
     }
 
     #[test]
