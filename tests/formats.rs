@@ -238,6 +238,12 @@ const MP3_CBR: Case = Case {
     min_snr_48k_mono: 65.0,
     reference: None,
 };
+/// MP3 in WAV: no LAME header there, so the priming and padding stay, as in ffmpeg's decode.
+const MP3_IN_WAV: Case = Case {
+    fixture: "mp3_in.wav",
+    original_frames: None,
+    ..MP3_CBR
+};
 const MP3_VBR: Case = Case {
     fixture: "mp3_vbr.mp3",
     container: "mp3",
@@ -889,6 +895,7 @@ format_tests! {
     keep_wav_alaw, default_wav_alaw => WAV_ALAW;
     keep_wav_mulaw, default_wav_mulaw => WAV_MULAW;
     keep_wav_ima_adpcm, default_wav_ima_adpcm => WAV_IMA_ADPCM;
+    keep_mp3_in_wav, default_mp3_in_wav => MP3_IN_WAV;
     keep_wav_ms_adpcm, default_wav_ms_adpcm => WAV_MS_ADPCM;
     keep_wav_extensible_5_1, default_wav_extensible_5_1 => WAV_EXTENSIBLE_5_1;
     keep_wav_streaming, default_wav_streaming => WAV_STREAMING;
@@ -977,6 +984,7 @@ fn fixtures_are_what_the_tests_claim() {
         ("mulaw.wav", 7),
         ("ms_adpcm.wav", 2),
         ("ima_adpcm.wav", 0x11),
+        ("mp3_in.wav", 0x55),
         ("s16_5.1.wav", 0xFFFE),
         ("s16_streaming.wav", 1),
     ] {

@@ -51,6 +51,9 @@ pub enum HeaderError {
     Unsupported(String),
     /// The stream ended (or failed) inside the header.
     Io(io::Error),
+    /// A WAV whose `fmt ` chunk says MPEG audio (layer I-III): the source stands at the first
+    /// byte of its data chunk, where MPEG audio frames follow.
+    MpegAudioData,
 }
 
 impl From<io::Error> for HeaderError {
@@ -65,6 +68,7 @@ impl std::fmt::Display for HeaderError {
             HeaderError::NotThisFormat => write!(f, "not this container"),
             HeaderError::Unsupported(why) => write!(f, "{why}"),
             HeaderError::Io(e) => write!(f, "the stream ended inside the header ({e})"),
+            HeaderError::MpegAudioData => write!(f, "the WAV file holds MPEG audio"),
         }
     }
 }

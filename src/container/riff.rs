@@ -6,7 +6,9 @@
 //! chunks of sizes other than 18, 24-bit samples in 4-byte containers, `LIST` chunks whose
 //! length is wrong, and RIFX, RF64, BW64 and Wave64 altogether. This parser reads the header up
 //! to the first byte of sample data and describes it; [`PcmStreamReader`] reads the samples.
-//! Compressed WAV codecs (ADPCM, ...) are left to symphonia's reader.
+//! Compressed WAV codecs (ADPCM, ...) are left to symphonia's reader, but for MPEG audio (format
+//! tags 0x50 and 0x55, as ACM encoders wrote MP3 into WAV), which symphonia refuses: its data
+//! chunk goes to the MPEG audio reader ([`mpeg_audio_data`]).
 //!
 //! [`PcmStreamReader`]: super::pcm_stream::PcmStreamReader
 
@@ -63,6 +65,17 @@ const MAX_RESYNCS: u32 = 16;
 /// A chunk before the sample data larger than this is taken as a wrong length.
 const MAX_HEADER_CHUNK: u64 = 16 * 1024 * 1024;
 
+/// True when `source` starts a WAV whose data chunk holds MPEG audio frames: the source is
+/// then at the data chunk's first byte. Otherwise it is left where it was.
+pub fn mpeg_audio_data<R: ReadBytes + SeekBuffered>(source: &mut R) -> bool {
+    let start = source.pos();
+    if matches!(parse(source), Err(HeaderError::MpegAudioData)) {
+        return true;
+    }
+    source.seek_buffered(start);
+    false
+}
+
 /// Reads a RIFF-family header up to the first byte of sample data.
 pub fn parse<R: ReadBytes + SeekBuffered>(
     source: &mut R,
@@ -112,7 +125,7 @@ pub fn parse<R: ReadBytes + SeekBuffered>(
             b"data" => {
                 let layout = layout.ok_or_else(|| {
                     HeaderError::Unsupported("the WAV data chunk comes before its fmt chunk".into())
-                })?;
+                })??;
                 let data_len = match size {
                     0xFFFF_FFFF => ds64_data_len,
                     // A streaming writer that never went back to fill in the sizes.
@@ -129,7 +142,13 @@ pub fn parse<R: ReadBytes + SeekBuffered>(
                 file_end = (riff64 > 0).then_some(riff64.saturating_add(8));
                 source.ignore_bytes(size - 16)?;
             }
-            b"fmt " => layout = Some(read_fmt(source, size, order)?),
+            // MPEG audio is an answer only once the data chunk is reached.
+            b"fmt " => {
+                layout = Some(match read_fmt(source, size, order) {
+                    Err(HeaderError::MpegAudioData) => Err(HeaderError::MpegAudioData),
+                    other => Ok(other?),
+                })
+            }
             _ => source.ignore_bytes(size)?,
         }
         pos += size;
@@ -199,7 +218,14 @@ fn parse_wave64<R: ReadBytes + SeekBuffered>(source: &mut R) -> Result<PcmHeader
                 return Ok(header(layout, Some(body), file_end, Some(data_end), None));
             }
             b"fmt " => {
-                layout = Some(read_fmt(source, body, ByteOrder::Little)?);
+                layout = Some(
+                    read_fmt(source, body, ByteOrder::Little).map_err(|e| match e {
+                        HeaderError::MpegAudioData => {
+                            HeaderError::Unsupported("MPEG audio in Wave64 is not supported".into())
+                        }
+                        e => e,
+                    })?,
+                );
                 source.ignore_bytes(padding)?;
             }
             _ => source.ignore_bytes(body + padding)?,
@@ -265,6 +291,8 @@ const WAVE_FORMAT_PCM: u16 = 1;
 const WAVE_FORMAT_IEEE_FLOAT: u16 = 3;
 const WAVE_FORMAT_ALAW: u16 = 6;
 const WAVE_FORMAT_MULAW: u16 = 7;
+const WAVE_FORMAT_MPEG: u16 = 0x50;
+const WAVE_FORMAT_MPEGLAYER3: u16 = 0x55;
 const WAVE_FORMAT_EXTENSIBLE: u16 = 0xfffe;
 
 /// Reads a `fmt ` chunk body of `size` bytes (all of it). Lenient about the size: 14 bytes
@@ -329,6 +357,9 @@ fn read_fmt<R: ReadBytes>(
         },
         WAVE_FORMAT_ALAW => SampleCoding::ALaw,
         WAVE_FORMAT_MULAW => SampleCoding::MuLaw,
+        WAVE_FORMAT_MPEG | WAVE_FORMAT_MPEGLAYER3 if order == ByteOrder::Little => {
+            return Err(HeaderError::MpegAudioData);
+        }
         other => {
             return Err(HeaderError::Unsupported(format!(
                 "WAV format tag {other:#06x} is not PCM"
@@ -393,6 +424,37 @@ mod tests {
         out.extend_from_slice(&block_align.to_le_bytes());
         out.extend_from_slice(&bits.to_le_bytes());
         out
+    }
+
+    #[test]
+    fn mpeg_audio_in_wav_is_found_at_its_data_chunk() {
+        let source = |bytes: Vec<u8>| {
+            MediaSourceStream::new(
+                Box::new(Cursor::new(bytes)),
+                MediaSourceStreamOptions::default(),
+            )
+        };
+        let mp3 = wav(&[
+            (b"fmt ", &fmt(0x55, 2, 44_100, 1, 0)),
+            (b"fact", &[0; 4]),
+            (b"data", &[0xff, 0xfb, 0x90, 0x00]),
+        ]);
+        let mut s = source(mp3.clone());
+        assert!(mpeg_audio_data(&mut s));
+        assert_eq!(s.pos() as usize, mp3.len() - 4, "at the first frame");
+        // PCM, and not RIFF at all: left where they were.
+        for other in [
+            wav(&[(b"fmt ", &fmt(1, 2, 8000, 4, 16)), (b"data", &[0; 8])]),
+            b"ID3\x04 and more".to_vec(),
+        ] {
+            let mut s = source(other);
+            assert!(!mpeg_audio_data(&mut s));
+            assert_eq!(s.pos(), 0);
+        }
+        assert!(
+            matches!(parse_bytes(&mp3), Err(HeaderError::MpegAudioData)),
+            "not PCM"
+        );
     }
 
     #[test]

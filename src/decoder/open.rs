@@ -67,6 +67,15 @@ impl Worker<'_> {
                 FirstPage::Other => {}
             }
         }
+        let may_be_wav = matches!(self.settings.hint, None | Some(ContainerHint::Wav));
+        if may_be_wav && container::riff::mpeg_audio_data(&mut source) {
+            // MP3 in WAV (format tag 0x55), which symphonia's WAV reader refuses: the data
+            // chunk's frames go to the MPEG audio reader.
+            self.reader.set_retain(None);
+            return MpegAudioReader::try_new(source, FormatOptions::default())
+                .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
+                .map_err(|e| format!("the WAV file's MPEG audio could not be read: {e}"));
+        }
         let may_be_flac = matches!(self.settings.hint, None | Some(ContainerHint::Flac));
         if may_be_flac && let Ok(Some(header)) = container::flac::repaired_header(&mut source) {
             return self.open_repaired_flac(header, source);

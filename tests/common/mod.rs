@@ -206,6 +206,9 @@ fn recipe(name: &str) -> Recipe {
         "f32.wav" => Encode(&["-c:a", "pcm_f32le", "-f", "wav"]),
         "alaw.wav" => Encode(&["-c:a", "pcm_alaw", "-f", "wav"]),
         "mulaw.wav" => Encode(&["-c:a", "pcm_mulaw", "-f", "wav"]),
+        // MP3 in WAV (format tag 0x55), as ACM encoders wrote it; symphonia and the decodebin
+        // chain refuse it.
+        "mp3_in.wav" => Encode(&["-c:a", "libmp3lame", "-b:a", "128k", "-f", "wav"]),
         // ADPCM in WAV (telephony, games, old recorders): the last block is padded out.
         "ima_adpcm.wav" => Encode(&["-c:a", "adpcm_ima_wav", "-f", "wav"]),
         "ms_adpcm.wav" => Encode(&["-c:a", "adpcm_ms", "-f", "wav"]),
