@@ -1363,6 +1363,20 @@ fn ac3_in_a_transport_stream_is_refused_by_name() {
     assert!(decoded.samples.is_empty());
 }
 
+/// Ogg whose only stream is in a codec nothing here decodes (Speex): an ERROR that names it,
+/// rather than the probe's "unexpected end of file".
+#[test]
+fn ogg_speex_is_refused_by_name() {
+    let decoded = decode_fixture("speex.ogg", &keep_props(), Chunking::Fixed(1000));
+    assert_eq!(decoded.errors.len(), 1, "{:?}", decoded.errors);
+    assert!(
+        decoded.errors[0].contains("the Ogg stream holds Speex"),
+        "{:?}",
+        decoded.errors
+    );
+    assert!(decoded.samples.is_empty());
+}
+
 /// A transport stream in pieces of any size: the same PCM as in one buffer.
 #[test]
 fn transport_stream_in_any_pieces_decodes_the_same() {

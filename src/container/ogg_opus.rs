@@ -41,6 +41,10 @@ pub enum FirstPage {
     Relabelled(RelabelledHead),
     /// A mapping nothing here decodes: why, for the ERROR message.
     Unsupported(String),
+    /// The first stream of the Ogg file is in a codec nothing here decodes (Speex, CELT, Theora
+    /// video): its name, for the ERROR if no other stream can be decoded. The source is where
+    /// it was.
+    Undecoded(&'static str),
     /// Anything else: the source is where it was.
     Other,
 }
@@ -83,7 +87,7 @@ pub fn relabelled_first_page(source: &mut MediaSourceStream<'_>) -> FirstPage {
 /// The relabelled page, when `page` is a whole first page of an Ogg Opus stream of family 255.
 fn relabel(page: &[u8]) -> FirstPage {
     let Some((channels, family)) = opus_mapping(page) else {
-        return FirstPage::Other;
+        return undecoded_codec(page).map_or(FirstPage::Other, FirstPage::Undecoded);
     };
     match (family, channels) {
         (255, 1..=8) => {}
@@ -109,6 +113,24 @@ fn relabel(page: &[u8]) -> FirstPage {
 
 /// The channel count and mapping family of the OpusHead that is the whole body of `page`, a
 /// first page, when the head is complete (its mapping table included).
+/// The codec of a first page's stream, by its header packet's magic, when it is one nothing here
+/// decodes.
+fn undecoded_codec(page: &[u8]) -> Option<&'static str> {
+    let first_page = page.get(..4)? == b"OggS" && page[4] == 0 && page[5] & 0x02 != 0;
+    let segments = *page.get(26)? as usize;
+    let packet = page.get(PAGE_HEADER + segments..)?;
+    let name = if packet.starts_with(b"Speex   ") {
+        "Speex"
+    } else if packet.starts_with(b"CELT    ") {
+        "CELT"
+    } else if packet.starts_with(b"\x80theora") {
+        "Theora video"
+    } else {
+        return None;
+    };
+    first_page.then_some(name)
+}
+
 fn opus_mapping(page: &[u8]) -> Option<(usize, u8)> {
     let first_page = page.get(..4)? == b"OggS" && page[4] == 0 && page[5] & 0x02 != 0;
     let segments = *page.get(26)? as usize;

@@ -472,6 +472,9 @@ struct Worker<'a> {
     /// An Ogg Opus stream's own OpusHead, for the track of this serial number, where the reader
     /// was given a relabelled one (see `container::ogg_opus`).
     opus_head_override: Option<(u32, Vec<u8>)>,
+    /// The codec of an Ogg stream's first logical stream when nothing here decodes it, for the
+    /// ERROR if the stream cannot be opened.
+    ogg_undecoded: Option<&'static str>,
 }
 
 impl<'a> Worker<'a> {
@@ -488,6 +491,7 @@ impl<'a> Worker<'a> {
             after_held_file: None,
             held_edit: None,
             opus_head_override: None,
+            ogg_undecoded: None,
         }
     }
 

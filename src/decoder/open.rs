@@ -64,6 +64,7 @@ impl Worker<'_> {
                     return self.open_relabelled_ogg_opus(relabelled, source);
                 }
                 FirstPage::Unsupported(message) => return Err(message),
+                FirstPage::Undecoded(codec) => self.ogg_undecoded = Some(codec),
                 FirstPage::Other => {}
             }
         }
@@ -128,6 +129,12 @@ impl Worker<'_> {
                     && let Some(format) = self.open_headerless_flac(&e)
                 {
                     return Ok(format);
+                }
+                if let Some(codec) = self.ogg_undecoded {
+                    return Err(format!(
+                        "no supported audio format found: the Ogg stream holds {codec}, which this \
+                         element does not decode (it decodes Opus, Vorbis and FLAC in Ogg)"
+                    ));
                 }
                 Err(format!(
                     "no supported audio format found in the first {} KiB of the stream ({e})",

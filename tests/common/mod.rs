@@ -428,6 +428,8 @@ fn recipe(name: &str) -> Recipe {
         ]),
         "mp3.ts" => Encode(&["-c:a", "libmp3lame", "-b:a", "128k", "-f", "mpegts"]),
         "ac3.ts" => Encode(&["-c:a", "ac3", "-f", "mpegts"]),
+        // Ogg Speex (not decoded here).
+        "speex.ogg" => Encode(&["-ar", "16000", "-ac", "1", "-c:a", "libspeex", "-f", "ogg"]),
         "two_audio_tracks.ts" => EncodeWithSecondAudio(&[
             "-map", "0:a", "-map", "1:a", "-c:a", "aac", "-b:a", "128k", "-f", "mpegts",
         ]),
