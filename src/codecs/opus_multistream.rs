@@ -4,18 +4,17 @@
 //! `ffmpeg -mapping_family 255` writes them; they come out as WAV without a channel mask does).
 //!
 //! Written here because `symphonia-adapter-libopus` decodes one plain Opus stream only (mono and
-//! stereo) and says "unsupported number of channels" for the rest. It also drops the header's
-//! pre-skip from the first packet only, which loses nothing to a pre-skip shorter than a packet
-//! (the usual 312 samples) but leaves the rest of a longer one in the output; so plain mono and
-//! stereo at 48 kHz come here too, laid out as the adapter lays them out, and only streams at
-//! other rates or without a header go to the adapter. The unsafe FFI calls live in
-//! [`MultistreamDecoder`] only.
+//! stereo) and says "unsupported number of channels" for the rest. Plain mono and stereo
+//! streams, whatever family their header names, are handed to that adapter ([`Plain`]), which
+//! is faster at them; it drops the header's pre-skip from the first packet only, so the rest of
+//! a pre-skip longer than a packet is trimmed here. The unsafe FFI calls live in
+//! [`MultistreamDecoder`] and [`packet_frames`] only.
 
 use std::ptr::NonNull;
 
 use symphonia::core::audio::{
     AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec, Channels, GenericAudioBufferRef,
-    Position, layouts,
+    Position,
 };
 use symphonia::core::codecs::CodecInfo;
 use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
@@ -25,6 +24,7 @@ use symphonia::core::codecs::audio::{
 use symphonia::core::codecs::registry::{RegisterableAudioDecoder, SupportedAudioCodec};
 use symphonia::core::errors::{Result, decode_error, unsupported_error};
 use symphonia::core::packet::PacketRef;
+use symphonia::core::units::Duration;
 
 /// Opus always decodes at 48 kHz here.
 const RATE: u32 = 48_000;
@@ -216,8 +216,51 @@ impl Drop for MultistreamDecoder {
 /// Opus of any channel count: multistream for more than two channels, the libopus adapter for
 /// mono and stereo.
 pub enum OpusDecoder {
-    Adapter(Box<dyn AudioDecoder>),
+    Adapter(Box<Plain>),
     Multistream(Box<Multichannel>),
+}
+
+/// Plain mono or stereo, decoded by `symphonia-adapter-libopus`, with the part of the pre-skip
+/// beyond the first packet trimmed from the packets after it.
+pub struct Plain {
+    inner: Box<dyn AudioDecoder>,
+    /// The adapter's output rate.
+    rate: u32,
+    /// Pre-skip (at `rate`) still to trim once the adapter has trimmed the first packet.
+    pre_skip: usize,
+    first_decoded: bool,
+}
+
+impl Plain {
+    fn decode(&mut self, packet: &PacketRef<'_>) -> Result<GenericAudioBufferRef<'_>> {
+        let frames = packet_frames(packet.data, self.rate);
+        if !self.first_decoded {
+            // The adapter trims the pre-skip from this packet, as far as it goes.
+            self.first_decoded = true;
+            self.pre_skip = self.pre_skip.saturating_sub(frames);
+            return self.inner.decode_ref(packet);
+        }
+        if self.pre_skip == 0 {
+            return self.inner.decode_ref(packet);
+        }
+        let skip = self.pre_skip.min(frames);
+        self.pre_skip -= skip;
+        let mut trimmed = *packet;
+        trimmed.trim_start = Duration::from(packet.trim_start.get() + skip as u64);
+        self.inner.decode_ref(&trimmed)
+    }
+}
+
+/// Frames per channel an Opus packet decodes to at `rate` (0 when libopus cannot tell).
+fn packet_frames(packet: &[u8], rate: u32) -> usize {
+    let Ok(len) = i32::try_from(packet.len()) else {
+        return 0;
+    };
+    // SAFETY: `packet` is readable for `len` bytes; libopus only reads the TOC and frame count
+    // within them and returns an error code for anything it cannot parse.
+    let frames =
+        unsafe { opusic_sys::opus_packet_get_nb_samples(packet.as_ptr(), len, rate as i32) };
+    usize::try_from(frames).unwrap_or(0)
 }
 
 pub struct Multichannel {
@@ -235,25 +278,23 @@ pub struct Multichannel {
 impl OpusDecoder {
     fn try_new(params: &AudioCodecParameters, opts: &AudioDecoderOptions) -> Result<OpusDecoder> {
         let head = params.extra_data.as_deref().and_then(OpusHead::parse);
-        // Plain mono and stereo at 48 kHz come here too: the adapter drops the pre-skip from
-        // the first packet only, so a pre-skip longer than a packet (mutagen's `example.opus`
-        // has 65535 samples, 1.4 s) left the rest of it in the output.
-        let at_48k = params.sample_rate.is_none_or(|rate| rate == RATE);
-        let Some(head) = head.filter(|h| !h.is_plain() || at_48k) else {
-            return Ok(OpusDecoder::Adapter(
-                symphonia_adapter_libopus::OpusDecoder::try_registry_new(params, opts)?,
-            ));
+        let Some(head) = head.filter(|h| !h.is_plain()) else {
+            let rate = params.sample_rate.unwrap_or(RATE);
+            let pre_skip = params
+                .extra_data
+                .as_deref()
+                .and_then(OpusHead::parse)
+                .map_or(0, |head| {
+                    usize::from(head.pre_skip) * rate as usize / RATE as usize
+                });
+            return Ok(OpusDecoder::Adapter(Box::new(Plain {
+                inner: symphonia_adapter_libopus::OpusDecoder::try_registry_new(params, opts)?,
+                rate,
+                pre_skip,
+                first_decoded: false,
+            })));
         };
         let (layout, plane_of) = match head.mapping_family {
-            // Laid out as the adapter lays them out, whatever family the header names.
-            _ if head.is_plain() => (
-                if head.channels == 1 {
-                    layouts::CHANNEL_LAYOUT_MONO
-                } else {
-                    layouts::CHANNEL_LAYOUT_STEREO
-                },
-                (0..head.channels as usize).collect(),
-            ),
             0 => return unsupported_error("opus: mapping family 0 allows 1 or 2 channels only"),
             1 => {
                 let Some(positions) = vorbis_positions(head.channels) else {
@@ -318,7 +359,7 @@ impl Multichannel {
 impl AudioDecoder for OpusDecoder {
     fn reset(&mut self) {
         match self {
-            OpusDecoder::Adapter(adapter) => adapter.reset(),
+            OpusDecoder::Adapter(adapter) => adapter.inner.reset(),
             OpusDecoder::Multistream(m) => m.decoder.reset(),
         }
     }
@@ -329,14 +370,14 @@ impl AudioDecoder for OpusDecoder {
 
     fn codec_params(&self) -> &AudioCodecParameters {
         match self {
-            OpusDecoder::Adapter(adapter) => adapter.codec_params(),
+            OpusDecoder::Adapter(adapter) => adapter.inner.codec_params(),
             OpusDecoder::Multistream(m) => &m.params,
         }
     }
 
     fn decode_ref(&mut self, packet: &PacketRef<'_>) -> Result<GenericAudioBufferRef<'_>> {
         match self {
-            OpusDecoder::Adapter(adapter) => adapter.decode_ref(packet),
+            OpusDecoder::Adapter(adapter) => adapter.decode(packet),
             OpusDecoder::Multistream(m) => {
                 if let Err(e) = m.decode(packet) {
                     m.buf.clear();
@@ -349,14 +390,14 @@ impl AudioDecoder for OpusDecoder {
 
     fn finalize(&mut self) -> FinalizeResult {
         match self {
-            OpusDecoder::Adapter(adapter) => adapter.finalize(),
+            OpusDecoder::Adapter(adapter) => adapter.inner.finalize(),
             OpusDecoder::Multistream(_) => FinalizeResult::default(),
         }
     }
 
     fn last_decoded(&self) -> GenericAudioBufferRef<'_> {
         match self {
-            OpusDecoder::Adapter(adapter) => adapter.last_decoded(),
+            OpusDecoder::Adapter(adapter) => adapter.inner.last_decoded(),
             OpusDecoder::Multistream(m) => m.buf.as_generic_audio_buffer_ref(),
         }
     }
