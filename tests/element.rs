@@ -1822,38 +1822,45 @@ fn bitrate_is_tagged_with_the_codec() {
     }
 }
 
-/// Live input with a pause, as a TTS stream between sentences: 20 ms pieces stamped with their
-/// arrival time, then nothing for 2 s. The output jumps to the input's time after the pause
-/// (with DISCONT), instead of running 2 s early, and is seamless elsewhere.
-#[test]
-fn output_follows_input_timestamps_across_a_pause() {
+/// Pushes 2 s of 24 kHz mono headerless PCM in 20 ms pieces stamped with their arrival time
+/// through `rsstreamdecoder <props>`, with nothing for 2 s after the first second (a TTS
+/// stream between sentences), then EOS; returns every buffer that came out.
+fn decode_with_a_pause(props: &str) -> Vec<gst::Buffer> {
     init();
-    // 24 kHz mono S16LE, headerless: 20 ms = 960 bytes.
-    let wav = std::fs::read(fixture("s16le_24k_mono.pcm")).unwrap();
-    let mut h = gst_check::Harness::new_parse(
-        "rsstreamdecoder format=audio/pcm;rate=24000 sample-rate=0 channels=0",
-    );
+    let pcm = std::fs::read(fixture("s16le_24k_mono.pcm")).unwrap();
+    let mut h = gst_check::Harness::new_parse(&format!(
+        "rsstreamdecoder format=audio/pcm;rate=24000 {props}"
+    ));
     h.play();
     h.push_event(gst::event::StreamStart::new("live"));
     h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
         gst::ClockTime,
     >::new()));
     let piece = 24_000 * 2 / 50;
-    let pause = gst::ClockTime::from_seconds(2);
-    let pieces: Vec<&[u8]> = wav.chunks(piece).take(100).collect();
     let mut out = Vec::new();
-    for (i, bytes) in pieces.iter().enumerate() {
+    for (i, bytes) in pcm.chunks(piece).take(100).enumerate() {
         let mut pts = gst::ClockTime::from_mseconds(20 * i as u64);
         if i >= 50 {
-            pts += pause;
+            pts += PAUSE;
         }
         let mut buffer = gst::Buffer::from_slice(bytes.to_vec());
         buffer.get_mut().unwrap().set_pts(pts);
         h.push(buffer).unwrap();
-        while let Some(buffer) = h.try_pull() {
-            out.push(buffer);
-        }
+        out.extend(std::iter::from_fn(|| h.try_pull()));
     }
+    h.push_event(gst::event::Eos::new());
+    out.extend(std::iter::from_fn(|| h.try_pull()));
+    out
+}
+
+const PAUSE: gst::ClockTime = gst::ClockTime::from_seconds(2);
+
+/// Live input with a pause: the output jumps to the input's time after the pause (with
+/// DISCONT), instead of running 2 s early, and is seamless elsewhere.
+#[test]
+fn output_follows_input_timestamps_across_a_pause() {
+    let out = decode_with_a_pause("sample-rate=0 channels=0");
+    let pause = PAUSE;
     let (before, after): (Vec<_>, Vec<_>) = out
         .iter()
         .partition(|b| b.pts().unwrap() < gst::ClockTime::from_seconds(1));
@@ -1881,7 +1888,7 @@ fn output_follows_input_timestamps_across_a_pause() {
     );
     // Nothing lost: every sample pushed came out.
     let frames: usize = out.iter().map(|b| b.size() / 2).sum();
-    assert_eq!(frames, pieces.iter().map(|p| p.len() / 2).sum::<usize>());
+    assert_eq!(frames, 2 * 24_000);
 }
 
 /// The same pause in a stream that is resampled (24 to 48 kHz): the resampler still holds the
@@ -1890,36 +1897,8 @@ fn output_follows_input_timestamps_across_a_pause() {
 /// it, rather than a block later.
 #[test]
 fn audio_held_across_a_pause_is_stamped_before_it() {
-    init();
-    let pcm = std::fs::read(fixture("s16le_24k_mono.pcm")).unwrap();
-    let mut h = gst_check::Harness::new_parse(
-        "rsstreamdecoder format=audio/pcm;rate=24000 sample-rate=48000 channels=1",
-    );
-    h.play();
-    h.push_event(gst::event::StreamStart::new("live"));
-    h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
-        gst::ClockTime,
-    >::new()));
-    let piece = 24_000 * 2 / 50;
-    let pause = gst::ClockTime::from_seconds(2);
-    let pieces: Vec<&[u8]> = pcm.chunks(piece).take(100).collect();
-    let mut out = Vec::new();
-    for (i, bytes) in pieces.iter().enumerate() {
-        let mut pts = gst::ClockTime::from_mseconds(20 * i as u64);
-        if i >= 50 {
-            pts += pause;
-        }
-        let mut buffer = gst::Buffer::from_slice(bytes.to_vec());
-        buffer.get_mut().unwrap().set_pts(pts);
-        h.push(buffer).unwrap();
-        while let Some(buffer) = h.try_pull() {
-            out.push(buffer);
-        }
-    }
-    h.push_event(gst::event::Eos::new());
-    while let Some(buffer) = h.try_pull() {
-        out.push(buffer);
-    }
+    let out = decode_with_a_pause("sample-rate=48000 channels=1");
+    let pause = PAUSE;
     let jump = out
         .iter()
         .skip(1)

@@ -97,6 +97,9 @@ const SCHEDULING_MARGIN: Duration = Duration::from_millis(10);
 /// than what the element holds back (a codec frame, a resampler block, a network piece) and
 /// than network jitter, less than a pause between sentences of a TTS stream.
 const INPUT_GAP: gst::ClockTime = gst::ClockTime::from_mseconds(250);
+/// Network jitter on top of the element's own latency: a stream that holds back more than
+/// `INPUT_GAP` (Ogg in 1 s pages) jumps only when its input runs ahead by more than that.
+const INPUT_JITTER: gst::ClockTime = gst::ClockTime::from_mseconds(100);
 
 impl State {
     /// Live input with a pause (no bytes for a while, then timestamps that jumped ahead): the
@@ -109,10 +112,11 @@ impl State {
         &mut self,
         input_pts: gst::ClockTime,
         owed_frames: u64,
+        latency: gst::ClockTime,
     ) -> Option<gst::ClockTime> {
         self.format.as_ref()?;
         let output_end = self.timeline.end();
-        if input_pts > output_end + INPUT_GAP {
+        if input_pts > output_end + INPUT_GAP.max(latency + INPUT_JITTER) {
             let owed = self.timeline.duration_of(owed_frames);
             self.timeline.base = input_pts.saturating_sub(owed).max(output_end);
             self.timeline.samples = 0;
@@ -659,7 +663,9 @@ impl BaseTransformImpl for RsStreamDecoder {
             );
             if let Some(pts) = buffer.pts() {
                 let owed_frames = state.decoder.as_ref().map_or(0, |d| d.owed_frames());
-                if let Some(output_end) = state.follow_input_time(pts, owed_frames) {
+                let latency =
+                    gst::ClockTime::from_nseconds(self.latency_ns.load(Ordering::Relaxed));
+                if let Some(output_end) = state.follow_input_time(pts, owed_frames, latency) {
                     gst::debug!(
                         CAT,
                         imp = self,
