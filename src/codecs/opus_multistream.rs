@@ -278,15 +278,10 @@ pub struct Multichannel {
 impl OpusDecoder {
     fn try_new(params: &AudioCodecParameters, opts: &AudioDecoderOptions) -> Result<OpusDecoder> {
         let head = params.extra_data.as_deref().and_then(OpusHead::parse);
+        let pre_skip_48k = head.as_ref().map_or(0, |head| usize::from(head.pre_skip));
         let Some(head) = head.filter(|h| !h.is_plain()) else {
             let rate = params.sample_rate.unwrap_or(RATE);
-            let pre_skip = params
-                .extra_data
-                .as_deref()
-                .and_then(OpusHead::parse)
-                .map_or(0, |head| {
-                    usize::from(head.pre_skip) * rate as usize / RATE as usize
-                });
+            let pre_skip = pre_skip_48k * rate as usize / RATE as usize;
             return Ok(OpusDecoder::Adapter(Box::new(Plain {
                 inner: symphonia_adapter_libopus::OpusDecoder::try_registry_new(params, opts)?,
                 rate,

@@ -112,16 +112,14 @@ fn walk_header<R: ReadBytes>(source: &mut R) -> io::Result<Option<HeaderWalk>> {
         let last = kind & 0x80 != 0;
         let kind = kind & 0x7f;
         match kind {
-            BLOCK_STREAMINFO if offset == 4 && len >= 13 => {
+            BLOCK_STREAMINFO if offset == 4 && len >= 4 => {
                 let mut body = vec![0u8; len];
                 source.read_buf_exact(&mut body)?;
                 block_sizes = Some((
                     u16::from_be_bytes([body[0], body[1]]),
                     u16::from_be_bytes([body[2], body[3]]),
                 ));
-                sample_rate = (u32::from(body[10]) << 12)
-                    | (u32::from(body[11]) << 4)
-                    | (u32::from(body[12]) >> 4);
+                sample_rate = streaminfo_format(&body).map_or(0, |(rate, ..)| rate);
             }
             BLOCK_VORBIS_COMMENT | BLOCK_CUESHEET | BLOCK_PICTURE | BLOCK_APPLICATION => {
                 let mut body = vec![0u8; len];

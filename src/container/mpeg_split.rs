@@ -428,6 +428,14 @@ fn parse_header(bytes: &[u8]) -> Option<FrameHeader> {
     })
 }
 
+/// Whether `bytes` start with an ADTS frame header this splitter accepts.
+pub fn starts_with_adts_header(bytes: &[u8]) -> bool {
+    bytes
+        .get(..2)
+        .is_some_and(|b| b[0] == 0xff && b[1] & 0xf6 == 0xf0)
+        && parse_adts_header(bytes).is_some()
+}
+
 /// The MPEG-4 sampling frequency table (ISO/IEC 14496-3, 1.6.3.4), indexed as ADTS headers
 /// and AudioSpecificConfigs index it.
 pub const MPEG4_SAMPLE_RATES: [u32; 13] = [

@@ -111,31 +111,34 @@ fn relabel(page: &[u8]) -> FirstPage {
     })
 }
 
-/// The channel count and mapping family of the OpusHead that is the whole body of `page`, a
-/// first page, when the head is complete (its mapping table included).
+/// The body of `page` when it is the first page of a logical stream (BOS, stream version 0),
+/// where a codec's identification header starts.
+fn first_page_body(page: &[u8]) -> Option<&[u8]> {
+    let first_page = page.get(..4)? == b"OggS" && page[4] == 0 && page[5] & 0x02 != 0;
+    let segments = *page.get(26)? as usize;
+    page.get(PAGE_HEADER + segments..).filter(|_| first_page)
+}
+
 /// The codec of a first page's stream, by its header packet's magic, when it is one nothing here
 /// decodes.
 fn undecoded_codec(page: &[u8]) -> Option<&'static str> {
-    let first_page = page.get(..4)? == b"OggS" && page[4] == 0 && page[5] & 0x02 != 0;
-    let segments = *page.get(26)? as usize;
-    let packet = page.get(PAGE_HEADER + segments..)?;
-    let name = if packet.starts_with(b"Speex   ") {
-        "Speex"
+    let packet = first_page_body(page)?;
+    if packet.starts_with(b"Speex   ") {
+        Some("Speex")
     } else if packet.starts_with(b"CELT    ") {
-        "CELT"
+        Some("CELT")
     } else if packet.starts_with(b"\x80theora") {
-        "Theora video"
+        Some("Theora video")
     } else {
-        return None;
-    };
-    first_page.then_some(name)
+        None
+    }
 }
 
+/// The channel count and mapping family of the OpusHead that is the whole body of `page`, a
+/// first page, when the head is complete (its mapping table included).
 fn opus_mapping(page: &[u8]) -> Option<(usize, u8)> {
-    let first_page = page.get(..4)? == b"OggS" && page[4] == 0 && page[5] & 0x02 != 0;
-    let segments = *page.get(26)? as usize;
-    let head = OpusHead::parse(page.get(PAGE_HEADER + segments..)?)?;
-    first_page.then_some((usize::from(head.channels), head.mapping_family))
+    let head = OpusHead::parse(first_page_body(page)?)?;
+    Some((usize::from(head.channels), head.mapping_family))
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! [`TsWatch::problem`] says why. Tables that span packets, and packet loss (the audio reader
 //! resynchronises), are left as they come.
 
+use crate::container::{mpeg_audio, mpeg_split};
 use crate::watch::{Ahead, ByteWatch, Queue};
 
 const SYNC: u8 = 0x47;
@@ -367,19 +368,9 @@ fn starts_like_another_format(bytes: &[u8]) -> bool {
     }) {
         return true;
     }
-    // A frame sync with a valid bitrate and rate index (the 0xff stuffing of an adaptation
-    // field has neither).
-    match bytes {
-        [0xff, b1, b2, ..] if b1 & 0xe0 == 0xe0 => {
-            let adts = b1 & 0x06 == 0;
-            if adts {
-                (b2 >> 2) & 0x0f < 13
-            } else {
-                b2 >> 4 != 0x0f && (b2 >> 2) & 0x03 != 0x03
-            }
-        }
-        _ => false,
-    }
+    // An MPEG audio frame header (free format included) or an ADTS one, as their readers parse
+    // them: the 0xff stuffing of an adaptation field is neither.
+    mpeg_audio::FrameHeader::parse(bytes).is_some() || mpeg_split::starts_with_adts_header(bytes)
 }
 
 /// Sync bytes in a row that make a stream cut inside a packet a transport stream: more than at

@@ -49,7 +49,6 @@ struct Settings {
     input_rate: u32,
     input_channels: u32,
     mp4_buffer_limit: u64,
-    max_errors: i32,
     /// Which audio track of a container holding several to decode; 0 is the first.
     audio_track: u32,
     /// Check FLAC's decoded audio against the MD5 checksum in its header.
@@ -68,7 +67,6 @@ impl Default for Settings {
             input_rate: 0,
             input_channels: 0,
             mp4_buffer_limit: mp4::DEFAULT_BUFFER_LIMIT,
-            max_errors: DEFAULT_MAX_ERRORS,
             audio_track: 0,
             verify_checksums: false,
             #[cfg(test)]
@@ -244,7 +242,8 @@ pub struct RsStreamDecoder {
     /// What the element adds to the pipeline's latency, in ns: outside `state` so a LATENCY
     /// query from another thread never waits for decoding.
     latency_ns: AtomicU64,
-    /// `max-errors`, shared with the running decoder so a change applies to the current stream.
+    /// `max-errors`, kept here rather than in `settings` and shared with the running decoder, so
+    /// that a change applies to the current stream.
     damage_limit: DamageLimit,
 }
 
@@ -381,9 +380,8 @@ impl ObjectImpl for RsStreamDecoder {
             "channels" => settings.channels = value.get().expect("type checked upstream"),
             "input-rate" => settings.input_rate = value.get().expect("type checked upstream"),
             "max-errors" => {
-                settings.max_errors = value.get().expect("type checked upstream");
-                self.damage_limit
-                    .set(u32::try_from(settings.max_errors).ok());
+                let max_errors: i32 = value.get().expect("type checked upstream");
+                self.damage_limit.set(u32::try_from(max_errors).ok());
             }
             "audio-track" => settings.audio_track = value.get().expect("type checked upstream"),
             "verify-checksums" => {
@@ -417,7 +415,12 @@ impl ObjectImpl for RsStreamDecoder {
             "input-rate" => settings.input_rate.to_value(),
             "input-channels" => settings.input_channels.to_value(),
             "mp4-buffer-limit" => settings.mp4_buffer_limit.to_value(),
-            "max-errors" => settings.max_errors.to_value(),
+            // -1 (never) is the only value that is not a limit.
+            "max-errors" => self
+                .damage_limit
+                .get()
+                .map_or(-1, |max| max as i32)
+                .to_value(),
             "audio-track" => settings.audio_track.to_value(),
             "verify-checksums" => settings.verify_checksums.to_value(),
             "stats" => self.stats.lock().unwrap().to_structure().to_value(),
