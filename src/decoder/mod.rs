@@ -13,14 +13,13 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use symphonia::core::audio::{Audio, Channels, GenericAudioBufferRef, Position};
-use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
-use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
+use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::{MediaSourceStream, ReadOnlySource};
 use symphonia::default::formats as readers;
 
-use crate::codecs::{self, TrackDecoder};
+use crate::codecs::TrackDecoder;
 use crate::container::mp4;
 use crate::container::mp4_edit;
 use crate::coroutine::{Resumable, Suspender};
@@ -30,6 +29,7 @@ use crate::stream_buffer::{StreamBuffer, StreamReader};
 pub use crate::tags::StreamTag;
 use crate::tags::stream_tags;
 
+mod codec_params;
 mod open;
 use open::{at_end, read_ahead};
 
@@ -93,7 +93,7 @@ impl DecoderSettings {
             out_channels,
             hint,
             mp4_buffer_limit: mp4::DEFAULT_BUFFER_LIMIT,
-            max_damage: DamageLimit::new(Some(MAX_DAMAGE)),
+            max_damage: DamageLimit::default(),
             audio_track: 0,
             verify_checksums: false,
             #[cfg(test)]
@@ -1103,53 +1103,6 @@ impl<'a> Worker<'a> {
                 None
             }
         }
-    }
-
-    /// The OpusHead to decode an Opus track with in place of what its reader gives, if any: the
-    /// stream's own where the reader was given a relabelled one (`container::ogg_opus`); the
-    /// MP4 `dOps` box turned into the OpusHead it stands for (with no pre-skip of its own when
-    /// the track's edit list skips the priming, as ffmpeg writes it, so it is not skipped
-    /// twice); or one made from the channel count and the track's CodecDelay for Matroska
-    /// without CodecPrivate, which the spec requires and some writers leave out.
-    /// ADTS AAC Main, SSR or LTP: the config its headers give, so the decoder refuses the
-    /// profile by name instead of taking it for AAC-LC and failing on every frame.
-    fn own_adts_config(
-        &self,
-        format: &dyn FormatReader,
-        params: &AudioCodecParameters,
-    ) -> Option<Vec<u8>> {
-        if format.format_info().short_name != "aac" || params.extra_data.is_some() {
-            return None;
-        }
-        self.reader.adts_config_unless_lc().map(|c| c.to_vec())
-    }
-
-    fn own_opus_head(
-        &self,
-        track_id: u32,
-        params: &AudioCodecParameters,
-        edit: Option<&mp4_edit::EditList>,
-    ) -> Option<Vec<u8>> {
-        if let Some((serial, head)) = &self.opus_head_override
-            && *serial == track_id
-        {
-            return Some(head.clone());
-        }
-        if params.codec != CODEC_ID_OPUS {
-            return None;
-        }
-        if let Some(extra) = &params.extra_data {
-            let pre_skip = edit.filter(|e| e.media_time > 0).map(|_| 0);
-            return codecs::opus_multistream::opus_head_from_mp4(extra, pre_skip);
-        }
-        let channels = params.channels.as_ref().map_or(2, |c| c.count()) as u8;
-        self.reader.mkv_codec_delay_ns().map(|ns| {
-            let pre_skip = (ns * 48_000 + 500_000_000) / 1_000_000_000;
-            codecs::opus_multistream::plain_opus_head(
-                channels,
-                u16::try_from(pre_skip).unwrap_or(u16::MAX),
-            )
-        })
     }
 
     /// Makes sure a converter for this input spec exists: a new stream with another rate or
