@@ -7,12 +7,19 @@
 //! suspending from deep inside the body through a [`Suspender`] that only stores a pointer to the
 //! coroutine's yielder, and sending a suspended coroutine to another thread (GStreamer may call
 //! the chain function from a different streaming thread after a restart).
+//!
+//! Work that never suspends but runs deep (decoding a packet: libopus and symphonia's AAC
+//! decoder put about 90 KiB of arrays on the stack; building a decoder or a resampler) runs on a
+//! stack lent from a process-wide pool by [`on_shared_stack`]. A coroutine's own stack then only
+//! ever holds the reader's frames, 12 to 16 KiB resident instead of up to 104 KiB, and with
+//! hundreds of live streams the deep pages exist once per concurrently decoding thread rather
+//! than once per stream.
 
 use std::cell::Cell;
 use std::mem::ManuallyDrop;
 use std::ptr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Arc, Mutex};
 
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
@@ -21,6 +28,10 @@ use corosensei::{Coroutine, CoroutineResult, Yielder};
 /// become resident (symphonia's deepest paths use well under 100 KiB). A guard page below it
 /// turns an overflow into a crash, as for a thread's stack.
 const STACK_SIZE: usize = 1 << 20;
+
+/// Lent stacks kept for reuse; more are unmapped when given back. About as many are in use at
+/// once as threads decode at once (the cores, plus threads preempted while decoding).
+const MAX_SPARE_STACKS: usize = 16;
 
 /// How many resumes `Drop` allows an aborted body to wind down before the coroutine is leaked.
 const WIND_DOWN_RESUMES: usize = 64;
@@ -65,10 +76,11 @@ impl Suspender {
         let yielder = self.0.yielder.load(Ordering::Acquire);
         assert!(!yielder.is_null(), "the coroutine's body has not started");
         // SAFETY: `RUNNING` equals this coroutine's point only between the stack switch into it
-        // and the switch back (see `Resumable::resume`), on this thread, and no other coroutine
-        // is resumed from inside ours (that would have replaced `RUNNING`). So we are on this
-        // coroutine's stack, inside its body, and the yielder the body stored at its start is
-        // alive: it lives at the base of that stack until the body returns.
+        // and the switch back (see `Resumable::resume`), on this thread, and neither another
+        // coroutine is resumed nor a lent stack entered from inside ours (either would have
+        // replaced `RUNNING`). So we are on this coroutine's stack, inside its body, and the
+        // yielder the body stored at its start is alive: it lives at the base of that stack
+        // until the body returns.
         unsafe { (*yielder).suspend(()) }
     }
 }
@@ -88,6 +100,50 @@ pub struct Resumable {
 // `EventQueue::stop_for_output`, which holds none: no lock guard, thread-local borrow or `Rc`
 // lives across a suspension.
 unsafe impl Send for Resumable {}
+
+/// Sets `RUNNING` back to what it was when dropped, also when a panic unwinds through.
+struct RestoreRunning(*const SuspendPoint);
+
+impl Drop for RestoreRunning {
+    fn drop(&mut self) {
+        RUNNING.with(|running| running.set(self.0));
+    }
+}
+
+/// Stacks not lent out at the moment.
+static SPARE_STACKS: Mutex<Vec<DefaultStack>> = Mutex::new(Vec::new());
+
+/// A stack from the pool, given back when dropped.
+struct LentStack(Option<DefaultStack>);
+
+impl Drop for LentStack {
+    fn drop(&mut self) {
+        if let Some(stack) = self.0.take() {
+            let mut spare = SPARE_STACKS.lock().unwrap_or_else(|e| e.into_inner());
+            if spare.len() < MAX_SPARE_STACKS {
+                spare.push(stack);
+            }
+        }
+    }
+}
+
+/// Runs `work` on a stack lent from a process-wide pool and returns its result; a panic in
+/// `work` goes on to the caller, as if `work` had been called directly.
+///
+/// `work` must not suspend its coroutine: [`Suspender::suspend`] panics inside it (the
+/// suspension would keep the lent stack busy, and the SAFETY argument of `suspend` needs the
+/// coroutine's own stack). Without a stack to lend (mapping one failed), `work` runs where it is.
+pub fn on_shared_stack<R>(work: impl FnOnce() -> R) -> R {
+    let spare = SPARE_STACKS.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    let Some(stack) = spare.or_else(|| DefaultStack::new(STACK_SIZE).ok()) else {
+        return work();
+    };
+    let mut lent = LentStack(Some(stack));
+    let previous = RUNNING.with(|running| running.replace(ptr::null()));
+    let _restore = RestoreRunning(previous);
+    let stack = lent.0.as_mut().expect("the stack was just lent");
+    corosensei::on_stack(stack, work)
+}
 
 impl Resumable {
     /// Prepares `body` on a fresh stack; it starts at the first `resume`.
@@ -120,13 +176,7 @@ impl Resumable {
         }
         let previous = RUNNING.with(|running| running.replace(Arc::as_ptr(&self.point)));
         // Restores `RUNNING` even if the body panics (the panic goes on to our caller).
-        struct Restore(*const SuspendPoint);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                RUNNING.with(|running| running.set(self.0));
-            }
-        }
-        let _restore = Restore(previous);
+        let _restore = RestoreRunning(previous);
         matches!(self.coroutine.resume(()), CoroutineResult::Return(()))
     }
 
@@ -247,5 +297,81 @@ mod tests {
         .unwrap();
         assert!(!resumable.resume());
         drop(resumable);
+    }
+
+    /// Address of a local variable of the caller's frame: where its stack is right now.
+    #[inline(never)]
+    fn stack_address() -> usize {
+        let local = 0u8;
+        std::hint::black_box(ptr::from_ref(&local)) as usize
+    }
+
+    #[test]
+    fn shared_stack_work_runs_off_the_coroutine_stack_and_returns_its_result() {
+        let seen = Arc::new(Mutex::new(None));
+        let slot = seen.clone();
+        let mut resumable = Resumable::new(move |suspender| {
+            let body = stack_address();
+            let (work, sum) = on_shared_stack(|| (stack_address(), (1..=10u32).sum::<u32>()));
+            *slot.lock().unwrap() = Some((body, work, sum));
+            suspender.suspend();
+        })
+        .unwrap();
+        assert!(!resumable.resume());
+        let (body, work, sum) = seen.lock().unwrap().take().unwrap();
+        assert_eq!(sum, 55);
+        // The body runs near the top of its own stack mapping; the work on another mapping.
+        assert!(
+            !(body - STACK_SIZE..=body + 4096).contains(&work),
+            "work at {work:#x} ran on the coroutine's stack (body at {body:#x})"
+        );
+        assert!(resumable.resume());
+    }
+
+    #[test]
+    fn a_panic_on_a_shared_stack_reaches_the_caller_and_the_pool_still_works() {
+        let caught = std::panic::catch_unwind(|| on_shared_stack(|| panic!("bad packet")));
+        let payload = caught.expect_err("the panic goes on to the caller");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"bad packet"));
+        assert!(RUNNING.with(Cell::get).is_null());
+        assert_eq!(on_shared_stack(|| 7), 7);
+    }
+
+    #[test]
+    fn suspending_on_a_shared_stack_panics_and_the_body_goes_on() {
+        let outcome = Arc::new(Mutex::new(None));
+        let slot = outcome.clone();
+        let mut resumable = Resumable::new(move |suspender| {
+            let inside = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                on_shared_stack(|| suspender.suspend())
+            }));
+            *slot.lock().unwrap() = Some(inside.is_err());
+            // Back on its own stack, the body suspends as usual.
+            suspender.suspend();
+        })
+        .unwrap();
+        assert!(!resumable.resume());
+        assert_eq!(*outcome.lock().unwrap(), Some(true));
+        assert!(resumable.resume());
+    }
+
+    #[test]
+    fn deep_work_on_shared_stacks_from_many_threads_at_once() {
+        fn deep(depth: u32) -> u64 {
+            let frame = std::hint::black_box([depth as u64; 64]);
+            if depth == 0 {
+                frame[0]
+            } else {
+                frame[1] + deep(depth - 1)
+            }
+        }
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                std::thread::spawn(|| (0..50).map(|_| on_shared_stack(|| deep(500))).sum::<u64>())
+            })
+            .collect();
+        for thread in threads {
+            assert_eq!(thread.join().unwrap(), 50 * (500 * 501 / 2));
+        }
     }
 }

@@ -17,12 +17,13 @@ use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::{MediaSourceStream, ReadOnlySource};
+use symphonia::core::packet::Packet;
 use symphonia::default::formats as readers;
 
 use crate::codecs::TrackDecoder;
 use crate::container::mp4;
 use crate::container::mp4_edit;
-use crate::coroutine::{Resumable, Suspender};
+use crate::coroutine::{self, Resumable, Suspender};
 use crate::format_hint::ContainerHint;
 use crate::pcm::{self, PcmConverter};
 use crate::stream_buffer::{StreamBuffer, StreamReader};
@@ -464,6 +465,8 @@ struct Worker<'a> {
     /// sample type) and converted bytes.
     samples: Vec<Vec<f32>>,
     pcm: Vec<u8>,
+    /// `emit` queued a chunk's worth of PCM: stop for output after this packet.
+    output_waiting: bool,
     streams_opened: u32,
     /// The live stream, put aside while a reader works on a copy of an MP4 file held in memory
     /// (see `container::mp4`), and the held file's edit list.
@@ -487,6 +490,7 @@ impl<'a> Worker<'a> {
             last_format: None,
             samples: Vec::new(),
             pcm: Vec::new(),
+            output_waiting: false,
             streams_opened: 0,
             after_held_file: None,
             held_edit: None,
@@ -698,9 +702,6 @@ impl<'a> Worker<'a> {
                     packet.pts.get()
                 )));
             }
-            // Symphonia's codecs panic on some damaged packets (an index out of bounds, found by
-            // fuzzing). That is one bad packet, not the end of the stream: skip it like a decode
-            // error, and reset the decoder so its state is consistent again.
             #[cfg(test)]
             let inject_panic = {
                 packets_seen += 1;
@@ -708,62 +709,83 @@ impl<'a> Worker<'a> {
             };
             #[cfg(not(test))]
             let inject_panic = false;
-            let codec_name = decoder.codec_info().short_name;
-            // Read before decoding: the decoded audio borrows the decoder. An AAC stream leaves
-            // FDK (which holds a frame back) after its first packet, whose output is empty.
-            let codec_delay_packets = decoder.delay_packets();
-            let (codec, packet_ref) = (&mut decoder, &packet);
-            let decoded = panic::catch_unwind(AssertUnwindSafe(move || {
-                let codec = codec;
-                assert!(!inject_panic, "injected codec panic");
-                codec.decode(packet_ref)
-            }));
-            let (decoded, panicked) = match decoded {
-                Ok(result) => (result.map_err(|e| e.to_string()), false),
-                Err(payload) => (Err(panic_message(&*payload)), true),
-            };
-            match decoded {
-                Ok(audio) => {
+            // Decoding and converting never suspend, and run deep: on a lent stack (see
+            // `coroutine::on_shared_stack`), so this worker's own stack stays shallow.
+            let go_on = match coroutine::on_shared_stack(|| {
+                self.decode_packet(&mut decoder, &packet, &mut stream, inject_panic)
+            }) {
+                Ok(go_on) => {
                     damage = damage.saturating_sub(1);
-                    // A packet's duration includes its trims; readers that give packets no
-                    // duration (Matroska) leave the decoded length with the trims put back.
-                    let decoded = audio.frames() as u64
-                        + packet.trim_start.get() as u64
-                        + packet.trim_end.get() as u64;
-                    let frames = packet.dur.get().max(decoded);
-                    stream.packet_frames = stream.packet_frames.max(frames);
-                    stream.payload_bytes += packet.data.len() as u64;
-                    stream.payload_frames += frames;
-                    let rate = u64::from(audio.spec().rate());
-                    if !stream.bitrate_sent && stream.payload_frames >= rate * BITRATE_AFTER_SECONDS
-                    {
-                        self.send_bitrate(&mut stream, rate);
-                    }
-                    if !stream.latency_sent {
-                        stream.priming_frames += packet.trim_start.get();
-                        stream.codec_delay_packets = codec_delay_packets;
-                    }
-                    if !self.emit(audio, codec_name, Some(packet.pts.get()), &mut stream) {
-                        return StreamEnd::Stop;
-                    }
+                    go_on
                 }
-                Err(e) => {
+                Err(message) => {
                     damage += 1;
                     skipped_any = true;
-                    let message = if panicked {
-                        decoder.reset();
-                        format!(
-                            "skipped a corrupt packet: the {} decoder failed on it ({e})",
-                            decoder.codec_info().short_name
-                        )
-                    } else {
-                        format!("skipped a corrupt packet: {e}")
-                    };
-                    if !self.tolerate_error(damage, &message) {
-                        return StreamEnd::Stop;
-                    }
+                    self.tolerate_error(damage, &message)
                 }
+            };
+            if !go_on {
+                return StreamEnd::Stop;
             }
+            self.stop_if_output_waiting();
+        }
+    }
+
+    /// Decodes one packet and sends its audio on: `Ok(false)` when decoding must stop, `Err`
+    /// with a message when the packet is damaged and skipped.
+    fn decode_packet(
+        &mut self,
+        decoder: &mut TrackDecoder,
+        packet: &Packet,
+        stream: &mut DecodedStream,
+        inject_panic: bool,
+    ) -> Result<bool, String> {
+        let codec_name = decoder.codec_info().short_name;
+        // Read before decoding: the decoded audio borrows the decoder. An AAC stream leaves
+        // FDK (which holds a frame back) after its first packet, whose output is empty.
+        let codec_delay_packets = decoder.delay_packets();
+        // Symphonia's codecs panic on some damaged packets (an index out of bounds, found by
+        // fuzzing). That is one bad packet, not the end of the stream: skip it like a decode
+        // error, and reset the decoder so its state is consistent again.
+        let (codec, packet_ref) = (&mut *decoder, packet);
+        let decoded = panic::catch_unwind(AssertUnwindSafe(move || {
+            let codec = codec;
+            assert!(!inject_panic, "injected codec panic");
+            codec.decode(packet_ref)
+        }));
+        let (decoded, panicked) = match decoded {
+            Ok(result) => (result.map_err(|e| e.to_string()), false),
+            Err(payload) => (Err(panic_message(&*payload)), true),
+        };
+        match decoded {
+            Ok(audio) => {
+                // A packet's duration includes its trims; readers that give packets no
+                // duration (Matroska) leave the decoded length with the trims put back.
+                let decoded =
+                    audio.frames() as u64 + packet.trim_start.get() + packet.trim_end.get();
+                let frames = packet.dur.get().max(decoded);
+                stream.packet_frames = stream.packet_frames.max(frames);
+                stream.payload_bytes += packet.data.len() as u64;
+                stream.payload_frames += frames;
+                let rate = u64::from(audio.spec().rate());
+                if !stream.bitrate_sent && stream.payload_frames >= rate * BITRATE_AFTER_SECONDS {
+                    self.send_bitrate(stream, rate);
+                }
+                if !stream.latency_sent {
+                    stream.priming_frames += packet.trim_start.get();
+                    stream.codec_delay_packets = codec_delay_packets;
+                }
+                Ok(self.emit(audio, codec_name, Some(packet.pts.get()), stream))
+            }
+            Err(e) => Err(if panicked {
+                decoder.reset();
+                format!(
+                    "skipped a corrupt packet: the {} decoder failed on it ({e})",
+                    decoder.codec_info().short_name
+                )
+            } else {
+                format!("skipped a corrupt packet: {e}")
+            }),
         }
     }
 
@@ -863,10 +885,16 @@ impl<'a> Worker<'a> {
             * OUTPUT_CHUNK_MS
             / 1000) as usize;
         let waiting = self.events.send_pcm(&mut self.pcm, converter.frames_owed());
-        if waiting >= chunk_bytes.max(1) && !self.reader.is_aborted() {
+        self.output_waiting = waiting >= chunk_bytes.max(1);
+        true
+    }
+
+    /// Returns to the caller so it can push out the PCM `emit` queued, once there is a chunk's
+    /// worth. Never on a lent stack (see `decode_stream`), so it runs after the packet's work.
+    fn stop_if_output_waiting(&mut self) {
+        if std::mem::take(&mut self.output_waiting) && !self.reader.is_aborted() {
             self.events.stop_for_output();
         }
-        true
     }
 
     /// The end of one container's stream: the last damage reports, a warning if it ended well
@@ -885,11 +913,14 @@ impl<'a> Worker<'a> {
             self.send_bitrate(stream, u64::from(rate));
         }
         let codec = decoder.codec_info().short_name;
-        if let Some(held) = decoder.drain()
-            && !self.emit(held, codec, None, stream)
-        {
+        let go_on = coroutine::on_shared_stack(|| match decoder.drain() {
+            Some(held) => self.emit(held, codec, None, stream),
+            None => true,
+        });
+        if !go_on {
             return StreamEnd::Stop;
         }
+        self.stop_if_output_waiting();
         self.report_skipped();
         let complete = self.check_complete(&*format, stream.decoded_seconds);
         // FLAC carries the MD5 of its audio: a mismatch where nothing was reported lost means
@@ -1063,7 +1094,7 @@ impl<'a> Worker<'a> {
         let made = panic::catch_unwind(AssertUnwindSafe(|| {
             // Verification: FLAC checks its decoded audio against the header's MD5.
             let options = AudioDecoderOptions::default().verify(self.settings.verify_checksums);
-            TrackDecoder::new(params, &options)
+            coroutine::on_shared_stack(|| TrackDecoder::new(params, &options))
         }));
         let made = match made {
             Ok(made) => made,
@@ -1160,7 +1191,8 @@ impl<'a> Worker<'a> {
     /// Drains the resampler tail of the current converter, if any.
     fn flush_converter(&mut self) {
         if let Some(mut converter) = self.converter.take() {
-            converter.finish(&mut self.pcm);
+            let pcm = &mut self.pcm;
+            coroutine::on_shared_stack(|| converter.finish(pcm));
             self.events.send_pcm(&mut self.pcm, 0);
         }
     }
