@@ -12,7 +12,8 @@
 //! `mpeg_split` (where one MPEG audio or ADTS file ends and the next begins), `flac_split`
 //! (where FLAC frames change format or a new `fLaC` header starts), `mkv_watch` (Matroska
 //! structure and damage), `ogg_check` (Ogg page CRCs); `mp4_edit` reads an MP4's edit list
-//! and gapless tags from the head of the stream.
+//! and gapless tags from the head of the stream. `source` is the byte source under symphonia's
+//! `MediaSourceStream`, with what keeps its read-ahead ring small for our readers.
 
 pub mod aiff;
 pub mod caf;
@@ -29,6 +30,7 @@ pub mod ogg_opus;
 pub mod pcm_stream;
 pub mod raw;
 pub mod riff;
+pub mod source;
 pub mod ts_unwrap;
 
 use std::io;

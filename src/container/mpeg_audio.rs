@@ -265,6 +265,8 @@ impl Lookahead<'_> {
         let mut chunk = [0u8; 4096];
         while self.bytes.len() < n && !self.ended {
             let want = (n - self.bytes.len()).min(chunk.len());
+            // Everything read so far is in `bytes`: the ring need not keep it.
+            super::source::restart_read_ahead(&mut self.source);
             match self.source.read(&mut chunk[..want]) {
                 Ok(0) | Err(_) => self.ended = true,
                 Ok(got) => self.bytes.extend(&chunk[..got]),

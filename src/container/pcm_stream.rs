@@ -238,6 +238,8 @@ impl<'s> PcmStreamReader<'s> {
     /// limit and the end of the data), or one frame when less than that has arrived.
     fn next_packet_len(&mut self) -> std::io::Result<usize> {
         if self.source.unread_buffer_len() == 0 {
+            // Nothing before this packet is sought back to: the ring may start over.
+            super::source::restart_read_ahead(&mut self.source);
             // Waits for the next bytes; the source then holds whatever arrived with them.
             self.source.read_byte()?;
             self.source.seek_buffered_rev(1);

@@ -16,13 +16,14 @@ use symphonia::core::audio::{Audio, Channels, GenericAudioBufferRef, Position};
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
-use symphonia::core::io::{MediaSourceStream, ReadOnlySource};
+use symphonia::core::io::MediaSourceStream;
 use symphonia::core::packet::Packet;
 use symphonia::default::formats as readers;
 
 use crate::codecs::TrackDecoder;
 use crate::container::mp4;
 use crate::container::mp4_edit;
+use crate::container::source::Unseekable;
 use crate::coroutine::{self, Resumable, Suspender};
 use crate::format_hint::ContainerHint;
 use crate::pcm::{self, PcmConverter};
@@ -987,7 +988,7 @@ impl<'a> Worker<'a> {
     fn reopen_matroska(&self, header: &[u8]) -> Option<Box<dyn FormatReader>> {
         self.reader.pass_mkv_damage();
         let source = io::Read::chain(io::Cursor::new(header.to_vec()), self.reader.clone());
-        let source = read_ahead(Box::new(ReadOnlySource::new(source)));
+        let source = read_ahead(Unseekable::new(source));
         match readers::MkvReader::try_new(source, FormatOptions::default()) {
             Ok(reader) => Some(Box::new(reader)),
             Err(e) => {

@@ -10,10 +10,7 @@ use symphonia::core::common::Tier;
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::probe::{Hint, Probe, ProbeOptions};
 use symphonia::core::formats::{FormatOptions, FormatReader};
-use symphonia::core::io::{
-    MediaSource, MediaSourceStream, MediaSourceStreamOptions, ReadBytes, ReadOnlySource,
-    SeekBuffered,
-};
+use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions, ReadBytes, SeekBuffered};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::default::formats as readers;
 
@@ -22,6 +19,7 @@ use crate::container::flac_frames::{FlacFrameReader, Stamping};
 use crate::container::mp4_edit;
 use crate::container::mpeg_audio::MpegAudioReader;
 use crate::container::ogg_opus::FirstPage;
+use crate::container::source::Unseekable;
 use crate::container::{self, PcmStreamReader, mp4};
 use crate::format_hint::ContainerHint;
 
@@ -44,7 +42,7 @@ static PROBE: LazyLock<Probe> = LazyLock::new(|| {
 
 impl Worker<'_> {
     pub(super) fn new_source(&self) -> MediaSourceStream<'static> {
-        read_ahead(Box::new(ReadOnlySource::new(self.reader.clone())))
+        read_ahead(Unseekable::new(self.reader.clone()))
     }
 
     /// Builds a format reader: from the hint for the first stream when there is one (falling
@@ -184,7 +182,13 @@ impl Worker<'_> {
         let held = mp4::hold_until_index(&mut source, self.settings.mp4_buffer_limit)?;
         self.held_edit = Some(mp4_edit::audio_edit_list(&held, self.settings.audio_track));
         self.after_held_file = Some(source);
-        let copy = read_ahead(Box::new(io::Cursor::new(held)));
+        // Seekable: the reader goes to the media data after the index.
+        let copy = MediaSourceStream::new(
+            Box::new(io::Cursor::new(held)),
+            MediaSourceStreamOptions {
+                buffer_len: SOURCE_BUFFER_LEN,
+            },
+        );
         readers::IsoMp4Reader::try_new(copy, FormatOptions::default())
             .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
             .map_err(|e| format!("the MP4 file could not be read once its index arrived: {e}"))
@@ -235,16 +239,18 @@ impl Worker<'_> {
 
 /// A source that reads `bytes` (a repaired or made-up header), then the rest of `source`.
 fn bytes_then(bytes: Vec<u8>, source: MediaSourceStream<'static>) -> MediaSourceStream<'static> {
-    read_ahead(Box::new(ReadOnlySource::new(io::Read::chain(
+    read_ahead(Unseekable::new(io::Read::chain(
         io::Cursor::new(bytes),
         source,
-    ))))
+    )))
 }
 
-/// A symphonia source over `inner` with our read-ahead size.
-pub(super) fn read_ahead(inner: Box<dyn MediaSource>) -> MediaSourceStream<'static> {
+/// A symphonia source over the forward-only byte stream `inner`, with our read-ahead size.
+pub(super) fn read_ahead(
+    inner: Unseekable<impl io::Read + Send + Sync + 'static>,
+) -> MediaSourceStream<'static> {
     MediaSourceStream::new(
-        inner,
+        Box::new(inner),
         MediaSourceStreamOptions {
             buffer_len: SOURCE_BUFFER_LEN,
         },
