@@ -6,6 +6,7 @@
 pub mod fdk_aac;
 pub mod mpeg_audio;
 pub mod opus_multistream;
+pub mod opus_streams;
 
 use std::sync::LazyLock;
 

@@ -7,11 +7,11 @@
 //! stereo) and says "unsupported number of channels" for the rest. Plain mono and stereo
 //! streams, whatever family their header names, are handed to that adapter ([`Plain`]), which
 //! is faster at them; it drops the header's pre-skip from the first packet only, so the rest of
-//! a pre-skip longer than a packet is trimmed here. The unsafe FFI calls live in
-//! [`MultistreamDecoder`] and [`packet_frames`] only.
+//! a pre-skip longer than a packet is trimmed here. The streams of a multistream packet are
+//! decoded one by one in `opus_streams`, which holds the unsafe FFI calls with
+//! [`packet_frames`].
 
-use std::ptr::NonNull;
-
+use super::opus_streams::StreamDecoders;
 use symphonia::core::audio::{
     AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec, Channels, GenericAudioBufferRef,
     Position,
@@ -138,81 +138,6 @@ fn vorbis_positions(channels: u8) -> Option<&'static [Position]> {
     })
 }
 
-/// Owns a libopus multistream decoder.
-struct MultistreamDecoder(NonNull<opusic_sys::OpusMSDecoder>);
-
-// SAFETY: the decoder state is plain memory owned by this value; libopus keeps no thread-local
-// or global references to it. It is only touched through `&mut self` (decode, reset) and in
-// `drop`, so moving it to another thread (Send) and sharing `&MultistreamDecoder` (Sync, which
-// allows no access at all) are both sound.
-unsafe impl Send for MultistreamDecoder {}
-unsafe impl Sync for MultistreamDecoder {}
-
-impl MultistreamDecoder {
-    fn new(head: &OpusHead) -> Result<MultistreamDecoder> {
-        if head.mapping.len() != head.channels as usize
-            || head.streams == 0
-            || head.coupled_streams > head.streams
-        {
-            return decode_error("opus: inconsistent channel mapping in OpusHead");
-        }
-        let mut error = 0;
-        // SAFETY: `mapping` holds `channels` bytes, as libopus reads; `error` is a valid
-        // pointer for the duration of the call. libopus checks the other arguments.
-        let decoder = unsafe {
-            opusic_sys::opus_multistream_decoder_create(
-                RATE as i32,
-                head.channels as i32,
-                head.streams as i32,
-                head.coupled_streams as i32,
-                head.mapping.as_ptr(),
-                &mut error,
-            )
-        };
-        match NonNull::new(decoder) {
-            Some(decoder) if error == opusic_sys::OPUS_OK => Ok(MultistreamDecoder(decoder)),
-            _ => decode_error("opus: libopus refused the multistream configuration"),
-        }
-    }
-
-    /// Decodes one packet into `pcm` (interleaved, in the stream's channel order); returns the
-    /// frames per channel.
-    fn decode(&mut self, packet: &[u8], pcm: &mut [f32], channels: usize) -> Result<usize> {
-        let frames = (pcm.len() / channels).min(MAX_FRAMES);
-        // SAFETY: the decoder is valid (created in `new`, freed only in `drop`); `packet` is
-        // readable for `packet.len()` bytes and `pcm` writable for `frames * channels` floats,
-        // which is what libopus writes at most.
-        let decoded = unsafe {
-            opusic_sys::opus_multistream_decode_float(
-                self.0.as_ptr(),
-                packet.as_ptr(),
-                packet.len() as i32,
-                pcm.as_mut_ptr(),
-                frames as i32,
-                0,
-            )
-        };
-        if decoded < 0 {
-            return decode_error("opus: libopus could not decode a multistream packet");
-        }
-        Ok(decoded as usize)
-    }
-
-    fn reset(&mut self) {
-        // SAFETY: a valid decoder; OPUS_RESET_STATE takes no argument.
-        unsafe {
-            opusic_sys::opus_multistream_decoder_ctl(self.0.as_ptr(), opusic_sys::OPUS_RESET_STATE);
-        }
-    }
-}
-
-impl Drop for MultistreamDecoder {
-    fn drop(&mut self) {
-        // SAFETY: created by opus_multistream_decoder_create and freed exactly once, here.
-        unsafe { opusic_sys::opus_multistream_decoder_destroy(self.0.as_ptr()) }
-    }
-}
-
 /// Opus of any channel count: multistream for more than two channels, the libopus adapter for
 /// mono and stereo.
 pub enum OpusDecoder {
@@ -265,7 +190,7 @@ fn packet_frames(packet: &[u8], rate: u32) -> usize {
 
 pub struct Multichannel {
     params: AudioCodecParameters,
-    decoder: MultistreamDecoder,
+    decoder: StreamDecoders,
     channels: usize,
     /// Output plane of each stream channel: planes follow the positions' bit order.
     plane_of: Vec<usize>,
@@ -317,7 +242,14 @@ impl OpusDecoder {
         let spec = AudioSpec::new(RATE, layout);
         Ok(OpusDecoder::Multistream(Box::new(Multichannel {
             params: params.clone(),
-            decoder: MultistreamDecoder::new(&head)?,
+            decoder: StreamDecoders::new(
+                RATE,
+                usize::from(head.streams),
+                usize::from(head.coupled_streams),
+                &head.mapping,
+                MAX_FRAMES,
+            )
+            .or_else(decode_error)?,
             channels,
             plane_of,
             pcm: vec![0.0; MAX_FRAMES * channels],
@@ -332,7 +264,8 @@ impl Multichannel {
         self.buf.clear();
         let frames = self
             .decoder
-            .decode(packet.data, &mut self.pcm, self.channels)?;
+            .decode(packet.data, &mut self.pcm)
+            .or_else(decode_error)?;
         self.buf.render_uninit(Some(frames));
         for (channel, plane) in self.plane_of.iter().enumerate() {
             let out = self.buf.plane_mut(*plane).expect("a plane per channel");
