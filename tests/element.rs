@@ -644,6 +644,57 @@ fn short_mp3_and_damaged_xing_headers_decode() {
     }
 }
 
+/// Lossless formats that keep the original WAV header inside their own (a WavPack block, a
+/// Monkey's Audio, OptimFROG or TAK header, then the WAV header, then compressed audio): one
+/// ERROR that names the format, and no PCM. Before, the probe skipped to the WAV header and
+/// the compressed audio came out as noise.
+#[test]
+fn formats_with_a_wav_header_inside_are_refused_by_name() {
+    let wav = std::fs::read(fixture("s16.wav")).unwrap();
+    for (magic, name) in [
+        (b"wvpk", "WavPack"),
+        (b"MAC ", "Monkey's Audio"),
+        (b"OFR ", "OptimFROG"),
+        (b"tBaK", "TAK"),
+    ] {
+        let mut bytes = magic.to_vec();
+        bytes.extend([0x5a; 28]);
+        bytes.extend(&wav);
+        let decoded = decode_with_element(&bytes, &keep_props(), Chunking::Fixed(1000));
+        assert_eq!(decoded.errors.len(), 1, "{name}: {:?}", decoded.errors);
+        assert!(
+            decoded.errors[0].contains(&format!("the stream is {name}")),
+            "{:?}",
+            decoded.errors
+        );
+        assert!(decoded.samples.is_empty(), "{name}: no PCM");
+    }
+}
+
+/// A leading ID3v2 tag symphonia's probe refuses is skipped by its stated length, with a
+/// WARNING: the audio is the same as without it.
+#[test]
+fn mp3_after_an_unreadable_id3v2_tag_decodes() {
+    let plain = decode_fixture("mp3_cbr.mp3", &keep_props(), Chunking::Fixed(1000));
+    for chunking in [Chunking::Fixed(1000), Chunking::Fixed(7)] {
+        let tagged = decode_fixture("mp3_id3v24_no_extended_header.mp3", &keep_props(), chunking);
+        assert!(tagged.errors.is_empty(), "{:?}", tagged.errors);
+        assert!(
+            tagged
+                .warnings
+                .iter()
+                .any(|w| w.contains("ID3v2 tag at the start of the stream could not be read")),
+            "{:?}",
+            tagged.warnings
+        );
+        assert!(!plain.samples.is_empty());
+        assert!(
+            tagged.samples == plain.samples,
+            "the same audio ({chunking:?})"
+        );
+    }
+}
+
 /// APE (with or without a header) and Lyrics3 tags after the last frame are not audio: their
 /// binary items hold false frame syncs that used to come out as noise, and a header-less APE
 /// tag was skipped as damage with a WARNING. The audio comes out as without the tags, in any
@@ -1480,6 +1531,38 @@ fn flac_with_a_cuesheet_symphonia_refuses_decodes() {
     );
     assert!(!plain.samples.is_empty());
     assert!(with_cuesheet.samples == plain.samples, "the same audio");
+}
+
+/// A metadata block whose length is wrong: decoding starts at the first frame, with the same
+/// samples as the file without that block, and a WARNING says where.
+#[test]
+fn flac_with_a_block_length_that_lies_decodes_from_its_first_frame() {
+    let plain = decode_fixture("flac.flac", &keep_props(), Chunking::Fixed(1000));
+    let lying = decode_fixture(
+        "flac_short_picture.flac",
+        &keep_props(),
+        Chunking::Fixed(1000),
+    );
+    assert!(lying.errors.is_empty(), "{:?}", lying.errors);
+    assert!(
+        lying
+            .warnings
+            .iter()
+            .any(|w| w.contains("metadata blocks are damaged from byte 46")),
+        "{:?}",
+        lying.warnings
+    );
+    assert!(!plain.samples.is_empty());
+    assert!(lying.samples == plain.samples, "the same audio");
+    let bytewise = decode_fixture(
+        "flac_short_picture.flac",
+        &keep_props(),
+        Chunking::Fixed(13),
+    );
+    assert!(
+        bytewise.samples == plain.samples,
+        "the same audio in 13-byte pieces"
+    );
 }
 
 /// AAC Main (object type 1) is neither in FDK nor in symphonia: a clear ERROR that names it, in

@@ -16,6 +16,12 @@
 //! STREAMINFO (the largest), which makes the reader take the header, and the frame reader
 //! (`container::flac_frames`) stamps each packet with the samples before it, as the frames mean.
 //!
+//! A block whose length is wrong (mutagen's `106-short-picture-block-size.flac`: a PICTURE that
+//! says 0 bytes, with the picture after it) makes everything after it read as blocks of nonsense,
+//! and symphonia refuses the stream (so does ffmpeg). When the walk meets a block no encoder
+//! writes there (a second STREAMINFO, a reserved type), [`repaired_header`] keeps the blocks
+//! before it and goes on at the first frame that matches STREAMINFO.
+//!
 //! A stream joined after its start (an Icecast FLAC stream, a file cut) has no header at all:
 //! [`header_for_frames`] finds two frames in a row and writes the STREAMINFO block their
 //! headers imply, which symphonia's reader then takes as the stream's.
@@ -44,6 +50,9 @@ pub struct RepairedHeader {
     pub dropped_blocks: Vec<&'static str>,
     /// An old Flake variable-block-size stream: its packets are stamped by counting samples.
     pub old_variable_blocks: bool,
+    /// Where the blocks went wrong and where the first frame was found instead (byte offsets):
+    /// the bytes between were dropped.
+    pub skipped_to_frames: Option<(usize, usize)>,
 }
 
 /// If the stream at the source's position is FLAC with a malformed VORBIS_COMMENT block or in
@@ -56,13 +65,20 @@ pub fn repaired_header(source: &mut MediaSourceStream<'_>) -> io::Result<Option<
     let Some(walk) = walked? else {
         return Ok(None);
     };
-    if walk.unreadable_blocks.is_empty() && walk.old_variable_blocks.is_none() {
+    if walk.unreadable_blocks.is_empty()
+        && walk.old_variable_blocks.is_none()
+        && walk.astray.is_none()
+    {
         return Ok(None);
     }
     let mut bytes = vec![0u8; walk.len];
     source.read_buf_exact(&mut bytes)?;
     for &(at, _) in &walk.unreadable_blocks {
         bytes[at] = (bytes[at] & 0x80) | BLOCK_PADDING;
+    }
+    if let Some(astray) = &walk.astray {
+        bytes.truncate(astray.at);
+        bytes[astray.last_block_at] |= 0x80;
     }
     if let Some(largest) = walk.old_variable_blocks {
         // STREAMINFO's minimum block size, right after its block header.
@@ -76,6 +92,7 @@ pub fn repaired_header(source: &mut MediaSourceStream<'_>) -> io::Result<Option<
             .map(|&(_, name)| name)
             .collect(),
         old_variable_blocks: walk.old_variable_blocks.is_some(),
+        skipped_to_frames: walk.astray.map(|astray| (astray.at, walk.len)),
     }))
 }
 
@@ -91,6 +108,16 @@ struct HeaderWalk {
     /// STREAMINFO's largest block size when the stream is old Flake's variable-block-size
     /// format: STREAMINFO's sizes differ, yet the first frame says its block size is fixed.
     old_variable_blocks: Option<u16>,
+    /// The blocks went wrong: `len` is then where the first frame starts.
+    astray: Option<Astray>,
+}
+
+/// Where a header walk met a block no encoder writes there.
+struct Astray {
+    /// Offset of that block: the header kept ends here.
+    at: usize,
+    /// Offset of the last block kept, which is marked as the last.
+    last_block_at: usize,
 }
 
 /// Walks the metadata blocks and looks at the first frame's sync code; `None` when this is not
@@ -102,10 +129,31 @@ fn walk_header<R: ReadBytes>(source: &mut R) -> io::Result<Option<HeaderWalk>> {
     let mut offset = 4usize;
     let mut unreadable_blocks = Vec::new();
     let mut block_sizes = None;
-    let mut sample_rate = 0;
+    let mut format = None;
+    let mut last_block_at = offset;
     loop {
         let kind = source.read_u8()?;
         let len = source.read_be_u24()? as usize;
+        let block_kind = kind & 0x7f;
+        if offset > 4
+            && (block_kind == BLOCK_STREAMINFO || block_kind > BLOCK_PICTURE)
+            && let Some(format) = format
+        {
+            // A second STREAMINFO or a reserved type: a block before had a wrong length.
+            let Some(frames_at) = first_frame_after(source, offset + 4, format)? else {
+                return Ok(None);
+            };
+            return Ok(Some(HeaderWalk {
+                len: frames_at,
+                unreadable_blocks,
+                old_variable_blocks: None,
+                astray: Some(Astray {
+                    at: offset,
+                    last_block_at,
+                }),
+            }));
+        }
+        last_block_at = offset;
         if (offset + 4 + len) as u64 > LOOK_LIMIT {
             return Ok(None);
         }
@@ -119,11 +167,12 @@ fn walk_header<R: ReadBytes>(source: &mut R) -> io::Result<Option<HeaderWalk>> {
                     u16::from_be_bytes([body[0], body[1]]),
                     u16::from_be_bytes([body[2], body[3]]),
                 ));
-                sample_rate = streaminfo_format(&body).map_or(0, |(rate, ..)| rate);
+                format = streaminfo_format(&body);
             }
             BLOCK_VORBIS_COMMENT | BLOCK_CUESHEET | BLOCK_PICTURE | BLOCK_APPLICATION => {
                 let mut body = vec![0u8; len];
                 source.read_buf_exact(&mut body)?;
+                let sample_rate = format.map_or(0, |(rate, ..)| rate);
                 if let Some(name) = refused_block(kind, &body, sample_rate) {
                     unreadable_blocks.push((offset, name));
                 }
@@ -147,7 +196,54 @@ fn walk_header<R: ReadBytes>(source: &mut R) -> io::Result<Option<HeaderWalk>> {
         len: offset,
         unreadable_blocks,
         old_variable_blocks,
+        astray: None,
     }))
+}
+
+/// The offset of the first frame header at or after the source's position (which is at
+/// offset `at` of the stream) that stands at the stream's start (number 0) and agrees with
+/// STREAMINFO's `(rate, channels, bits)`; looked for within the header's reach, reading no
+/// further than the frame.
+fn first_frame_after<R: ReadBytes>(
+    source: &mut R,
+    at: usize,
+    (rate, channels, bits): (u32, u8, u8),
+) -> io::Result<Option<usize>> {
+    /// The longest frame header: sync, codes, a 7-byte number, block size, rate, CRC-8.
+    const MAX_FRAME_HEADER_LEN: usize = 16;
+    let is_first_frame = |bytes: &[u8]| {
+        may_start_frame_header(&bytes[..2])
+            && frame_header(bytes).is_some_and(|h| {
+                h.number == 0
+                    && h.channels == channels
+                    && (h.sample_rate == 0 || h.sample_rate == rate)
+                    && (h.bits_per_sample == 0 || h.bits_per_sample == bits)
+            })
+    };
+    let mut window = vec![0u8; (LOOK_LIMIT as usize).saturating_sub(at)];
+    let (mut filled, mut searched) = (0, 0);
+    while filled < window.len() {
+        let read = match source.read_buf(&mut window[filled..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => 0,
+            Err(e) => return Err(e),
+        };
+        filled += read;
+        // A header is looked at once all of it can have arrived, or at the end of the stream.
+        let ready = if read == 0 {
+            filled.saturating_sub(1)
+        } else {
+            filled.saturating_sub(MAX_FRAME_HEADER_LEN)
+        };
+        if let Some(i) = (searched..ready).find(|&i| is_first_frame(&window[i..filled])) {
+            return Ok(Some(at + i));
+        }
+        searched = searched.max(ready);
+        if read == 0 {
+            break;
+        }
+    }
+    Ok(None)
 }
 
 /// The block's name if symphonia's reader would refuse the stream over it: its own parser fails

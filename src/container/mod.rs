@@ -152,6 +152,24 @@ pub fn parse_pcm_header<R: ReadBytes + SeekBuffered>(
     }
 }
 
+/// The name of a lossless format whose files carry the original WAV header inside their own
+/// (WavPack's RIFF-header metadata, Monkey's Audio, OptimFROG, TAK), when `source` starts with
+/// one. symphonia's probe skips unknown bytes looking for a marker, finds that header, and the
+/// WAV reader would then play the compressed audio after it as PCM: loud noise. Nothing here
+/// decodes these formats, so they are named and refused. The source is left where it was.
+pub fn wav_inside_another_format(source: &mut MediaSourceStream<'_>) -> Option<&'static str> {
+    let start = source.pos();
+    let magic = source.read_quad_bytes();
+    source.seek_buffered(start);
+    match &magic.ok()? {
+        b"wvpk" => Some("WavPack"),
+        b"MAC " => Some("Monkey's Audio (APE)"),
+        b"OFR " => Some("OptimFROG"),
+        b"tBaK" => Some("TAK"),
+        _ => None,
+    }
+}
+
 /// Opens a PCM container at the start of `source`.
 pub fn open_pcm_container(
     mut source: MediaSourceStream<'_>,

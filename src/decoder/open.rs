@@ -51,6 +51,14 @@ impl Worker<'_> {
         &mut self,
         mut source: MediaSourceStream<'static>,
     ) -> Result<Box<dyn FormatReader>, String> {
+        if !matches!(self.settings.hint, Some(ContainerHint::RawPcm(_)))
+            && let Some(name) = container::wav_inside_another_format(&mut source)
+        {
+            return Err(format!(
+                "no supported audio format found: the stream is {name}, which this element does \
+                 not decode"
+            ));
+        }
         let may_be_mp4 = matches!(self.settings.hint, None | Some(ContainerHint::IsoMp4));
         if may_be_mp4 && let Ok(Some(mp4::Layout::MediaFirst)) = mp4::layout(&mut source) {
             return self.open_held_mp4(source);
@@ -122,11 +130,16 @@ impl Worker<'_> {
             Ok(format) => Ok(FlacFrameReader::take_over(format, Stamping::Header)),
             Err(_) if self.reader.is_aborted() => Err("aborted".into()),
             Err(e) => {
-                if may_be_flac
-                    && self.streams_opened == 0
-                    && let Some(format) = self.open_headerless_flac(&e)
+                // What the probe read, read again in another way.
+                if self.streams_opened == 0
+                    && let Some(head) = self.reader.take_whole_head()
                 {
-                    return Ok(format);
+                    if let Some(format) = self.open_after_damaged_id3v2(&head, &e) {
+                        return Ok(format);
+                    }
+                    if may_be_flac && let Some(format) = self.open_headerless_flac(head, &e) {
+                        return Ok(format);
+                    }
                 }
                 if let Some(codec) = self.ogg_undecoded {
                     return Err(format!(
@@ -142,14 +155,47 @@ impl Worker<'_> {
         }
     }
 
+    /// A stream whose leading ID3v2 tag symphonia's probe refuses (mutagen's `issue_21.id3`: an
+    /// ID3v2.4 extended header of the wrong length): the probe runs again on what follows the
+    /// tag, whose length its header states. The tag's information is lost, the audio is not.
+    fn open_after_damaged_id3v2(
+        &mut self,
+        head: &[u8],
+        probe_error: &SymphoniaError,
+    ) -> Option<Box<dyn FormatReader>> {
+        let tag_len = container::mpeg_audio::id3v2_len(head)?;
+        let source = match head.get(tag_len..) {
+            Some(after_tag) => bytes_then(after_tag.to_vec(), self.new_source()),
+            None => {
+                // The probe gave up inside the tag: skip the rest of it.
+                let mut source = self.new_source();
+                source.ignore_bytes((tag_len - head.len()) as u64).ok()?;
+                source
+            }
+        };
+        let format = PROBE
+            .probe(
+                &Hint::new(),
+                source,
+                FormatOptions::default(),
+                MetadataOptions::default(),
+            )
+            .ok()?;
+        self.events.send(DecoderEvent::Warning(format!(
+            "the ID3v2 tag at the start of the stream could not be read ({probe_error}): it is \
+             skipped"
+        )));
+        Some(FlacFrameReader::take_over(format, Stamping::Header))
+    }
+
     /// FLAC frames with no `fLaC` header before them (a stream joined after its start): the
     /// probe found nothing, so the bytes it read are read again behind the STREAMINFO their
     /// frame headers imply (see `container::flac::header_for_frames`).
     fn open_headerless_flac(
         &mut self,
+        head: Vec<u8>,
         probe_error: &SymphoniaError,
     ) -> Option<Box<dyn FormatReader>> {
-        let head = self.reader.take_whole_head()?;
         let (at, header) = container::flac::header_for_frames(&head)?;
         if memchr::memmem::find(&head[..at], b"fLaC").is_some() {
             // A header was there and could not be read: the frames say what it should have.
@@ -205,6 +251,13 @@ impl Worker<'_> {
         for block in &header.dropped_blocks {
             self.events.send(DecoderEvent::Warning(format!(
                 "the FLAC file's {block} is malformed: it is ignored"
+            )));
+        }
+        if let Some((from, frames_at)) = header.skipped_to_frames {
+            self.events.send(DecoderEvent::Warning(format!(
+                "the FLAC file's metadata blocks are damaged from byte {from} on (a block's \
+                 length is wrong): they are ignored, and decoding starts at the first frame, \
+                 byte {frames_at}"
             )));
         }
         let repaired = bytes_then(header.bytes, source);

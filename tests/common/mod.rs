@@ -491,6 +491,21 @@ fn recipe(name: &str) -> Recipe {
             body.push(0);
             insert_flac_block(b, 5, &body);
         }),
+        // A PICTURE block that says it is 0 bytes long, with a picture after it, as in mutagen's
+        // `106-short-picture-block-size.flac`: what follows reads as blocks of nonsense (a
+        // second STREAMINFO first). symphonia and ffmpeg refuse the stream; flacparse plays it.
+        "flac_short_picture.flac" => Patched("flac.flac", "PICTURE claiming 0 bytes", |b| {
+            insert_flac_block(b, 6, &[]);
+            let mut picture = 0u32.to_be_bytes().to_vec();
+            picture.extend(9u32.to_be_bytes());
+            picture.extend(b"image/png");
+            picture.extend(0u32.to_be_bytes());
+            picture.extend([0u8; 16]);
+            picture.extend(8u32.to_be_bytes());
+            picture.extend(b"\x89PNG\r\n\x1a\n");
+            let after_block = 4 + 4 + 34 + 4;
+            b.splice(after_block..after_block, picture);
+        }),
         // An OpusHead pre-skip of 5000 samples, longer than a 20 ms packet (encoders write
         // 312; mutagen's `example.opus` has 65535).
         "opus_long_preskip.ogg" => Patched("opus.ogg", "pre-skip 5000", |b| {
@@ -540,6 +555,19 @@ fn recipe(name: &str) -> Recipe {
                 b,
                 " 00000000 00000400 00000334 00000000000204CC 00000000 00000000",
             )
+        }),
+        // An ID3v2.4 tag whose flags announce an extended header that is not there (its first
+        // frame follows), as in mutagen's `issue_21.id3`: symphonia's probe refuses the stream.
+        "mp3_id3v24_no_extended_header.mp3" => Patched("mp3_cbr.mp3", "ID3v2.4 flags 0x40", |b| {
+            let mut frame = b"TIT2".to_vec();
+            frame.extend(6u32.to_be_bytes());
+            frame.extend([0, 0, 3]);
+            frame.extend(b"Punk\0");
+            let mut tag = b"ID3\x04\x00\x40".to_vec();
+            let size = frame.len() as u32;
+            tag.extend([0, 0, (size >> 7) as u8 & 0x7f, size as u8 & 0x7f]);
+            tag.extend(frame);
+            b.splice(0..0, tag);
         }),
         "mp3_xing_count.mp3" => Patched("mp3_cbr.mp3", "Xing frame count 0xFFFFFFFF", |b| {
             let at = xing_tag(b);
