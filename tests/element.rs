@@ -656,6 +656,8 @@ fn formats_with_a_wav_header_inside_are_refused_by_name() {
         (b"MAC ", "Monkey's Audio"),
         (b"OFR ", "OptimFROG"),
         (b"tBaK", "TAK"),
+        (b"MPCK", "Musepack"),
+        (b"MP+\x17", "Musepack"),
     ] {
         let mut bytes = magic.to_vec();
         bytes.extend([0x5a; 28]);
@@ -669,6 +671,21 @@ fn formats_with_a_wav_header_inside_are_refused_by_name() {
         );
         assert!(decoded.samples.is_empty(), "{name}: no PCM");
     }
+}
+
+/// An Info frame whose header claims a CRC while its tag sits where it would be without one is
+/// still the header frame: no audio, and its LAME figures trim the stream as usual.
+#[test]
+fn info_tag_of_a_frame_marked_protected_is_found() {
+    let plain = decode_fixture("mp3_cbr.mp3", &keep_props(), Chunking::Fixed(1000));
+    let marked = decode_fixture(
+        "mp3_info_crc_flag.mp3",
+        &keep_props(),
+        Chunking::Fixed(1000),
+    );
+    assert!(marked.errors.is_empty(), "{:?}", marked.errors);
+    assert_eq!(marked.frames(), plain.frames());
+    assert!(marked.samples == plain.samples, "the same audio");
 }
 
 /// A leading ID3v2 tag symphonia's probe refuses is skipped by its stated length, with a

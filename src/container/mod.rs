@@ -153,8 +153,8 @@ pub fn parse_pcm_header<R: ReadBytes + SeekBuffered>(
 }
 
 /// The name of a lossless format whose files carry the original WAV header inside their own
-/// (WavPack's RIFF-header metadata, Monkey's Audio, OptimFROG, TAK), when `source` starts with
-/// one. symphonia's probe skips unknown bytes looking for a marker, finds that header, and the
+/// (WavPack's RIFF-header metadata, Monkey's Audio, OptimFROG, TAK), or of Musepack, when
+/// `source` starts with one. symphonia's probe skips unknown bytes looking for a marker, finds that header, and the
 /// WAV reader would then play the compressed audio after it as PCM: loud noise. Nothing here
 /// decodes these formats, so they are named and refused. The source is left where it was.
 pub fn wav_inside_another_format(source: &mut MediaSourceStream<'_>) -> Option<&'static str> {
@@ -166,6 +166,9 @@ pub fn wav_inside_another_format(source: &mut MediaSourceStream<'_>) -> Option<&
         b"MAC " => Some("Monkey's Audio (APE)"),
         b"OFR " => Some("OptimFROG"),
         b"tBaK" => Some("TAK"),
+        // No WAV header inside, but a false MPEG frame sync in its data made a few frames of
+        // noise come out.
+        b"MPCK" | [b'M', b'P', b'+', _] => Some("Musepack"),
         _ => None,
     }
 }

@@ -417,10 +417,22 @@ fn info_frame(frame: &[u8], header: &FrameHeader) -> Option<InfoFrame> {
     if header.layer != 3 {
         return None;
     }
+    // Encoders that protect frames with a CRC may still write the tag where it would be
+    // without one (mutagen's `apev2-lyricsv2.mp3`); ffmpeg and mpg123 look there too.
     let at = header.info_tag_offset();
-    let marker = frame.get(at..at + 4)?;
-    if marker == b"Xing" || marker == b"Info" {
-        let tag = nanomp3::VbrTag::parse(frame);
+    let without_crc = at - 2 * usize::from(header.protected);
+    let tag_at = [at, without_crc]
+        .into_iter()
+        .find(|&at| matches!(frame.get(at..at + 4), Some(b"Xing" | b"Info")));
+    if let Some(tag_at) = tag_at {
+        let tag = if tag_at == at {
+            nanomp3::VbrTag::parse(frame)
+        } else {
+            // The parser looks after the CRC of a protected frame: show it one without.
+            let mut unprotected = frame.to_vec();
+            unprotected[1] |= 1;
+            nanomp3::VbrTag::parse(&unprotected)
+        };
         return Some(InfoFrame {
             frames: tag.and_then(|t| t.frames),
             delay_padding: tag.and_then(|t| t.encoder_delay_padding).map(|(d, p)| {

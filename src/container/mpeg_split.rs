@@ -478,9 +478,13 @@ fn info_tag_frames(frame: &[u8], header: &FrameHeader) -> Option<Option<u32>> {
             .get(at..at + 4)
             .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     };
-    let xing = 4 + side_info;
-    if let Some(id) = frame.get(xing..xing + 4)
-        && (id == b"Xing" || id == b"Info")
+    // After the CRC of a protected frame, or where it would be without one (as some encoders
+    // write it even in protected frames).
+    let crc = 2 * usize::from(frame.get(1).is_some_and(|b| b & 1 == 0));
+    let is_tag = |at: usize| matches!(frame.get(at..at + 4), Some(b"Xing" | b"Info"));
+    if let Some(xing) = [4 + crc + side_info, 4 + side_info]
+        .into_iter()
+        .find(|&at| is_tag(at))
     {
         let flags = be32(xing + 4)?;
         return Some(if flags & 1 != 0 { be32(xing + 8) } else { None });

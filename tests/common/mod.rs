@@ -569,6 +569,17 @@ fn recipe(name: &str) -> Recipe {
             tag.extend(frame);
             b.splice(0..0, tag);
         }),
+        // The Info frame's header says it is CRC-protected, but the tag sits where it would be
+        // without a CRC, as in mutagen's `apev2-lyricsv2.mp3` (ffmpeg finds it there).
+        "mp3_info_crc_flag.mp3" => Patched("mp3_cbr.mp3", "Info frame marked protected", |b| {
+            let tag = xing_tag(b);
+            let header = b[..tag]
+                .windows(2)
+                .rposition(|w| w[0] == 0xff && w[1] & 0xe0 == 0xe0)
+                .expect("the Info frame's header");
+            assert_eq!(b[header + 1] & 1, 1, "written unprotected");
+            b[header + 1] &= !1;
+        }),
         "mp3_xing_count.mp3" => Patched("mp3_cbr.mp3", "Xing frame count 0xFFFFFFFF", |b| {
             let at = xing_tag(b);
             b[at + 8..at + 12].fill(0xff);
