@@ -402,6 +402,19 @@ impl<'s> MpegAudioReader<'s> {
 /// Junk skipped looking for the first frame before giving up (the probe looks as far).
 const MAX_JUNK_BEFORE_FIRST: usize = 32 * 1024;
 
+/// Where a layer III frame's Xing/Info tag starts, if it carries one: after the side
+/// information, behind the CRC of a protected frame, or where it would be without the CRC, as
+/// some encoders write it even in protected frames (mutagen's `apev2-lyricsv2.mp3`; ffmpeg and
+/// mpg123 look there too).
+pub fn xing_tag_at(frame: &[u8]) -> Option<usize> {
+    let header = FrameHeader::parse(frame).filter(|h| h.layer == 3)?;
+    let at = header.info_tag_offset();
+    let without_crc = at - 2 * usize::from(header.protected);
+    [at, without_crc]
+        .into_iter()
+        .find(|&at| matches!(frame.get(at..at + 4), Some(b"Xing" | b"Info")))
+}
+
 /// What a Xing/Info/LAME or VBRI frame says.
 struct InfoFrame {
     /// Audio frames after this one.
@@ -417,15 +430,8 @@ fn info_frame(frame: &[u8], header: &FrameHeader) -> Option<InfoFrame> {
     if header.layer != 3 {
         return None;
     }
-    // Encoders that protect frames with a CRC may still write the tag where it would be
-    // without one (mutagen's `apev2-lyricsv2.mp3`); ffmpeg and mpg123 look there too.
-    let at = header.info_tag_offset();
-    let without_crc = at - 2 * usize::from(header.protected);
-    let tag_at = [at, without_crc]
-        .into_iter()
-        .find(|&at| matches!(frame.get(at..at + 4), Some(b"Xing" | b"Info")));
-    if let Some(tag_at) = tag_at {
-        let tag = if tag_at == at {
+    if let Some(tag_at) = xing_tag_at(frame) {
+        let tag = if tag_at == header.info_tag_offset() {
             nanomp3::VbrTag::parse(frame)
         } else {
             // The parser looks after the CRC of a protected frame: show it one without.

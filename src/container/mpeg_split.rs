@@ -468,24 +468,12 @@ fn info_tag_frames(frame: &[u8], header: &FrameHeader) -> Option<Option<u32>> {
     if header.layer != 3 {
         return None;
     }
-    let side_info = match (header.version == 3, header.channels == 1) {
-        (true, false) => 32,
-        (true, true) | (false, false) => 17,
-        (false, true) => 9,
-    };
     let be32 = |at: usize| {
         frame
             .get(at..at + 4)
             .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     };
-    // After the CRC of a protected frame, or where it would be without one (as some encoders
-    // write it even in protected frames).
-    let crc = 2 * usize::from(frame.get(1).is_some_and(|b| b & 1 == 0));
-    let is_tag = |at: usize| matches!(frame.get(at..at + 4), Some(b"Xing" | b"Info"));
-    if let Some(xing) = [4 + crc + side_info, 4 + side_info]
-        .into_iter()
-        .find(|&at| is_tag(at))
-    {
+    if let Some(xing) = crate::container::mpeg_audio::xing_tag_at(frame) {
         let flags = be32(xing + 4)?;
         return Some(if flags & 1 != 0 { be32(xing + 8) } else { None });
     }
