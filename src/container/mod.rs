@@ -154,9 +154,10 @@ pub fn parse_pcm_header<R: ReadBytes + SeekBuffered>(
 
 /// The name of a lossless format whose files carry the original WAV header inside their own
 /// (WavPack's RIFF-header metadata, Monkey's Audio, OptimFROG, TAK), or of Musepack, when
-/// `source` starts with one. symphonia's probe skips unknown bytes looking for a marker, finds that header, and the
-/// WAV reader would then play the compressed audio after it as PCM: loud noise. Nothing here
-/// decodes these formats, so they are named and refused. The source is left where it was.
+/// `source` starts with one. symphonia's probe skips unknown bytes looking for a marker, finds
+/// that header, and the WAV reader would then play the compressed audio after it as PCM: loud
+/// noise. Nothing here decodes these formats, so they are named and refused. The source is
+/// left where it was.
 pub fn wav_inside_another_format(source: &mut MediaSourceStream<'_>) -> Option<&'static str> {
     let start = source.pos();
     let magic = source.read_quad_bytes();

@@ -120,14 +120,8 @@ impl Worker<'_> {
             }
             None => source,
         };
-        let probed = PROBE.probe(
-            &Hint::new(),
-            source,
-            FormatOptions::default(),
-            MetadataOptions::default(),
-        );
-        match probed {
-            Ok(format) => Ok(FlacFrameReader::take_over(format, Stamping::Header)),
+        match probe(source) {
+            Ok(format) => Ok(format),
             Err(_) if self.reader.is_aborted() => Err("aborted".into()),
             Err(e) => {
                 // What the probe read, read again in another way.
@@ -173,19 +167,12 @@ impl Worker<'_> {
                 source
             }
         };
-        let format = PROBE
-            .probe(
-                &Hint::new(),
-                source,
-                FormatOptions::default(),
-                MetadataOptions::default(),
-            )
-            .ok()?;
+        let format = probe(source).ok()?;
         self.events.send(DecoderEvent::Warning(format!(
             "the ID3v2 tag at the start of the stream could not be read ({probe_error}): it is \
              skipped"
         )));
-        Some(FlacFrameReader::take_over(format, Stamping::Header))
+        Some(format)
     }
 
     /// FLAC frames with no `fLaC` header before them (a stream joined after its start): the
@@ -288,6 +275,20 @@ impl Worker<'_> {
             .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
             .map_err(|e| format!("the Ogg Opus stream could not be read: {e}"))
     }
+}
+
+/// The reader the probe finds for `source`; a FLAC reader comes wrapped in our frame reader
+/// (which passes any other reader through).
+fn probe(
+    source: MediaSourceStream<'static>,
+) -> symphonia::core::errors::Result<Box<dyn FormatReader>> {
+    let format = PROBE.probe(
+        &Hint::new(),
+        source,
+        FormatOptions::default(),
+        MetadataOptions::default(),
+    )?;
+    Ok(FlacFrameReader::take_over(format, Stamping::Header))
 }
 
 /// A source that reads `bytes` (a repaired or made-up header), then the rest of `source`.
