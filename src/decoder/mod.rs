@@ -5,14 +5,15 @@
 //! [`StreamDecoder`] is the caller's handle. It keeps the worker in lockstep with the input:
 //! `push()` runs the worker on the caller's thread until it has consumed every byte and waits
 //! for more, so the events it returns hold all the PCM that the bytes pushed so far can produce.
+//!
+//! `open` builds the format reader for each stream, `codec_params` fixes up what readers hand
+//! the codecs, `output` turns decoded audio into the PCM events.
 
 use std::io;
-use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use symphonia::core::audio::{Audio, Channels, GenericAudioBufferRef, Position};
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
@@ -26,13 +27,14 @@ use crate::container::mp4_edit;
 use crate::container::source::Unseekable;
 use crate::coroutine::{self, Resumable, Suspender};
 use crate::format_hint::ContainerHint;
-use crate::pcm::{self, PcmConverter};
+use crate::pcm::PcmConverter;
 use crate::stream_buffer::{StreamBuffer, StreamReader};
 pub use crate::tags::StreamTag;
 use crate::tags::stream_tags;
 
 mod codec_params;
 mod open;
+mod output;
 use open::{at_end, read_ahead};
 
 /// How far the probe scans for a container marker before giving up. Symphonia's default is
@@ -446,16 +448,6 @@ struct DecodedStream {
 /// Audio decoded before the stream's average bitrate is announced.
 const BITRATE_AFTER_SECONDS: u64 = 1;
 
-/// Packets a container's reader holds back before it hands one out: the MPEG splitter confirms
-/// each frame by the next frame's header. Matroska and Ogg count one too, for a block or page
-/// that starts before its packet does.
-fn reader_lookahead_packets(container: &str) -> u64 {
-    match container {
-        "wave" | "aiff" | "caf" | "raw" => 0,
-        _ => 1,
-    }
-}
-
 struct Worker<'a> {
     reader: StreamReader,
     settings: DecoderSettings,
@@ -790,116 +782,6 @@ impl<'a> Worker<'a> {
         }
     }
 
-    /// Sends one decoded buffer on: Matroska end padding and MP4 edit-list trims, then the
-    /// converter. `pts` is the packet's timestamp (none for audio drained at the end). False
-    /// when decoding must stop.
-    fn emit(
-        &mut self,
-        audio: GenericAudioBufferRef<'_>,
-        codec: &str,
-        pts: Option<i64>,
-        stream: &mut DecodedStream,
-    ) -> bool {
-        if audio.frames() == 0 {
-            return true;
-        }
-        let rate = audio.spec().rate();
-        let frames = audio.frames();
-        stream.decoded_seconds += frames as f64 / rate.max(1) as f64;
-        let channels = audio.spec().channels().clone();
-        // The frames of this buffer that go on.
-        let mut kept = 0..frames;
-        if stream.container == "matroska"
-            && let Some(padding_ns) = pts.and_then(|pts| self.reader.mkv_padding_for(pts))
-        {
-            let padding = (padding_ns.max(0) as u128 * rate as u128 + 500_000_000) / 1_000_000_000;
-            kept.end = frames.saturating_sub(padding as usize);
-        }
-        if let Some(edit) = &stream.edit {
-            let (skip, keep) = stream.trim.get_or_insert_with(|| {
-                let (skip, keep) = edit.trim_frames(rate);
-                // The edit list's priming delays the first output like a codec's.
-                stream.priming_frames += skip;
-                (skip, keep)
-            });
-            kept = apply_trim(kept, skip, keep);
-            if kept.is_empty() {
-                return true;
-            }
-        }
-        if !self.ensure_converter(&stream.container, codec, rate, &channels) {
-            return false;
-        }
-        let converter = self.converter.as_mut().expect("converter just ensured");
-        if !stream.latency_sent {
-            stream.latency_sent = true;
-            // The first output sample is stamped with the time its first byte came in; it can go
-            // out only once the priming before it, its packet, the packets the reader and the
-            // codec hold back, and a resampler block have come in after that byte.
-            // An Ogg page's packets come out together once the page is in: the first waits
-            // for the others (ffmpeg writes pages of 1 s by default, live servers short ones).
-            // A FLAC frame goes out with the input piece that brings the next frame's header
-            // (see `container::flac_frames`): a piece's worth, at most a frame.
-            let lookahead_frames = match stream.container.as_str() {
-                "ogg" => {
-                    u64::from(self.reader.ogg_packets_in_last_page()).max(1) * stream.packet_frames
-                }
-                "flac" if stream.payload_bytes > 0 => (self.reader.largest_push() as u64
-                    * stream.payload_frames
-                    / stream.payload_bytes)
-                    .min(stream.packet_frames),
-                container => reader_lookahead_packets(container) * stream.packet_frames,
-            };
-            let held = stream.priming_frames
-                + stream.packet_frames * (1 + stream.codec_delay_packets)
-                + lookahead_frames
-                + converter.latency_frames();
-            let nanos = held as u128 * 1_000_000_000 / u128::from(rate.max(1));
-            self.events
-                .send(DecoderEvent::Latency(std::time::Duration::from_nanos(
-                    nanos as u64,
-                )));
-        }
-        // The decoder's planes as they are when they hold f32, else converted to f32 once.
-        let mut planes: [&[f32]; pcm::MAX_CHANNELS] = [&[]; pcm::MAX_CHANNELS];
-        let count = channels.count().min(pcm::MAX_CHANNELS);
-        match audio {
-            GenericAudioBufferRef::F32(buffer) => {
-                for (channel, plane) in planes[..count].iter_mut().enumerate() {
-                    *plane = buffer.plane(channel).unwrap_or_default();
-                }
-            }
-            other => {
-                other.copy_to_vecs_planar::<f32>(&mut self.samples);
-                for (plane, samples) in planes[..count].iter_mut().zip(&self.samples) {
-                    *plane = samples;
-                }
-            }
-        }
-        for plane in &mut planes[..count] {
-            *plane = plane.get(kept.clone()).unwrap_or_default();
-        }
-        converter.process(&planes[..count], &mut self.pcm);
-        let chunk_bytes = (u64::from(converter.out_rate())
-            * converter.out_channels() as u64
-            * 2
-            * OUTPUT_CHUNK_MS
-            / 1000) as usize;
-        let waiting = self.events.send_pcm(&mut self.pcm, converter.frames_owed());
-        self.output_waiting = waiting >= chunk_bytes.max(1);
-        true
-    }
-
-    /// Returns to the caller so it can push out the PCM `emit` queued, once there is a chunk's
-    /// worth. Never on a lent stack (see `decode_stream`), so it runs after the packet's work.
-    fn stop_if_output_waiting(&mut self) {
-        if std::mem::take(&mut self.output_waiting) && !self.reader.is_aborted() {
-            self.events.stop_for_output();
-        }
-    }
-
-    /// The end of one container's stream: the last damage reports, a warning if it ended well
-    /// short of its declared length, and the reader's source for whatever comes next.
     fn stream_ended(
         &mut self,
         format: Box<dyn FormatReader>,
@@ -1136,67 +1018,6 @@ impl<'a> Worker<'a> {
             }
         }
     }
-
-    /// Makes sure a converter for this input spec exists: a new stream with another rate or
-    /// channel layout gets a new converter (the old one's tail is flushed first) and, when the
-    /// output format changes, a new `Format` event.
-    fn ensure_converter(
-        &mut self,
-        container: &str,
-        codec: &str,
-        rate: u32,
-        channels: &Channels,
-    ) -> bool {
-        let in_channels = channels.count();
-        if let Some(format) = &self.last_format
-            && format.in_rate == rate
-            && format.in_channels == in_channels
-            && self.converter.is_some()
-        {
-            return true;
-        }
-        self.flush_converter();
-        let out_rate = self.settings.out_rate.unwrap_or(rate);
-        let out_channels = self.settings.out_channels.unwrap_or(in_channels);
-        match PcmConverter::new(rate, channels, out_rate, out_channels) {
-            Ok(converter) => self.converter = Some(converter),
-            Err(e) => {
-                // The output side is range-checked by the element's properties: what does not
-                // convert is a stream header declaring an impossible format (a damaged one).
-                self.events.send(DecoderEvent::error(
-                    ErrorKind::Corrupt,
-                    format!(
-                        "the stream declares {in_channels} channels at {rate} Hz, which cannot be \
-                         converted to {out_channels} channels at {out_rate} Hz: {e}"
-                    ),
-                ));
-                return false;
-            }
-        }
-        let format = StreamFormat {
-            container: container.to_string(),
-            codec: codec.to_string(),
-            in_rate: rate,
-            in_channels,
-            out_rate,
-            out_channels,
-            out_channel_mask: output_channel_mask(channels, out_channels),
-        };
-        if self.last_format.as_ref() != Some(&format) {
-            self.events.send(DecoderEvent::Format(format.clone()));
-        }
-        self.last_format = Some(format);
-        true
-    }
-
-    /// Drains the resampler tail of the current converter, if any.
-    fn flush_converter(&mut self) {
-        if let Some(mut converter) = self.converter.take() {
-            let pcm = &mut self.pcm;
-            coroutine::on_shared_stack(|| converter.finish(pcm));
-            self.events.send_pcm(&mut self.pcm, 0);
-        }
-    }
 }
 
 /// The length of the stream as its container declares it, if it does.
@@ -1248,29 +1069,6 @@ impl GapWatch {
         self.last_pts = Some(pts);
         self.expected = (duration > 0).then_some(pts + duration as i64);
         jumped_from
-    }
-}
-
-/// The part of `frames` left after dropping `skip` leading frames and keeping at most `keep`
-/// of the rest; counts both down.
-fn apply_trim(frames: Range<usize>, skip: &mut u64, keep: &mut u64) -> Range<usize> {
-    let dropped = (*skip).min(frames.len() as u64);
-    *skip -= dropped;
-    let kept = (frames.len() as u64 - dropped).min(*keep);
-    *keep -= kept;
-    let start = frames.start + dropped as usize;
-    start..start + kept as usize
-}
-
-/// Channel positions of the output: the stream's own when its channels are kept, else the
-/// standard layout for the count.
-fn output_channel_mask(input: &Channels, out_channels: usize) -> u64 {
-    match (input, out_channels) {
-        (_, 1) => 0,
-        (Channels::Positioned(positions), n) if positions.bits().count_ones() as usize == n => {
-            positions.bits()
-        }
-        (_, n) => Position::from_count(n as u32).map_or(0, |p| p.bits()),
     }
 }
 
