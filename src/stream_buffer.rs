@@ -369,6 +369,11 @@ impl StreamReader {
             .map_or(0, OggPageCheck::packets_in_last_page)
     }
 
+    /// Whether Ogg pages are being checked: symphonia's Ogg reader is reading them.
+    pub fn ogg_check_active(&self) -> bool {
+        self.shared.lock().watchers.ogg.is_some()
+    }
+
     /// Checks Ogg pages from the next byte read on (see `ogg_check`).
     pub fn set_ogg_check(&self, enabled: bool) {
         self.shared.lock().watchers.ogg = enabled.then(OggPageCheck::new);

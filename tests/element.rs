@@ -760,6 +760,88 @@ fn chained_ogg_decodes_fully() {
     );
 }
 
+/// The byte offset where each Ogg page of `bytes` ends.
+fn ogg_page_ends(bytes: &[u8]) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut at = 0;
+    while at + 27 <= bytes.len() && &bytes[at..at + 4] == b"OggS" {
+        let segments = bytes[at + 26] as usize;
+        let body: usize = bytes[at + 27..at + 27 + segments]
+            .iter()
+            .map(|&l| l as usize)
+            .sum();
+        at += 27 + segments + body;
+        ends.push(at);
+    }
+    ends
+}
+
+/// ffmpeg writes Ogg Opus in pages of about a second; the first PCM comes out once the first
+/// packet of the first audio page is in, not the whole page (which the decodebin chain waits for).
+#[test]
+fn ogg_opus_packets_come_out_before_their_page_ends() {
+    let ogg = std::fs::read(fixture("opus.ogg")).unwrap();
+    let ends = ogg_page_ends(&ogg);
+    // Pages: OpusHead, OpusTags, then audio.
+    let (audio_start, first_audio_end) = (ends[1], ends[2]);
+    assert!(
+        first_audio_end - audio_start > 8000,
+        "the fixture's first audio page is a second long"
+    );
+    for props in [keep_props(), vec![]] {
+        let mut run = Run::new(&props);
+        let mut pushed = 0;
+        for piece in ogg.chunks(512) {
+            run.push(piece).unwrap();
+            pushed += piece.len();
+            if !run.pull_ready().is_empty() {
+                break;
+            }
+        }
+        println!(
+            "first PCM after {pushed} bytes; the first audio page spans {audio_start}..{first_audio_end}"
+        );
+        // A 20 ms packet at 96 kbit/s is about 240 bytes; at 48 kHz out, the resampler
+        // needs a few of them.
+        assert!(pushed <= audio_start + 2048, "{pushed} bytes ({props:?})");
+        assert!(run.errors().is_empty());
+    }
+}
+
+/// Chained Ogg streams whose first is Opus: another Opus stream (as a TTS service sends a file
+/// per sentence) and a Vorbis stream after it come out whole.
+#[test]
+fn chained_ogg_starting_with_opus_decodes_fully() {
+    for (files, rates) in [
+        (["opus.ogg", "opus_live.ogg"], vec![48_000]),
+        (["opus.ogg", "vorbis.ogg"], vec![48_000, 44_100]),
+    ] {
+        let chained = concat(&files);
+        let kept = decode_with_element(&chained, &keep_props(), Chunking::Fixed(1000));
+        assert!(kept.errors.is_empty(), "{files:?}: {:?}", kept.errors);
+        let mut seen: Vec<i32> = kept
+            .caps
+            .iter()
+            .map(|c| c.structure(0).unwrap().get("rate").unwrap())
+            .collect();
+        seen.dedup();
+        assert_eq!(seen, rates, "{files:?}");
+        let singles: u64 = files
+            .iter()
+            .map(|f| decode_fixture(f, &keep_props(), Chunking::Whole).frames())
+            .sum();
+        assert_eq!(kept.frames(), singles, "{files:?}");
+        let at_48k = decode_with_element(&chained, &[], Chunking::Fixed(1000));
+        assert!(at_48k.errors.is_empty(), "{files:?}: {:?}", at_48k.errors);
+        let expected = 2 * SOURCE_FRAMES_48K;
+        assert!(
+            at_48k.frames().abs_diff(expected) <= 1,
+            "{files:?}: {} frames, expected {expected}",
+            at_48k.frames()
+        );
+    }
+}
+
 #[test]
 fn flush_starts_a_new_stream() {
     let mp3 = std::fs::read(fixture("mp3_cbr.mp3")).unwrap();

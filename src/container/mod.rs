@@ -5,13 +5,14 @@
 //! [`PcmStreamReader`] that cuts the samples into packets for symphonia's PCM codec. They are
 //! registered in the probe ahead of symphonia's WAV and AIFF readers, which still read what ours
 //! do not (ADPCM WAV). `mp4` holds an MP4 whose index comes last until the index arrives; `flac`
-//! repairs a FLAC header whose tags would make symphonia refuse the stream; `ogg_opus` relabels
-//! the first page of an Ogg Opus stream whose channel mapping symphonia's reader refuses.
+//! repairs a FLAC header whose tags would make symphonia refuse the stream; `ogg_opus` reads Ogg
+//! files whose first stream is Opus, on `ogg_pages`, which hands out each packet as soon as its
+//! bytes are in (Ogg Vorbis and FLAC stay with symphonia's reader).
 //!
 //! The byte watchers (`crate::watch::ByteWatch`) sit between the byte queue and the readers:
 //! `mpeg_split` (where one MPEG audio or ADTS file ends and the next begins), `flac_split`
 //! (where FLAC frames change format or a new `fLaC` header starts), `mkv_watch` (Matroska
-//! structure and damage), `ogg_check` (Ogg page CRCs); `mp4_edit` reads an MP4's edit list
+//! structure and damage), `ogg_check` (Ogg page CRCs under symphonia's Ogg reader); `mp4_edit` reads an MP4's edit list
 //! and gapless tags from the head of the stream. `source` is the byte source under symphonia's
 //! `MediaSourceStream`, with what keeps its read-ahead ring small for our readers.
 
@@ -27,6 +28,7 @@ pub mod mpeg_audio;
 pub mod mpeg_split;
 pub mod ogg_check;
 pub mod ogg_opus;
+pub mod ogg_pages;
 pub mod pcm_stream;
 pub mod raw;
 pub mod riff;

@@ -118,9 +118,17 @@ fn page_crc_ok(page: &[u8]) -> bool {
 }
 
 /// Ogg's CRC-32 (polynomial 0x04c11db7, no reflection, initial value and final xor 0) over the
-/// page with its checksum field (bytes 22..26) taken as zero. Written out because the common CRC
-/// crates' catalogues do not carry this variant under a stable name, and it is a few lines.
+/// page with its checksum field (bytes 22..26) taken as zero.
 pub fn page_crc(page: &[u8]) -> u32 {
+    let header = page.len().min(22);
+    let crc = crc_update(0, &page[..header]);
+    let crc = crc_update(crc, &[0; 4][..page.len().saturating_sub(22).min(4)]);
+    crc_update(crc, page.get(26..).unwrap_or_default())
+}
+
+/// Ogg's CRC-32 of `crc`'s bytes followed by `bytes`. Written out because the common CRC crates'
+/// catalogues do not carry this variant under a stable name, and it is a few lines.
+pub fn crc_update(crc: u32, bytes: &[u8]) -> u32 {
     static TABLE: std::sync::LazyLock<[u32; 256]> = std::sync::LazyLock::new(|| {
         let mut table = [0u32; 256];
         for (i, entry) in table.iter_mut().enumerate() {
@@ -136,9 +144,9 @@ pub fn page_crc(page: &[u8]) -> u32 {
         }
         table
     });
-    page.iter().enumerate().fold(0u32, |crc, (i, byte)| {
-        let byte = if (22..26).contains(&i) { 0 } else { *byte };
-        (crc << 8) ^ TABLE[((crc >> 24) as u8 ^ byte) as usize]
+    let table = &*TABLE;
+    bytes.iter().fold(crc, |crc, byte| {
+        (crc << 8) ^ table[((crc >> 24) as u8 ^ byte) as usize]
     })
 }
 

@@ -1,5 +1,5 @@
 //! Codec parameters the readers get wrong or leave out, made right before the decoder is built:
-//! Opus heads (relabelled Ogg, MP4 `dOps`, Matroska without CodecPrivate) and the profile of
+//! Opus heads (MP4 `dOps`, Matroska without CodecPrivate) and the profile of
 //! ADTS AAC that is not AAC-LC.
 
 use symphonia::core::codecs::audio::AudioCodecParameters;
@@ -25,22 +25,15 @@ impl Worker<'_> {
     }
 
     /// The OpusHead to decode an Opus track with in place of what its reader gives, if any: the
-    /// stream's own where the reader was given a relabelled one (`container::ogg_opus`); the
     /// MP4 `dOps` box turned into the OpusHead it stands for (with no pre-skip of its own when
     /// the track's edit list skips the priming, as ffmpeg writes it, so it is not skipped
     /// twice); or one made from the channel count and the track's CodecDelay for Matroska
     /// without CodecPrivate, which the spec requires and some writers leave out.
     pub(super) fn own_opus_head(
         &self,
-        track_id: u32,
         params: &AudioCodecParameters,
         edit: Option<&mp4_edit::EditList>,
     ) -> Option<Vec<u8>> {
-        if let Some((serial, head)) = &self.opus_head_override
-            && *serial == track_id
-        {
-            return Some(head.clone());
-        }
         if params.codec != CODEC_ID_OPUS {
             return None;
         }

@@ -465,9 +465,6 @@ struct Worker<'a> {
     /// (see `container::mp4`), and the held file's edit list.
     after_held_file: Option<MediaSourceStream<'static>>,
     held_edit: Option<Option<mp4_edit::EditList>>,
-    /// An Ogg Opus stream's own OpusHead, for the track of this serial number, where the reader
-    /// was given a relabelled one (see `container::ogg_opus`).
-    opus_head_override: Option<(u32, Vec<u8>)>,
     /// The codec of an Ogg stream's first logical stream when nothing here decodes it, for the
     /// ERROR if the stream cannot be opened.
     ogg_undecoded: Option<&'static str>,
@@ -487,7 +484,6 @@ impl<'a> Worker<'a> {
             streams_opened: 0,
             after_held_file: None,
             held_edit: None,
-            opus_head_override: None,
             ogg_undecoded: None,
         }
     }
@@ -943,17 +939,17 @@ impl<'a> Worker<'a> {
             n => audio_tracks().nth(n),
         };
         let params = track.and_then(|t| t.codec_params.as_ref()?.audio());
-        let relabelled_params;
+        let own_params;
         let params = match (track, params) {
-            (Some(track), Some(params)) => match self
-                .own_opus_head(track.id, params, edit)
+            (Some(_), Some(params)) => match self
+                .own_opus_head(params, edit)
                 .or_else(|| self.own_adts_config(format, params))
             {
                 Some(head) => {
                     let mut own = params.clone();
                     own.with_extra_data(head.into_boxed_slice());
-                    relabelled_params = own;
-                    Some(&relabelled_params)
+                    own_params = own;
+                    Some(&own_params)
                 }
                 None => Some(params),
             },

@@ -1,7 +1,7 @@
 //! Opening a format reader for each stream: the probe, a reader named by a hint (with the
 //! probe as fallback), and the streams symphonia's readers refuse as they are and read once
-//! something is put in front of them (an MP4 whose index comes last, Ogg Opus of mapping family
-//! 255, FLAC with a malformed or missing header).
+//! something is put in front of them (an MP4 whose index comes last, FLAC with a malformed or
+//! missing header), and Ogg Opus, which our own reader reads.
 
 use std::io;
 use std::sync::LazyLock;
@@ -18,7 +18,7 @@ use super::{DecoderEvent, MAX_PROBE_BYTES, Worker};
 use crate::container::flac_frames::{FlacFrameReader, Stamping};
 use crate::container::mp4_edit;
 use crate::container::mpeg_audio::MpegAudioReader;
-use crate::container::ogg_opus::FirstPage;
+use crate::container::ogg_opus::{FirstPage, OggOpusReader};
 use crate::container::source::Unseekable;
 use crate::container::{self, PcmStreamReader, mp4};
 use crate::format_hint::ContainerHint;
@@ -65,10 +65,8 @@ impl Worker<'_> {
         }
         let may_be_ogg = matches!(self.settings.hint, None | Some(ContainerHint::Ogg));
         if may_be_ogg {
-            match container::ogg_opus::relabelled_first_page(&mut source) {
-                FirstPage::Relabelled(relabelled) => {
-                    return self.open_relabelled_ogg_opus(relabelled, source);
-                }
+            match container::ogg_opus::first_page(&mut source) {
+                FirstPage::Opus => return self.open_ogg_opus(source),
                 FirstPage::Unsupported(message) => return Err(message),
                 FirstPage::Undecoded(codec) => self.ogg_undecoded = Some(codec),
                 FirstPage::Other => {}
@@ -260,18 +258,15 @@ impl Worker<'_> {
         Ok(FlacFrameReader::take_over(Box::new(reader), stamping))
     }
 
-    /// Ogg Opus of channel mapping family 255, which symphonia's reader refuses: it reads a
-    /// relabelled first page instead, and the decoder gets the stream's own OpusHead.
-    fn open_relabelled_ogg_opus(
+    /// Ogg whose first stream is Opus: our reader (see `container::ogg_opus`), which checks
+    /// its pages itself.
+    fn open_ogg_opus(
         &mut self,
-        relabelled: container::ogg_opus::RelabelledHead,
         source: MediaSourceStream<'static>,
     ) -> Result<Box<dyn FormatReader>, String> {
         self.reader.set_retain(None);
-        let container::ogg_opus::RelabelledHead { page, serial, head } = relabelled;
-        self.opus_head_override = Some((serial, head));
-        let relabelled = bytes_then(page, source);
-        readers::OggReader::try_new(relabelled, FormatOptions::default())
+        self.reader.set_ogg_check(false);
+        OggOpusReader::try_new(source)
             .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
             .map_err(|e| format!("the Ogg Opus stream could not be read: {e}"))
     }

@@ -57,15 +57,17 @@ impl Worker<'_> {
             // The first output sample is stamped with the time its first byte came in; it can go
             // out only once the priming before it, its packet, the packets the reader and the
             // codec hold back, and a resampler block have come in after that byte.
-            // An Ogg page's packets come out together once the page is in: the first waits
-            // for the others (ffmpeg writes pages of 1 s by default, live servers short ones).
-            // A FLAC frame goes out with the input piece that brings the next frame's header
-            // (see `container::flac_frames`): a piece's worth, at most a frame.
+            // symphonia's Ogg reader (Vorbis, FLAC) hands a page's packets out together once
+            // the page is in: the first waits for the others (ffmpeg writes pages of 1 s by
+            // default, live servers short ones). Our Ogg Opus reader hands a packet out with the
+            // input piece that brings its last byte, and a FLAC frame goes out with the piece
+            // that brings the next frame's header (see `container::flac_frames`): a piece's
+            // worth, at most a packet.
             let lookahead_frames = match stream.container.as_str() {
-                "ogg" => {
+                "ogg" if self.reader.ogg_check_active() => {
                     u64::from(self.reader.ogg_packets_in_last_page()).max(1) * stream.packet_frames
                 }
-                "flac" if stream.payload_bytes > 0 => (self.reader.largest_push() as u64
+                "flac" | "ogg" if stream.payload_bytes > 0 => (self.reader.largest_push() as u64
                     * stream.payload_frames
                     / stream.payload_bytes)
                     .min(stream.packet_frames),
