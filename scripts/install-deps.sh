@@ -18,6 +18,8 @@ PACKAGES=(
   sox
   mkvtoolnix
   libopus-dev
+  # Speex (Ogg Speex), decoded with the system libspeex (src/codecs/speex.rs).
+  libspeex-dev
   pkg-config
   gcc
   # FDK AAC (the default fdk-aac feature) is C++, built by the fdk-aac-sys crate.

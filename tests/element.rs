@@ -808,13 +808,15 @@ fn ogg_opus_packets_come_out_before_their_page_ends() {
     }
 }
 
-/// Chained Ogg streams whose first is Opus: another Opus stream (as a TTS service sends a file
-/// per sentence) and a Vorbis stream after it come out whole.
+/// Chained Ogg streams whose first is Opus or Speex (our reader): another Opus stream (as a TTS
+/// service sends a file per sentence), a Speex stream and a Vorbis stream after it come out
+/// whole.
 #[test]
 fn chained_ogg_starting_with_opus_decodes_fully() {
     for (files, rates) in [
         (["opus.ogg", "opus_live.ogg"], vec![48_000]),
         (["opus.ogg", "vorbis.ogg"], vec![48_000, 44_100]),
+        (["speex.ogg", "opus.ogg"], vec![16_000, 48_000]),
     ] {
         let chained = concat(&files);
         let kept = decode_with_element(&chained, &keep_props(), Chunking::Fixed(1000));
@@ -826,11 +828,16 @@ fn chained_ogg_starting_with_opus_decodes_fully() {
             .collect();
         seen.dedup();
         assert_eq!(seen, rates, "{files:?}");
-        let singles: u64 = files
+        // Samples, not frames: the channel count changes too.
+        let singles: usize = files
             .iter()
-            .map(|f| decode_fixture(f, &keep_props(), Chunking::Whole).frames())
+            .map(|f| {
+                decode_fixture(f, &keep_props(), Chunking::Whole)
+                    .samples
+                    .len()
+            })
             .sum();
-        assert_eq!(kept.frames(), singles, "{files:?}");
+        assert_eq!(kept.samples.len(), singles, "{files:?}");
         let at_48k = decode_with_element(&chained, &[], Chunking::Fixed(1000));
         assert!(at_48k.errors.is_empty(), "{files:?}: {:?}", at_48k.errors);
         let expected = 2 * SOURCE_FRAMES_48K;
@@ -1513,14 +1520,32 @@ fn ac3_in_a_transport_stream_is_refused_by_name() {
     assert!(decoded.samples.is_empty());
 }
 
-/// Ogg whose only stream is in a codec nothing here decodes (Speex): an ERROR that names it,
-/// rather than the probe's "unexpected end of file".
+/// Ogg whose only stream is in a codec nothing here decodes (CELT, the pre-Opus codec): an ERROR
+/// that names it, rather than the probe's "unexpected end of file".
 #[test]
-fn ogg_speex_is_refused_by_name() {
-    let decoded = decode_fixture("speex.ogg", &keep_props(), Chunking::Fixed(1000));
+fn ogg_celt_is_refused_by_name() {
+    let page = |flags: u8, sequence: u32, body: &[u8]| {
+        let mut page = b"OggS\0".to_vec();
+        page.push(flags);
+        page.extend(0u64.to_le_bytes());
+        page.extend(77u32.to_le_bytes());
+        page.extend(sequence.to_le_bytes());
+        page.extend([0; 4]);
+        page.extend([1, body.len() as u8]);
+        page.extend_from_slice(body);
+        let crc = common::ogg_crc(&page);
+        page[22..26].copy_from_slice(&crc.to_le_bytes());
+        page
+    };
+    let mut head = b"CELT    0.11.2\0\0\0\0\0\0".to_vec();
+    head.resize(60, 0);
+    let mut ogg = page(0x02, 0, &head);
+    ogg.extend(page(0, 1, &[0; 40]));
+    ogg.extend(page(0x04, 2, &[7; 100]));
+    let decoded = decode_with_element(&ogg, &keep_props(), Chunking::Fixed(1000));
     assert_eq!(decoded.errors.len(), 1, "{:?}", decoded.errors);
     assert!(
-        decoded.errors[0].contains("the Ogg stream holds Speex"),
+        decoded.errors[0].contains("the Ogg stream holds CELT"),
         "{:?}",
         decoded.errors
     );

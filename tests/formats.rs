@@ -1197,3 +1197,75 @@ fn hint_caps_wrong_mpeg1_on_flac_falls_back_to_probe() {
         "caps audio/mpeg,mpegversion=1 (wrong)",
     );
 }
+
+/// ffmpeg's decode of `name` with libspeex (its own Speex decoder differs from the reference
+/// one), interleaved S16, at the stream's rate and channels unless `rate_channels` says.
+fn libspeex_reference(name: &str, rate_channels: Option<(u32, u32)>) -> Vec<i16> {
+    let mut cmd = std::process::Command::new("ffmpeg");
+    cmd.args(["-nostdin", "-v", "error", "-c:a", "libspeex", "-i"])
+        .arg(fixture(name))
+        .args(["-f", "s16le", "-acodec", "pcm_s16le"]);
+    if let Some((rate, channels)) = rate_channels {
+        cmd.args(["-ar", &rate.to_string(), "-ac", &channels.to_string()]);
+    }
+    let output = cmd.arg("-").output().expect("ffmpeg must be installed");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+        .stdout
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect()
+}
+
+/// Ogg Speex (narrowband stereo with two frames per packet, wideband, ultra-wideband VBR),
+/// decoded with libspeex and its perceptual enhancement as GStreamer's `speexdec` and ffmpeg's
+/// `libspeex` decoder do: the same samples as ffmpeg's, to the sample and in any chunking, and
+/// the same length (the last page's granule position trims the last packet).
+#[test]
+fn speex_ogg_matches_libspeex() {
+    for (name, rate, channels) in [
+        ("speex.ogg", 16_000, 1),
+        ("speex_nb_stereo.ogg", 8_000, 2),
+        ("speex_uwb_vbr.ogg", 32_000, 1),
+    ] {
+        let reference = libspeex_reference(name, None);
+        for chunking in [Chunking::Whole, Chunking::Fixed(97)] {
+            let kept = decode_fixture(name, &keep_props(), chunking);
+            kept.assert_well_formed(rate, channels);
+            assert!(kept.warnings.is_empty(), "{name}: {:?}", kept.warnings);
+            assert_eq!(kept.samples.len(), reference.len(), "{name}");
+            assert!(kept.samples == reference, "{name}: differs from libspeex");
+        }
+        let (container, codec) = detect(&std::fs::read(fixture(name)).unwrap());
+        assert_eq!(
+            (container.as_str(), codec.as_str()),
+            ("ogg", "speex"),
+            "{name}"
+        );
+        let at_48k = decode_fixture(name, &[], Chunking::Whole);
+        at_48k.assert_well_formed(48_000, 1);
+        let reference_48k = libspeex_reference(name, Some((48_000, 1)));
+        assert!(
+            at_48k.frames().abs_diff(reference_48k.len() as u64) <= 1,
+            "{name}: {} frames at 48 kHz, ffmpeg {}",
+            at_48k.frames(),
+            reference_48k.len()
+        );
+        // The signal stops at full amplitude (the granule position cuts it), where the two
+        // resamplers' flushes differ: compared up to its last 10 ms.
+        let interior = reference_48k.len().min(at_48k.samples.len()) - 480;
+        let snr = snr_db(&reference_48k[..interior], &at_48k.samples[..interior]);
+        println!(
+            "{name}: {} frames at {rate} Hz, SNR at 48 kHz mono {snr:.1} dB",
+            reference.len() / channels as usize
+        );
+        // Speex's coding noise reaches Nyquist, where the two resamplers' transition bands
+        // differ: the threshold of 8-bit PCM (see `pcm_case`); the samples themselves were
+        // compared exactly above.
+        assert!(snr > 45.0, "{name}: SNR {snr:.1} dB at 48 kHz");
+    }
+}

@@ -7,6 +7,7 @@ pub mod fdk_aac;
 pub mod mpeg_audio;
 pub mod opus_multistream;
 pub mod opus_streams;
+pub mod speex;
 
 use std::sync::LazyLock;
 
@@ -24,6 +25,7 @@ pub static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
     let mut registry = CodecRegistry::new();
     symphonia::default::register_enabled_codecs(&mut registry);
     registry.register_audio_decoder::<symphonia_adapter_libopus::OpusDecoder>();
+    registry.register_audio_decoder::<speex::SpeexDecoder>();
     // Ahead of the adapter: it takes every Opus stream and hands mono and stereo to the adapter.
     registry.register_audio_decoder_at_tier::<opus_multistream::OpusDecoder>(Tier::Preferred);
     // Ahead of symphonia's MPEG audio decoder (see `mpeg_audio` for why).

@@ -26,6 +26,7 @@ pub mod mp4;
 pub mod mp4_edit;
 pub mod mpeg_audio;
 pub mod mpeg_split;
+pub mod ogg_audio;
 pub mod ogg_check;
 pub mod ogg_opus;
 pub mod ogg_pages;

@@ -18,7 +18,8 @@ use super::{DecoderEvent, MAX_PROBE_BYTES, Worker};
 use crate::container::flac_frames::{FlacFrameReader, Stamping};
 use crate::container::mp4_edit;
 use crate::container::mpeg_audio::MpegAudioReader;
-use crate::container::ogg_opus::{FirstPage, OggOpusReader};
+use crate::container::ogg_audio::OggAudioReader;
+use crate::container::ogg_opus::FirstPage;
 use crate::container::source::Unseekable;
 use crate::container::{self, PcmStreamReader, mp4};
 use crate::format_hint::ContainerHint;
@@ -66,7 +67,7 @@ impl Worker<'_> {
         let may_be_ogg = matches!(self.settings.hint, None | Some(ContainerHint::Ogg));
         if may_be_ogg {
             match container::ogg_opus::first_page(&mut source) {
-                FirstPage::Opus => return self.open_ogg_opus(source),
+                FirstPage::Ours => return self.open_ogg_audio(source),
                 FirstPage::Unsupported(message) => return Err(message),
                 FirstPage::Undecoded(codec) => self.ogg_undecoded = Some(codec),
                 FirstPage::Other => {}
@@ -258,17 +259,17 @@ impl Worker<'_> {
         Ok(FlacFrameReader::take_over(Box::new(reader), stamping))
     }
 
-    /// Ogg whose first stream is Opus: our reader (see `container::ogg_opus`), which checks
-    /// its pages itself.
-    fn open_ogg_opus(
+    /// Ogg whose first stream is Opus or Speex: our reader (see `container::ogg_audio`), which
+    /// checks its pages itself.
+    fn open_ogg_audio(
         &mut self,
         source: MediaSourceStream<'static>,
     ) -> Result<Box<dyn FormatReader>, String> {
         self.reader.set_retain(None);
         self.reader.set_ogg_check(false);
-        OggOpusReader::try_new(source)
+        OggAudioReader::try_new(source)
             .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
-            .map_err(|e| format!("the Ogg Opus stream could not be read: {e}"))
+            .map_err(|e| format!("the Ogg stream could not be read: {e}"))
     }
 }
 

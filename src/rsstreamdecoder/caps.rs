@@ -61,6 +61,7 @@ pub(super) fn codec_name(short_name: &str) -> &str {
         "aac" => "MPEG-4 AAC",
         "opus" => "Opus",
         "vorbis" => "Vorbis",
+        "speex" => "Speex",
         "flac" => "Free Lossless Audio Codec (FLAC)",
         "alac" => "Apple Lossless Audio (ALAC)",
         name if name.starts_with("pcm") => "Uncompressed PCM audio",

@@ -428,8 +428,24 @@ fn recipe(name: &str) -> Recipe {
         ]),
         "mp3.ts" => Encode(&["-c:a", "libmp3lame", "-b:a", "128k", "-f", "mpegts"]),
         "ac3.ts" => Encode(&["-c:a", "ac3", "-f", "mpegts"]),
-        // Ogg Speex (not decoded here).
+        // Ogg Speex: wideband mono; narrowband stereo (in-band stereo) with 2 frames per packet;
+        // ultra-wideband with variable bitrate.
         "speex.ogg" => Encode(&["-ar", "16000", "-ac", "1", "-c:a", "libspeex", "-f", "ogg"]),
+        "speex_nb_stereo.ogg" => Encode(&[
+            "-ar",
+            "8000",
+            "-ac",
+            "2",
+            "-c:a",
+            "libspeex",
+            "-frames_per_packet",
+            "2",
+            "-f",
+            "ogg",
+        ]),
+        "speex_uwb_vbr.ogg" => Encode(&[
+            "-ar", "32000", "-ac", "1", "-c:a", "libspeex", "-q:a", "6", "-f", "ogg",
+        ]),
         "two_audio_tracks.ts" => EncodeWithSecondAudio(&[
             "-map", "0:a", "-map", "1:a", "-c:a", "aac", "-b:a", "128k", "-f", "mpegts",
         ]),
@@ -1021,7 +1037,7 @@ fn void_codec_private(bytes: &mut [u8]) {
 
 /// The CRC-32 of an Ogg page (polynomial 0x04c11db7, not reflected, from 0), computed with its
 /// checksum field zeroed.
-fn ogg_crc(page: &[u8]) -> u32 {
+pub fn ogg_crc(page: &[u8]) -> u32 {
     page.iter().fold(0u32, |crc, &byte| {
         (0..8).fold(crc ^ (u32::from(byte) << 24), |c, _| {
             if c & 0x8000_0000 != 0 {
