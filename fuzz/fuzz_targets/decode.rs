@@ -79,7 +79,7 @@ fuzz_target!(init: contain_codec_panics(), |input: &[u8]| {
                 }
                 DecoderEvent::Warning(_)
                 | DecoderEvent::Duration(_)
-                | DecoderEvent::Latency(_)
+                | DecoderEvent::Latency { .. }
                 | DecoderEvent::Bitrate(_)
                 | DecoderEvent::Tags(_) => {}
                 DecoderEvent::Error(error) => {

@@ -30,6 +30,7 @@ pub mod ogg_audio;
 pub mod ogg_check;
 pub mod ogg_opus;
 pub mod ogg_pages;
+pub mod ogg_vorbis;
 pub mod pcm_stream;
 pub mod raw;
 pub mod riff;

@@ -37,6 +37,7 @@ use symphonia_metadata::embedded::vorbis::{VORBIS_COMMENT_METADATA_INFO, read_vo
 use crate::codecs::speex::SpeexHeader;
 use crate::container::ogg_opus;
 use crate::container::ogg_pages::{Event, PageHeader, PageReader};
+use crate::container::ogg_vorbis::{self, Blocks};
 use crate::container::source::Unseekable;
 
 static OGG_INFO: FormatInfo = FormatInfo {
@@ -50,6 +51,7 @@ static OGG_INFO: FormatInfo = FormatInfo {
 enum Codec {
     Opus,
     Speex(SpeexHeader),
+    Vorbis(Blocks),
 }
 
 impl Codec {
@@ -58,6 +60,9 @@ impl Codec {
     fn identify(head: &[u8]) -> Option<(Codec, AudioCodecParameters, u32)> {
         if let Some((params, pre_skip)) = ogg_opus::codec_params(head) {
             return Some((Codec::Opus, params, pre_skip));
+        }
+        if let Some((params, blocks)) = ogg_vorbis::codec_params(head) {
+            return Some((Codec::Vorbis(blocks), params, 0));
         }
         let header = SpeexHeader::parse(head)?;
         let mut params = AudioCodecParameters::new();
@@ -74,10 +79,11 @@ impl Codec {
     }
 
     /// Samples per channel in an audio packet, at the stream's rate (48 kHz for Opus).
-    fn packet_samples(&self, packet: &[u8]) -> u64 {
+    fn packet_samples(&mut self, packet: &[u8]) -> u64 {
         match self {
             Codec::Opus => ogg_opus::packet_samples(packet),
             Codec::Speex(header) => header.packet_samples(),
+            Codec::Vorbis(blocks) => blocks.packet_samples(packet),
         }
     }
 
@@ -87,14 +93,33 @@ impl Codec {
             Codec::Opus => packet.strip_prefix(b"OpusTags"),
             // Speex's comment header has no magic of its own.
             Codec::Speex(_) => Some(packet),
+            Codec::Vorbis(_) => packet.strip_prefix(b"\x03vorbis"),
         }
     }
 
-    /// Header packets after the comment header.
+    /// Header packets after the comment header: Vorbis's setup header, or Speex's extra ones.
     fn extra_headers(&self) -> u32 {
         match self {
             Codec::Opus => 0,
             Codec::Speex(header) => header.extra_headers,
+            Codec::Vorbis(_) => 1,
+        }
+    }
+
+    /// Takes in a header packet after the comment header; false if it is not what it must be.
+    fn read_extra_header(&mut self, packet: &[u8], params: &mut AudioCodecParameters) -> bool {
+        match self {
+            // Nothing in Speex's extra headers matters to the decoder.
+            Codec::Opus | Codec::Speex(_) => true,
+            Codec::Vorbis(blocks) => {
+                if !blocks.read_setup(packet) {
+                    return false;
+                }
+                let mut both = params.extra_data.take().unwrap_or_default().into_vec();
+                both.extend_from_slice(packet);
+                params.with_extra_data(both.into_boxed_slice());
+                true
+            }
         }
     }
 }
@@ -214,24 +239,17 @@ impl<'s> OggAudioReader<'s> {
                 Event::Page { .. } => {}
             }
         };
-        let Some((codec, params, delay)) = Codec::identify(&head) else {
+        let Some((mut codec, mut params, delay)) = Codec::identify(&head) else {
             let mut page = header.into_bytes();
             page.extend_from_slice(&head);
             self.unread = Some(page);
             return Ok(false);
         };
-        self.codec = codec;
         self.stream = Logical::new(serial);
         self.stream.sequence = Some(header.sequence());
-        let mut track = Track::new(serial);
-        track
-            .with_codec_params(CodecParameters::Audio(params))
-            .with_delay(delay);
-        self.media_info = MediaInfo::from_track(&track);
-        self.tracks = vec![track];
-        // The comment header comes next, then any extra headers, on pages of their own (RFC
-        // 7845 section 3; Speex likewise). Damage before the audio is skipped like damage
-        // anywhere (the audio packets report theirs).
+        // The comment header comes next, then any other headers, on pages of their own (RFC
+        // 7845 section 3; Speex and Vorbis likewise). Damage before the audio is skipped like
+        // damage anywhere (the audio packets report theirs).
         if let Some(packet) = self.next_header()? {
             match codec.comment(&packet) {
                 Some(comment) => {
@@ -248,8 +266,20 @@ impl<'s> OggAudioReader<'s> {
             }
         }
         for _ in 0..codec.extra_headers() {
-            self.next_header()?;
+            let packet = self.next_header()?.unwrap_or_default();
+            if !codec.read_extra_header(&packet, &mut params) {
+                return Err(SymphoniaError::DecodeError(
+                    "ogg: the Vorbis setup header is damaged or missing",
+                ));
+            }
         }
+        self.codec = codec;
+        let mut track = Track::new(serial);
+        track
+            .with_codec_params(CodecParameters::Audio(params))
+            .with_delay(delay);
+        self.media_info = MediaInfo::from_track(&track);
+        self.tracks = vec![track];
         // Header pages have granule position 0: the audio's own pages say where it starts.
         self.stream.page_granule = None;
         Ok(true)

@@ -12,6 +12,7 @@ use symphonia::core::io::{MediaSourceStream, ReadBytes, SeekBuffered};
 use crate::codecs::opus_multistream::OpusHead;
 use crate::codecs::speex::SpeexHeader;
 use crate::container::ogg_check::page_len;
+use crate::container::ogg_vorbis;
 
 /// Bytes of the page header before the lacing values.
 const PAGE_HEADER: usize = 27;
@@ -66,7 +67,10 @@ pub fn first_page(source: &mut MediaSourceStream<'_>) -> FirstPage {
 }
 
 fn classify(page: &[u8]) -> FirstPage {
-    if first_page_body(page).and_then(SpeexHeader::parse).is_some() {
+    let body = first_page_body(page);
+    if body.and_then(SpeexHeader::parse).is_some()
+        || body.and_then(ogg_vorbis::codec_params).is_some()
+    {
         return FirstPage::Ours;
     }
     let Some(head) = first_page_body(page).and_then(OpusHead::parse) else {

@@ -163,9 +163,14 @@ pub enum DecoderEvent {
     /// The stream's average bitrate in bits per second (codec packets, without the container),
     /// measured over its first second or, if shorter, all of it (once per stream).
     Bitrate(u32),
-    /// How long after its first byte comes in the stream's PCM can go out at most, estimated from
-    /// its first packet (once per stream, before its first PCM).
-    Latency(std::time::Duration),
+    /// How long after its first byte comes in the stream's first PCM can go out at most,
+    /// estimated from its first packet (once per stream, before its first PCM); and the most
+    /// any PCM of the stream can come later than its first byte, which is more when later
+    /// packets may hold more back than the first (Vorbis's long blocks).
+    Latency {
+        first: std::time::Duration,
+        most: std::time::Duration,
+    },
     /// The stream's own tags (ID3, Vorbis comments, MP4 metadata, ...), once per stream that
     /// has any.
     Tags(Vec<StreamTag>),
@@ -438,6 +443,8 @@ struct DecodedStream {
     packet_frames: u64,
     priming_frames: u64,
     codec_delay_packets: u64,
+    /// How much later than the first packet's a later packet's audio may be complete.
+    latency_spread_frames: u64,
     latency_sent: bool,
     /// For the bitrate: packet bytes and frames decoded so far, and whether it went out.
     payload_bytes: u64,
@@ -611,6 +618,7 @@ impl<'a> Worker<'a> {
             packet_frames: 0,
             priming_frames: 0,
             codec_delay_packets: 0,
+            latency_spread_frames: 0,
             latency_sent: false,
             payload_bytes: 0,
             payload_frames: 0,
@@ -733,6 +741,7 @@ impl<'a> Worker<'a> {
         // Read before decoding: the decoded audio borrows the decoder. An AAC stream leaves
         // FDK (which holds a frame back) after its first packet, whose output is empty.
         let codec_delay_packets = decoder.delay_packets();
+        let longest_packet = decoder.codec_params().max_frames_per_packet.unwrap_or(0);
         // Symphonia's codecs panic on some damaged packets (an index out of bounds, found by
         // fuzzing). That is one bad packet, not the end of the stream: skip it like a decode
         // error, and reset the decoder so its state is consistent again.
@@ -763,6 +772,13 @@ impl<'a> Worker<'a> {
                 if !stream.latency_sent {
                     stream.priming_frames += packet.trim_start.get();
                     stream.codec_delay_packets = codec_delay_packets;
+                    if codec_name == "vorbis" {
+                        // Its packets' lengths vary with their blocks, and a packet's audio is
+                        // whole only with the next one: a later packet may complete its audio
+                        // up to a long half-block later than the first (see
+                        // `container::ogg_vorbis`).
+                        stream.latency_spread_frames = longest_packet.saturating_sub(frames);
+                    }
                 }
                 Ok(self.emit(audio, codec_name, Some(packet.pts.get()), stream))
             }

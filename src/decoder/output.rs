@@ -77,11 +77,15 @@ impl Worker<'_> {
                 + stream.packet_frames * (1 + stream.codec_delay_packets)
                 + lookahead_frames
                 + converter.latency_frames();
-            let nanos = held as u128 * 1_000_000_000 / u128::from(rate.max(1));
-            self.events
-                .send(DecoderEvent::Latency(std::time::Duration::from_nanos(
-                    nanos as u64,
-                )));
+            let duration = |frames: u64| {
+                std::time::Duration::from_nanos(
+                    (u128::from(frames) * 1_000_000_000 / u128::from(rate.max(1))) as u64,
+                )
+            };
+            self.events.send(DecoderEvent::Latency {
+                first: duration(held),
+                most: duration(held + stream.latency_spread_frames),
+            });
         }
         // The decoder's planes as they are when they hold f32, else converted to f32 once.
         let mut planes: [&[f32]; pcm::MAX_CHANNELS] = [&[]; pcm::MAX_CHANNELS];

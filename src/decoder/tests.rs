@@ -47,7 +47,7 @@ fn decode_all(
             DecoderEvent::Format(f) => formats.push(f),
             DecoderEvent::Duration(_)
             | DecoderEvent::Tags(_)
-            | DecoderEvent::Latency(_)
+            | DecoderEvent::Latency { .. }
             | DecoderEvent::Bitrate(_) => {}
             DecoderEvent::Pcm(p) => pcm.extend(p),
             DecoderEvent::Warning(w) => warnings.push(w),
@@ -92,7 +92,7 @@ fn latency_is_announced_once_before_the_first_pcm() {
             .iter()
             .enumerate()
             .filter_map(|(i, e)| match e {
-                DecoderEvent::Latency(latency) => Some((i, *latency)),
+                DecoderEvent::Latency { first, .. } => Some((i, *first)),
                 _ => None,
             })
             .collect();

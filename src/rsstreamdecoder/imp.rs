@@ -859,12 +859,9 @@ impl RsStreamDecoder {
                 DecoderEvent::Format(format) => self.set_output_format(format)?,
                 DecoderEvent::Tags(tags) => self.stream_tags(&tags),
                 DecoderEvent::Bitrate(bits_per_second) => self.bitrate_tag(bits_per_second),
-                DecoderEvent::Latency(latency) => {
-                    self.state
-                        .lock()
-                        .unwrap()
-                        .start_audio_at_input_time(latency);
-                    self.set_latency(latency);
+                DecoderEvent::Latency { first, most } => {
+                    self.state.lock().unwrap().start_audio_at_input_time(first);
+                    self.set_latency(most);
                 }
                 DecoderEvent::Duration(duration) => {
                     let duration = gst::ClockTime::try_from(duration).ok();
