@@ -1,14 +1,14 @@
-//! Ogg files whose first logical stream is Opus (RFC 7845) or Speex: their packets, timestamps
-//! and trims, on the pages `ogg_pages` reads.
+//! Ogg files whose first logical stream is Opus (RFC 7845), Vorbis or Speex: their packets,
+//! timestamps and trims, on the pages `ogg_pages` reads.
 //!
 //! Written here rather than read with symphonia's Ogg reader for three reasons. That reader
 //! hands a page's packets out only once the whole page is in (see `ogg_pages`), a second late
 //! with the pages ffmpeg and libopusenc write; it keeps a read-ahead ring that grows to 128 KiB
 //! per stream, where this one keeps none (the ring restarts at its first byte between pages);
 //! and it reads neither Opus of channel mapping family 255 (channels with no speaker assigned),
-//! which `codecs::opus_multistream` decodes, nor Speex, which `codecs::speex` does. Ogg Vorbis
-//! and Ogg FLAC, and Ogg files whose first stream is something else (a Skeleton track, video),
-//! still go to symphonia's reader.
+//! which `codecs::opus_multistream` decodes, nor Speex, which `codecs::speex` does. Ogg FLAC,
+//! and Ogg files whose first stream is something else (a Skeleton track, video), still go to
+//! symphonia's reader.
 //!
 //! Timestamps count samples from the stream's first packet (at 48 kHz for Opus, pre-skip
 //! included: the decoder trims it, as RFC 7845 section 4.2 asks). The last page's granule
@@ -167,7 +167,7 @@ impl Logical {
     }
 }
 
-/// Reads the audio stream(s) of an Ogg file whose first logical stream is Opus or Speex.
+/// Reads the audio stream(s) of an Ogg file whose first logical stream is Opus, Vorbis or Speex.
 pub struct OggAudioReader<'s> {
     source: MediaSourceStream<'s>,
     pages: PageReader,

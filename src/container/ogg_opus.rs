@@ -1,5 +1,5 @@
 //! Ogg Opus (RFC 7845): the look at an Ogg stream's first page that decides which reader gets
-//! it (ours, `ogg_audio`, for Opus and Speex; symphonia's for the rest), and what the reader needs
+//! it (ours, `ogg_audio`, for Opus, Vorbis and Speex; symphonia's for the rest), and what the reader needs
 //! to know of Opus: the decoder's parameters from the OpusHead and each packet's length from its
 //! TOC byte.
 
