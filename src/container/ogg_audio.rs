@@ -436,23 +436,9 @@ impl FormatReader for OggAudioReader<'_> {
 mod tests {
     use super::*;
     use crate::container::ogg_check::page_len;
+    use crate::container::ogg_opus::tests::{opus_head, source};
     use crate::container::ogg_pages::tests::page;
     use std::io;
-
-    /// An OpusHead of `channels` channels, each its own stream, in `family`.
-    fn opus_head(family: u8, channels: u8, pre_skip: u16) -> Vec<u8> {
-        let mut head = b"OpusHead".to_vec();
-        head.extend_from_slice(&[1, channels]);
-        head.extend_from_slice(&pre_skip.to_le_bytes());
-        head.extend_from_slice(&48_000u32.to_le_bytes());
-        head.extend_from_slice(&0i16.to_le_bytes());
-        head.push(family);
-        if family != 0 {
-            head.extend_from_slice(&[channels, 0]);
-            head.extend(0..channels);
-        }
-        head
-    }
 
     fn tags(title: &str) -> Vec<u8> {
         let mut tags = b"OpusTags".to_vec();
@@ -487,13 +473,6 @@ mod tests {
             bytes.extend(page(serial, 2 + i as u32, flags, granule, &refs, false));
         }
         bytes
-    }
-
-    fn source(bytes: Vec<u8>) -> MediaSourceStream<'static> {
-        MediaSourceStream::new(
-            Box::new(Unseekable::new(io::Cursor::new(bytes))),
-            Default::default(),
-        )
     }
 
     /// (serial, pts, dur, trim_end, mark) of every packet; "reset" for ResetRequired.

@@ -148,14 +148,14 @@ pub fn codec_params(head: &[u8]) -> Option<(AudioCodecParameters, u32)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::container::ogg_pages::tests::page;
     use crate::container::source::Unseekable;
     use std::io;
 
     /// An OpusHead of `channels` channels, each its own stream, in `family`.
-    fn opus_head(family: u8, channels: u8, pre_skip: u16) -> Vec<u8> {
+    pub(crate) fn opus_head(family: u8, channels: u8, pre_skip: u16) -> Vec<u8> {
         let mut head = b"OpusHead".to_vec();
         head.extend_from_slice(&[1, channels]);
         head.extend_from_slice(&pre_skip.to_le_bytes());
@@ -169,7 +169,7 @@ mod tests {
         head
     }
 
-    fn source(bytes: Vec<u8>) -> MediaSourceStream<'static> {
+    pub(crate) fn source(bytes: Vec<u8>) -> MediaSourceStream<'static> {
         MediaSourceStream::new(
             Box::new(Unseekable::new(io::Cursor::new(bytes))),
             Default::default(),
