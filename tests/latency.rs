@@ -146,8 +146,8 @@ fn run_live(name: &'static str, props: &str, piece: Duration, pause: Option<Paus
     }
 }
 
-/// What the element needs at most: ≤ 250 ms at 20 ms pieces, Ogg Opus and Vorbis in ffmpeg's
-/// 1 s pages included (their packets come out one by one as their bytes arrive, not a page at a
+/// What the element needs at most: ≤ 250 ms at 20 ms pieces, Ogg Opus, Vorbis and FLAC in
+/// ffmpeg's 1 s pages included (their packets come out one by one as their bytes arrive, not a page at a
 /// time).
 const LATENCY_BOUND: Duration = Duration::from_millis(250);
 
@@ -164,6 +164,7 @@ fn live_pcm_is_never_later_than_the_reported_latency() {
         "vorbis_live.ogg",
         "vorbis.ogg",
         "flac.flac",
+        "flac.oga",
         "s16.wav",
         "aac.m4a",
     ];

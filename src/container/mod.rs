@@ -6,9 +6,8 @@
 //! registered in the probe ahead of symphonia's WAV and AIFF readers, which still read what ours
 //! do not (ADPCM WAV). `mp4` holds an MP4 whose index comes last until the index arrives; `flac`
 //! repairs a FLAC header whose tags would make symphonia refuse the stream; `ogg_audio` reads Ogg
-//! files whose first stream is Opus, Vorbis or Speex (`ogg_opus` and `ogg_vorbis` know their
-//! codecs), on `ogg_pages`, which hands out each packet as soon as its bytes are in (Ogg FLAC
-//! stays with symphonia's reader).
+//! files whose first stream is Opus, Vorbis, Speex or FLAC (`ogg_opus` and `ogg_vorbis` know the
+//! first two), on `ogg_pages`, which hands out each packet as soon as its bytes are in.
 //!
 //! The byte watchers (`crate::watch::ByteWatch`) sit between the byte queue and the readers:
 //! `mpeg_split` (where one MPEG audio or ADTS file ends and the next begins), `flac_split`

@@ -1,14 +1,14 @@
-//! Ogg files whose first logical stream is Opus (RFC 7845), Vorbis or Speex: their packets,
-//! timestamps and trims, on the pages `ogg_pages` reads.
+//! Ogg files whose first logical stream is Opus (RFC 7845), Vorbis, Speex or FLAC: their
+//! packets, timestamps and trims, on the pages `ogg_pages` reads.
 //!
 //! Written here rather than read with symphonia's Ogg reader for three reasons. That reader
 //! hands a page's packets out only once the whole page is in (see `ogg_pages`), a second late
 //! with the pages ffmpeg and libopusenc write; it keeps a read-ahead ring that grows to 128 KiB
 //! per stream, where this one keeps none (the ring restarts at its first byte between pages);
 //! and it reads neither Opus of channel mapping family 255 (channels with no speaker assigned),
-//! which `codecs::opus_multistream` decodes, nor Speex, which `codecs::speex` does. Ogg FLAC,
-//! and Ogg files whose first stream is something else (a Skeleton track, video), still go to
-//! symphonia's reader.
+//! which `codecs::opus_multistream` decodes, nor Speex, which `codecs::speex` does. Ogg files
+//! whose first stream is something else (a Skeleton track, video) still go to symphonia's
+//! reader.
 //!
 //! Timestamps count samples from the stream's first packet (at 48 kHz for Opus, pre-skip
 //! included: the decoder trims it, as RFC 7845 section 4.2 asks). The last page's granule
@@ -19,10 +19,12 @@
 
 use std::io;
 
+use symphonia::core::audio::Channels;
 use symphonia::core::audio::layouts::{CHANNEL_LAYOUT_MONO, CHANNEL_LAYOUT_STEREO};
 use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::AudioCodecParameters;
-use symphonia::core::codecs::audio::well_known::CODEC_ID_SPEEX;
+use symphonia::core::codecs::audio::VerificationCheck;
+use symphonia::core::codecs::audio::well_known::{CODEC_ID_FLAC, CODEC_ID_SPEEX};
 use symphonia::core::errors::{Error as SymphoniaError, Result, SeekErrorKind, seek_error};
 use symphonia::core::formats::well_known::FORMAT_ID_OGG;
 use symphonia::core::formats::{
@@ -35,6 +37,7 @@ use symphonia::core::units::{Duration, Timestamp};
 use symphonia_metadata::embedded::vorbis::{VORBIS_COMMENT_METADATA_INFO, read_vorbis_comment};
 
 use crate::codecs::speex::SpeexHeader;
+use crate::container::flac;
 use crate::container::ogg_opus;
 use crate::container::ogg_pages::{Event, PageHeader, PageReader};
 use crate::container::ogg_vorbis::{self, Blocks};
@@ -43,8 +46,44 @@ use crate::container::source::Unseekable;
 static OGG_INFO: FormatInfo = FormatInfo {
     format: FORMAT_ID_OGG,
     short_name: "ogg",
-    long_name: "Ogg (Opus and Speex, read here)",
+    long_name: "Ogg (Opus, Vorbis, Speex, FLAC; read here)",
 };
+
+/// Whether the first packet of a logical stream, `head`, is one of a codec this reader reads.
+pub fn reads(head: &[u8]) -> bool {
+    Codec::identify(head).is_some()
+}
+
+/// The decoder's parameters from the first packet of Ogg FLAC (its mapping: `0x7f`, "FLAC",
+/// version 1.x, the count of header packets after this one, "fLaC", a STREAMINFO block), and
+/// that count.
+fn flac_codec_params(head: &[u8]) -> Option<(AudioCodecParameters, u16)> {
+    let valid = head.get(..5)? == b"\x7fFLAC"
+        && *head.get(5)? == 1
+        && head.get(9..13)? == b"fLaC"
+        && head.get(13)? & 0x7f == 0;
+    let streaminfo = head.get(17..51).filter(|_| valid)?;
+    let (rate, channels, bits) = flac::streaminfo_format(streaminfo)?;
+    if rate == 0 {
+        return None;
+    }
+    let mut params = AudioCodecParameters::new();
+    params
+        .for_codec(CODEC_ID_FLAC)
+        .with_sample_rate(rate)
+        .with_bits_per_sample(u32::from(bits))
+        .with_channels(match channels {
+            1 => CHANNEL_LAYOUT_MONO,
+            2 => CHANNEL_LAYOUT_STEREO,
+            n => Channels::Discrete(u16::from(n)),
+        })
+        .with_extra_data(streaminfo.into());
+    let md5: [u8; 16] = streaminfo[18..34].try_into().ok()?;
+    if md5 != [0; 16] {
+        params.with_verification_code(VerificationCheck::Md5(md5));
+    }
+    Some((params, u16::from_be_bytes([head[7], head[8]])))
+}
 
 /// The codec of a logical stream, from its identification header.
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +91,10 @@ enum Codec {
     Opus,
     Speex(SpeexHeader),
     Vorbis(Blocks),
+    /// FLAC, with the count of header packets after the first (0: unknown).
+    Flac {
+        headers: u16,
+    },
 }
 
 impl Codec {
@@ -63,6 +106,9 @@ impl Codec {
         }
         if let Some((params, blocks)) = ogg_vorbis::codec_params(head) {
             return Some((Codec::Vorbis(blocks), params, 0));
+        }
+        if let Some((params, headers)) = flac_codec_params(head) {
+            return Some((Codec::Flac { headers }, params, 0));
         }
         let header = SpeexHeader::parse(head)?;
         let mut params = AudioCodecParameters::new();
@@ -84,6 +130,17 @@ impl Codec {
             Codec::Opus => ogg_opus::packet_samples(packet),
             Codec::Speex(header) => header.packet_samples(),
             Codec::Vorbis(blocks) => blocks.packet_samples(packet),
+            Codec::Flac { .. } => flac::frame_header(packet).map_or(0, |f| u64::from(f.block_size)),
+        }
+    }
+
+    /// Whether `packet` is audio for the decoder, not a header packet.
+    fn is_audio(&self, packet: &[u8]) -> bool {
+        match self {
+            Codec::Opus | Codec::Speex(_) => true,
+            Codec::Vorbis(_) => packet.first().is_some_and(|b| b & 1 == 0),
+            // Frames start with their sync code; metadata blocks with their type.
+            Codec::Flac { .. } => packet.first() == Some(&0xff),
         }
     }
 
@@ -94,6 +151,14 @@ impl Codec {
             // Speex's comment header has no magic of its own.
             Codec::Speex(_) => Some(packet),
             Codec::Vorbis(_) => packet.strip_prefix(b"\x03vorbis"),
+            // A VORBIS_COMMENT metadata block comes first; another block holds no tags.
+            Codec::Flac { .. } if packet.first() == Some(&0xff) => None,
+            Codec::Flac { .. } => Some(
+                packet
+                    .get(4..)
+                    .filter(|_| packet[0] & 0x7f == 4)
+                    .unwrap_or(&[]),
+            ),
         }
     }
 
@@ -103,14 +168,18 @@ impl Codec {
             Codec::Opus => 0,
             Codec::Speex(header) => header.extra_headers,
             Codec::Vorbis(_) => 1,
+            // Those the first packet announces, the comment counted; an unknown count (0) leaves
+            // the rest to `is_audio`.
+            Codec::Flac { headers } => u32::from(headers.saturating_sub(1)),
         }
     }
 
     /// Takes in a header packet after the comment header; false if it is not what it must be.
     fn read_extra_header(&mut self, packet: &[u8], params: &mut AudioCodecParameters) -> bool {
         match self {
-            // Nothing in Speex's extra headers matters to the decoder.
-            Codec::Opus | Codec::Speex(_) => true,
+            // Nothing in Speex's extra headers or FLAC's other metadata blocks matters to the
+            // decoder (a FLAC frame here is not lost: it would be the first audio).
+            Codec::Opus | Codec::Speex(_) | Codec::Flac { .. } => true,
             Codec::Vorbis(blocks) => {
                 if !blocks.read_setup(packet) {
                     return false;
@@ -167,7 +236,8 @@ impl Logical {
     }
 }
 
-/// Reads the audio stream(s) of an Ogg file whose first logical stream is Opus, Vorbis or Speex.
+/// Reads the audio stream(s) of an Ogg file whose first logical stream is Opus, Vorbis, Speex or
+/// FLAC.
 pub struct OggAudioReader<'s> {
     source: MediaSourceStream<'s>,
     pages: PageReader,
@@ -398,8 +468,12 @@ impl FormatReader for OggAudioReader<'_> {
         if self.done {
             return Ok(None);
         }
-        if let Some(data) = self.next_event()? {
-            return Ok(Some(self.audio_packet(data)));
+        while let Some(data) = self.next_event()? {
+            if self.codec.is_audio(&data) {
+                return Ok(Some(self.audio_packet(data)));
+            }
+            // A header packet among the audio (more FLAC metadata blocks than its first packet
+            // announced, a repeated Vorbis header): not for the decoder.
         }
         let Some(header) = self.pending_first_page.take() else {
             self.done = true;

@@ -1,7 +1,7 @@
 //! Ogg Opus (RFC 7845): the look at an Ogg stream's first page that decides which reader gets
-//! it (ours, `ogg_audio`, for Opus, Vorbis and Speex; symphonia's for the rest), and what the reader needs
-//! to know of Opus: the decoder's parameters from the OpusHead and each packet's length from its
-//! TOC byte.
+//! it (ours, `ogg_audio`, for Opus, Vorbis, Speex and FLAC; symphonia's for the rest), and what
+//! the reader needs to know of Opus: the decoder's parameters from the OpusHead and each
+//! packet's length from its TOC byte.
 
 use symphonia::core::audio::Channels;
 use symphonia::core::audio::layouts::{CHANNEL_LAYOUT_MONO, CHANNEL_LAYOUT_STEREO};
@@ -11,8 +11,8 @@ use symphonia::core::io::{MediaSourceStream, ReadBytes, SeekBuffered};
 
 use crate::codecs::opus_multistream::OpusHead;
 use crate::codecs::speex::SpeexHeader;
+use crate::container::ogg_audio;
 use crate::container::ogg_check::page_len;
-use crate::container::ogg_vorbis;
 
 /// Bytes of the page header before the lacing values.
 const PAGE_HEADER: usize = 27;
@@ -68,12 +68,10 @@ pub fn first_page(source: &mut MediaSourceStream<'_>) -> FirstPage {
 
 fn classify(page: &[u8]) -> FirstPage {
     let body = first_page_body(page);
-    if body.and_then(SpeexHeader::parse).is_some()
-        || body.and_then(ogg_vorbis::codec_params).is_some()
-    {
-        return FirstPage::Ours;
-    }
-    let Some(head) = first_page_body(page).and_then(OpusHead::parse) else {
+    let Some(head) = body.and_then(OpusHead::parse) else {
+        if body.is_some_and(ogg_audio::reads) {
+            return FirstPage::Ours;
+        }
         return undecoded_codec(page).map_or(FirstPage::Other, FirstPage::Undecoded);
     };
     match (head.mapping_family, head.channels) {
@@ -205,6 +203,16 @@ pub(crate) mod tests {
             assert!(message.contains(&format!("family {family} and {channels} channels")));
         }
         assert_eq!(first(b"Speex   and more"), FirstPage::Undecoded("Speex"));
+        let mut ogg_flac = b"\x7fFLAC\x01\x00\x00\x01fLaC\x00\x00\x00\x22".to_vec();
+        ogg_flac.extend([0x10, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0x0a, 0xc4, 0x42, 0xf0]);
+        ogg_flac.extend([0; 20]);
+        assert_eq!(first(&ogg_flac), FirstPage::Ours);
+        ogg_flac[5] = 2;
+        assert_eq!(
+            first(&ogg_flac),
+            FirstPage::Other,
+            "a mapping version we do not know"
+        );
         assert_eq!(first(b"\x01vorbis and more"), FirstPage::Other);
         assert_eq!(first_page(&mut source(b"fLaC".to_vec())), FirstPage::Other);
     }

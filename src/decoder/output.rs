@@ -57,7 +57,7 @@ impl Worker<'_> {
             // The first output sample is stamped with the time its first byte came in; it can go
             // out only once the priming before it, its packet, the packets the reader and the
             // codec hold back, and a resampler block have come in after that byte.
-            // symphonia's Ogg reader (Ogg FLAC) hands a page's packets out together once the
+            // symphonia's Ogg reader (Ogg whose first stream is not audio) hands a page's packets out together once the
             // page is in: the first waits for the others (ffmpeg writes pages of 1 s by default,
             // live servers short ones). Our Ogg reader hands a packet out with the input piece
             // that brings its last byte, and a FLAC frame goes out with the piece
