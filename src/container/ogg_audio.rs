@@ -49,6 +49,16 @@ static OGG_INFO: FormatInfo = FormatInfo {
     long_name: "Ogg (Opus, Vorbis, Speex, FLAC; read here)",
 };
 
+/// The channels of a stream that states only their count: mono and stereo as such, more with no
+/// positions (the decoders place them, by each codec's own order).
+pub fn channels_by_count(count: u8) -> Channels {
+    match count {
+        1 => CHANNEL_LAYOUT_MONO,
+        2 => CHANNEL_LAYOUT_STEREO,
+        n => Channels::Discrete(u16::from(n)),
+    }
+}
+
 /// Whether the first packet of a logical stream, `head`, is one of a codec this reader reads.
 pub fn reads(head: &[u8]) -> bool {
     Codec::identify(head).is_some()
@@ -72,11 +82,7 @@ fn flac_codec_params(head: &[u8]) -> Option<(AudioCodecParameters, u16)> {
         .for_codec(CODEC_ID_FLAC)
         .with_sample_rate(rate)
         .with_bits_per_sample(u32::from(bits))
-        .with_channels(match channels {
-            1 => CHANNEL_LAYOUT_MONO,
-            2 => CHANNEL_LAYOUT_STEREO,
-            n => Channels::Discrete(u16::from(n)),
-        })
+        .with_channels(channels_by_count(channels))
         .with_extra_data(streaminfo.into());
     let md5: [u8; 16] = streaminfo[18..34].try_into().ok()?;
     if md5 != [0; 16] {
@@ -115,11 +121,7 @@ impl Codec {
         params
             .for_codec(CODEC_ID_SPEEX)
             .with_sample_rate(header.rate)
-            .with_channels(if header.channels == 2 {
-                CHANNEL_LAYOUT_STEREO
-            } else {
-                CHANNEL_LAYOUT_MONO
-            })
+            .with_channels(channels_by_count(header.channels as u8))
             .with_extra_data(head.into());
         Some((Codec::Speex(header), params, 0))
     }
@@ -199,15 +201,15 @@ struct Logical {
     serial: u32,
     /// Sequence number of the last page read.
     sequence: Option<u32>,
-    /// The granule position of the page being read, and whether it ends the stream.
+    /// The granule position of the page being read.
     page_granule: Option<u64>,
-    page_is_last: bool,
     /// Samples of the packets handed out, pre-skip included: the next packet's timestamp.
     position: u64,
     /// The granule position where the first packet starts (non-zero for a stream joined or cut
     /// after its start), known once a page with a granule position has ended.
     start: Option<u64>,
-    /// The stream's last page has been read: only a new stream's first page follows.
+    /// The page being read is the stream's last: its granule position trims the end, and only
+    /// a new stream's first page follows.
     ended: bool,
 }
 
@@ -217,7 +219,6 @@ impl Logical {
             serial,
             sequence: None,
             page_granule: None,
-            page_is_last: false,
             position: 0,
             start: None,
             ended: false,
@@ -283,7 +284,7 @@ impl<'s> OggAudioReader<'s> {
         };
         if !reader.start_stream(header)? {
             return Err(SymphoniaError::Unsupported(
-                "ogg: the first stream is not Opus",
+                "ogg: the first stream is in a codec this reader does not read",
             ));
         }
         Ok(reader)
@@ -385,11 +386,10 @@ impl<'s> OggAudioReader<'s> {
                     let expected = self.stream.sequence.map(|s| s.wrapping_add(1));
                     self.stream.sequence = Some(header.sequence());
                     self.stream.page_granule = header.granule();
-                    self.stream.page_is_last = header.last();
                     self.stream.ended = header.last();
                     if expected.is_some_and(|e| e != header.sequence()) {
                         return Err(SymphoniaError::DecodeError(
-                            "ogg: pages of the Opus stream are missing (lost or damaged)",
+                            "ogg: pages of the stream are missing (lost or damaged)",
                         ));
                     }
                     if junk > 0 {
@@ -422,7 +422,7 @@ impl<'s> OggAudioReader<'s> {
         let pts = self.stream.position;
         self.stream.position += samples;
         let mut trim = 0;
-        if self.stream.page_is_last
+        if self.stream.ended
             && let Some(granule) = self.stream.page_granule
         {
             // A stream of a single page cannot tell a late start from end padding: it starts at

@@ -3,8 +3,6 @@
 //! the reader needs to know of Opus: the decoder's parameters from the OpusHead and each
 //! packet's length from its TOC byte.
 
-use symphonia::core::audio::Channels;
-use symphonia::core::audio::layouts::{CHANNEL_LAYOUT_MONO, CHANNEL_LAYOUT_STEREO};
 use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
 use symphonia::core::io::{MediaSourceStream, ReadBytes, SeekBuffered};
@@ -131,11 +129,7 @@ pub fn packet_samples(packet: &[u8]) -> u64 {
 /// The decoder's parameters and the pre-skip, from an OpusHead.
 pub fn codec_params(head: &[u8]) -> Option<(AudioCodecParameters, u32)> {
     let parsed = OpusHead::parse(head).filter(|h| h.channels > 0)?;
-    let channels = match parsed.channels {
-        1 => CHANNEL_LAYOUT_MONO,
-        2 => CHANNEL_LAYOUT_STEREO,
-        n => Channels::Discrete(u16::from(n)),
-    };
+    let channels = ogg_audio::channels_by_count(parsed.channels);
     let mut params = AudioCodecParameters::new();
     params
         .for_codec(CODEC_ID_OPUS)

@@ -7,10 +7,10 @@
 //! they are read backwards from the framing bit instead: each mode is 41 bits of which the 32
 //! of window and transform type are zero, and the 6 bits before the first mode hold the count.
 
-use symphonia::core::audio::Channels;
-use symphonia::core::audio::layouts::{CHANNEL_LAYOUT_MONO, CHANNEL_LAYOUT_STEREO};
 use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::codecs::audio::well_known::CODEC_ID_VORBIS;
+
+use crate::container::ogg_audio;
 
 /// An identification header is 30 bytes: type 1, "vorbis", then its fields.
 const IDENT_LEN: usize = 30;
@@ -39,11 +39,7 @@ pub fn codec_params(ident: &[u8]) -> Option<(AudioCodecParameters, Blocks)> {
     params
         .for_codec(CODEC_ID_VORBIS)
         .with_sample_rate(rate)
-        .with_channels(match channels {
-            1 => CHANNEL_LAYOUT_MONO,
-            2 => CHANNEL_LAYOUT_STEREO,
-            n => Channels::Discrete(u16::from(n)),
-        })
+        .with_channels(ogg_audio::channels_by_count(channels))
         .with_extra_data(ident[..IDENT_LEN].into())
         // A packet's audio is complete only with the next packet, which brings the second half
         // of its block: what the latency must cover, whatever the first packets' blocks are.
