@@ -8,11 +8,10 @@
 //! While the decoder is still probing, the bytes it read can be kept and replayed from the start,
 //! so a wrong format hint can fall back to probing without losing input.
 //!
-//! Before each read the active container watchers (`mkv_watch`, `mpeg_split`, `flac_split`,
-//! `ogg_check`) look
-//! at the queued bytes through the `watch::ByteWatch` interface and say how far the reader may
-//! read, what to drop and where reads end; the queue applies that and knows nothing of
-//! containers.
+//! Before each read the active container watchers (`ts_unwrap`, `mkv_watch`, `mpeg_split`,
+//! `flac_split`) look at the queued bytes through the `watch::ByteWatch` interface and say how far
+//! the reader may read, what to drop and where reads end; the queue applies that and knows nothing
+//! of containers.
 
 use std::collections::VecDeque;
 use std::io;
@@ -23,7 +22,6 @@ use parking_lot::{Mutex, MutexGuard};
 use crate::container::flac_split::FlacWatch;
 use crate::container::mkv_watch::MkvWatch;
 use crate::container::mpeg_split::MpegWatch;
-use crate::container::ogg_check::OggPageCheck;
 use crate::container::ts_unwrap::TsWatch;
 use crate::coroutine::Suspender;
 pub use crate::watch::SkippedData;
@@ -91,11 +89,10 @@ struct Watchers {
     mkv: Option<MkvWatch>,
     mpeg: Option<MpegWatch>,
     flac: Option<FlacWatch>,
-    ogg: Option<OggPageCheck>,
 }
 
 /// Most watchers at once.
-const WATCHERS: usize = 5;
+const WATCHERS: usize = 4;
 
 impl Watchers {
     /// The active watchers, in the order they look at the bytes: Matroska's first, as bytes it
@@ -108,13 +105,11 @@ impl Watchers {
         let mkv = self.mkv.as_mut().filter(|_| others);
         let mpeg = self.mpeg.as_mut().filter(|_| others);
         let flac = self.flac.as_mut().filter(|_| others);
-        let ogg = self.ogg.as_mut().filter(|_| others);
         [
             ts,
             mkv.map(|w| w as &mut dyn ByteWatch),
             mpeg.map(|w| w as &mut dyn ByteWatch),
             flac.map(|w| w as &mut dyn ByteWatch),
-            ogg.map(|w| w as &mut dyn ByteWatch),
         ]
         .into_iter()
         .flatten()
@@ -359,26 +354,6 @@ impl StreamReader {
         self.shared.lock().largest_push
     }
 
-    /// Packets that end in the last Ogg page read (0 without the Ogg check, or before a page).
-    pub fn ogg_packets_in_last_page(&self) -> u32 {
-        self.shared
-            .lock()
-            .watchers
-            .ogg
-            .as_ref()
-            .map_or(0, OggPageCheck::packets_in_last_page)
-    }
-
-    /// Whether Ogg pages are being checked: symphonia's Ogg reader is reading them.
-    pub fn ogg_check_active(&self) -> bool {
-        self.shared.lock().watchers.ogg.is_some()
-    }
-
-    /// Checks Ogg pages from the next byte read on (see `ogg_check`).
-    pub fn set_ogg_check(&self, enabled: bool) {
-        self.shared.lock().watchers.ogg = enabled.then(OggPageCheck::new);
-    }
-
     /// Watches Matroska structure and DiscardPadding from the next unread byte on (see
     /// `mkv_watch`).
     pub fn set_mkv_watch(&self, enabled: bool) {
@@ -436,17 +411,11 @@ impl StreamReader {
             .mpeg
             .as_mut()
             .map_or((0, 0), MpegWatch::take_damage);
-        let (ogg_pages, ogg_bytes) = watchers
-            .ogg
-            .as_mut()
-            .map_or((0, 0), OggPageCheck::take_damage);
         let (mkv_regions, mkv_bytes) = watchers.mkv.as_mut().map_or((0, 0), MkvWatch::take_skipped);
         let (ts_packets, ts_bytes) = watchers.ts.as_mut().map_or((0, 0), TsWatch::take_damage);
         SkippedData {
             mpeg_resyncs,
             mpeg_bytes,
-            ogg_pages,
-            ogg_bytes,
             mkv_regions,
             mkv_bytes,
             ts_packets,

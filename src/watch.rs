@@ -1,6 +1,6 @@
 //! The interface between the byte queue (`stream_buffer`) and the container watchers
-//! (`ts_unwrap`, `mkv_watch`, `mpeg_split`, `flac_split`, `ogg_check`): what a watcher sees of the bytes on their way to the
-//! format reader, and what it may decide about them.
+//! (`ts_unwrap`, `mkv_watch`, `mpeg_split`, `flac_split`): what a watcher sees of the bytes on
+//! their way to the format reader, and what it may decide about them.
 //!
 //! Before each read the queue shows every active watcher the queued bytes ([`Queue`]), and each
 //! answers with an [`Ahead`]: bytes at the read position to drop, how far the reader may read,
@@ -126,9 +126,6 @@ pub struct SkippedData {
     /// Times MPEG frame sync was lost and regained inside a file, and bytes skipped to do so.
     pub mpeg_resyncs: u32,
     pub mpeg_bytes: u64,
-    /// Ogg pages whose CRC failed, and bytes skipped to find the next page.
-    pub ogg_pages: u32,
-    pub ogg_bytes: u64,
     /// Damaged Matroska regions, and bytes dropped from their start to the next cluster.
     pub mkv_regions: u32,
     pub mkv_bytes: u64,

@@ -313,6 +313,26 @@ const OPUS_OGG: Case = Case {
     min_snr_48k_mono: 95.0,
     reference: None,
 };
+/// Ogg Opus beside a Skeleton track (GStreamer's `oggmux skeleton=true`), with the audio's first
+/// page first or the Skeleton's: the Skeleton is passed over.
+const OPUS_OGG_SKELETON: Case = Case {
+    fixture: "opus_skeleton.ogg",
+    ..OPUS_OGG
+};
+const OPUS_OGG_SKELETON_FIRST: Case = Case {
+    fixture: "opus_skeleton_first.ogg",
+    ..OPUS_OGG
+};
+/// Ogg Opus behind an ID3v2 tag: the probe finds the first page after it.
+const OPUS_OGG_ID3V2: Case = Case {
+    fixture: "opus_id3v2.ogg",
+    ..OPUS_OGG
+};
+/// Ogg whose first stream is Theora video: the Vorbis stream after it is decoded.
+const VORBIS_OGV_VIDEO_FIRST: Case = Case {
+    fixture: "vorbis_theora.ogv",
+    ..VORBIS_OGG
+};
 /// A pre-skip longer than a packet is trimmed in full (the libopus adapter trimmed it from the
 /// first packet only).
 const OPUS_OGG_LONG_PRESKIP: Case = Case {
@@ -902,6 +922,10 @@ format_tests! {
     keep_aiff, default_aiff => AIFF;
     keep_aac_m4a_moov_end, default_aac_m4a_moov_end => AAC_M4A_MOOV_END;
     keep_aac_mp4_video_first, default_aac_mp4_video_first => AAC_MP4_VIDEO_FIRST;
+    keep_opus_ogg_skeleton, default_opus_ogg_skeleton => OPUS_OGG_SKELETON;
+    keep_opus_ogg_skeleton_first, default_opus_ogg_skeleton_first => OPUS_OGG_SKELETON_FIRST;
+    keep_opus_ogg_id3v2, default_opus_ogg_id3v2 => OPUS_OGG_ID3V2;
+    keep_vorbis_ogv_video_first, default_vorbis_ogv_video_first => VORBIS_OGV_VIDEO_FIRST;
     keep_aac_ts, default_aac_ts => AAC_TS;
     keep_opus_ogg_long_preskip, default_opus_ogg_long_preskip => OPUS_OGG_LONG_PRESKIP;
     keep_aac_ts_cut, default_aac_ts_cut => AAC_TS_CUT;

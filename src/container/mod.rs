@@ -5,15 +5,15 @@
 //! [`PcmStreamReader`] that cuts the samples into packets for symphonia's PCM codec. They are
 //! registered in the probe ahead of symphonia's WAV and AIFF readers, which still read what ours
 //! do not (ADPCM WAV). `mp4` holds an MP4 whose index comes last until the index arrives; `flac`
-//! repairs a FLAC header whose tags would make symphonia refuse the stream; `ogg_audio` reads Ogg
-//! files whose first stream is Opus, Vorbis, Speex or FLAC (`ogg_opus` and `ogg_vorbis` know the
+//! repairs a FLAC header whose tags would make symphonia refuse the stream; `ogg_audio` reads the
+//! first Opus, Vorbis, Speex or FLAC stream of an Ogg file (`ogg_opus` and `ogg_vorbis` know the
 //! first two), on `ogg_pages`, which hands out each packet as soon as its bytes are in.
 //!
 //! The byte watchers (`crate::watch::ByteWatch`) sit between the byte queue and the readers:
 //! `mpeg_split` (where one MPEG audio or ADTS file ends and the next begins), `flac_split`
 //! (where FLAC frames change format or a new `fLaC` header starts), `mkv_watch` (Matroska
-//! structure and damage), `ogg_check` (Ogg page CRCs under symphonia's Ogg reader); `mp4_edit` reads an MP4's edit list
-//! and gapless tags from the head of the stream. `source` is the byte source under symphonia's
+//! structure and damage); `mp4_edit` reads an MP4's edit list and gapless tags from the head of
+//! the stream. `source` is the byte source under symphonia's
 //! `MediaSourceStream`, with what keeps its read-ahead ring small for our readers.
 
 pub mod aiff;
@@ -27,7 +27,6 @@ pub mod mp4_edit;
 pub mod mpeg_audio;
 pub mod mpeg_split;
 pub mod ogg_audio;
-pub mod ogg_check;
 pub mod ogg_opus;
 pub mod ogg_pages;
 pub mod ogg_vorbis;

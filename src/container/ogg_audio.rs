@@ -1,14 +1,13 @@
-//! Ogg files whose first logical stream is Opus (RFC 7845), Vorbis, Speex or FLAC: their
-//! packets, timestamps and trims, on the pages `ogg_pages` reads.
+//! The first Opus (RFC 7845), Vorbis, Speex or FLAC stream of an Ogg file: its packets,
+//! timestamps and trims, on the pages `ogg_pages` reads. Streams in other codecs (a Skeleton
+//! track, video, subtitles) are passed over.
 //!
 //! Written here rather than read with symphonia's Ogg reader for three reasons. That reader
 //! hands a page's packets out only once the whole page is in (see `ogg_pages`), a second late
 //! with the pages ffmpeg and libopusenc write; it keeps a read-ahead ring that grows to 128 KiB
 //! per stream, where this one keeps none (the ring restarts at its first byte between pages);
 //! and it reads neither Opus of channel mapping family 255 (channels with no speaker assigned),
-//! which `codecs::opus_multistream` decodes, nor Speex, which `codecs::speex` does. Ogg files
-//! whose first stream is something else (a Skeleton track, video) still go to symphonia's
-//! reader.
+//! which `codecs::opus_multistream` decodes, nor Speex, which `codecs::speex` does.
 //!
 //! Timestamps count samples from the stream's first packet (at 48 kHz for Opus, pre-skip
 //! included: the decoder trims it, as RFC 7845 section 4.2 asks). The last page's granule
@@ -26,11 +25,14 @@ use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::codecs::audio::VerificationCheck;
 use symphonia::core::codecs::audio::well_known::{CODEC_ID_FLAC, CODEC_ID_SPEEX};
 use symphonia::core::errors::{Error as SymphoniaError, Result, SeekErrorKind, seek_error};
+use symphonia::core::formats::probe::{
+    ProbeDataMatchSpec, ProbeFormatData, ProbeableFormat, Score, Scoreable,
+};
 use symphonia::core::formats::well_known::FORMAT_ID_OGG;
 use symphonia::core::formats::{
-    FormatInfo, FormatReader, MediaInfo, SeekMode, SeekTo, SeekedTo, Track,
+    FormatInfo, FormatOptions, FormatReader, MediaInfo, SeekMode, SeekTo, SeekedTo, Track,
 };
-use symphonia::core::io::{BufReader, MediaSourceStream};
+use symphonia::core::io::{BufReader, MediaSourceStream, ReadBytes, ScopedStream, SeekBuffered};
 use symphonia::core::meta::{Metadata, MetadataBuilder, MetadataLog};
 use symphonia::core::packet::{Packet, PacketBuilder};
 use symphonia::core::units::{Duration, Timestamp};
@@ -59,9 +61,69 @@ pub fn channels_by_count(count: u8) -> Channels {
     }
 }
 
-/// Whether the first packet of a logical stream, `head`, is one of a codec this reader reads.
-pub fn reads(head: &[u8]) -> bool {
-    Codec::identify(head).is_some()
+/// Whether the source is at the first page of an Ogg logical stream (the capture pattern, stream
+/// version 0, the first-page flag); the source is left where it was.
+pub fn at_first_page(source: &mut MediaSourceStream<'_>) -> bool {
+    let start = source.pos();
+    let mut header = [0u8; 6];
+    let found = source.read_buf_exact(&mut header).is_ok()
+        && header[..4] == *b"OggS"
+        && header[4] == 0
+        && header[5] & 0x02 != 0;
+    source.seek_buffered(start);
+    found
+}
+
+/// What a logical stream not read here holds, by the magic of its first packet.
+fn codec_name(head: &[u8]) -> &'static str {
+    const NAMES: [(&[u8], &str); 11] = [
+        (b"fishead\0", "a Skeleton track"),
+        (b"\x80theora", "Theora video"),
+        (b"\x80daala", "Daala video"),
+        (b"OVP80", "VP8 video"),
+        (b"BBCD\0", "Dirac video"),
+        (b"\x80kate\0\0\0", "Kate text"),
+        (b"CELT    ", "CELT"),
+        (
+            SpeexHeader::MAGIC,
+            "Speex (with a header this element cannot read)",
+        ),
+        (
+            b"\x01vorbis",
+            "Vorbis (with a header this element cannot read)",
+        ),
+        (
+            b"\x7fFLAC",
+            "FLAC (in an Ogg mapping version this element does not know)",
+        ),
+        (b"OpusHead", "Opus (with a header this element cannot read)"),
+    ];
+    NAMES
+        .iter()
+        .find(|(magic, _)| head.starts_with(magic))
+        .map_or("a codec this element does not know", |(_, name)| name)
+}
+
+/// The ERROR's message for an Ogg link whose streams hold `passed_over`.
+fn no_decodable_stream(passed_over: &[&str]) -> String {
+    // A Skeleton track only describes the others: name it only if there is nothing else.
+    let mut names: Vec<&str> = passed_over
+        .iter()
+        .copied()
+        .filter(|name| *name != "a Skeleton track")
+        .collect();
+    if names.is_empty() {
+        names = passed_over.to_vec();
+    }
+    if names.is_empty() {
+        return "no supported audio format found: the Ogg stream has no logical stream".into();
+    }
+    names.dedup();
+    format!(
+        "no supported audio format found: the Ogg stream holds {}, which this element does not \
+         decode (it decodes Opus, Vorbis, Speex and FLAC in Ogg)",
+        names.join(" and ")
+    )
 }
 
 /// The decoder's parameters from the first packet of Ogg FLAC (its mapping: `0x7f`, "FLAC",
@@ -105,8 +167,18 @@ enum Codec {
 
 impl Codec {
     /// The codec, its decoder's parameters and the samples to trim at the start, from the first
-    /// packet of a logical stream.
-    fn identify(head: &[u8]) -> Option<(Codec, AudioCodecParameters, u32)> {
+    /// packet of a logical stream; `None` for a codec not read here; why not, for a variant of
+    /// one that nothing here decodes.
+    fn identify(
+        head: &[u8],
+    ) -> std::result::Result<Option<(Codec, AudioCodecParameters, u32)>, String> {
+        if let Some(why) = ogg_opus::unsupported_mapping(head) {
+            return Err(why);
+        }
+        Ok(Self::identify_supported(head))
+    }
+
+    fn identify_supported(head: &[u8]) -> Option<(Codec, AudioCodecParameters, u32)> {
         if let Some((params, pre_skip)) = ogg_opus::codec_params(head) {
             return Some((Codec::Opus, params, pre_skip));
         }
@@ -237,8 +309,7 @@ impl Logical {
     }
 }
 
-/// Reads the audio stream(s) of an Ogg file whose first logical stream is Opus, Vorbis, Speex or
-/// FLAC.
+/// Reads the audio stream of an Ogg file, and of each chained file after it.
 pub struct OggAudioReader<'s> {
     source: MediaSourceStream<'s>,
     pages: PageReader,
@@ -251,15 +322,17 @@ pub struct OggAudioReader<'s> {
     first_audio: Option<Vec<u8>>,
     /// The header of a page that starts another logical stream, read at the end of this one.
     pending_first_page: Option<PageHeader>,
-    /// The first page of a following stream in another codec: given back by `into_inner`.
-    unread: Option<Vec<u8>>,
+    /// The pages read of a following link (chained file) with no stream to decode: given back
+    /// by `into_inner`, so the next reader reports it.
+    unread: Vec<u8>,
     done: bool,
 }
 
 impl<'s> OggAudioReader<'s> {
-    /// Reads the stream's header packets. The source is at the first page, which
-    /// `ogg_opus::first_page` found to be a stream this reader reads.
-    pub fn try_new(source: MediaSourceStream<'s>) -> Result<Self> {
+    /// Reads the header packets of the first stream of the file in a codec read here. The
+    /// source is at the first page (see [`at_first_page`]). On failure, the message for the
+    /// ERROR: why nothing in the file can be decoded.
+    pub fn open(source: MediaSourceStream<'s>) -> std::result::Result<Self, String> {
         let mut reader = OggAudioReader {
             source,
             pages: PageReader::new(),
@@ -270,54 +343,87 @@ impl<'s> OggAudioReader<'s> {
             metadata: MetadataLog::default(),
             first_audio: None,
             pending_first_page: None,
-            unread: None,
+            unread: Vec::new(),
             done: false,
         };
         let header = loop {
-            match reader.pages.next(&mut reader.source, PageHeader::first)? {
-                Event::Page { header, .. } => break header,
-                Event::End => {
-                    return Err(SymphoniaError::IoError(io::ErrorKind::UnexpectedEof.into()));
-                }
-                _ => {}
+            match reader.pages.next(&mut reader.source, PageHeader::first) {
+                Ok(Event::Page { header, .. }) => break header,
+                Ok(Event::End) => return Err("the stream ended before its first Ogg page".into()),
+                Ok(_) => {}
+                Err(e) => return Err(format!("the Ogg stream could not be read: {e}")),
             }
         };
-        if !reader.start_stream(header)? {
-            return Err(SymphoniaError::Unsupported(
-                "ogg: the first stream is in a codec this reader does not read",
-            ));
+        match reader.start_link(header) {
+            Ok(Ok(())) => Ok(reader),
+            Ok(Err(why)) => Err(why),
+            Err(e) => Err(format!("the Ogg stream could not be read: {e}")),
         }
-        Ok(reader)
     }
 
-    /// Reads the identification and comment headers of the stream whose first page is
-    /// `header`. False if that stream is in another codec: its first page is kept for
-    /// `into_inner`.
-    fn start_stream(&mut self, header: PageHeader) -> Result<bool> {
-        let serial = header.serial();
-        let head = loop {
-            match self
-                .pages
-                .next(&mut self.source, |h| h.serial() == serial)?
-            {
-                Event::Packet(packet) => break packet,
+    /// [`Self::open`] for symphonia's probe and a format hint, where the message cannot go.
+    pub fn try_new(source: MediaSourceStream<'s>) -> Result<Self> {
+        Self::open(source).map_err(|_| {
+            SymphoniaError::Unsupported("ogg: no stream in a codec this element decodes")
+        })
+    }
+
+    /// Finds the stream to decode in the link (one Ogg file of a chain) whose first page is
+    /// `header`, and reads its headers. A link's first pages are those of its logical streams,
+    /// one packet each, before any other page (RFC 3533 section 4): streams in codecs not read
+    /// here (a Skeleton track, video) are passed over there. The inner error says why no stream
+    /// of the link can be decoded; the pages read are kept for `into_inner`.
+    fn start_link(&mut self, mut header: PageHeader) -> Result<std::result::Result<(), String>> {
+        let mut passed_over = Vec::new();
+        loop {
+            let head = match self.pages.next(&mut self.source, |_| true)? {
+                Event::Packet(packet) => Some(packet),
                 Event::Damaged => {
                     return Err(SymphoniaError::DecodeError("ogg: damaged first page"));
                 }
-                Event::End => {
-                    return Err(SymphoniaError::IoError(io::ErrorKind::UnexpectedEof.into()));
+                // The end, or a first page whose packet goes on (which RFC 3533 does not allow).
+                Event::End | Event::Page { .. } => None,
+            };
+            let serial = header.serial();
+            let sequence = header.sequence();
+            self.unread.extend(header.into_bytes());
+            let Some(head) = head else {
+                return Ok(Err(no_decodable_stream(&passed_over)));
+            };
+            self.unread.extend(&head);
+            match Codec::identify(&head) {
+                Ok(Some((codec, params, delay))) => {
+                    self.unread.clear();
+                    self.start_stream(serial, sequence, codec, params, delay)?;
+                    return Ok(Ok(()));
                 }
-                Event::Page { .. } => {}
+                Ok(None) => passed_over.push(codec_name(&head)),
+                Err(why) => return Ok(Err(why)),
             }
-        };
-        let Some((mut codec, mut params, delay)) = Codec::identify(&head) else {
-            let mut page = header.into_bytes();
-            page.extend_from_slice(&head);
-            self.unread = Some(page);
-            return Ok(false);
-        };
+            // The next page: another stream's first page, or the end of the link's first pages.
+            header = match self.pages.next(&mut self.source, |_| true)? {
+                Event::Page { header, .. } if header.first() => header,
+                Event::Page { header, .. } => {
+                    self.unread.extend(header.into_bytes());
+                    return Ok(Err(no_decodable_stream(&passed_over)));
+                }
+                _ => return Ok(Err(no_decodable_stream(&passed_over))),
+            };
+        }
+    }
+
+    /// Reads the comment and other header packets of the stream `serial`, whose identification
+    /// header said `codec`, and makes it the track.
+    fn start_stream(
+        &mut self,
+        serial: u32,
+        sequence: u32,
+        mut codec: Codec,
+        mut params: AudioCodecParameters,
+        delay: u32,
+    ) -> Result<()> {
         self.stream = Logical::new(serial);
-        self.stream.sequence = Some(header.sequence());
+        self.stream.sequence = Some(sequence);
         // The comment header comes next, then any other headers, on pages of their own (RFC
         // 7845 section 3; Speex and Vorbis likewise). Damage before the audio is skipped like
         // damage anywhere (the audio packets report theirs).
@@ -353,7 +459,7 @@ impl<'s> OggAudioReader<'s> {
         self.tracks = vec![track];
         // Header pages have granule position 0: the audio's own pages say where it starts.
         self.stream.page_granule = None;
-        Ok(true)
+        Ok(())
     }
 
     /// The next header packet of the stream being read: damage before it is passed over.
@@ -479,13 +585,14 @@ impl FormatReader for OggAudioReader<'_> {
             self.done = true;
             return Ok(None);
         };
-        if self.start_stream(header)? {
+        match self.start_link(header)? {
             // A chained stream: a new track, and a decoder for it.
-            Err(SymphoniaError::ResetRequired)
-        } else {
-            // Another codec follows: whoever reads on gets its first page back.
-            self.done = true;
-            Ok(None)
+            Ok(()) => Err(SymphoniaError::ResetRequired),
+            // Nothing to decode follows: whoever reads on gets its pages back.
+            Err(_) => {
+                self.done = true;
+                Ok(None)
+            }
         }
     }
 
@@ -493,25 +600,59 @@ impl FormatReader for OggAudioReader<'_> {
     where
         Self: 'a,
     {
-        match self.unread {
-            None => self.source,
-            Some(page) => MediaSourceStream::new(
-                Box::new(Unseekable::new(io::Read::chain(
-                    io::Cursor::new(page),
-                    self.source,
-                ))),
-                Default::default(),
-            ),
+        if self.unread.is_empty() {
+            return self.source;
         }
+        MediaSourceStream::new(
+            Box::new(Unseekable::new(io::Read::chain(
+                io::Cursor::new(self.unread),
+                self.source,
+            ))),
+            Default::default(),
+        )
+    }
+}
+
+impl Scoreable for OggAudioReader<'_> {
+    /// A first page of a logical stream (the marker matched the capture pattern).
+    fn score(mut source: ScopedStream<&mut MediaSourceStream<'_>>) -> Result<Score> {
+        let mut header = [0u8; 6];
+        source.read_buf_exact(&mut header)?;
+        Ok(if header[4] == 0 && header[5] & 0x02 != 0 {
+            Score::Supported(255)
+        } else {
+            Score::Unsupported
+        })
+    }
+}
+
+impl ProbeableFormat<'_> for OggAudioReader<'_> {
+    fn try_probe_new(
+        source: MediaSourceStream<'_>,
+        _opts: FormatOptions,
+    ) -> Result<Box<dyn FormatReader + '_>> {
+        Ok(Box::new(OggAudioReader::try_new(source)?))
+    }
+
+    fn probe_data() -> &'static [ProbeFormatData] {
+        static DATA: [ProbeFormatData; 1] = [ProbeFormatData {
+            spec: ProbeDataMatchSpec {
+                extensions: &["ogg", "oga", "opus", "spx"],
+                mime_types: &["audio/ogg"],
+                markers: &[b"OggS"],
+            },
+            info: OGG_INFO,
+        }];
+        &DATA
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::container::ogg_check::page_len;
     use crate::container::ogg_opus::tests::{opus_head, source};
     use crate::container::ogg_pages::tests::page;
+    use crate::container::ogg_pages::tests::{page_crc, page_len};
     use std::io;
 
     fn tags(title: &str) -> Vec<u8> {
@@ -600,7 +741,7 @@ mod tests {
             let mut p = bytes[at..at + len].to_vec();
             if let Some(granule) = PageHeader::granule_of(&p).filter(|&g| g > 0) {
                 p[6..14].copy_from_slice(&(granule + 10_000).to_le_bytes());
-                let crc = crate::container::ogg_check::page_crc(&p);
+                let crc = page_crc(&p);
                 p[22..26].copy_from_slice(&crc.to_le_bytes());
             }
             late.extend(p);
@@ -616,9 +757,11 @@ mod tests {
     fn chained_streams_reset_and_another_codec_is_given_back() {
         let mut bytes = stream(5, 3, 2, 0);
         bytes.extend(stream(6, 2, 2, 0));
-        let vorbis = page(7, 0, 0x02, 0, &[b"\x01vorbis and more"], false);
-        bytes.extend(&vorbis);
-        bytes.extend(b"rest");
+        // A link in a codec not read here: its pages come back whole.
+        let mut other = page(7, 0, 0x02, 0, &[b"\x01vorbis and more"], false);
+        other.extend(page(7, 1, 0, 0, &[b"more of it"], false));
+        other.extend(b"rest");
+        bytes.extend(&other);
         let mut reader = Box::new(OggAudioReader::try_new(source(bytes)).unwrap());
         assert_eq!(
             read_all(&mut reader),
@@ -634,7 +777,66 @@ mod tests {
         assert_eq!(reader.tracks()[0].id, 6);
         let mut rest = Vec::new();
         io::Read::read_to_end(&mut reader.into_inner(), &mut rest).unwrap();
-        assert_eq!(rest, [vorbis, b"rest".to_vec()].concat());
+        assert_eq!(rest, other);
+    }
+
+    /// `bytes` with a first page of stream 9 holding `head` put in front.
+    fn behind_first_page(head: &[u8], bytes: &[u8]) -> Vec<u8> {
+        let mut out = page(9, 0, 0x02, 0, &[head], false);
+        out.extend(bytes);
+        out
+    }
+
+    #[test]
+    fn streams_not_read_here_are_passed_over_at_the_start_of_a_link() {
+        let alone = read_all(&mut OggAudioReader::try_new(source(stream(5, 4, 2, 0))).unwrap());
+        // A Skeleton track's first page before the audio's, its other pages among the audio's.
+        let mut bytes = behind_first_page(b"fishead\0 and the rest", &stream(5, 4, 2, 0));
+        let at = page_len(&bytes).unwrap() + page_len(&bytes[page_len(&bytes).unwrap()..]).unwrap();
+        bytes.splice(at..at, page(9, 1, 0x04, 0, &[b"fisbone"], false));
+        let mut reader = OggAudioReader::open(source(bytes)).unwrap();
+        assert_eq!(reader.tracks()[0].id, 5);
+        assert_eq!(read_all(&mut reader), alone);
+    }
+
+    #[test]
+    fn a_file_with_nothing_to_decode_says_what_it_holds() {
+        let open_error = |bytes: Vec<u8>| OggAudioReader::open(source(bytes)).err().unwrap();
+        let mut video = page(9, 0, 0x02, 0, &[b"fishead\0"], false);
+        video.extend(page(3, 0, 0x02, 0, &[b"\x80theora and more"], false));
+        video.extend(page(3, 1, 0, 0, &[b"video"], false));
+        let why = open_error(video);
+        assert!(
+            why.contains("the Ogg stream holds Theora video, which"),
+            "{why}"
+        );
+        let why = open_error(page(9, 0, 0x02, 0, &[b"CELT    more"], false));
+        assert!(why.contains("holds CELT, which"), "{why}");
+        let why = open_error(page(9, 0, 0x02, 0, &[b"fishead\0"], false));
+        assert!(why.contains("holds a Skeleton track, which"), "{why}");
+        let why = open_error(behind_first_page(
+            b"\x80kate\0\0\0 subtitles",
+            &page(5, 0, 0x02, 0, &[&opus_head(2, 4, 0)], false),
+        ));
+        assert!(
+            why.contains("family 2 and 4 channels is not supported"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn the_first_page_is_told_without_moving_the_source() {
+        let first = |bytes: &[u8]| {
+            let mut source = source(bytes.to_vec());
+            let found = at_first_page(&mut source);
+            assert_eq!(source.pos(), 0);
+            found
+        };
+        assert!(first(&page(9, 0, 0x02, 0, &[b"anything"], false)));
+        assert!(!first(&page(9, 1, 0, 0, &[b"not a first page"], false)));
+        assert!(!first(b"OggS\x01\x02 version 1"));
+        assert!(!first(b"fLaC"));
+        assert!(!first(b""));
     }
 
     #[test]

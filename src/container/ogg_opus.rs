@@ -1,107 +1,26 @@
-//! Ogg Opus (RFC 7845): the look at an Ogg stream's first page that decides which reader gets
-//! it (ours, `ogg_audio`, for Opus, Vorbis, Speex and FLAC; symphonia's for the rest), and what
-//! the reader needs to know of Opus: the decoder's parameters from the OpusHead and each
-//! packet's length from its TOC byte.
+//! Ogg Opus (RFC 7845): what the Ogg reader (`ogg_audio`) needs to know of Opus: the channel
+//! mappings decoded here and the decoder's parameters from the OpusHead, and each packet's length
+//! from its TOC byte.
 
 use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
-use symphonia::core::io::{MediaSourceStream, ReadBytes, SeekBuffered};
 
 use crate::codecs::opus_multistream::OpusHead;
-use crate::codecs::speex::SpeexHeader;
 use crate::container::ogg_audio;
-use crate::container::ogg_check::page_len;
 
-/// Bytes of the page header before the lacing values.
-const PAGE_HEADER: usize = 27;
-/// The largest first page looked at: an OpusHead is 19 bytes and a mapping table of at most 257.
-const MAX_HEAD_PAGE: usize = 1024;
 /// Opus always counts time at 48 kHz in Ogg (RFC 7845 section 4).
 const RATE: u32 = 48_000;
 
-/// What the first page of an Ogg stream says.
-#[derive(Debug, PartialEq, Eq)]
-pub enum FirstPage {
-    /// The first logical stream is Opus with a channel mapping that can be decoded, or Speex:
-    /// `ogg_audio::OggAudioReader` reads it.
-    Ours,
-    /// A mapping nothing here decodes: why, for the ERROR message.
-    Unsupported(String),
-    /// The first stream of the Ogg file is in a codec nothing here decodes (Speex, CELT, Theora
-    /// video): its name, for the ERROR if no other stream can be decoded.
-    Undecoded(&'static str),
-    /// Anything else.
-    Other,
-}
-
-/// Looks at the Ogg page at the source's position, if any, and leaves the source where it was.
-pub fn first_page(source: &mut MediaSourceStream<'_>) -> FirstPage {
-    let start = source.pos();
-    let mut header = [0u8; PAGE_HEADER];
-    // Look no further than an OpusHead page can be: reading on would wait for bytes another
-    // container's reader may not need yet, and could go past what the source can rewind.
-    let peeked = source.read_buf_exact(&mut header[..4]).and_then(|_| {
-        if &header[..4] != b"OggS" {
-            return Ok(None);
-        }
-        source.read_buf_exact(&mut header[4..])?;
-        let mut page = header.to_vec();
-        page.resize(PAGE_HEADER + header[26] as usize, 0);
-        source.read_buf_exact(&mut page[PAGE_HEADER..])?;
-        let len = page_len(&page).unwrap_or(page.len());
-        if len > MAX_HEAD_PAGE {
-            return Ok(None);
-        }
-        let body_at = page.len();
-        page.resize(len, 0);
-        source.read_buf_exact(&mut page[body_at..])?;
-        Ok(Some(page))
-    });
-    source.seek_buffered(start);
-    match peeked {
-        Ok(Some(page)) => classify(&page),
-        _ => FirstPage::Other,
-    }
-}
-
-fn classify(page: &[u8]) -> FirstPage {
-    let body = first_page_body(page);
-    let Some(head) = body.and_then(OpusHead::parse) else {
-        if body.is_some_and(ogg_audio::reads) {
-            return FirstPage::Ours;
-        }
-        return undecoded_codec(page).map_or(FirstPage::Other, FirstPage::Undecoded);
-    };
+/// Why the OpusHead `head` cannot be decoded here, if it is one with a channel mapping nothing
+/// here decodes.
+pub fn unsupported_mapping(head: &[u8]) -> Option<String> {
+    let head = OpusHead::parse(head)?;
     match (head.mapping_family, head.channels) {
-        (0, 1..=2) | (1 | 255, 1..=8) => FirstPage::Ours,
-        (family, channels) => FirstPage::Unsupported(format!(
+        (0, 1..=2) | (1 | 255, 1..=8) => None,
+        (family, channels) => Some(format!(
             "Ogg Opus with channel mapping family {family} and {channels} channels is not \
              supported (family 0 with 1 or 2 channels, and families 1 and 255 with up to 8, are)"
         )),
-    }
-}
-
-/// The body of `page` when it is the first page of a logical stream (BOS, stream version 0),
-/// where a codec's identification header starts.
-fn first_page_body(page: &[u8]) -> Option<&[u8]> {
-    let first_page = page.get(..4)? == b"OggS" && page[4] == 0 && page[5] & 0x02 != 0;
-    let segments = *page.get(26)? as usize;
-    page.get(PAGE_HEADER + segments..).filter(|_| first_page)
-}
-
-/// The codec of a first page's stream, by its header packet's magic, when it is one nothing here
-/// decodes.
-fn undecoded_codec(page: &[u8]) -> Option<&'static str> {
-    let packet = first_page_body(page)?;
-    if packet.starts_with(SpeexHeader::MAGIC) {
-        // A Speex header this element cannot read.
-        Some("Speex")
-    } else if packet.starts_with(b"CELT    ") {
-        Some("CELT")
-    } else if packet.starts_with(b"\x80theora") {
-        Some("Theora video")
-    } else {
-        None
     }
 }
 
@@ -142,9 +61,9 @@ pub fn codec_params(head: &[u8]) -> Option<(AudioCodecParameters, u32)> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::container::ogg_pages::tests::page;
     use crate::container::source::Unseekable;
     use std::io;
+    use symphonia::core::io::MediaSourceStream;
 
     /// An OpusHead of `channels` channels, each its own stream, in `family`.
     pub(crate) fn opus_head(family: u8, channels: u8, pre_skip: u16) -> Vec<u8> {
@@ -180,34 +99,15 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn first_pages_are_classified() {
-        let first = |head: &[u8]| {
-            let mut source = source(page(9, 0, 0x02, 0, &[head], false));
-            let found = first_page(&mut source);
-            assert_eq!(source.pos(), 0, "the source is left where it was");
-            found
-        };
+    fn mappings_decoded_here_are_told_apart() {
         for (family, channels) in [(0, 1), (0, 2), (1, 6), (255, 4), (255, 8)] {
-            assert_eq!(first(&opus_head(family, channels, 0)), FirstPage::Ours);
+            assert_eq!(unsupported_mapping(&opus_head(family, channels, 0)), None);
+            assert!(codec_params(&opus_head(family, channels, 0)).is_some());
         }
         for (family, channels) in [(255, 9), (2, 4), (3, 4), (0, 3)] {
-            let FirstPage::Unsupported(message) = first(&opus_head(family, channels, 0)) else {
-                panic!("{family} {channels}");
-            };
-            assert!(message.contains(&format!("family {family} and {channels} channels")));
+            let why = unsupported_mapping(&opus_head(family, channels, 0)).unwrap();
+            assert!(why.contains(&format!("family {family} and {channels} channels")));
         }
-        assert_eq!(first(b"Speex   and more"), FirstPage::Undecoded("Speex"));
-        let mut ogg_flac = b"\x7fFLAC\x01\x00\x00\x01fLaC\x00\x00\x00\x22".to_vec();
-        ogg_flac.extend([0x10, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0x0a, 0xc4, 0x42, 0xf0]);
-        ogg_flac.extend([0; 20]);
-        assert_eq!(first(&ogg_flac), FirstPage::Ours);
-        ogg_flac[5] = 2;
-        assert_eq!(
-            first(&ogg_flac),
-            FirstPage::Other,
-            "a mapping version we do not know"
-        );
-        assert_eq!(first(b"\x01vorbis and more"), FirstPage::Other);
-        assert_eq!(first_page(&mut source(b"fLaC".to_vec())), FirstPage::Other);
+        assert_eq!(unsupported_mapping(b"\x01vorbis and more"), None);
     }
 }

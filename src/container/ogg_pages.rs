@@ -13,7 +13,6 @@ use std::io;
 
 use symphonia::core::io::{MediaSourceStream, ReadBytes};
 
-use super::ogg_check::crc_update;
 use super::source::restart_read_ahead;
 
 /// Bytes of a page header before its lacing values.
@@ -302,12 +301,51 @@ fn skip_with_crc(
     Ok(true)
 }
 
+/// Ogg's CRC-32 of `crc`'s bytes followed by `bytes`. Written out because the common CRC crates'
+/// catalogues do not carry this variant under a stable name, and it is a few lines.
+pub fn crc_update(crc: u32, bytes: &[u8]) -> u32 {
+    static TABLE: std::sync::LazyLock<[u32; 256]> = std::sync::LazyLock::new(|| {
+        let mut table = [0u32; 256];
+        for (i, entry) in table.iter_mut().enumerate() {
+            let mut crc = (i as u32) << 24;
+            for _ in 0..8 {
+                crc = if crc & 0x8000_0000 != 0 {
+                    (crc << 1) ^ 0x04c1_1db7
+                } else {
+                    crc << 1
+                };
+            }
+            *entry = crc;
+        }
+        table
+    });
+    let table = &*TABLE;
+    bytes.iter().fold(crc, |crc, byte| {
+        (crc << 8) ^ table[((crc >> 24) as u8 ^ byte) as usize]
+    })
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::container::ogg_check::page_crc;
     use crate::container::source::Unseekable;
     use symphonia::core::io::MediaSourceStreamOptions;
+
+    /// Length of the page starting at `page[0]`, once its header and lacing values are there.
+    pub(crate) fn page_len(page: &[u8]) -> Option<usize> {
+        let segments = *page.get(26)? as usize;
+        let lacing = page.get(27..27 + segments)?;
+        Some(27 + segments + lacing.iter().map(|l| *l as usize).sum::<usize>())
+    }
+
+    /// Ogg's CRC-32 (polynomial 0x04c11db7, no reflection, initial value and final xor 0) over the
+    /// page with its checksum field (bytes 22..26) taken as zero.
+    pub(crate) fn page_crc(page: &[u8]) -> u32 {
+        let header = page.len().min(22);
+        let crc = crc_update(0, &page[..header]);
+        let crc = crc_update(crc, &[0; 4][..page.len().saturating_sub(22).min(4)]);
+        crc_update(crc, page.get(26..).unwrap_or_default())
+    }
 
     /// A page of `serial` holding `packets` (the first continuing one from the previous page
     /// when `continued`; the last going on to the next page when `open_end`).

@@ -472,9 +472,6 @@ struct Worker<'a> {
     /// (see `container::mp4`), and the held file's edit list.
     after_held_file: Option<MediaSourceStream<'static>>,
     held_edit: Option<Option<mp4_edit::EditList>>,
-    /// The codec of an Ogg stream's first logical stream when nothing here decodes it, for the
-    /// ERROR if the stream cannot be opened.
-    ogg_undecoded: Option<&'static str>,
 }
 
 impl<'a> Worker<'a> {
@@ -491,7 +488,6 @@ impl<'a> Worker<'a> {
             streams_opened: 0,
             after_held_file: None,
             held_edit: None,
-            ogg_undecoded: None,
         }
     }
 
@@ -507,8 +503,6 @@ impl<'a> Worker<'a> {
         // Watch for concatenated MPEG audio files from the first byte; switched off once the
         // stream turns out to be something else.
         self.reader.set_mpeg_split(true);
-        // Likewise for Ogg, whose reader drops damaged pages without a word.
-        self.reader.set_ogg_check(true);
         // And for FLAC, whose reader and decoder assume every frame has the header's format.
         self.reader.set_flac_split(true);
         // And for Matroska, whose reader ignores DiscardPadding and gives up on damage.
@@ -558,9 +552,6 @@ impl<'a> Worker<'a> {
             let container = format.format_info().short_name;
             if !matches!(container, "mp1" | "mp2" | "mp3" | "aac") {
                 self.reader.set_mpeg_split(false);
-            }
-            if container != "ogg" {
-                self.reader.set_ogg_check(false);
             }
             if container != "flac" {
                 self.reader.set_flac_split(false);
@@ -849,12 +840,6 @@ impl<'a> Worker<'a> {
             self.events.send(DecoderEvent::Warning(format!(
                 "skipped {} bytes of damaged MPEG audio ({} loss(es) of frame sync)",
                 skipped.mpeg_bytes, skipped.mpeg_resyncs
-            )));
-        }
-        if skipped.ogg_pages > 0 || skipped.ogg_bytes > 0 {
-            self.events.send(DecoderEvent::Warning(format!(
-                "skipped {} damaged Ogg page(s) and {} bytes to find the next page",
-                skipped.ogg_pages, skipped.ogg_bytes
             )));
         }
         if skipped.ts_packets > 0 {

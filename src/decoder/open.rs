@@ -1,7 +1,7 @@
 //! Opening a format reader for each stream: the probe, a reader named by a hint (with the
 //! probe as fallback), and the streams symphonia's readers refuse as they are and read once
 //! something is put in front of them (an MP4 whose index comes last, FLAC with a malformed or
-//! missing header), and Ogg Opus, which our own reader reads.
+//! missing header), and Ogg, which our own reader reads.
 
 use std::io;
 use std::sync::LazyLock;
@@ -19,7 +19,6 @@ use crate::container::flac_frames::{FlacFrameReader, Stamping};
 use crate::container::mp4_edit;
 use crate::container::mpeg_audio::MpegAudioReader;
 use crate::container::ogg_audio::OggAudioReader;
-use crate::container::ogg_opus::FirstPage;
 use crate::container::source::Unseekable;
 use crate::container::{self, PcmStreamReader, mp4};
 use crate::format_hint::ContainerHint;
@@ -37,6 +36,8 @@ static PROBE: LazyLock<Probe> = LazyLock::new(|| {
     probe.register_format_at_tier::<PcmStreamReader>(Tier::Preferred);
     // Ahead of symphonia's MPEG reader, which refuses free format and streams of one frame.
     probe.register_format_at_tier::<MpegAudioReader>(Tier::Preferred);
+    // For Ogg after junk or a tag (an Ogg stream's first page at the start is opened directly).
+    probe.register_format_at_tier::<OggAudioReader>(Tier::Preferred);
     symphonia::default::register_enabled_formats(&mut probe);
     probe
 });
@@ -65,13 +66,8 @@ impl Worker<'_> {
             return self.open_held_mp4(source);
         }
         let may_be_ogg = matches!(self.settings.hint, None | Some(ContainerHint::Ogg));
-        if may_be_ogg {
-            match container::ogg_opus::first_page(&mut source) {
-                FirstPage::Ours => return self.open_ogg_audio(source),
-                FirstPage::Unsupported(message) => return Err(message),
-                FirstPage::Undecoded(codec) => self.ogg_undecoded = Some(codec),
-                FirstPage::Other => {}
-            }
+        if may_be_ogg && container::ogg_audio::at_first_page(&mut source) {
+            return self.open_ogg_audio(source);
         }
         let may_be_wav = matches!(self.settings.hint, None | Some(ContainerHint::Wav));
         if may_be_wav && container::riff::mpeg_audio_data(&mut source) {
@@ -133,12 +129,6 @@ impl Worker<'_> {
                     if may_be_flac && let Some(format) = self.open_headerless_flac(head, &e) {
                         return Ok(format);
                     }
-                }
-                if let Some(codec) = self.ogg_undecoded {
-                    return Err(format!(
-                        "no supported audio format found: the Ogg stream holds {codec}, which this \
-                         element does not decode (it decodes Opus, Vorbis and FLAC in Ogg)"
-                    ));
                 }
                 Err(format!(
                     "no supported audio format found in the first {} KiB of the stream ({e})",
@@ -207,7 +197,6 @@ impl Worker<'_> {
         // The watchers of other containers must not cut the media data short, and a hint's
         // replay limit must not either.
         self.reader.set_mpeg_split(false);
-        self.reader.set_ogg_check(false);
         self.reader.set_flac_split(false);
         self.reader.set_mkv_watch(false);
         self.reader.set_retain(None);
@@ -259,17 +248,14 @@ impl Worker<'_> {
         Ok(FlacFrameReader::take_over(Box::new(reader), stamping))
     }
 
-    /// Ogg whose first stream is Opus or Speex: our reader (see `container::ogg_audio`), which
-    /// checks its pages itself.
+    /// Ogg: our reader (see `container::ogg_audio`), whose message says why a file with nothing
+    /// to decode cannot be.
     fn open_ogg_audio(
         &mut self,
         source: MediaSourceStream<'static>,
     ) -> Result<Box<dyn FormatReader>, String> {
         self.reader.set_retain(None);
-        self.reader.set_ogg_check(false);
-        OggAudioReader::try_new(source)
-            .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
-            .map_err(|e| format!("the Ogg stream could not be read: {e}"))
+        OggAudioReader::open(source).map(|reader| Box::new(reader) as Box<dyn FormatReader>)
     }
 }
 
@@ -316,7 +302,7 @@ fn open_hinted(
     Ok(match hint {
         ContainerHint::MpegAudio => Box::new(MpegAudioReader::try_new(source, opts)?),
         ContainerHint::Adts => Box::new(readers::AdtsReader::try_new(source, opts)?),
-        ContainerHint::Ogg => Box::new(readers::OggReader::try_new(source, opts)?),
+        ContainerHint::Ogg => Box::new(OggAudioReader::try_new(source)?),
         // A WAV or AIFF variant ours refuses (ADPCM) falls back to the probe, where symphonia's
         // readers get it.
         ContainerHint::Wav | ContainerHint::Aiff => match container::open_pcm_container(source) {

@@ -57,16 +57,11 @@ impl Worker<'_> {
             // The first output sample is stamped with the time its first byte came in; it can go
             // out only once the priming before it, its packet, the packets the reader and the
             // codec hold back, and a resampler block have come in after that byte.
-            // symphonia's Ogg reader (Ogg whose first stream is not audio) hands a page's packets out together once the
-            // page is in: the first waits for the others (ffmpeg writes pages of 1 s by default,
-            // live servers short ones). Our Ogg reader hands a packet out with the input piece
-            // that brings its last byte, and a FLAC frame goes out with the piece
-            // that brings the next frame's header (see `container::flac_frames`): a piece's
-            // worth, at most a packet.
+            // Our Ogg reader hands a packet out with the input piece that brings its last byte
+            // (see `container::ogg_pages`), and a FLAC frame goes out with the piece that brings
+            // the next frame's header (see `container::flac_frames`): a piece's worth, at most a
+            // packet.
             let lookahead_frames = match stream.container.as_str() {
-                "ogg" if self.reader.ogg_check_active() => {
-                    u64::from(self.reader.ogg_packets_in_last_page()).max(1) * stream.packet_frames
-                }
                 "flac" | "ogg" if stream.payload_bytes > 0 => (self.reader.largest_push() as u64
                     * stream.payload_frames
                     / stream.payload_bytes)

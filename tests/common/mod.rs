@@ -449,6 +449,21 @@ fn recipe(name: &str) -> Recipe {
         "two_audio_tracks.ts" => EncodeWithSecondAudio(&[
             "-map", "0:a", "-map", "1:a", "-c:a", "aac", "-b:a", "128k", "-f", "mpegts",
         ]),
+        // Ogg whose first stream is video (Theora), as ffmpeg writes a `.ogv`.
+        "vorbis_theora.ogv" => EncodeWithVideo(&[
+            "-map",
+            "1:v",
+            "-map",
+            "0:a",
+            "-c:v",
+            "libtheora",
+            "-c:a",
+            "libvorbis",
+            "-q:a",
+            "4",
+            "-f",
+            "ogg",
+        ]),
         "aac_video_first.mp4" => EncodeWithVideo(&[
             "-map",
             "1:v",
@@ -531,6 +546,37 @@ fn recipe(name: &str) -> Recipe {
             b[22..26].fill(0);
             let crc = ogg_crc(&b[..page_len]);
             b[22..26].copy_from_slice(&crc.to_le_bytes());
+        }),
+        // An Ogg Skeleton track beside the audio, as GStreamer's `oggmux skeleton=true` writes
+        // it (the audio's first page first)...
+        "opus_skeleton.ogg" => GstRemux("opus.ogg", "oggdemux ! oggmux skeleton=true"),
+        // ...and with the Skeleton's first page first, as RFC 3533's Skeleton specification and
+        // liboggz write it.
+        "opus_skeleton_first.ogg" => Patched("opus_skeleton.ogg", "Skeleton page first", |b| {
+            let page_len = |page: &[u8]| {
+                let segments = usize::from(page[26]);
+                27 + segments
+                    + page[27..27 + segments]
+                        .iter()
+                        .map(|&l| usize::from(l))
+                        .sum::<usize>()
+            };
+            let first = page_len(b);
+            let second = page_len(&b[first..]);
+            assert_eq!(
+                &b[first + 28..first + 36],
+                b"fishead\0",
+                "the Skeleton page is second"
+            );
+            b[..first + second].rotate_left(first);
+        }),
+        // An ID3v2 tag in front of an Ogg file, as some taggers write it.
+        "opus_id3v2.ogg" => Patched("opus.ogg", "ID3v2 prefix", |b| {
+            let frame = b"TIT2\0\0\0\x06\0\0\x03Hello";
+            let mut tag = b"ID3\x04\0\0\0\0\0\0".to_vec();
+            tag[9] = frame.len() as u8;
+            tag.extend_from_slice(frame);
+            b.splice(0..0, tag);
         }),
         // STREAMINFO declaring twice the samples there are.
         "flac_long_header.flac" => Patched("flac.flac", "total samples doubled", |b| {
