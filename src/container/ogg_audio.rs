@@ -312,6 +312,8 @@ impl Logical {
 /// Reads the audio stream of an Ogg file, and of each chained file after it.
 pub struct OggAudioReader<'s> {
     source: MediaSourceStream<'s>,
+    /// Which of a link's streams in a codec read here to decode (0: the first).
+    audio_track: usize,
     pages: PageReader,
     stream: Logical,
     codec: Codec,
@@ -329,11 +331,16 @@ pub struct OggAudioReader<'s> {
 }
 
 impl<'s> OggAudioReader<'s> {
-    /// Reads the header packets of the first stream of the file in a codec read here. The
-    /// source is at the first page (see [`at_first_page`]). On failure, the message for the
-    /// ERROR: why nothing in the file can be decoded.
-    pub fn open(source: MediaSourceStream<'s>) -> std::result::Result<Self, String> {
+    /// Reads the header packets of the stream to decode: the first in a codec read here, or
+    /// with `audio_track` n the n+1-th (in every link of a chain). The source is at the first
+    /// page (see [`at_first_page`]). On failure, the message for the ERROR: why nothing in the
+    /// file can be decoded.
+    pub fn open(
+        source: MediaSourceStream<'s>,
+        audio_track: usize,
+    ) -> std::result::Result<Self, String> {
         let mut reader = OggAudioReader {
+            audio_track,
             source,
             pages: PageReader::new(),
             stream: Logical::new(0),
@@ -361,9 +368,10 @@ impl<'s> OggAudioReader<'s> {
         }
     }
 
-    /// [`Self::open`] for symphonia's probe and a format hint, where the message cannot go.
+    /// [`Self::open`] of the first audio stream, for symphonia's probe and a format hint (Ogg
+    /// behind junk or a tag), where the message cannot go.
     pub fn try_new(source: MediaSourceStream<'s>) -> Result<Self> {
-        Self::open(source).map_err(|_| {
+        Self::open(source, 0).map_err(|_| {
             SymphoniaError::Unsupported("ogg: no stream in a codec this element decodes")
         })
     }
@@ -375,6 +383,19 @@ impl<'s> OggAudioReader<'s> {
     /// of the link can be decoded; the pages read are kept for `into_inner`.
     fn start_link(&mut self, mut header: PageHeader) -> Result<std::result::Result<(), String>> {
         let mut passed_over = Vec::new();
+        // Streams of a codec read here before the one wanted.
+        let mut audio_before = 0;
+        let wanted = self.audio_track;
+        let no_stream = |passed_over: &[&str], audio_before: usize| {
+            if audio_before == 0 {
+                no_decodable_stream(passed_over)
+            } else {
+                format!(
+                    "audio-track={wanted} asks for audio track {wanted} (counted from 0) but the \
+                     stream has {audio_before}"
+                )
+            }
+        };
         loop {
             let head = match self.pages.next(&mut self.source, |_| true)? {
                 Event::Packet(packet) => Some(packet),
@@ -388,16 +409,17 @@ impl<'s> OggAudioReader<'s> {
             let sequence = header.sequence();
             self.unread.extend(header.into_bytes());
             let Some(head) = head else {
-                return Ok(Err(no_decodable_stream(&passed_over)));
+                return Ok(Err(no_stream(&passed_over, audio_before)));
             };
             self.unread.extend(&head);
             match Codec::identify(&head) {
+                Ok(None) => passed_over.push(codec_name(&head)),
+                Ok(Some(_)) | Err(_) if audio_before < self.audio_track => audio_before += 1,
                 Ok(Some((codec, params, delay))) => {
                     self.unread.clear();
                     self.start_stream(serial, sequence, codec, params, delay)?;
                     return Ok(Ok(()));
                 }
-                Ok(None) => passed_over.push(codec_name(&head)),
                 Err(why) => return Ok(Err(why)),
             }
             // The next page: another stream's first page, or the end of the link's first pages.
@@ -405,9 +427,9 @@ impl<'s> OggAudioReader<'s> {
                 Event::Page { header, .. } if header.first() => header,
                 Event::Page { header, .. } => {
                     self.unread.extend(header.into_bytes());
-                    return Ok(Err(no_decodable_stream(&passed_over)));
+                    return Ok(Err(no_stream(&passed_over, audio_before)));
                 }
-                _ => return Ok(Err(no_decodable_stream(&passed_over))),
+                _ => return Ok(Err(no_stream(&passed_over, audio_before))),
             };
         }
     }
@@ -794,14 +816,14 @@ mod tests {
         let mut bytes = behind_first_page(b"fishead\0 and the rest", &stream(5, 4, 2, 0));
         let at = page_len(&bytes).unwrap() + page_len(&bytes[page_len(&bytes).unwrap()..]).unwrap();
         bytes.splice(at..at, page(9, 1, 0x04, 0, &[b"fisbone"], false));
-        let mut reader = OggAudioReader::open(source(bytes)).unwrap();
+        let mut reader = OggAudioReader::open(source(bytes), 0).unwrap();
         assert_eq!(reader.tracks()[0].id, 5);
         assert_eq!(read_all(&mut reader), alone);
     }
 
     #[test]
     fn a_file_with_nothing_to_decode_says_what_it_holds() {
-        let open_error = |bytes: Vec<u8>| OggAudioReader::open(source(bytes)).err().unwrap();
+        let open_error = |bytes: Vec<u8>| OggAudioReader::open(source(bytes), 0).err().unwrap();
         let mut video = page(9, 0, 0x02, 0, &[b"fishead\0"], false);
         video.extend(page(3, 0, 0x02, 0, &[b"\x80theora and more"], false));
         video.extend(page(3, 1, 0, 0, &[b"video"], false));

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::well_known::FORMAT_ID_OGG;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::packet::Packet;
@@ -923,12 +924,14 @@ impl<'a> Worker<'a> {
         format: &dyn FormatReader,
         edit: Option<&mp4_edit::EditList>,
     ) -> Option<(u32, TrackDecoder)> {
-        // In a transport stream the unwrapping picked the track: the reader sees that one only.
-        let wanted = if self.reader.is_ts_unwrapping() {
-            0
-        } else {
-            self.settings.audio_track
-        };
+        // In a transport stream the unwrapping picked the track, in Ogg our reader did: the
+        // reader has that one only.
+        let wanted =
+            if self.reader.is_ts_unwrapping() || format.format_info().format == FORMAT_ID_OGG {
+                0
+            } else {
+                self.settings.audio_track
+            };
         let audio_tracks = || {
             format
                 .tracks()

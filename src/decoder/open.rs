@@ -255,7 +255,8 @@ impl Worker<'_> {
         source: MediaSourceStream<'static>,
     ) -> Result<Box<dyn FormatReader>, String> {
         self.reader.set_retain(None);
-        OggAudioReader::open(source).map(|reader| Box::new(reader) as Box<dyn FormatReader>)
+        OggAudioReader::open(source, self.settings.audio_track)
+            .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
     }
 }
 

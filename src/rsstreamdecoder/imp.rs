@@ -326,7 +326,7 @@ impl ObjectImpl for RsStreamDecoder {
                 glib::ParamSpecUInt::builder("audio-track")
                     .nick("Audio track")
                     .blurb(
-                        "Which audio track to decode when a container (MP4, Matroska) holds \
+                        "Which audio track to decode when a container (MP4, Matroska, MPEG-TS, Ogg) holds \
                          several: 0 the first, 1 the second, ...; a track the stream does not \
                          have is an ERROR. Video and other tracks are not counted",
                     )

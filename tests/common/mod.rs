@@ -393,6 +393,18 @@ fn recipe(name: &str) -> Recipe {
             "-f",
             "mp4",
         ]),
+        "two_audio_tracks.ogg" => EncodeWithSecondAudio(&[
+            "-map",
+            "0:a",
+            "-map",
+            "1:a",
+            "-c:a",
+            "libvorbis",
+            "-q:a",
+            "4",
+            "-f",
+            "ogg",
+        ]),
         "two_audio_tracks.mka" => EncodeWithSecondAudio(&[
             "-map",
             "0:a",
