@@ -1,14 +1,15 @@
 //! Feeds arbitrary bytes, in arbitrary chunks, through the whole decoder core: stream buffer,
-//! probe or hinted reader, the byte watchers (MPEG split, Ogg CRC, Matroska walk, MP4 edit
+//! probe or hinted reader, the byte watchers (MPEG split, Matroska walk, MP4 edit
 //! list), decoding, channel mixing, resampling and S16LE conversion.
 //!
 //! Fails on any panic of ours (libfuzzer-sys aborts on a panic even where the worker would have
 //! caught it and posted an ERROR), on an internal error and on a hang (libFuzzer's `-timeout`).
 //! Also checks that every PCM event holds whole frames of the announced format.
 //!
-//! A panic inside one of symphonia's codecs is damaged input meeting an upstream bug, which the
-//! worker contains (the packet is skipped with a WARNING, or a damaged setup is an ERROR; see
-//! `decoder::tests` and `tests/data/fuzz-vorbis-*`): it is printed and fuzzing goes on.
+//! A panic inside one of symphonia's codecs or readers is damaged input meeting an upstream bug,
+//! which the worker contains (the packet is skipped with a WARNING, a damaged setup is an ERROR,
+//! a reader's panic ends the stream with a WARNING; see `decoder::tests` and
+//! `tests/data/fuzz-*`): it is printed and fuzzing goes on.
 //!
 //! Input layout: byte 0 seeds the chunk sizes, byte 1 picks the output settings and the format
 //! hint, the rest is the stream.
@@ -33,13 +34,15 @@ const HINTS: [&str; 10] = [
 ];
 
 /// Replaces libfuzzer-sys's aborting panic hook with one that lets panics inside symphonia's
-/// codec crates unwind to the worker's `catch_unwind`.
+/// codec and format crates unwind to the worker's `catch_unwind`.
 fn contain_codec_panics() {
     let aborting = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let in_codec = info.location().is_some_and(|l| {
             let file = l.file();
-            file.contains("/symphonia-codec-") || file.contains("/symphonia-bundle-")
+            file.contains("/symphonia-codec-")
+                || file.contains("/symphonia-bundle-")
+                || file.contains("/symphonia-format-")
         });
         if in_codec {
             eprintln!("codec panic, contained by the worker: {info}");

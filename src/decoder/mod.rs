@@ -627,7 +627,21 @@ impl<'a> Worker<'a> {
         let mut packets_seen = 0usize;
         let mut gaps = GapWatch::default();
         loop {
-            let packet = match format.next_packet() {
+            // symphonia's readers index into what damaged input declares (a fragmented MP4's
+            // `trun` that says its first sample has a duration and holds none, found by fuzzing):
+            // such a reader cannot go on, but the audio before it stays.
+            let next = match panic::catch_unwind(AssertUnwindSafe(|| format.next_packet())) {
+                Ok(next) => next,
+                Err(payload) => {
+                    self.events.send(DecoderEvent::Warning(format!(
+                        "stopped reading the stream: the {} reader failed on damaged data ({})",
+                        format.format_info().short_name,
+                        panic_message(&*payload)
+                    )));
+                    return self.stream_ended(format, &mut decoder, &mut stream, skipped_any);
+                }
+            };
+            let packet = match next {
                 Ok(Some(packet)) => packet,
                 Ok(None) | Err(SymphoniaError::IoError(_)) if self.reader.at_mkv_damage() => {
                     // Reads ended where Matroska damage starts: go on from the next cluster.

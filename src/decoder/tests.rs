@@ -361,6 +361,23 @@ fn a_codec_panicking_on_every_packet_costs_those_packets_only() {
     );
 }
 
+/// Found by fuzzing: a fragmented MP4 whose `trun` says its first sample has a duration of its
+/// own and holds no samples makes symphonia-format-isomp4 0.6.1 index an empty list (a panic).
+/// The stream ends there with a WARNING that says so; no internal error, no abort.
+#[test]
+fn a_reader_panicking_on_damage_ends_the_stream_with_a_warning() {
+    let input = include_bytes!("../../tests/data/fuzz-mp4-trun-without-durations.mp4");
+    let internal = internal_error_as_fuzzed(input);
+    assert!(internal.is_none(), "{internal:?}");
+    let (_, _, warnings, _) = decode_all(keep(), &[input]);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("the isomp4 reader failed on damaged data (index out of bounds")),
+        "{warnings:?}"
+    );
+}
+
 #[test]
 fn dropping_mid_stream_winds_the_decoder_down() {
     let wav = wav_bytes(8_000, 1, &ramp(4_000));
