@@ -760,6 +760,10 @@ fn live_child(chain: &str, streams: usize, format_name: &str) {
         }
     }
     let fed = Instant::now();
+    // For a breakdown of the resident memory by mapping (heap arenas, stacks, code).
+    if let Ok(dir) = std::env::var("BENCH_SMAPS") {
+        let _ = std::fs::copy("/proc/self/smaps", format!("{dir}/smaps-{chain}.txt"));
+    }
     let rss = resident_kib().saturating_sub(rss_before) as f64 / streams.len() as f64;
     let threads = thread_count().saturating_sub(threads_before) as f64 / streams.len() as f64;
     for stream in &streams {

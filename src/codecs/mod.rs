@@ -1,11 +1,11 @@
-//! The codecs: symphonia's, nanomp3 for MPEG audio (`mpeg_audio`), libopus for Opus (through `symphonia-adapter-libopus` for mono and
-//! stereo, `opus_multistream` for more channels) and, with the `fdk-aac` feature, FDK AAC for
+//! The codecs: symphonia's, nanomp3 for MPEG audio (`mpeg_audio`), libopus for Opus (`opus`, on
+//! `opus_streams`), libspeex for Speex (`speex`) and, with the `fdk-aac` feature, FDK AAC for
 //! every AAC stream (`fdk_aac`).
 
 #[cfg(feature = "fdk-aac")]
 pub mod fdk_aac;
 pub mod mpeg_audio;
-pub mod opus_multistream;
+pub mod opus;
 pub mod opus_streams;
 pub mod speex;
 
@@ -24,10 +24,8 @@ use symphonia::core::packet::PacketRef;
 pub static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
     let mut registry = CodecRegistry::new();
     symphonia::default::register_enabled_codecs(&mut registry);
-    registry.register_audio_decoder::<symphonia_adapter_libopus::OpusDecoder>();
     registry.register_audio_decoder::<speex::SpeexDecoder>();
-    // Ahead of the adapter: it takes every Opus stream and hands mono and stereo to the adapter.
-    registry.register_audio_decoder_at_tier::<opus_multistream::OpusDecoder>(Tier::Preferred);
+    registry.register_audio_decoder::<opus::OpusDecoder>();
     // Ahead of symphonia's MPEG audio decoder (see `mpeg_audio` for why).
     registry.register_audio_decoder_at_tier::<mpeg_audio::MpegAudioDecoder>(Tier::Preferred);
     registry

@@ -118,9 +118,9 @@ pub struct StreamDecoders {
     /// For each output channel, the decoded channel it takes (RFC 7845 section 5.1.1: below
     /// `2 × coupled` a channel of a stereo stream, then the mono streams; 255 is silence).
     mapping: Vec<u8>,
-    /// Most frames per channel one packet may decode to.
-    max_frames: usize,
-    /// Each stream's interleaved output for one packet.
+    /// Frames per channel of the last packet decoded: what a lost packet is concealed as.
+    last_frames: usize,
+    /// Each stream's interleaved output for one packet, grown to the longest packet so far.
     decoded: Vec<Vec<f32>>,
     /// A self-delimited stream packet made plain.
     plain: Vec<u8>,
@@ -139,7 +139,6 @@ impl StreamDecoders {
         streams: usize,
         coupled: usize,
         mapping: &[u8],
-        max_frames: usize,
     ) -> Result<StreamDecoders, Refusal> {
         let decoded_channels = streams + coupled;
         if streams == 0
@@ -167,26 +166,39 @@ impl StreamDecoders {
             }
         }
         Ok(StreamDecoders {
-            decoded: decoders
-                .iter()
-                .map(|d| vec![0.0; max_frames * d.channels])
-                .collect(),
+            decoded: vec![Vec::new(); decoders.len()],
             streams: decoders,
             coupled,
             mapping: mapping.to_vec(),
-            max_frames,
+            // 20 ms at the rate, until a packet says otherwise.
+            last_frames: rate as usize / 50,
             plain: Vec::new(),
         })
     }
 
-    /// Decodes one packet into `pcm`, interleaved in the order of the mapping; returns the frames
-    /// per channel. An empty packet asks each decoder to conceal a lost one.
-    pub fn decode(&mut self, packet: &[u8], pcm: &mut [f32]) -> Result<usize, Refusal> {
+    /// Frames per channel of the last packet decoded (20 ms before the first).
+    pub fn last_frames(&self) -> usize {
+        self.last_frames
+    }
+
+    /// Decodes one packet of `frames` frames per channel (what its TOC says; for an empty packet,
+    /// which asks each decoder to conceal a lost one, how long the loss is) into `pcm`,
+    /// interleaved in the order of the mapping; returns the frames per channel.
+    pub fn decode(
+        &mut self,
+        packet: &[u8],
+        frames: usize,
+        pcm: &mut [f32],
+    ) -> Result<usize, Refusal> {
+        let max_frames = frames;
         let channels = self.mapping.len();
         let mut rest = packet;
         let mut frames = None;
         let last = self.streams.len() - 1;
         for (index, (stream, out)) in self.streams.iter_mut().zip(&mut self.decoded).enumerate() {
+            if out.len() < max_frames * stream.channels {
+                out.resize(max_frames * stream.channels, 0.0);
+            }
             let data: &[u8] = if packet.is_empty() {
                 &[]
             } else if index == last {
@@ -211,14 +223,15 @@ impl StreamDecoders {
             };
             // SAFETY: the decoder is valid (created in `new`, freed only in `drop`); `data` is
             // readable for its length (null with 0 asks for concealment) and `out` writable for
-            // `max_frames * channels` floats, the most libopus writes for this frame size.
+            // `max_frames * channels` floats (resized above), the most libopus writes for this
+            // frame size.
             let decoded = unsafe {
                 opusic_sys::opus_decode_float(
                     stream.state.as_ptr(),
                     data_ptr,
                     data.len() as i32,
                     out.as_mut_ptr(),
-                    self.max_frames as i32,
+                    max_frames as i32,
                     0,
                 )
             };
@@ -230,6 +243,9 @@ impl StreamDecoders {
             frames = Some(decoded);
         }
         let frames = frames.unwrap_or(0).min(pcm.len() / channels.max(1));
+        if frames > 0 {
+            self.last_frames = frames;
+        }
         for (channel, &source) in self.mapping.iter().enumerate() {
             let target = pcm[channel..].iter_mut().step_by(channels).take(frames);
             if source == 255 {
@@ -385,8 +401,7 @@ mod tests {
                 codes_seen[usize::from(packet[0] & 3)] = true;
             }
             let mut ours =
-                StreamDecoders::new(48_000, streams as usize, coupled as usize, &mapping, 5760)
-                    .unwrap();
+                StreamDecoders::new(48_000, streams as usize, coupled as usize, &mapping).unwrap();
             let mut error = 0;
             // SAFETY: mapping holds 6 bytes; error is valid for the call.
             let reference = unsafe {
@@ -414,7 +429,7 @@ mod tests {
                     )
                 };
                 let mut got = vec![0f32; 5760 * 6];
-                let frames = ours.decode(packet, &mut got).unwrap();
+                let frames = ours.decode(packet, 48 * frame_ms, &mut got).unwrap();
                 assert_eq!(frames as i32, n, "{frame_ms} ms vbr={vbr} packet {index}");
                 assert_eq!(
                     got[..frames * 6],
@@ -436,16 +451,15 @@ mod tests {
     fn damaged_packets_are_refused_not_read_past() {
         let (packets, mapping, streams, coupled) = encode_5_1(20, true, 1);
         let mut ours =
-            StreamDecoders::new(48_000, streams as usize, coupled as usize, &mapping, 5760)
-                .unwrap();
+            StreamDecoders::new(48_000, streams as usize, coupled as usize, &mapping).unwrap();
         let mut pcm = vec![0f32; 5760 * 6];
         for cut in [1, 2, packets[0].len() / 3] {
             assert!(
-                ours.decode(&packets[0][..cut], &mut pcm).is_err(),
+                ours.decode(&packets[0][..cut], 960, &mut pcm).is_err(),
                 "cut at {cut}"
             );
         }
-        assert!(StreamDecoders::new(48_000, 2, 3, &mapping, 5760).is_err());
-        assert!(StreamDecoders::new(48_000, 4, 2, &[0, 1, 2, 3, 4, 9], 5760).is_err());
+        assert!(StreamDecoders::new(48_000, 2, 3, &mapping).is_err());
+        assert!(StreamDecoders::new(48_000, 4, 2, &[0, 1, 2, 3, 4, 9]).is_err());
     }
 }

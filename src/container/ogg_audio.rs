@@ -7,7 +7,7 @@
 //! with the pages ffmpeg and libopusenc write; it keeps a read-ahead ring that grows to 128 KiB
 //! per stream, where this one keeps none (the ring restarts at its first byte between pages);
 //! and it reads neither Opus of channel mapping family 255 (channels with no speaker assigned),
-//! which `codecs::opus_multistream` decodes, nor Speex, which `codecs::speex` does.
+//! which `codecs::opus` decodes, nor Speex, which `codecs::speex` does.
 //!
 //! Timestamps count samples from the stream's first packet (at 48 kHz for Opus, pre-skip
 //! included: the decoder trims it, as RFC 7845 section 4.2 asks). The last page's granule

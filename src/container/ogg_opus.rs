@@ -5,7 +5,7 @@
 use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
 
-use crate::codecs::opus_multistream::OpusHead;
+use crate::codecs::opus::OpusHead;
 use crate::container::ogg_audio;
 
 /// Opus always counts time at 48 kHz in Ogg (RFC 7845 section 4).

@@ -39,15 +39,12 @@ impl Worker<'_> {
         }
         if let Some(extra) = &params.extra_data {
             let pre_skip = edit.filter(|e| e.media_time > 0).map(|_| 0);
-            return codecs::opus_multistream::opus_head_from_mp4(extra, pre_skip);
+            return codecs::opus::opus_head_from_mp4(extra, pre_skip);
         }
         let channels = params.channels.as_ref().map_or(2, |c| c.count()) as u8;
         self.reader.mkv_codec_delay_ns().map(|ns| {
             let pre_skip = (ns * 48_000 + 500_000_000) / 1_000_000_000;
-            codecs::opus_multistream::plain_opus_head(
-                channels,
-                u16::try_from(pre_skip).unwrap_or(u16::MAX),
-            )
+            codecs::opus::plain_opus_head(channels, u16::try_from(pre_skip).unwrap_or(u16::MAX))
         })
     }
 }

@@ -1,17 +1,17 @@
-//! Opus whose channels are not plain mono or stereo, decoded with libopus's multistream decoder:
-//! channel mapping family 1 (5.1, 7.1 and the rest of the Vorbis layouts, and mono or stereo
-//! with a mapping table of their own) and family 255 (channels with no speaker assigned, as
-//! `ffmpeg -mapping_family 255` writes them; they come out as WAV without a channel mask does).
+//! Opus of every channel mapping: plain mono and stereo, family 1 (5.1, 7.1 and the rest of the
+//! Vorbis layouts, and mono or stereo with a mapping table of their own) and family 255
+//! (channels with no speaker assigned, as `ffmpeg -mapping_family 255` writes them; they come
+//! out as WAV without a channel mask does), each stream of a packet decoded by a plain libopus
+//! decoder in `opus_streams`, which holds the unsafe FFI calls with [`packet_frames`].
 //!
 //! Written here because `symphonia-adapter-libopus` decodes one plain Opus stream only (mono and
-//! stereo) and says "unsupported number of channels" for the rest. Plain mono and stereo
-//! streams, whatever family their header names, are handed to that adapter ([`Plain`]), which
-//! is faster at them; it drops the header's pre-skip from the first packet only, so the rest of
-//! a pre-skip longer than a packet is trimmed here. The streams of a multistream packet are
-//! decoded one by one in `opus_streams`, which holds the unsafe FFI calls with
-//! [`packet_frames`].
+//! stereo, "unsupported number of channels" for the rest), drops a pre-skip from the first
+//! packet only (a longer one is common: mutagen's `example.opus` has 65535 samples), and keeps a
+//! 46 KiB output buffer per stream for Opus's longest packet, which hundreds of live streams
+//! pay for in resident memory; here the buffers grow to the longest packet seen.
 
 use super::opus_streams::StreamDecoders;
+use symphonia::core::audio::layouts::{CHANNEL_LAYOUT_MONO, CHANNEL_LAYOUT_STEREO};
 use symphonia::core::audio::{
     AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec, Channels, GenericAudioBufferRef,
     Position,
@@ -24,7 +24,6 @@ use symphonia::core::codecs::audio::{
 use symphonia::core::codecs::registry::{RegisterableAudioDecoder, SupportedAudioCodec};
 use symphonia::core::errors::{Result, decode_error, unsupported_error};
 use symphonia::core::packet::PacketRef;
-use symphonia::core::units::Duration;
 
 /// Opus always decodes at 48 kHz here.
 const RATE: u32 = 48_000;
@@ -138,44 +137,6 @@ fn vorbis_positions(channels: u8) -> Option<&'static [Position]> {
     })
 }
 
-/// Opus of any channel count: multistream for more than two channels, the libopus adapter for
-/// mono and stereo.
-pub enum OpusDecoder {
-    Adapter(Box<Plain>),
-    Multistream(Box<Multichannel>),
-}
-
-/// Plain mono or stereo, decoded by `symphonia-adapter-libopus`, with the part of the pre-skip
-/// beyond the first packet trimmed from the packets after it.
-pub struct Plain {
-    inner: Box<dyn AudioDecoder>,
-    /// The adapter's output rate.
-    rate: u32,
-    /// Pre-skip (at `rate`) still to trim once the adapter has trimmed the first packet.
-    pre_skip: usize,
-    first_decoded: bool,
-}
-
-impl Plain {
-    fn decode(&mut self, packet: &PacketRef<'_>) -> Result<GenericAudioBufferRef<'_>> {
-        let frames = packet_frames(packet.data, self.rate);
-        if !self.first_decoded {
-            // The adapter trims the pre-skip from this packet, as far as it goes.
-            self.first_decoded = true;
-            self.pre_skip = self.pre_skip.saturating_sub(frames);
-            return self.inner.decode_ref(packet);
-        }
-        if self.pre_skip == 0 {
-            return self.inner.decode_ref(packet);
-        }
-        let skip = self.pre_skip.min(frames);
-        self.pre_skip -= skip;
-        let mut trimmed = *packet;
-        trimmed.trim_start = Duration::from(packet.trim_start.get() + skip as u64);
-        self.inner.decode_ref(&trimmed)
-    }
-}
-
 /// Frames per channel an Opus packet decodes to at `rate` (0 when libopus cannot tell).
 fn packet_frames(packet: &[u8], rate: u32) -> usize {
     let Ok(len) = i32::try_from(packet.len()) else {
@@ -188,33 +149,50 @@ fn packet_frames(packet: &[u8], rate: u32) -> usize {
     usize::try_from(frames).unwrap_or(0)
 }
 
-pub struct Multichannel {
+/// The rates libopus decodes at.
+const LIBOPUS_RATES: [u32; 5] = [8_000, 12_000, 16_000, 24_000, 48_000];
+
+/// Opus of any channel count, each stream with a plain libopus decoder (`opus_streams`).
+pub struct OpusDecoder {
     params: AudioCodecParameters,
     decoder: StreamDecoders,
     channels: usize,
     /// Output plane of each stream channel: planes follow the positions' bit order.
     plane_of: Vec<usize>,
+    /// One packet's samples, interleaved; grown to the longest packet so far (most streams
+    /// send 20 ms packets: sizing for Opus's 120 ms at the start cost 23 to 46 KiB a stream).
     pcm: Vec<f32>,
+    spec: AudioSpec,
     buf: AudioBuffer<f32>,
-    /// Frames still to drop at the start (OpusHead's pre-skip).
+    rate: u32,
+    /// Frames still to drop at the start (OpusHead's pre-skip, at `rate`).
     pre_skip: usize,
 }
 
 impl OpusDecoder {
-    fn try_new(params: &AudioCodecParameters, opts: &AudioDecoderOptions) -> Result<OpusDecoder> {
-        let head = params.extra_data.as_deref().and_then(OpusHead::parse);
-        let pre_skip_48k = head.as_ref().map_or(0, |head| usize::from(head.pre_skip));
-        let Some(head) = head.filter(|h| !h.is_plain()) else {
-            let rate = params.sample_rate.unwrap_or(RATE);
-            let pre_skip = pre_skip_48k * rate as usize / RATE as usize;
-            return Ok(OpusDecoder::Adapter(Box::new(Plain {
-                inner: symphonia_adapter_libopus::OpusDecoder::try_registry_new(params, opts)?,
-                rate,
-                pre_skip,
-                first_decoded: false,
-            })));
+    fn try_new(params: &AudioCodecParameters) -> Result<OpusDecoder> {
+        let channels_stated = params.channels.as_ref().map(|c| c.count());
+        let head = match params.extra_data.as_deref().and_then(OpusHead::parse) {
+            Some(head) => head,
+            // No OpusHead (a container that carries none): one plain stream of the stated
+            // channels.
+            None => match channels_stated {
+                Some(count @ 1..=2) => {
+                    OpusHead::parse(&plain_opus_head(count as u8, 0)).expect("a valid head")
+                }
+                _ => return unsupported_error("opus: channels or channel layout is required"),
+            },
         };
+        let plain = head.is_plain();
         let (layout, plane_of) = match head.mapping_family {
+            _ if plain => {
+                let layout = if head.channels == 1 {
+                    CHANNEL_LAYOUT_MONO
+                } else {
+                    CHANNEL_LAYOUT_STEREO
+                };
+                (layout, (0..head.channels as usize).collect())
+            }
             0 => return unsupported_error("opus: mapping family 0 allows 1 or 2 channels only"),
             1 => {
                 let Some(positions) = vorbis_positions(head.channels) else {
@@ -238,39 +216,60 @@ impl OpusDecoder {
             }
             _ => return unsupported_error("opus: reserved channel mapping family"),
         };
+        // Mono and stereo decode at the rate the container states, when libopus has it, as
+        // symphonia's libopus adapter did; the rest at Opus's own 48 kHz.
+        let rate = params
+            .sample_rate
+            .filter(|rate| plain && LIBOPUS_RATES.contains(rate))
+            .unwrap_or(RATE);
         let channels = head.channels as usize;
-        let spec = AudioSpec::new(RATE, layout);
-        Ok(OpusDecoder::Multistream(Box::new(Multichannel {
+        let spec = AudioSpec::new(rate, layout);
+        Ok(OpusDecoder {
             params: params.clone(),
             decoder: StreamDecoders::new(
-                RATE,
+                rate,
                 usize::from(head.streams),
                 usize::from(head.coupled_streams),
                 &head.mapping,
-                MAX_FRAMES,
             )
             .or_else(decode_error)?,
             channels,
             plane_of,
-            pcm: vec![0.0; MAX_FRAMES * channels],
-            buf: AudioBuffer::new(spec, MAX_FRAMES),
-            pre_skip: head.pre_skip as usize,
-        })))
+            pcm: Vec::new(),
+            buf: AudioBuffer::new(spec.clone(), 0),
+            spec,
+            rate,
+            pre_skip: usize::from(head.pre_skip) * rate as usize / RATE as usize,
+        })
     }
-}
 
-impl Multichannel {
     fn decode(&mut self, packet: &PacketRef<'_>) -> Result<()> {
         self.buf.clear();
+        // An empty packet asks for the concealment of one as long as the last.
+        let frames_in_packet = match packet.data {
+            [] => self.decoder.last_frames(),
+            data => packet_frames(data, self.rate),
+        };
+        if frames_in_packet == 0 || frames_in_packet > MAX_FRAMES * self.rate as usize / 48_000 {
+            return decode_error("opus: invalid packet");
+        }
+        self.pcm.resize(frames_in_packet * self.channels, 0.0);
+        if self.buf.capacity() < frames_in_packet {
+            self.buf = AudioBuffer::new(self.spec.clone(), frames_in_packet);
+        }
         let frames = self
             .decoder
-            .decode(packet.data, &mut self.pcm)
+            .decode(packet.data, frames_in_packet, &mut self.pcm)
             .or_else(decode_error)?;
         self.buf.render_uninit(Some(frames));
         for (channel, plane) in self.plane_of.iter().enumerate() {
             let out = self.buf.plane_mut(*plane).expect("a plane per channel");
-            for (frame, sample) in out.iter_mut().enumerate().take(frames) {
-                *sample = self.pcm[frame * self.channels + channel];
+            for (sample, decoded) in out
+                .iter_mut()
+                .zip(self.pcm[channel..].iter().step_by(self.channels))
+                .take(frames)
+            {
+                *sample = *decoded;
             }
         }
         // Pre-skip applies to the start of the stream; the container's trims to each packet.
@@ -286,10 +285,7 @@ impl Multichannel {
 
 impl AudioDecoder for OpusDecoder {
     fn reset(&mut self) {
-        match self {
-            OpusDecoder::Adapter(adapter) => adapter.inner.reset(),
-            OpusDecoder::Multistream(m) => m.decoder.reset(),
-        }
+        self.decoder.reset();
     }
 
     fn codec_info(&self) -> &CodecInfo {
@@ -297,46 +293,32 @@ impl AudioDecoder for OpusDecoder {
     }
 
     fn codec_params(&self) -> &AudioCodecParameters {
-        match self {
-            OpusDecoder::Adapter(adapter) => adapter.inner.codec_params(),
-            OpusDecoder::Multistream(m) => &m.params,
-        }
+        &self.params
     }
 
     fn decode_ref(&mut self, packet: &PacketRef<'_>) -> Result<GenericAudioBufferRef<'_>> {
-        match self {
-            OpusDecoder::Adapter(adapter) => adapter.decode(packet),
-            OpusDecoder::Multistream(m) => {
-                if let Err(e) = m.decode(packet) {
-                    m.buf.clear();
-                    return Err(e);
-                }
-                Ok(m.buf.as_generic_audio_buffer_ref())
-            }
+        if let Err(e) = self.decode(packet) {
+            self.buf.clear();
+            return Err(e);
         }
+        Ok(self.buf.as_generic_audio_buffer_ref())
     }
 
     fn finalize(&mut self) -> FinalizeResult {
-        match self {
-            OpusDecoder::Adapter(adapter) => adapter.inner.finalize(),
-            OpusDecoder::Multistream(_) => FinalizeResult::default(),
-        }
+        FinalizeResult::default()
     }
 
     fn last_decoded(&self) -> GenericAudioBufferRef<'_> {
-        match self {
-            OpusDecoder::Adapter(adapter) => adapter.inner.last_decoded(),
-            OpusDecoder::Multistream(m) => m.buf.as_generic_audio_buffer_ref(),
-        }
+        self.buf.as_generic_audio_buffer_ref()
     }
 }
 
 impl RegisterableAudioDecoder for OpusDecoder {
     fn try_registry_new(
         params: &AudioCodecParameters,
-        opts: &AudioDecoderOptions,
+        _opts: &AudioDecoderOptions,
     ) -> Result<Box<dyn AudioDecoder>> {
-        Ok(Box::new(OpusDecoder::try_new(params, opts)?))
+        Ok(Box::new(OpusDecoder::try_new(params)?))
     }
 
     fn supported_codecs() -> &'static [SupportedAudioCodec] {
