@@ -19,6 +19,8 @@ pub enum ContainerHint {
     Matroska,
     /// ISO base media: MP4, M4A, 3GP, QuickTime.
     IsoMp4,
+    /// AMR or AMR-WB in the storage format (`.amr`).
+    Amr,
     /// Headerless PCM, described by caps or a MIME type with parameters.
     RawPcm(RawPcmFormat),
 }
@@ -57,6 +59,7 @@ impl ContainerHint {
             | "audio/matroska" | "webm" | "mka" | "mkv" => ContainerHint::Matroska,
             "audio/mp4" | "audio/m4a" | "audio/x-m4a" | "video/mp4" | "video/quicktime"
             | "audio/3gpp" | "mp4" | "m4a" | "m4b" | "mov" | "3gp" => ContainerHint::IsoMp4,
+            "audio/amr" | "audio/amr-wb" | "amr" | "awb" => ContainerHint::Amr,
             _ => return None,
         };
         Some(hint)
@@ -87,6 +90,8 @@ impl ContainerHint {
                 Some(ContainerHint::Matroska)
             }
             "audio/x-m4a" | "video/quicktime" | "audio/mp4" => Some(ContainerHint::IsoMp4),
+            // typefind's names for the storage format.
+            "audio/x-amr-nb-sh" | "audio/x-amr-wb-sh" => Some(ContainerHint::Amr),
             // Byte-stream caps that say nothing about the container.
             _ => None,
         }
@@ -105,6 +110,14 @@ mod tests {
         );
         assert_eq!(ContainerHint::parse("MP3"), Some(ContainerHint::MpegAudio));
         assert_eq!(ContainerHint::parse(".wav"), Some(ContainerHint::Wav));
+        assert_eq!(
+            ContainerHint::parse("audio/AMR-WB"),
+            Some(ContainerHint::Amr)
+        );
+        assert_eq!(
+            ContainerHint::from_caps_fields("audio/x-amr-nb-sh", None, None),
+            Some(ContainerHint::Amr)
+        );
         assert_eq!(
             ContainerHint::parse("audio/wav; codecs=1"),
             Some(ContainerHint::Wav)

@@ -1222,6 +1222,41 @@ fn hint_caps_wrong_mpeg1_on_flac_falls_back_to_probe() {
     );
 }
 
+/// AMR and AMR-WB (`.amr`, RFC 4867 storage format): the same samples as GStreamer's `amrnbdec`
+/// and `amrwbdec`, which use the same 3GPP reference decoders (opencore-amr), whole and in
+/// pieces of 7 bytes; and 3 s at 48 kHz mono.
+#[test]
+fn amr_matches_the_reference_decoders() {
+    for (name, rate, decoder) in [
+        ("amr_nb.amr", 8_000, "amrnbdec"),
+        ("amr_wb.amr", 16_000, "amrwbdec"),
+    ] {
+        let path = fixture(name);
+        let (bytes, error) = run_to_appsink(&format!(
+            "filesrc location={} ! amrparse ! {decoder} ! audioconvert ! \
+             audio/x-raw,format=S16LE ! appsink name=sink sync=false",
+            path.display()
+        ));
+        assert!(error.is_none(), "{name}: {error:?}");
+        let reference: Vec<i16> = bytes
+            .chunks_exact(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        assert_eq!(reference.len(), 3 * rate as usize, "{name}: the reference");
+        for chunking in [Chunking::Whole, Chunking::Fixed(7)] {
+            let kept = decode_fixture(name, &keep_props(), chunking);
+            kept.assert_well_formed(rate, 1);
+            assert!(kept.warnings.is_empty(), "{name}: {:?}", kept.warnings);
+            assert!(kept.samples == reference, "{name}: differs from {decoder}");
+        }
+        let (container, _) = detect(&std::fs::read(&path).unwrap());
+        assert_eq!(container, "amr", "{name}");
+        let at_48k = decode_fixture(name, &[], Chunking::Whole);
+        at_48k.assert_well_formed(48_000, 1);
+        assert_eq!(at_48k.frames(), 3 * 48_000, "{name}");
+    }
+}
+
 /// ffmpeg's decode of `name` with libspeex (its own Speex decoder differs from the reference
 /// one), interleaved S16, at the stream's rate and channels unless `rate_channels` says.
 fn libspeex_reference(name: &str, rate_channels: Option<(u32, u32)>) -> Vec<i16> {

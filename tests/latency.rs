@@ -169,6 +169,7 @@ fn live_pcm_is_never_later_than_the_reported_latency() {
         "flac.oga",
         "s16.wav",
         "aac.m4a",
+        "amr_wb.amr",
     ];
     let runs = run_all_live(formats, None);
     for run in &runs {

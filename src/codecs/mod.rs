@@ -1,7 +1,8 @@
 //! The codecs: symphonia's, nanomp3 for MPEG audio (`mpeg_audio`), libopus for Opus (`opus`, on
-//! `opus_streams`), libspeex for Speex (`speex`) and, with the `fdk-aac` feature, FDK AAC for
+//! `opus_streams`), libspeex for Speex (`speex`), opencore-amr for AMR and AMR-WB (`amr`) and, with the `fdk-aac` feature, FDK AAC for
 //! every AAC stream (`fdk_aac`).
 
+pub mod amr;
 #[cfg(feature = "fdk-aac")]
 pub mod fdk_aac;
 pub mod mpeg_audio;
@@ -25,6 +26,7 @@ pub static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
     let mut registry = CodecRegistry::new();
     symphonia::default::register_enabled_codecs(&mut registry);
     registry.register_audio_decoder::<speex::SpeexDecoder>();
+    registry.register_audio_decoder::<amr::AmrDecoder>();
     registry.register_audio_decoder::<opus::OpusDecoder>();
     // Ahead of symphonia's MPEG audio decoder (see `mpeg_audio` for why).
     registry.register_audio_decoder_at_tier::<mpeg_audio::MpegAudioDecoder>(Tier::Preferred);

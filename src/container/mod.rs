@@ -17,6 +17,7 @@
 //! `MediaSourceStream`, with what keeps its read-ahead ring small for our readers.
 
 pub mod aiff;
+pub mod amr;
 pub mod caf;
 pub mod flac;
 pub mod flac_frames;

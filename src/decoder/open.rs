@@ -38,6 +38,8 @@ static PROBE: LazyLock<Probe> = LazyLock::new(|| {
     probe.register_format_at_tier::<MpegAudioReader>(Tier::Preferred);
     // For Ogg after junk or a tag (an Ogg stream's first page at the start is opened directly).
     probe.register_format_at_tier::<OggAudioReader>(Tier::Preferred);
+    // symphonia has no AMR reader.
+    probe.register_format::<container::amr::AmrReader>();
     symphonia::default::register_enabled_formats(&mut probe);
     probe
 });
@@ -317,6 +319,7 @@ fn open_hinted(
         ),
         ContainerHint::Matroska => Box::new(readers::MkvReader::try_new(source, opts)?),
         ContainerHint::IsoMp4 => Box::new(readers::IsoMp4Reader::try_new(source, opts)?),
+        ContainerHint::Amr => Box::new(container::amr::AmrReader::try_new(source)?),
         ContainerHint::RawPcm(_) => unreachable!("raw PCM is opened without a reader to try"),
     })
 }

@@ -48,6 +48,7 @@ pub(super) fn container_name(short_name: &str) -> &str {
         "aiff" => "AIFF",
         "caf" => "Core Audio Format",
         "flac" => "FLAC",
+        "amr" => "AMR",
         name => name,
     }
 }
@@ -62,6 +63,8 @@ pub(super) fn codec_name(short_name: &str) -> &str {
         "opus" => "Opus",
         "vorbis" => "Vorbis",
         "speex" => "Speex",
+        "amrnb" => "Adaptive Multi-Rate (AMR)",
+        "amrwb" => "Adaptive Multi-Rate Wide-Band (AMR-WB)",
         "flac" => "Free Lossless Audio Codec (FLAC)",
         "alac" => "Apple Lossless Audio (ALAC)",
         name if name.starts_with("pcm") => "Uncompressed PCM audio",

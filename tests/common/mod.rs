@@ -476,6 +476,18 @@ fn recipe(name: &str) -> Recipe {
             "-f",
             "ogg",
         ]),
+        // AMR (3GPP's reference encoders in GStreamer, at their highest modes), in the storage
+        // format with its magic line (ffmpeg's AMR muxer through gst-libav).
+        "amr_nb.amr" => GstRemux(
+            "s16.wav",
+            "wavparse ! audioconvert ! audioresample ! audio/x-raw,rate=8000,channels=1 ! \
+             amrnbenc band-mode=7 ! avmux_amr",
+        ),
+        "amr_wb.amr" => GstRemux(
+            "s16.wav",
+            "wavparse ! audioconvert ! audioresample ! audio/x-raw,rate=16000,channels=1 ! \
+             voamrwbenc band-mode=8 ! avmux_amr",
+        ),
         "aac_video_first.mp4" => EncodeWithVideo(&[
             "-map",
             "1:v",
