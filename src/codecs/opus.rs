@@ -250,7 +250,9 @@ impl OpusDecoder {
             [] => self.decoder.last_frames(),
             data => packet_frames(data, self.rate),
         };
-        if frames_in_packet == 0 || frames_in_packet > MAX_FRAMES * self.rate as usize / 48_000 {
+        if frames_in_packet == 0
+            || frames_in_packet > MAX_FRAMES * self.rate as usize / RATE as usize
+        {
             return decode_error("opus: invalid packet");
         }
         self.pcm.resize(frames_in_packet * self.channels, 0.0);

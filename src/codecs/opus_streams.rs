@@ -104,6 +104,41 @@ struct StreamDecoder {
     channels: usize,
 }
 
+impl StreamDecoder {
+    /// Decodes one plain packet of at most `max_frames` frames per channel into `out`
+    /// (interleaved); an empty packet asks for the concealment of `max_frames` lost ones.
+    fn decode(
+        &mut self,
+        data: &[u8],
+        max_frames: usize,
+        out: &mut [f32],
+    ) -> Result<usize, Refusal> {
+        if out.len() < max_frames * self.channels {
+            return Err("opus: output buffer shorter than the packet");
+        }
+        let data_ptr = if data.is_empty() {
+            ptr::null()
+        } else {
+            data.as_ptr()
+        };
+        // SAFETY: the decoder is valid (created in `StreamDecoders::new`, freed only in `drop`);
+        // `data` is readable for its length (null with 0 asks for concealment) and `out`
+        // writable for `max_frames * channels` floats (checked above), the most libopus writes
+        // for this frame size.
+        let decoded = unsafe {
+            opusic_sys::opus_decode_float(
+                self.state.as_ptr(),
+                data_ptr,
+                data.len() as i32,
+                out.as_mut_ptr(),
+                max_frames as i32,
+                0,
+            )
+        };
+        usize::try_from(decoded).map_err(|_| "opus: libopus could not decode a stream")
+    }
+}
+
 impl Drop for StreamDecoder {
     fn drop(&mut self) {
         // SAFETY: created by opus_decoder_create and freed exactly once, here.
@@ -118,9 +153,13 @@ pub struct StreamDecoders {
     /// For each output channel, the decoded channel it takes (RFC 7845 section 5.1.1: below
     /// `2 × coupled` a channel of a stereo stream, then the mono streams; 255 is silence).
     mapping: Vec<u8>,
+    /// One stream holding the channels in order (plain mono and stereo): libopus writes the
+    /// output itself, with no mapping to apply.
+    in_order: bool,
     /// Frames per channel of the last packet decoded: what a lost packet is concealed as.
     last_frames: usize,
-    /// Each stream's interleaved output for one packet, grown to the longest packet so far.
+    /// Each stream's interleaved output for one packet, grown to the longest packet so far
+    /// (unused when `in_order`).
     decoded: Vec<Vec<f32>>,
     /// A self-delimited stream packet made plain.
     plain: Vec<u8>,
@@ -166,6 +205,7 @@ impl StreamDecoders {
             }
         }
         Ok(StreamDecoders {
+            in_order: streams == 1 && mapping.iter().copied().eq(0..decoded_channels as u8),
             decoded: vec![Vec::new(); decoders.len()],
             streams: decoders,
             coupled,
@@ -181,16 +221,22 @@ impl StreamDecoders {
         self.last_frames
     }
 
-    /// Decodes one packet of `frames` frames per channel (what its TOC says; for an empty packet,
-    /// which asks each decoder to conceal a lost one, how long the loss is) into `pcm`,
+    /// Decodes one packet of `max_frames` frames per channel (what its TOC says; for an empty
+    /// packet, which asks each decoder to conceal a lost one, how long the loss is) into `pcm`,
     /// interleaved in the order of the mapping; returns the frames per channel.
     pub fn decode(
         &mut self,
         packet: &[u8],
-        frames: usize,
+        max_frames: usize,
         pcm: &mut [f32],
     ) -> Result<usize, Refusal> {
-        let max_frames = frames;
+        if self.in_order {
+            let frames = self.streams[0].decode(packet, max_frames, pcm)?;
+            if frames > 0 {
+                self.last_frames = frames;
+            }
+            return Ok(frames);
+        }
         let channels = self.mapping.len();
         let mut rest = packet;
         let mut frames = None;
@@ -216,27 +262,7 @@ impl StreamDecoders {
                 rest = &rest[framing.packet_len..];
                 &self.plain
             };
-            let data_ptr = if data.is_empty() {
-                ptr::null()
-            } else {
-                data.as_ptr()
-            };
-            // SAFETY: the decoder is valid (created in `new`, freed only in `drop`); `data` is
-            // readable for its length (null with 0 asks for concealment) and `out` writable for
-            // `max_frames * channels` floats (resized above), the most libopus writes for this
-            // frame size.
-            let decoded = unsafe {
-                opusic_sys::opus_decode_float(
-                    stream.state.as_ptr(),
-                    data_ptr,
-                    data.len() as i32,
-                    out.as_mut_ptr(),
-                    max_frames as i32,
-                    0,
-                )
-            };
-            let decoded =
-                usize::try_from(decoded).map_err(|_| "opus: libopus could not decode a stream")?;
+            let decoded = stream.decode(data, max_frames, out)?;
             if frames.is_some_and(|frames| frames != decoded) {
                 return Err("opus: the streams of a multistream packet differ in length");
             }
