@@ -32,10 +32,12 @@ static AMR_INFO: FormatInfo = FormatInfo {
 
 const NARROW_MAGIC: &[u8] = b"#!AMR\n";
 const WIDE_MAGIC: &[u8] = b"#!AMR-WB\n";
-const MULTICHANNEL_MAGIC: [&[u8]; 2] = [b"#!AMR_MC1.0\n", b"#!AMR-WB_MC1.0\n"];
 
-/// The longest magic line.
-const MAGIC_MAX: usize = 15;
+/// Whether `head` (its first 9 bytes or more) starts a multichannel file (`#!AMR_MC1.0\n`,
+/// `#!AMR-WB_MC1.0\n`).
+fn multichannel(head: &[u8]) -> bool {
+    head.starts_with(b"#!AMR_MC") || head.starts_with(b"#!AMR-WB_")
+}
 
 /// What the magic line at the start of `head` says.
 fn band_of(head: &[u8]) -> Option<Band> {
@@ -69,7 +71,7 @@ impl<'s> AmrReader<'s> {
             source.read_buf_exact(&mut magic[NARROW_MAGIC.len()..])?;
             match band_of(&magic) {
                 Some(band) => band,
-                None if magic.starts_with(b"#!AMR_MC") || magic.starts_with(b"#!AMR-WB_") => {
+                None if multichannel(&magic) => {
                     return Err(SymphoniaError::Unsupported(
                         "amr: multichannel AMR storage format",
                     ));
@@ -166,7 +168,7 @@ impl FormatReader for AmrReader<'_> {
 
 impl Scoreable for AmrReader<'_> {
     fn score(mut source: ScopedStream<&mut MediaSourceStream<'_>>) -> Result<Score> {
-        let mut head = [0u8; MAGIC_MAX];
+        let mut head = [0u8; WIDE_MAGIC.len()];
         let mut got = 0;
         while got < head.len() {
             match source.read_byte() {
@@ -176,8 +178,7 @@ impl Scoreable for AmrReader<'_> {
             got += 1;
         }
         let head = &head[..got];
-        let ours =
-            band_of(head).is_some() || MULTICHANNEL_MAGIC.iter().any(|m| head.starts_with(m));
+        let ours = band_of(head).is_some() || multichannel(head);
         Ok(if ours {
             Score::Supported(255)
         } else {

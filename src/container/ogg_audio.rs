@@ -61,17 +61,23 @@ pub fn channels_by_count(count: u8) -> Channels {
     }
 }
 
-/// Whether the source is at the first page of an Ogg logical stream (the capture pattern, stream
-/// version 0, the first-page flag); the source is left where it was.
+/// Whether the source is at the first page of an Ogg logical stream; the source is left where it
+/// was.
 pub fn at_first_page(source: &mut MediaSourceStream<'_>) -> bool {
     let start = source.pos();
-    let mut header = [0u8; 6];
-    let found = source.read_buf_exact(&mut header).is_ok()
-        && header[..4] == *b"OggS"
-        && header[4] == 0
-        && header[5] & 0x02 != 0;
+    let found = starts_first_page(source);
     source.seek_buffered(start);
     found
+}
+
+/// Reads 6 bytes: whether they start the first page of a logical stream (the capture pattern,
+/// stream version 0, the first-page flag).
+fn starts_first_page(source: &mut impl ReadBytes) -> bool {
+    let mut header = [0u8; 6];
+    source.read_buf_exact(&mut header).is_ok()
+        && header[..4] == *b"OggS"
+        && header[4] == 0
+        && header[5] & 0x02 != 0
 }
 
 /// What a logical stream not read here holds, by the magic of its first packet.
@@ -636,11 +642,9 @@ impl FormatReader for OggAudioReader<'_> {
 }
 
 impl Scoreable for OggAudioReader<'_> {
-    /// A first page of a logical stream (the marker matched the capture pattern).
+    /// A first page of a logical stream.
     fn score(mut source: ScopedStream<&mut MediaSourceStream<'_>>) -> Result<Score> {
-        let mut header = [0u8; 6];
-        source.read_buf_exact(&mut header)?;
-        Ok(if header[4] == 0 && header[5] & 0x02 != 0 {
+        Ok(if starts_first_page(&mut source) {
             Score::Supported(255)
         } else {
             Score::Unsupported
