@@ -436,8 +436,10 @@ struct DecodedStream {
     edit: Option<mp4_edit::EditList>,
     /// Edit-list trimming still to apply: frames to drop, then frames to keep.
     trim: Option<(u64, u64)>,
-    /// Decoded audio so far, to compare with the length the container declares.
+    /// Decoded audio so far, and audio of packets skipped as damaged (each with its own
+    /// warning), to compare with the length the container declares.
     decoded_seconds: f64,
+    skipped_seconds: f64,
     /// For the latency estimate: the longest packet so far (frames, untrimmed), the priming
     /// trimmed before the first output, the packets the codec holds back, and whether the
     /// estimate went out.
@@ -607,6 +609,7 @@ impl<'a> Worker<'a> {
             edit,
             trim: None,
             decoded_seconds: 0.0,
+            skipped_seconds: 0.0,
             packet_frames: 0,
             priming_frames: 0,
             codec_delay_packets: 0,
@@ -724,6 +727,7 @@ impl<'a> Worker<'a> {
                 Err(message) => {
                     damage += 1;
                     skipped_any = true;
+                    stream.skipped_seconds += packet_seconds(&*format, &packet);
                     self.tolerate_error(damage, &message)
                 }
             };
@@ -823,7 +827,8 @@ impl<'a> Worker<'a> {
         }
         self.stop_if_output_waiting();
         self.report_skipped();
-        let complete = self.check_complete(&*format, stream.decoded_seconds);
+        let complete =
+            self.check_complete(&*format, stream.decoded_seconds + stream.skipped_seconds);
         // FLAC carries the MD5 of its audio: a mismatch where nothing was reported lost means
         // damage no decoder could see (or an altered file).
         if complete && !skipped_any && decoder.finalize().verify_ok == Some(false) {
@@ -1032,6 +1037,18 @@ impl<'a> Worker<'a> {
             }
         }
     }
+}
+
+/// How long a packet's audio is, by its track's time base (0 when the track has none).
+fn packet_seconds(format: &dyn FormatReader, packet: &Packet) -> f64 {
+    let time_base = format
+        .tracks()
+        .iter()
+        .find(|track| track.id == packet.track_id)
+        .and_then(|track| track.time_base);
+    time_base.map_or(0.0, |time_base| {
+        packet.dur.get() as f64 * time_base.numer.get() as f64 / time_base.denom.get() as f64
+    })
 }
 
 /// The length of the stream as its container declares it, if it does.
