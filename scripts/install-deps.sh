@@ -17,12 +17,16 @@ PACKAGES=(
   ffmpeg
   sox
   mkvtoolnix
+  # WavPack's own encoder, for test fixtures.
+  wavpack
   libopus-dev
   # Speex (Ogg Speex), decoded with the system libspeex (src/codecs/speex.rs).
   libspeex-dev
   # AMR and AMR-WB (.amr files), decoded with the system opencore-amr (src/codecs/amr.rs).
   libopencore-amrnb-dev
   libopencore-amrwb-dev
+  # WavPack (.wv), decoded with the system libwavpack (src/codecs/wavpack.rs).
+  libwavpack-dev
   pkg-config
   gcc
   # FDK AAC (the default fdk-aac feature) is C++, built by the fdk-aac-sys crate.

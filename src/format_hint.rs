@@ -21,6 +21,8 @@ pub enum ContainerHint {
     IsoMp4,
     /// AMR or AMR-WB in the storage format (`.amr`).
     Amr,
+    /// WavPack (`.wv`).
+    WavPack,
     /// Headerless PCM, described by caps or a MIME type with parameters.
     RawPcm(RawPcmFormat),
 }
@@ -60,6 +62,7 @@ impl ContainerHint {
             "audio/mp4" | "audio/m4a" | "audio/x-m4a" | "video/mp4" | "video/quicktime"
             | "audio/3gpp" | "mp4" | "m4a" | "m4b" | "mov" | "3gp" => ContainerHint::IsoMp4,
             "audio/amr" | "audio/amr-wb" | "amr" | "awb" => ContainerHint::Amr,
+            "audio/x-wavpack" | "audio/wavpack" | "wv" => ContainerHint::WavPack,
             _ => return None,
         };
         Some(hint)
@@ -92,6 +95,7 @@ impl ContainerHint {
             "audio/x-m4a" | "video/quicktime" | "audio/mp4" => Some(ContainerHint::IsoMp4),
             // typefind's names for the storage format.
             "audio/x-amr-nb-sh" | "audio/x-amr-wb-sh" => Some(ContainerHint::Amr),
+            "audio/x-wavpack" => Some(ContainerHint::WavPack),
             // Byte-stream caps that say nothing about the container.
             _ => None,
         }
@@ -117,6 +121,11 @@ mod tests {
         assert_eq!(
             ContainerHint::from_caps_fields("audio/x-amr-nb-sh", None, None),
             Some(ContainerHint::Amr)
+        );
+        assert_eq!(ContainerHint::parse(".wv"), Some(ContainerHint::WavPack));
+        assert_eq!(
+            ContainerHint::from_caps_fields("audio/x-wavpack", None, None),
+            Some(ContainerHint::WavPack)
         );
         assert_eq!(
             ContainerHint::parse("audio/wav; codecs=1"),

@@ -424,6 +424,51 @@ const FLAC_24: Case = Case {
     min_snr_48k_mono: 65.0,
     reference: None,
 };
+/// WavPack, lossless: the source's samples (ffmpeg's decoder is the reference), and its
+/// length. 24-bit and float: ffmpeg truncates to 16 bits, we round.
+const WAVPACK: Case = Case {
+    fixture: "wavpack.wv",
+    container: "wavpack",
+    codec: "wavpack",
+    quality: Quality::BitExact,
+    length: Length::Reference,
+    original_frames: Some(F),
+    min_snr_48k_mono: 65.0,
+    reference: None,
+};
+/// 8-bit: quantisation noise up to Nyquist, as 8-bit WAV.
+const WAVPACK_8: Case = Case {
+    fixture: "wavpack8.wv",
+    min_snr_48k_mono: 45.0,
+    ..WAVPACK
+};
+const WAVPACK_24: Case = Case {
+    fixture: "wavpack24.wv",
+    quality: Quality::MaxDiff(1),
+    ..WAVPACK
+};
+const WAVPACK_32: Case = Case {
+    fixture: "wavpack32.wv",
+    quality: Quality::MaxDiff(1),
+    ..WAVPACK
+};
+const WAVPACK_FLOAT: Case = Case {
+    fixture: "wavpack_float.wv",
+    quality: Quality::MaxDiff(1),
+    ..WAVPACK
+};
+/// Six channels in three blocks per frame (two stereo pairs and two mono blocks).
+const WAVPACK_5_1: Case = Case {
+    fixture: "wavpack_5.1.wv",
+    ..WAVPACK
+};
+/// Hybrid mode without its correction file: lossy, but both decoders compute the same
+/// integers. Its noise, shaped up to Nyquist, meets two different resamplers at 48 kHz (63 dB).
+const WAVPACK_HYBRID: Case = Case {
+    fixture: "wavpack_hybrid.wv",
+    min_snr_48k_mono: 55.0,
+    ..WAVPACK
+};
 /// 8-bit FLAC from sox; its MD5 is verified (a mismatch would be a WARNING). Its quantisation
 /// noise reaches Nyquist like 8-bit WAV's: the same 48 kHz threshold.
 const FLAC_8: Case = Case {
@@ -905,6 +950,13 @@ format_tests! {
     keep_vorbis_mka, default_vorbis_mka => VORBIS_MKA;
     keep_flac, default_flac => FLAC;
     keep_flac_24bit, default_flac_24bit => FLAC_24;
+    keep_wavpack, default_wavpack => WAVPACK;
+    keep_wavpack_8bit, default_wavpack_8bit => WAVPACK_8;
+    keep_wavpack_24bit, default_wavpack_24bit => WAVPACK_24;
+    keep_wavpack_32bit, default_wavpack_32bit => WAVPACK_32;
+    keep_wavpack_float, default_wavpack_float => WAVPACK_FLOAT;
+    keep_wavpack_5_1, default_wavpack_5_1 => WAVPACK_5_1;
+    keep_wavpack_hybrid, default_wavpack_hybrid => WAVPACK_HYBRID;
     keep_flac_ogg, default_flac_ogg => FLAC_OGG;
     keep_flac_8bit, default_flac_8bit => FLAC_8;
     keep_wav_u8, default_wav_u8 => WAV_U8;
@@ -1255,6 +1307,125 @@ fn amr_matches_the_reference_decoders() {
         at_48k.assert_well_formed(48_000, 1);
         assert_eq!(at_48k.frames(), 3 * 48_000, "{name}");
     }
+}
+
+/// Where each WavPack block of `bytes` starts (a file of whole blocks, no tags).
+fn wavpack_blocks(bytes: &[u8]) -> Vec<usize> {
+    let mut starts = Vec::new();
+    let mut at = 0;
+    while at + 8 <= bytes.len() {
+        assert_eq!(&bytes[at..at + 4], b"wvpk", "a block at {at}");
+        starts.push(at);
+        at += 8 + u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+    }
+    starts
+}
+
+/// WavPack as a network delivers it: in any pieces, joined late, with damage inside a block and
+/// between blocks, with tags at the end, and with its first header broken (the WAV header
+/// inside must not play the compressed audio as noise).
+#[test]
+fn wavpack_survives_pieces_damage_and_tags() {
+    let surround = decode_fixture("wavpack_5.1.wv", &keep_props(), Chunking::Whole);
+    assert_eq!(surround.frames(), SOURCE_FRAMES);
+    for chunking in [Chunking::Fixed(7), Chunking::Random { seed: 3, max: 5000 }] {
+        let pieces = decode_fixture("wavpack_5.1.wv", &keep_props(), chunking);
+        assert!(pieces.warnings.is_empty(), "{:?}", pieces.warnings);
+        assert!(pieces.samples == surround.samples, "{chunking:?}");
+    }
+
+    let bytes = std::fs::read(fixture("wavpack.wv")).unwrap();
+    let blocks = wavpack_blocks(&bytes);
+    let clean = decode_with_element(&bytes, &keep_props(), Chunking::Whole);
+    let block_frames = 22_050; // ffmpeg's blocks: half a second
+    let block_samples = block_frames * 2;
+    assert!(blocks.len() >= 4 && clean.frames() == SOURCE_FRAMES);
+
+    // Joined in the middle of the first block: from the second on, and no complaint. (The
+    // next block must start within the 32 KiB the probe looks at.)
+    let late = decode_with_element(&bytes[blocks[1] - 5000..], &keep_props(), Chunking::Whole);
+    assert!(
+        late.errors.is_empty() && late.warnings.is_empty(),
+        "{:?} {:?}",
+        late.errors,
+        late.warnings
+    );
+    assert!(
+        late.samples == clean.samples[block_samples..],
+        "joined late"
+    );
+
+    // Damage inside the second block: its checksum fails, it is skipped with a WARNING, and
+    // every other block comes out as it was.
+    let mut damaged = bytes.clone();
+    damaged[blocks[1] + 2000..blocks[1] + 2100].fill(0x55);
+    let decoded = decode_with_element(&damaged, &keep_props(), Chunking::Fixed(4096));
+    assert!(decoded.errors.is_empty(), "{:?}", decoded.errors);
+    assert_eq!(decoded.warnings.len(), 1, "{:?}", decoded.warnings);
+    assert!(decoded.samples[..block_samples] == clean.samples[..block_samples]);
+    let after = clean.samples.len() - 2 * block_samples;
+    assert!(
+        decoded
+            .samples
+            .ends_with(&clean.samples[2 * block_samples..])
+    );
+    assert!(decoded.samples.len() >= block_samples + after);
+
+    // Junk between two blocks: a WARNING, no audio lost.
+    let mut junk = bytes.clone();
+    junk.splice(blocks[2]..blocks[2], [0x77u8; 50]);
+    let decoded = decode_with_element(&junk, &keep_props(), Chunking::Fixed(4096));
+    assert_eq!(decoded.warnings.len(), 1, "{:?}", decoded.warnings);
+    assert!(decoded.samples == clean.samples, "junk between blocks");
+
+    // An APEv2 tag and an ID3v1 tag at the end, as WavPack's tools write them: not audio.
+    let mut tagged = bytes.clone();
+    tagged.extend(b"APETAGEX");
+    tagged.extend([0u8; 24]);
+    tagged.extend(b"TAG");
+    tagged.extend([b' '; 125]);
+    let decoded = decode_with_element(&tagged, &keep_props(), Chunking::Fixed(4096));
+    assert!(decoded.warnings.is_empty() && decoded.errors.is_empty());
+    assert!(decoded.samples == clean.samples, "tags at the end");
+
+    // Files back to back, in another format between: each one whole, with new caps for each
+    // change of format.
+    let mut sequence = bytes.clone();
+    sequence.extend(std::fs::read(fixture("wavpack_5.1.wv")).unwrap());
+    sequence.extend(&bytes);
+    let decoded = decode_with_element(&sequence, &keep_props(), Chunking::Fixed(4096));
+    assert!(decoded.warnings.is_empty() && decoded.errors.is_empty());
+    let channels: Vec<i32> = decoded
+        .caps
+        .iter()
+        .map(|caps| caps.structure(0).unwrap().get::<i32>("channels").unwrap())
+        .collect();
+    assert_eq!(channels, [2, 6, 2]);
+    let stereo = clean.samples.len();
+    assert_eq!(decoded.samples.len(), 2 * stereo + surround.samples.len());
+    assert!(decoded.samples[..stereo] == clean.samples[..]);
+    assert!(decoded.samples[stereo..stereo + surround.samples.len()] == surround.samples[..]);
+    assert!(decoded.samples.ends_with(&clean.samples));
+
+    // DSD (1-bit) audio, which this element does not decode: an ERROR that says so.
+    let mut dsd = bytes.clone();
+    for &at in &blocks {
+        dsd[at + 27] |= 0x80; // the DSD flag, the top bit of the flags
+    }
+    let decoded = decode_with_element(&dsd, &keep_props(), Chunking::Fixed(4096));
+    assert!(
+        decoded.errors.len() == 1 && decoded.errors[0].contains("DSD (1-bit) audio"),
+        "{:?}",
+        decoded.errors
+    );
+
+    // A first header that is not one, then a WAV file: an ERROR, and no noise.
+    let mut broken = b"wvpk".to_vec();
+    broken.extend([0x5a; 28]);
+    broken.extend(std::fs::read(fixture("s16.wav")).unwrap());
+    let decoded = decode_with_element(&broken, &keep_props(), Chunking::Fixed(1000));
+    assert_eq!(decoded.errors.len(), 1, "{:?}", decoded.errors);
+    assert!(decoded.samples.is_empty(), "no PCM");
 }
 
 /// ffmpeg's decode of `name` with libspeex (its own Speex decoder differs from the reference

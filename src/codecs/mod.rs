@@ -1,6 +1,7 @@
 //! The codecs: symphonia's, nanomp3 for MPEG audio (`mpeg_audio`), libopus for Opus (`opus`, on
-//! `opus_streams`), libspeex for Speex (`speex`), opencore-amr for AMR and AMR-WB (`amr`) and, with the `fdk-aac` feature, FDK AAC for
-//! every AAC stream (`fdk_aac`).
+//! `opus_streams`), libspeex for Speex (`speex`), opencore-amr for AMR and AMR-WB (`amr`),
+//! libwavpack for WavPack (`wavpack`) and, with the `fdk-aac` feature, FDK AAC for every AAC
+//! stream (`fdk_aac`).
 
 pub mod amr;
 #[cfg(feature = "fdk-aac")]
@@ -9,6 +10,7 @@ pub mod mpeg_audio;
 pub mod opus;
 pub mod opus_streams;
 pub mod speex;
+pub mod wavpack;
 
 use std::sync::LazyLock;
 
@@ -27,6 +29,7 @@ pub static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
     symphonia::default::register_enabled_codecs(&mut registry);
     registry.register_audio_decoder::<speex::SpeexDecoder>();
     registry.register_audio_decoder::<amr::AmrDecoder>();
+    registry.register_audio_decoder::<wavpack::WavPackDecoder>();
     registry.register_audio_decoder::<opus::OpusDecoder>();
     // Ahead of symphonia's MPEG audio decoder (see `mpeg_audio` for why).
     registry.register_audio_decoder_at_tier::<mpeg_audio::MpegAudioDecoder>(Tier::Preferred);

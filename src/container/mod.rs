@@ -36,6 +36,7 @@ pub mod raw;
 pub mod riff;
 pub mod source;
 pub mod ts_unwrap;
+pub mod wavpack;
 
 use std::io;
 
@@ -157,7 +158,7 @@ pub fn parse_pcm_header<R: ReadBytes + SeekBuffered>(
 }
 
 /// The name of a lossless format whose files carry the original WAV header inside their own
-/// (WavPack's RIFF-header metadata, Monkey's Audio, OptimFROG, TAK), or of Musepack, when
+/// (Monkey's Audio, OptimFROG, TAK), or of Musepack, when
 /// `source` starts with one. symphonia's probe skips unknown bytes looking for a marker, finds
 /// that header, and the WAV reader would then play the compressed audio after it as PCM: loud
 /// noise. Nothing here decodes these formats, so they are named and refused. The source is
@@ -167,7 +168,6 @@ pub fn wav_inside_another_format(source: &mut MediaSourceStream<'_>) -> Option<&
     let magic = source.read_quad_bytes();
     source.seek_buffered(start);
     match &magic.ok()? {
-        b"wvpk" => Some("WavPack"),
         b"MAC " => Some("Monkey's Audio (APE)"),
         b"OFR " => Some("OptimFROG"),
         b"tBaK" => Some("TAK"),

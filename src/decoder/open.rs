@@ -40,6 +40,9 @@ static PROBE: LazyLock<Probe> = LazyLock::new(|| {
     probe.register_format_at_tier::<OggAudioReader>(Tier::Preferred);
     // symphonia has no AMR reader.
     probe.register_format::<container::amr::AmrReader>();
+    // symphonia has no WavPack reader; ahead of its WAV reader, which would find the WAV header
+    // inside the first block.
+    probe.register_format_at_tier::<container::wavpack::WavPackReader>(Tier::Preferred);
     symphonia::default::register_enabled_formats(&mut probe);
     probe
 });
@@ -79,6 +82,16 @@ impl Worker<'_> {
             return MpegAudioReader::try_new(source, FormatOptions::default())
                 .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
                 .map_err(|e| format!("the WAV file's MPEG audio could not be read: {e}"));
+        }
+        let may_be_wavpack = matches!(self.settings.hint, None | Some(ContainerHint::WavPack));
+        if may_be_wavpack && container::wavpack::at_block(&mut source) {
+            // The first frame may be longer than a hinted reader may read before its hint is
+            // given up (several blocks of half a second for surround): the header is proof
+            // enough.
+            self.reader.set_retain(None);
+            return container::wavpack::WavPackReader::try_new(source)
+                .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
+                .map_err(|e| format!("the WavPack stream could not be read: {e}"));
         }
         let may_be_flac = matches!(self.settings.hint, None | Some(ContainerHint::Flac));
         if may_be_flac && let Ok(Some(header)) = container::flac::repaired_header(&mut source) {
@@ -320,6 +333,7 @@ fn open_hinted(
         ContainerHint::Matroska => Box::new(readers::MkvReader::try_new(source, opts)?),
         ContainerHint::IsoMp4 => Box::new(readers::IsoMp4Reader::try_new(source, opts)?),
         ContainerHint::Amr => Box::new(container::amr::AmrReader::try_new(source)?),
+        ContainerHint::WavPack => Box::new(container::wavpack::WavPackReader::try_new(source)?),
         ContainerHint::RawPcm(_) => unreachable!("raw PCM is opened without a reader to try"),
     })
 }

@@ -189,7 +189,7 @@ impl Worker<'_> {
 /// that starts before its packet does.
 fn reader_lookahead_packets(container: &str) -> u64 {
     match container {
-        "wave" | "aiff" | "caf" | "raw" | "amr" => 0,
+        "wave" | "aiff" | "caf" | "raw" | "amr" | "wavpack" => 0,
         _ => 1,
     }
 }

@@ -49,6 +49,7 @@ pub(super) fn container_name(short_name: &str) -> &str {
         "caf" => "Core Audio Format",
         "flac" => "FLAC",
         "amr" => "AMR",
+        "wavpack" => "WavPack",
         name => name,
     }
 }
@@ -65,6 +66,7 @@ pub(super) fn codec_name(short_name: &str) -> &str {
         "speex" => "Speex",
         "amrnb" => "Adaptive Multi-Rate (AMR)",
         "amrwb" => "Adaptive Multi-Rate Wide-Band (AMR-WB)",
+        "wavpack" => "WavPack",
         "flac" => "Free Lossless Audio Codec (FLAC)",
         "alac" => "Apple Lossless Audio (ALAC)",
         name if name.starts_with("pcm") => "Uncompressed PCM audio",

@@ -88,6 +88,8 @@ enum Recipe {
     MkvMerge(&'static str),
     /// Another fixture converted by sox (`sox <base> <args> <out>`).
     Sox(&'static str, &'static [&'static str]),
+    /// Another fixture compressed by WavPack's own encoder (`wavpack <args> <base> -o <out>`).
+    WavPack(&'static str, &'static [&'static str]),
     /// Another fixture with its bytes edited the way a real writer gets them wrong or
     /// different; the name says what the edit does and keys the cache.
     Patched(&'static str, &'static str, fn(&mut Vec<u8>)),
@@ -488,6 +490,19 @@ fn recipe(name: &str) -> Recipe {
             "wavparse ! audioconvert ! audioresample ! audio/x-raw,rate=16000,channels=1 ! \
              voamrwbenc band-mode=8 ! avmux_amr",
         ),
+        // WavPack: ffmpeg's encoder (16-bit, 32-bit, float, 5.1), WavPack's own for 8-bit,
+        // 24-bit and hybrid lossy mode (without its correction file). ffmpeg 5.1's 8-bit files
+        // fail libwavpack's checksums.
+        "wavpack32.wv" => Encode(&["-sample_fmt", "s32p", "-c:a", "wavpack", "-f", "wv"]),
+        "wavpack.wv" => Encode(&["-sample_fmt", "s16p", "-c:a", "wavpack", "-f", "wv"]),
+        "wavpack8.wv" => WavPack("u8.wav", &[]),
+        "wavpack_float.wv" => Encode(&["-sample_fmt", "fltp", "-c:a", "wavpack", "-f", "wv"]),
+        "wavpack_5.1.wv" => EncodeFiltered(
+            PAN_5_1,
+            &["-sample_fmt", "s16p", "-c:a", "wavpack", "-f", "wv"],
+        ),
+        "wavpack24.wv" => WavPack("s24.wav", &["-hh"]),
+        "wavpack_hybrid.wv" => WavPack("s16.wav", &["-b192"]),
         "aac_video_first.mp4" => EncodeWithVideo(&[
             "-map",
             "1:v",
@@ -1216,6 +1231,9 @@ pub fn fixture(name: &str) -> PathBuf {
         Recipe::GstRemux(base, pipeline) => format!("{pipeline}|{}", fixture(base).display()),
         Recipe::MkvMerge(base) => format!("mkvmerge|{}", fixture(base).display()),
         Recipe::Sox(base, args) => format!("sox {}|{}", args.join(" "), fixture(base).display()),
+        Recipe::WavPack(base, args) => {
+            format!("wavpack {}|{}", args.join(" "), fixture(base).display())
+        }
         Recipe::Patched(base, what, _) => format!("patch {what}|{}", fixture(base).display()),
         Recipe::FdkAacMp4 { aot, bitrate } => {
             format!("fdk mp4 {aot} {bitrate}|{}", fixture("s16.wav").display())
@@ -1290,6 +1308,21 @@ pub fn fixture(name: &str) -> PathBuf {
             assert!(
                 output.status.success(),
                 "sox failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Recipe::WavPack(base, args) => {
+            let output = Command::new("wavpack")
+                .args(["-q", "-y"])
+                .args(args)
+                .arg(fixture(base))
+                .arg("-o")
+                .arg(&tmp)
+                .output()
+                .expect("wavpack must be installed to make test fixtures");
+            assert!(
+                output.status.success(),
+                "wavpack failed: {}",
                 String::from_utf8_lossy(&output.stderr)
             );
         }
