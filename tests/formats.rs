@@ -436,6 +436,17 @@ const WAVPACK: Case = Case {
     min_snr_48k_mono: 65.0,
     reference: None,
 };
+/// WavPack in Matroska, stereo and 5.1 (three blocks per frame, in Matroska's layout).
+const WAVPACK_MKA: Case = Case {
+    fixture: "wavpack.mka",
+    container: "matroska",
+    ..WAVPACK
+};
+const WAVPACK_5_1_MKA: Case = Case {
+    fixture: "wavpack_5.1.mka",
+    container: "matroska",
+    ..WAVPACK
+};
 /// 8-bit: quantisation noise up to Nyquist, as 8-bit WAV.
 const WAVPACK_8: Case = Case {
     fixture: "wavpack8.wv",
@@ -957,6 +968,8 @@ format_tests! {
     keep_wavpack_float, default_wavpack_float => WAVPACK_FLOAT;
     keep_wavpack_5_1, default_wavpack_5_1 => WAVPACK_5_1;
     keep_wavpack_hybrid, default_wavpack_hybrid => WAVPACK_HYBRID;
+    keep_wavpack_mka, default_wavpack_mka => WAVPACK_MKA;
+    keep_wavpack_5_1_mka, default_wavpack_5_1_mka => WAVPACK_5_1_MKA;
     keep_flac_ogg, default_flac_ogg => FLAC_OGG;
     keep_flac_8bit, default_flac_8bit => FLAC_8;
     keep_wav_u8, default_wav_u8 => WAV_U8;

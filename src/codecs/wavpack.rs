@@ -1,9 +1,10 @@
 //! WavPack (lossless, and the lossy part of hybrid files) with the system libwavpack, as
 //! GStreamer's `wavpackdec` uses it.
 //!
-//! A packet is one WavPack frame: the blocks, each with its 32-byte `wvpk` header, that hold one
-//! stretch of samples for every channel (one block for mono and stereo, several for more
-//! channels); `container::wavpack` cuts them. Every frame decodes on its own (WavPack blocks
+//! A packet is one WavPack frame: the blocks that hold one stretch of samples for every channel
+//! (one block for mono and stereo, several for more channels). From `container::wavpack` each
+//! block has its 32-byte `wvpk` header; from Matroska (`A_WAVPACK4`) the headers are cut down to
+//! the fields that change, and the stream version comes from the track's codec private data. Every frame decodes on its own (WavPack blocks
 //! carry all their decoder state), so each packet gets a fresh raw decoder
 //! (`WavpackOpenRawDecoder`, which reads from memory). The bindings are written here: the
 //! binding crates on crates.io build their own copy of the library, and the handful of calls
@@ -18,15 +19,17 @@ use symphonia::core::audio::{
 };
 use symphonia::core::codecs::CodecInfo;
 use symphonia::core::codecs::audio::{
-    AudioCodecId, AudioCodecParameters, AudioDecoder, AudioDecoderOptions, FinalizeResult,
+    AudioCodecParameters, AudioDecoder, AudioDecoderOptions, FinalizeResult,
 };
 use symphonia::core::codecs::registry::{RegisterableAudioDecoder, SupportedAudioCodec};
-use symphonia::core::common::FourCc;
 use symphonia::core::errors::{Error as SymphoniaError, Result, unsupported_error};
 use symphonia::core::packet::PacketRef;
 
-/// WavPack, named by its block magic (symphonia has no id of its own for it).
-pub const CODEC_ID_WAVPACK: AudioCodecId = AudioCodecId::new(FourCc::new(*b"wvpk"));
+pub use symphonia::core::codecs::audio::well_known::CODEC_ID_WAVPACK;
+
+/// The stream version assumed for Matroska blocks when the track gives none (WavPack 4's
+/// lossless files; libwavpack decodes 0x402 to 0x410).
+const DEFAULT_STREAM_VERSION: i16 = 0x407;
 
 #[repr(C)]
 struct WavpackContext {
@@ -98,23 +101,28 @@ struct Frame<'a> {
 }
 
 impl<'a> Frame<'a> {
-    fn open(data: &'a [u8]) -> std::result::Result<Frame<'a>, &'static str> {
-        if !data.starts_with(b"wvpk") || data.len() < 32 || i32::try_from(data.len()).is_err() {
-            return Err("wavpack: not a frame of WavPack blocks");
+    /// Opens the blocks of one frame: with their headers, or as Matroska stores them (the
+    /// block's sample count, then each block's flags, checksum, size and data), for which
+    /// `version` is the stream version to assume.
+    fn open(data: &'a [u8], version: i16) -> std::result::Result<Frame<'a>, &'static str> {
+        let shortest = if data.starts_with(b"wvpk") { 32 } else { 12 };
+        if data.len() < shortest || i32::try_from(data.len()).is_err() {
+            return Err("wavpack: a frame too short to hold a block");
         }
         // libwavpack writes at most 80 bytes of message, NUL included.
         let mut error = [0 as c_char; 128];
-        // SAFETY: with a `wvpk` header at the start (checked above), the raw decoder keeps a pointer
-        // to `data` and only reads from it (the pointer is `*mut` in the C signature alone);
-        // `Frame` borrows `data` for as long as the context lives. No correction data. `error`
-        // has room for the library's messages.
+        // SAFETY: `data` holds a header's worth of bytes at least (checked above), all the raw
+        // decoder reads before it checks each block's length against what remains. It keeps a
+        // pointer to `data` and only reads from it (the pointer is `*mut` in the C signature
+        // alone); `Frame` borrows `data` for as long as the context lives. No correction data.
+        // `error` has room for the library's messages.
         let context = unsafe {
             WavpackOpenRawDecoder(
                 data.as_ptr() as *mut c_void,
                 data.len() as i32,
                 std::ptr::null_mut(),
                 0,
-                0,
+                version,
                 error.as_mut_ptr(),
                 OPEN_NORMALIZE,
                 0,
@@ -196,7 +204,7 @@ impl Drop for Frame<'_> {
 /// The format and length of the WavPack frame in `data` (its blocks, headers included), for a
 /// reader that must describe the stream before decoding it.
 pub fn describe(data: &[u8]) -> std::result::Result<(FrameFormat, usize), &'static str> {
-    let frame = Frame::open(data)?;
+    let frame = Frame::open(data, DEFAULT_STREAM_VERSION)?;
     Ok((frame.format()?, frame.samples()))
 }
 
@@ -210,6 +218,8 @@ enum Decoded {
 pub struct WavPackDecoder {
     params: AudioCodecParameters,
     spec: AudioSpec,
+    /// For blocks without headers (Matroska).
+    stream_version: i16,
     /// Interleaved samples from libwavpack, reused from packet to packet.
     unpacked: Vec<i32>,
     floats: Vec<f32>,
@@ -218,17 +228,22 @@ pub struct WavPackDecoder {
 
 impl WavPackDecoder {
     fn try_new(params: &AudioCodecParameters) -> Result<WavPackDecoder> {
-        // The reader describes the stream from its first frame (WavPack in Matroska, whose
-        // codec private data would say it, is not read).
+        // Our reader describes the stream from its first frame, Matroska from its track entry.
         let (Some(rate), Some(channels)) = (params.sample_rate, params.channels.clone()) else {
             return unsupported_error("wavpack: no sample rate or channels from the reader");
         };
         let spec = AudioSpec::new(rate, channels);
         // Integer or float is known per frame; until the first, integer.
         let decoded = Decoded::Integer(AudioBuffer::new(spec.clone(), 0));
+        // Matroska's codec private data: the stream version, 2 bytes little-endian.
+        let stream_version = match params.extra_data.as_deref() {
+            Some(&[low, high, ..]) => i16::from_le_bytes([low, high]),
+            _ => DEFAULT_STREAM_VERSION,
+        };
         Ok(WavPackDecoder {
             params: params.clone(),
             spec,
+            stream_version,
             unpacked: Vec::new(),
             floats: Vec::new(),
             decoded,
@@ -236,7 +251,7 @@ impl WavPackDecoder {
     }
 
     fn decode_frame(&mut self, packet: &PacketRef<'_>) -> std::result::Result<(), &'static str> {
-        let mut frame = Frame::open(packet.data)?;
+        let mut frame = Frame::open(packet.data, self.stream_version)?;
         let format = frame.format()?;
         if format.rate != self.spec.rate()
             || usize::from(format.channels) != self.spec.channels().count()

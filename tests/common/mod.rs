@@ -502,6 +502,12 @@ fn recipe(name: &str) -> Recipe {
             &["-sample_fmt", "s16p", "-c:a", "wavpack", "-f", "wv"],
         ),
         "wavpack24.wv" => WavPack("s24.wav", &["-hh"]),
+        // WavPack in Matroska (`A_WAVPACK4`: block headers cut down, the version in the track).
+        "wavpack.mka" => Encode(&["-sample_fmt", "s16p", "-c:a", "wavpack", "-f", "matroska"]),
+        "wavpack_5.1.mka" => EncodeFiltered(
+            PAN_5_1,
+            &["-sample_fmt", "s16p", "-c:a", "wavpack", "-f", "matroska"],
+        ),
         "wavpack_hybrid.wv" => WavPack("s16.wav", &["-b192"]),
         "aac_video_first.mp4" => EncodeWithVideo(&[
             "-map",
