@@ -17,6 +17,7 @@ use std::ops::Range;
 use symphonia::core::audio::Channels;
 
 mod mix;
+mod polyphase;
 mod resample;
 
 use mix::{ChannelMix, input_positions};

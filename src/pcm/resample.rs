@@ -1,5 +1,6 @@
-//! Resampling with rubato: its FFT resampler on small fixed blocks, or its sinc resampler for
-//! rate pairs whose exact block would be too long, with the filter delay removed.
+//! Resampling: upsampling by a whole factor up to 6 with our polyphase filter (`polyphase`),
+//! other rate pairs with rubato's FFT resampler on small fixed blocks, or its sinc resampler for
+//! rate pairs whose exact block would be too long; the filter delay removed in every case.
 
 use rubato::{
     FftFixedInOut, Resampler, SincFixedIn, SincInterpolationParameters, SincInterpolationType,
@@ -7,6 +8,7 @@ use rubato::{
 };
 
 use super::mix::ChannelMix;
+use super::polyphase::IntegerUpsampler;
 use super::{append_s16_planar, append_silence, sanitize};
 
 /// The FFT resampler's filter is as long as its input block, and the block is buffered before it
@@ -23,7 +25,14 @@ const SINC_MIN_CHUNK_FRAMES: usize = 64;
 const SINC_TAPS: usize = 128;
 const SINC_OVERSAMPLING: usize = 256;
 
+/// Whole upsampling factors the polyphase filter takes (8, 12, 16 and 24 kHz to 48 kHz).
+const POLYPHASE_FACTORS: std::ops::RangeInclusive<u32> = 2..=6;
+/// Polyphase: input frames per block (1.3 ms at 24 kHz): the filter has no block of its own,
+/// so this only bounds the work per call.
+const POLYPHASE_BLOCK_FRAMES: usize = 32;
+
 enum Engine {
+    Polyphase(IntegerUpsampler),
     Fft(FftFixedInOut<f32>),
     Sinc(SincFixedIn<f32>),
 }
@@ -31,6 +40,7 @@ enum Engine {
 impl Engine {
     fn block_frames(&self) -> usize {
         match self {
+            Engine::Polyphase(r) => r.block_frames(),
             Engine::Fft(r) => r.input_frames_next(),
             Engine::Sinc(r) => r.input_frames_next(),
         }
@@ -38,6 +48,7 @@ impl Engine {
 
     fn output_frames_max(&self) -> usize {
         match self {
+            Engine::Polyphase(r) => r.output_frames(),
             Engine::Fft(r) => r.output_frames_max(),
             Engine::Sinc(r) => r.output_frames_max(),
         }
@@ -47,6 +58,7 @@ impl Engine {
     /// of a stream, rounded to whole frames.
     fn start_offset(&self, ratio: f64) -> isize {
         match self {
+            Engine::Polyphase(r) => r.delay() as isize,
             // The FFT filter is symmetric about half the block: exactly `output_delay()`.
             Engine::Fft(r) => r.output_delay() as isize,
             // rubato 0.16's sinc resampler centres output frame k on input time
@@ -62,6 +74,7 @@ impl Engine {
     /// Resamples one full block; returns the number of output frames.
     fn process(&mut self, input: &[Vec<f32>], output: &mut [Vec<f32>]) -> usize {
         let result = match self {
+            Engine::Polyphase(r) => return r.process(input, output),
             Engine::Fft(r) => r.process_into_buffer(input, output, None),
             Engine::Sinc(r) => r.process_into_buffer(input, output, None),
         };
@@ -74,6 +87,7 @@ impl Engine {
 
     fn reset(&mut self) {
         match self {
+            Engine::Polyphase(r) => r.reset(),
             Engine::Fft(r) => r.reset(),
             Engine::Sinc(r) => r.reset(),
         }
@@ -131,11 +145,20 @@ impl StreamResampler {
         channels: usize,
     ) -> Result<StreamResampler, String> {
         let (fs_in, fs_out) = (in_rate as usize, out_rate as usize);
-        let engine = match fft_block_frames(in_rate, out_rate) {
-            Some(block) => Engine::Fft(
+        let polyphase_factor = out_rate
+            .is_multiple_of(in_rate)
+            .then(|| out_rate / in_rate)
+            .filter(|factor| POLYPHASE_FACTORS.contains(factor));
+        let engine = match (polyphase_factor, fft_block_frames(in_rate, out_rate)) {
+            (Some(factor), _) => Engine::Polyphase(IntegerUpsampler::new(
+                factor as usize,
+                POLYPHASE_BLOCK_FRAMES,
+                channels,
+            )),
+            (None, Some(block)) => Engine::Fft(
                 FftFixedInOut::new(fs_in, fs_out, block, channels).map_err(|e| e.to_string())?,
             ),
-            None => {
+            (None, None) => {
                 let parameters = SincInterpolationParameters {
                     sinc_len: SINC_TAPS,
                     f_cutoff: calculate_cutoff(SINC_TAPS, WindowFunction::BlackmanHarris2),
