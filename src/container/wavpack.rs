@@ -40,6 +40,11 @@ const DSD_FLAG: u32 = 0x8000_0000;
 /// Bytes of junk skipped looking for the next block before the rest of the stream is taken
 /// for something else (libwavpack gives up after the same).
 const MAX_SKIP: usize = 1024 * 1024;
+/// The most blocks and bytes one frame may gather: WavPack's tools write up to 256 channels (as
+/// many mono blocks), and half a second of that uncompressed is about 22 MiB. A frame that
+/// would grow past either is damage, not a frame to hold in memory.
+const MAX_FRAME_BLOCKS: usize = 256;
+const MAX_FRAME_BYTES: usize = 32 * 1024 * 1024;
 
 /// The fields of a block header this reader uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,6 +249,7 @@ fn read_frame(
 ) -> Result<Option<FrameRead>> {
     let mut frame: Vec<u8> = Vec::new();
     let mut first: Option<BlockHeader> = None;
+    let mut blocks = 0;
     loop {
         let ((raw, header), skipped) = match pending.take() {
             Some(raw_header) => (raw_header, false),
@@ -268,10 +274,20 @@ fn read_frame(
                 Err(e) => return Err(e.into()),
             }
         }
-        if first.is_some() && initial {
-            *pending = Some((raw, header));
-            return Ok(Some(Err("wavpack: a frame that lost a block was skipped")));
+        if let Some(first) = &first {
+            // A frame's blocks share its block index and end with the final-block flag.
+            let belongs = !initial
+                && header.block_index == first.block_index
+                && blocks < MAX_FRAME_BLOCKS
+                && frame.len() + header.len <= MAX_FRAME_BYTES;
+            if !belongs {
+                *pending = Some((raw, header));
+                return Ok(Some(Err(
+                    "wavpack: a frame that lost a block (or never ended) was skipped",
+                )));
+            }
         }
+        blocks += 1;
         let start = frame.len();
         frame.extend_from_slice(&raw);
         frame.resize(start + header.len, 0);
@@ -448,8 +464,24 @@ mod tests {
                 Ok((100, 42)),
                 Err("wavpack: damaged data between blocks skipped"),
                 Ok((200, 42)),
-                Err("wavpack: a frame that lost a block was skipped"),
+                Err("wavpack: a frame that lost a block (or never ended) was skipped"),
                 Ok((400, 42)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_frame_that_never_ends_is_not_held() {
+        let mut bytes = block(0, 100, INITIAL_BLOCK, 8);
+        for _ in 0..MAX_FRAME_BLOCKS + 10 {
+            bytes.extend(block(0, 100, 0, 8));
+        }
+        bytes.extend(block(100, 100, INITIAL_BLOCK | FINAL_BLOCK, 8));
+        assert_eq!(
+            frames(bytes),
+            [
+                Err("wavpack: a frame that lost a block (or never ended) was skipped"),
+                Ok((100, 40)),
             ]
         );
     }
