@@ -14,8 +14,7 @@ use std::ffi::{c_char, c_int, c_void};
 use std::ptr::NonNull;
 
 use symphonia::core::audio::{
-    AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec, Channels, GenericAudioBufferRef,
-    Position,
+    AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec, GenericAudioBufferRef,
 };
 use symphonia::core::codecs::CodecInfo;
 use symphonia::core::codecs::audio::{
@@ -78,20 +77,6 @@ pub struct FrameFormat {
     pub bytes_per_sample: u8,
     pub bits_per_sample: u8,
     pub float: bool,
-}
-
-impl FrameFormat {
-    /// The channels as symphonia names them: by the mask when it names one position per
-    /// channel, else WAV's default for the count, else unnamed.
-    pub fn symphonia_channels(&self) -> Channels {
-        let count = u32::from(self.channels);
-        let from_mask = Position::from_bits(u64::from(self.channel_mask))
-            .filter(|p| self.channel_mask != 0 && p.bits().count_ones() == count);
-        match from_mask.or_else(|| Position::from_wave_channel_count(count)) {
-            Some(positions) => Channels::Positioned(positions),
-            None => Channels::Discrete(self.channels),
-        }
-    }
 }
 
 /// One frame opened by libwavpack, reading from `'a` bytes.
@@ -201,11 +186,10 @@ impl Drop for Frame<'_> {
     }
 }
 
-/// The format and length of the WavPack frame in `data` (its blocks, headers included), for a
-/// reader that must describe the stream before decoding it.
-pub fn describe(data: &[u8]) -> std::result::Result<(FrameFormat, usize), &'static str> {
-    let frame = Frame::open(data, DEFAULT_STREAM_VERSION)?;
-    Ok((frame.format()?, frame.samples()))
+/// The format of the WavPack frame in `data` (its blocks, headers included), for a reader that
+/// must describe the stream before decoding it.
+pub fn describe(data: &[u8]) -> std::result::Result<FrameFormat, &'static str> {
+    Frame::open(data, DEFAULT_STREAM_VERSION)?.format()
 }
 
 /// The samples of one packet, in the type the stream has.

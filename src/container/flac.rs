@@ -28,7 +28,7 @@
 
 use std::io;
 
-use symphonia::core::io::{BufReader, MediaSourceStream, ReadBytes, ScopedStream, SeekBuffered};
+use symphonia::core::io::{BufReader, MediaSourceStream, ReadBytes, ScopedStream};
 use symphonia::core::units::TimeBase;
 use symphonia::default::meta::embedded::flac as flac_meta;
 
@@ -59,10 +59,7 @@ pub struct RepairedHeader {
 /// old Flake's variable-block-size format, consumes the metadata and returns it repaired;
 /// otherwise leaves the source where it was and returns `None`.
 pub fn repaired_header(source: &mut MediaSourceStream<'_>) -> io::Result<Option<RepairedHeader>> {
-    let start = source.pos();
-    let walked = walk_header(source);
-    source.seek_buffered(start);
-    let Some(walk) = walked? else {
+    let Some(walk) = super::source::look_ahead(source, walk_header)? else {
         return Ok(None);
     };
     if walk.unreadable_blocks.is_empty()

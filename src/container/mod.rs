@@ -164,9 +164,7 @@ pub fn parse_pcm_header<R: ReadBytes + SeekBuffered>(
 /// noise. Nothing here decodes these formats, so they are named and refused. The source is
 /// left where it was.
 pub fn wav_inside_another_format(source: &mut MediaSourceStream<'_>) -> Option<&'static str> {
-    let start = source.pos();
-    let magic = source.read_quad_bytes();
-    source.seek_buffered(start);
+    let magic = source::look_ahead(source, |source| source.read_quad_bytes());
     match &magic.ok()? {
         b"MAC " => Some("Monkey's Audio (APE)"),
         b"OFR " => Some("OptimFROG"),

@@ -8,7 +8,7 @@
 
 use std::io;
 
-use symphonia::core::io::{MediaSourceStream, ReadBytes, SeekBuffered};
+use symphonia::core::io::{MediaSourceStream, ReadBytes};
 
 /// Default of the element's `mp4-buffer-limit`.
 pub const DEFAULT_BUFFER_LIMIT: u64 = 64 * 1024 * 1024;
@@ -29,10 +29,7 @@ const LOOK_LIMIT: u64 = 16 * 1024;
 /// Looks at the top-level boxes at the source's position, without consuming them. `None` when
 /// the stream does not start with an ISO base media box.
 pub fn layout(source: &mut MediaSourceStream<'_>) -> io::Result<Option<Layout>> {
-    let start = source.pos();
-    let found = find_layout(source);
-    source.seek_buffered(start);
-    found
+    super::source::look_ahead(source, find_layout)
 }
 
 fn find_layout(source: &mut MediaSourceStream<'_>) -> io::Result<Option<Layout>> {

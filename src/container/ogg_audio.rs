@@ -32,7 +32,7 @@ use symphonia::core::formats::well_known::FORMAT_ID_OGG;
 use symphonia::core::formats::{
     FormatInfo, FormatOptions, FormatReader, MediaInfo, SeekMode, SeekTo, SeekedTo, Track,
 };
-use symphonia::core::io::{BufReader, MediaSourceStream, ReadBytes, ScopedStream, SeekBuffered};
+use symphonia::core::io::{BufReader, MediaSourceStream, ReadBytes, ScopedStream};
 use symphonia::core::meta::{Metadata, MetadataBuilder, MetadataLog};
 use symphonia::core::packet::{Packet, PacketBuilder};
 use symphonia::core::units::{Duration, Timestamp};
@@ -64,10 +64,7 @@ pub fn channels_by_count(count: u8) -> Channels {
 /// Whether the source is at the first page of an Ogg logical stream; the source is left where it
 /// was.
 pub fn at_first_page(source: &mut MediaSourceStream<'_>) -> bool {
-    let start = source.pos();
-    let found = starts_first_page(source);
-    source.seek_buffered(start);
-    found
+    super::source::look_ahead(source, starts_first_page)
 }
 
 /// Reads 6 bytes: whether they start the first page of a logical stream (the capture pattern,

@@ -107,6 +107,19 @@ fn pick(big_endian: bool, be: AudioCodecId, le: AudioCodecId) -> AudioCodecId {
     if big_endian { be } else { le }
 }
 
+/// `count` channels as symphonia names them, from a WAVE channel mask (0: none given): by the
+/// mask when it names one position per channel, else WAV's default positions for the count,
+/// else unnamed. The PCM containers and WavPack (which keeps WAV's order) describe their
+/// channels this way.
+pub fn wave_channels(count: u16, mask: u32) -> Channels {
+    let from_mask = Position::from_bits(u64::from(mask))
+        .filter(|p| mask != 0 && p.bits().count_ones() == u32::from(count));
+    match from_mask.or_else(|| Position::from_wave_channel_count(u32::from(count))) {
+        Some(positions) => Channels::Positioned(positions),
+        None => Channels::Discrete(count),
+    }
+}
+
 /// Everything needed to read a PCM sample stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PcmLayout {
@@ -137,23 +150,13 @@ impl PcmLayout {
         Ok(())
     }
 
-    fn symphonia_channels(&self) -> Channels {
-        let count = self.channels as u32;
-        let from_mask = Position::from_bits(self.channel_mask as u64)
-            .filter(|p| self.channel_mask != 0 && p.bits().count_ones() == count);
-        match from_mask.or_else(|| Position::from_wave_channel_count(count)) {
-            Some(positions) => Channels::Positioned(positions),
-            None => Channels::Discrete(self.channels),
-        }
-    }
-
     fn codec_params(&self) -> AudioCodecParameters {
         let (codec, widths) = self.coding.codec().expect("layout checked before use");
         let mut params = AudioCodecParameters::new();
         params
             .for_codec(codec)
             .with_sample_rate(self.rate)
-            .with_channels(self.symphonia_channels())
+            .with_channels(wave_channels(self.channels, self.channel_mask))
             .with_max_frames_per_packet(MAX_PACKET_BYTES as u64 / self.frame_bytes() as u64);
         if let Some((bits_per_sample, bits_per_coded_sample)) = widths {
             params

@@ -58,6 +58,18 @@ impl<R: Read + Send + Sync> MediaSource for Unseekable<R> {
     }
 }
 
+/// Runs `look` on `source`, then puts the source back where it was: a look at what comes next
+/// without consuming it (what `look` read stays in the read-ahead ring for the next reader).
+pub fn look_ahead<'s, T>(
+    source: &mut MediaSourceStream<'s>,
+    look: impl FnOnce(&mut MediaSourceStream<'s>) -> T,
+) -> T {
+    let start = source.pos();
+    let seen = look(source);
+    source.seek_buffered(start);
+    seen
+}
+
 /// When `source` holds nothing unread, starts its read-ahead ring over at the ring's first byte
 /// (see the module doc). Afterwards nothing read before can be sought back to. Over another
 /// source than [`Unseekable`] nothing changes.

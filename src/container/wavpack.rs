@@ -19,7 +19,7 @@ use symphonia::core::formats::probe::{
 use symphonia::core::formats::{
     FormatId, FormatInfo, FormatOptions, FormatReader, MediaInfo, SeekMode, SeekTo, SeekedTo, Track,
 };
-use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream, SeekBuffered};
+use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream};
 use symphonia::core::meta::{Metadata, MetadataLog};
 use symphonia::core::packet::{Packet, PacketBuilder};
 use symphonia::core::units::{Duration, TimeBase, Timestamp};
@@ -134,7 +134,7 @@ impl<'s> WavPackReader<'s> {
             }
             tried += 1;
             match describe(&frame) {
-                Ok((format, _)) => break (header, frame, format),
+                Ok(format) => break (header, frame, format),
                 Err(damage) => failure = SymphoniaError::DecodeError(damage),
             }
         };
@@ -159,7 +159,7 @@ impl<'s> WavPackReader<'s> {
     fn start_file(&mut self, header: &BlockHeader, frame: &[u8]) -> bool {
         self.start_index = header.block_index;
         self.start_pts = self.next_pts;
-        let Ok((format, _)) = describe(frame) else {
+        let Ok(format) = describe(frame) else {
             return false;
         };
         if format == self.format {
@@ -179,7 +179,10 @@ fn track_for(header: &BlockHeader, format: &FrameFormat) -> Track {
     params
         .for_codec(CODEC_ID_WAVPACK)
         .with_sample_rate(format.rate)
-        .with_channels(format.symphonia_channels())
+        .with_channels(super::pcm_stream::wave_channels(
+            format.channels,
+            format.channel_mask,
+        ))
         .with_bits_per_sample(u32::from(format.bits_per_sample))
         .with_max_frames_per_packet(u64::from(header.samples));
     let mut track = Track::new(0);
@@ -196,11 +199,10 @@ fn track_for(header: &BlockHeader, format: &FrameFormat) -> Track {
 
 /// Whether the source is at a WavPack block header; the source is left where it was.
 pub fn at_block(source: &mut MediaSourceStream<'_>) -> bool {
-    let start = source.pos();
-    let mut header = [0u8; HEADER_LEN];
-    let found = source.read_buf_exact(&mut header).is_ok() && BlockHeader::parse(&header).is_some();
-    source.seek_buffered(start);
-    found
+    super::source::look_ahead(source, |source| {
+        let mut header = [0u8; HEADER_LEN];
+        source.read_buf_exact(&mut header).is_ok() && BlockHeader::parse(&header).is_some()
+    })
 }
 
 /// A block header as read, and what it says.
