@@ -1287,18 +1287,20 @@ fn hint_caps_wrong_mpeg1_on_flac_falls_back_to_probe() {
     );
 }
 
-/// AMR and AMR-WB (`.amr`, RFC 4867 storage format): the same samples as GStreamer's `amrnbdec`
-/// and `amrwbdec`, which use the same 3GPP reference decoders (opencore-amr), whole and in
-/// pieces of 7 bytes; and 3 s at 48 kHz mono.
+/// AMR and AMR-WB, in their storage format (`.amr`, RFC 4867) and in 3GP (index last and
+/// first): the same samples as GStreamer's `amrnbdec` and `amrwbdec`, which use the same 3GPP
+/// reference decoders (opencore-amr), whole and in pieces; and 3 s at 48 kHz mono.
 #[test]
 fn amr_matches_the_reference_decoders() {
-    for (name, rate, decoder) in [
-        ("amr_nb.amr", 8_000, "amrnbdec"),
-        ("amr_wb.amr", 16_000, "amrwbdec"),
+    for (name, rate, demux, decoder, container) in [
+        ("amr_nb.amr", 8_000, "amrparse", "amrnbdec", "amr"),
+        ("amr_wb.amr", 16_000, "amrparse", "amrwbdec", "amr"),
+        ("amr_nb.3gp", 8_000, "qtdemux", "amrnbdec", "isomp4"),
+        ("amr_wb.3gp", 16_000, "qtdemux", "amrwbdec", "isomp4"),
     ] {
         let path = fixture(name);
         let (bytes, error) = run_to_appsink(&format!(
-            "filesrc location={} ! amrparse ! {decoder} ! audioconvert ! \
+            "filesrc location={} ! {demux} ! {decoder} ! audioconvert ! \
              audio/x-raw,format=S16LE ! appsink name=sink sync=false",
             path.display()
         ));
@@ -1308,14 +1310,24 @@ fn amr_matches_the_reference_decoders() {
             .map(|b| i16::from_le_bytes([b[0], b[1]]))
             .collect();
         assert_eq!(reference.len(), 3 * rate as usize, "{name}: the reference");
-        for chunking in [Chunking::Whole, Chunking::Fixed(7)] {
+        for chunking in [
+            Chunking::Whole,
+            Chunking::Fixed(7),
+            Chunking::Random { seed: 5, max: 900 },
+        ] {
             let kept = decode_fixture(name, &keep_props(), chunking);
             kept.assert_well_formed(rate, 1);
             assert!(kept.warnings.is_empty(), "{name}: {:?}", kept.warnings);
-            assert!(kept.samples == reference, "{name}: differs from {decoder}");
+            assert!(
+                kept.samples == reference,
+                "{name} {chunking:?}: differs from {decoder}"
+            );
         }
-        let (container, _) = detect(&std::fs::read(&path).unwrap());
-        assert_eq!(container, "amr", "{name}");
+        assert_eq!(
+            detect(&std::fs::read(&path).unwrap()).0,
+            container,
+            "{name}"
+        );
         let at_48k = decode_fixture(name, &[], Chunking::Whole);
         at_48k.assert_well_formed(48_000, 1);
         assert_eq!(at_48k.frames(), 3 * 48_000, "{name}");

@@ -199,14 +199,35 @@ impl AudioDecoder for AmrDecoder {
 
     fn decode_ref(&mut self, packet: &PacketRef<'_>) -> Result<GenericAudioBufferRef<'_>> {
         self.buf.clear();
-        let frame = packet.data;
-        let whole = frame.first().and_then(|&t| self.state.band.frame_len(t)) == Some(frame.len());
-        if !whole {
-            return decode_error("amr: damaged frame");
+        let band = self.state.band;
+        // A `.amr` file's packet is one frame; a 3GP sample may hold several back to back.
+        let mut frames = 0;
+        let mut rest = packet.data;
+        while let Some(&type_byte) = rest.first() {
+            match band.frame_len(type_byte) {
+                Some(len) if len <= rest.len() => rest = &rest[len..],
+                // The frames after a damaged type byte cannot be found: the packet is lost.
+                _ => return decode_error("amr: damaged frame"),
+            }
+            frames += 1;
         }
-        self.state.decode(frame, &mut self.pcm);
-        self.buf.render_uninit(Some(self.pcm.len()));
-        self.buf.copy_from_slice_interleaved(&&self.pcm[..]);
+        if frames == 0 {
+            return decode_error("amr: empty packet");
+        }
+        let samples = frames * band.frame_samples();
+        if self.pcm.len() < samples {
+            self.pcm.resize(samples, 0);
+            self.buf = AudioBuffer::new(AudioSpec::new(band.rate(), CHANNEL_LAYOUT_MONO), samples);
+        }
+        let mut rest = packet.data;
+        for out in self.pcm[..samples].chunks_exact_mut(band.frame_samples()) {
+            let len = band.frame_len(rest[0]).unwrap_or(rest.len());
+            let (frame, after) = rest.split_at(len);
+            self.state.decode(frame, out);
+            rest = after;
+        }
+        self.buf.render_uninit(Some(samples));
+        self.buf.copy_from_slice_interleaved(&&self.pcm[..samples]);
         self.buf.trim(
             packet.trim_start.get() as usize,
             packet.trim_end.get() as usize,
@@ -266,6 +287,33 @@ mod tests {
         assert_eq!(Band::Narrow.frame_len(15 << 3 | 4), Some(1), "no data");
         assert_eq!(Band::Narrow.frame_len(9 << 3), None, "reserved");
         assert_eq!(Band::Wide.frame_len(0x80 | 4), None, "padding bit set");
+    }
+
+    #[test]
+    fn a_packet_of_several_frames_decodes_them_all() {
+        let mut params = AudioCodecParameters::new();
+        params.for_codec(CODEC_ID_AMR_NB);
+        let mut decoder = AmrDecoder::try_new(&params).unwrap();
+        // Three NO_DATA frames and a SID frame (type 8: 5 bytes after its type byte).
+        let packet_data = [
+            15 << 3 | 4,
+            15 << 3 | 4,
+            8 << 3 | 4,
+            0,
+            0,
+            0,
+            0,
+            0,
+            15 << 3 | 4,
+        ];
+        let packet = PacketRef::new(0, Default::default(), Default::default(), &packet_data);
+        let decoded = decoder.decode_ref(&packet).unwrap();
+        assert_eq!(decoded.frames(), 4 * 160);
+        // Cut inside the SID frame: the frames after it cannot be found.
+        let packet = PacketRef::new(0, Default::default(), Default::default(), &packet_data[..5]);
+        assert!(decoder.decode_ref(&packet).is_err());
+        let packet = PacketRef::new(0, Default::default(), Default::default(), &[]);
+        assert!(decoder.decode_ref(&packet).is_err());
     }
 
     #[test]

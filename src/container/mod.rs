@@ -13,8 +13,9 @@
 //! `mpeg_split` (where one MPEG audio or ADTS file ends and the next begins), `flac_split`
 //! (where FLAC frames change format or a new `fLaC` header starts), `mkv_watch` (Matroska
 //! structure and damage); `mp4_edit` reads an MP4's edit list and gapless tags from the head of
-//! the stream. `source` is the byte source under symphonia's
-//! `MediaSourceStream`, with what keeps its read-ahead ring small for our readers.
+//! the stream, `mp4_amr` the AMR tracks symphonia's MP4 reader names no codec for. `source` is
+//! the byte source under symphonia's `MediaSourceStream`, with what keeps its read-ahead ring
+//! small for our readers.
 
 pub mod aiff;
 pub mod amr;
@@ -24,6 +25,7 @@ pub mod flac_frames;
 pub mod flac_split;
 pub mod mkv_watch;
 pub mod mp4;
+pub mod mp4_amr;
 pub mod mp4_edit;
 pub mod mpeg_audio;
 pub mod mpeg_split;

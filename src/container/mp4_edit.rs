@@ -52,7 +52,7 @@ pub fn audio_edit_list(head: &[u8], audio_track: usize) -> Option<EditList> {
 }
 
 /// The `trak` boxes whose handler is `soun`, in file order.
-fn sound_tracks(moov: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(super) fn sound_tracks(moov: &[u8]) -> impl Iterator<Item = &[u8]> {
     boxes(moov)
         .filter(|(kind, _)| kind == b"trak")
         .map(|(_, trak)| trak)
@@ -149,12 +149,12 @@ fn timescale(full_box: &[u8]) -> Option<u32> {
     (value > 0).then_some(value)
 }
 
-fn be(bytes: &[u8]) -> u64 {
+pub(super) fn be(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0, |acc, b| (acc << 8) | *b as u64)
 }
 
 /// The boxes in `data` as `(type, payload)`; stops at the first box that does not fit.
-fn boxes(data: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
+pub(super) fn boxes(data: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
     let mut rest = data;
     std::iter::from_fn(move || {
         let size = be(rest.get(0..4)?);

@@ -24,8 +24,8 @@ use symphonia::default::formats as readers;
 
 use crate::codecs::TrackDecoder;
 use crate::container::mp4;
-use crate::container::mp4_edit;
 use crate::container::source::Unseekable;
+use crate::container::{mp4_amr, mp4_edit};
 use crate::coroutine::{self, Resumable, Suspender};
 use crate::format_hint::ContainerHint;
 use crate::pcm::PcmConverter;
@@ -567,6 +567,9 @@ impl<'a> Worker<'a> {
                 self.events.send(DecoderEvent::Tags(tags));
             }
             let mut head = self.reader.take_head();
+            if container == "isomp4" {
+                format = mp4_amr::with_amr_tracks(format, &mp4_amr::amr_tracks(&head));
+            }
             let extras = StreamExtras {
                 edit: match self.held_edit.take() {
                     Some(edit) => edit,

@@ -16,11 +16,11 @@ use symphonia::default::formats as readers;
 
 use super::{DecoderEvent, MAX_PROBE_BYTES, Worker};
 use crate::container::flac_frames::{FlacFrameReader, Stamping};
-use crate::container::mp4_edit;
 use crate::container::mpeg_audio::MpegAudioReader;
 use crate::container::ogg_audio::OggAudioReader;
 use crate::container::source::Unseekable;
 use crate::container::{self, PcmStreamReader, mp4};
+use crate::container::{mp4_amr, mp4_edit};
 use crate::format_hint::ContainerHint;
 
 /// Symphonia's read-ahead ring: a power of two above 32 KiB. Kept small: one per stream.
@@ -217,6 +217,7 @@ impl Worker<'_> {
         self.reader.set_retain(None);
         let held = mp4::hold_until_index(&mut source, self.settings.mp4_buffer_limit)?;
         self.held_edit = Some(mp4_edit::audio_edit_list(&held, self.settings.audio_track));
+        let amr = mp4_amr::amr_tracks(&held);
         self.after_held_file = Some(source);
         // Seekable: the reader goes to the media data after the index.
         let copy = MediaSourceStream::new(
@@ -226,7 +227,7 @@ impl Worker<'_> {
             },
         );
         readers::IsoMp4Reader::try_new(copy, FormatOptions::default())
-            .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
+            .map(|reader| mp4_amr::with_amr_tracks(Box::new(reader), &amr))
             .map_err(|e| format!("the MP4 file could not be read once its index arrived: {e}"))
     }
 

@@ -490,6 +490,18 @@ fn recipe(name: &str) -> Recipe {
             "wavparse ! audioconvert ! audioresample ! audio/x-raw,rate=16000,channels=1 ! \
              voamrwbenc band-mode=8 ! avmux_amr",
         ),
+        // The same in 3GP (`samr`/`sawb` sample entries), as phones record voice: the index last
+        // (GStreamer's default) and first.
+        "amr_nb.3gp" => GstRemux(
+            "s16.wav",
+            "wavparse ! audioconvert ! audioresample ! audio/x-raw,rate=8000,channels=1 ! \
+             amrnbenc band-mode=7 ! 3gppmux",
+        ),
+        "amr_wb.3gp" => GstRemux(
+            "s16.wav",
+            "wavparse ! audioconvert ! audioresample ! audio/x-raw,rate=16000,channels=1 ! \
+             voamrwbenc band-mode=8 ! 3gppmux faststart=true",
+        ),
         // WavPack: ffmpeg's encoder (16-bit, 32-bit, float, 5.1), WavPack's own for 8-bit,
         // 24-bit and hybrid lossy mode (without its correction file). ffmpeg 5.1's 8-bit files
         // fail libwavpack's checksums.
