@@ -60,7 +60,8 @@ impl ContainerHint {
             "audio/webm" | "video/webm" | "audio/x-matroska" | "video/x-matroska"
             | "audio/matroska" | "webm" | "mka" | "mkv" => ContainerHint::Matroska,
             "audio/mp4" | "audio/m4a" | "audio/x-m4a" | "video/mp4" | "video/quicktime"
-            | "audio/3gpp" | "mp4" | "m4a" | "m4b" | "mov" | "3gp" => ContainerHint::IsoMp4,
+            | "audio/3gpp" | "video/3gpp" | "audio/3gpp2" | "video/3gpp2" | "mp4" | "m4a"
+            | "m4b" | "mov" | "3gp" | "3g2" => ContainerHint::IsoMp4,
             "audio/amr" | "audio/amr-wb" | "amr" | "awb" => ContainerHint::Amr,
             "audio/x-wavpack" | "audio/wavpack" | "wv" => ContainerHint::WavPack,
             _ => return None,
@@ -137,6 +138,11 @@ mod tests {
         );
         assert_eq!(ContainerHint::parse("webm"), Some(ContainerHint::Matroska));
         assert_eq!(ContainerHint::parse("m4a"), Some(ContainerHint::IsoMp4));
+        assert_eq!(ContainerHint::parse("3gp"), Some(ContainerHint::IsoMp4));
+        assert_eq!(
+            ContainerHint::parse("video/3gpp"),
+            Some(ContainerHint::IsoMp4)
+        );
         assert_eq!(ContainerHint::parse("aac"), Some(ContainerHint::Adts));
         assert_eq!(ContainerHint::parse("flac"), Some(ContainerHint::Flac));
         assert_eq!(ContainerHint::parse("aiff"), Some(ContainerHint::Aiff));
