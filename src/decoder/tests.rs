@@ -378,6 +378,23 @@ fn a_reader_panicking_on_damage_ends_the_stream_with_a_warning() {
     );
 }
 
+/// Found by fuzzing: an MP4 whose chunk offset is beyond 2^63 makes symphonia-format-isomp4
+/// 0.6.1 seek its source by more than `isize::MAX`, and symphonia-core asserts (a panic in the
+/// core crate, on the reader's behalf). The stream ends there with a WARNING; no internal error.
+#[test]
+fn a_reader_panicking_in_symphonia_core_ends_the_stream_with_a_warning() {
+    let input = include_bytes!("../../tests/data/fuzz-mp4-huge-chunk-offset.mp4");
+    let internal = internal_error_as_fuzzed(input);
+    assert!(internal.is_none(), "{internal:?}");
+    let (_, _, warnings, _) = decode_all(keep(), &[input]);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("the isomp4 reader failed on damaged data")),
+        "{warnings:?}"
+    );
+}
+
 #[test]
 fn dropping_mid_stream_winds_the_decoder_down() {
     let wav = wav_bytes(8_000, 1, &ramp(4_000));
