@@ -30,6 +30,9 @@ const MAX_RATE: u32 = 768_000;
 /// More channels than any real layout; bounds the mixing matrix.
 pub const MAX_CHANNELS: usize = 64;
 
+/// Frames mixed at a time when only the channels change.
+const MIX_CHUNK_FRAMES: usize = 256;
+
 /// Samples going into the resampler are limited to this magnitude and NaN becomes 0: rubato's
 /// FFT resampler panics on NaN or infinity, and the sinc one would carry them on forever.
 const MAX_RESAMPLER_INPUT: f32 = 16.0;
@@ -44,7 +47,8 @@ pub struct PcmConverter {
     mix: Option<ChannelMix>,
     /// `None` when the rate does not change.
     resampler: Option<StreamResampler>,
-    /// The mixed planes when the channels change and the rate does not.
+    /// The mixed planes when the channels change and the rate does not, a chunk of
+    /// `MIX_CHUNK_FRAMES` at most.
     mixed: Vec<Vec<f32>>,
     frames_in: u64,
     frames_out: u64,
@@ -159,12 +163,19 @@ impl PcmConverter {
         let written = match (&mut self.resampler, &self.mix) {
             (Some(resampler), mix) => resampler.push(planes, frames, mix.as_ref(), out),
             (None, Some(mix)) => {
+                // A chunk at a time: the mixed planes stay small whatever the packet length
+                // (a 120 ms Opus packet, a 4096-frame FLAC block).
                 self.mixed.resize_with(self.out_channels, Vec::new);
-                for (channel, plane) in self.mixed.iter_mut().enumerate() {
-                    plane.resize(frames, 0.0);
-                    mix.mix_into(channel, planes, 0..frames, plane);
+                let mut start = 0;
+                while start < frames {
+                    let end = (start + MIX_CHUNK_FRAMES).min(frames);
+                    for (channel, plane) in self.mixed.iter_mut().enumerate() {
+                        plane.resize(end - start, 0.0);
+                        mix.mix_into(channel, planes, start..end, plane);
+                    }
+                    append_s16_planar(out, &self.mixed, 0..end - start);
+                    start = end;
                 }
-                append_s16_planar(out, &self.mixed, 0..frames);
                 frames
             }
             (None, None) => {

@@ -158,6 +158,28 @@ fn stereo_to_mono_averages() {
     assert_eq!(out, [12288]);
 }
 
+/// Channels mixed at the same rate go a chunk at a time: a long packet gives what short
+/// pieces of it give, frame for frame.
+#[test]
+fn mixing_a_long_packet_matches_mixing_its_pieces() {
+    let input: Vec<f32> = (0..6 * 5000)
+        .map(|i| ((i * 7919) % 2001) as f32 / 1000.0 - 1.0)
+        .collect();
+    for (channels, count, out_channels) in [(stereo(), 2, 1), (surround_5_1(), 6, 2)] {
+        let input = &input[..count * 5000];
+        let whole = convert_all(48_000, &channels, 48_000, out_channels, input);
+        assert_eq!(whole.len(), 5000 * out_channels);
+        for chunking in [
+            Chunking::Fixed(1),
+            Chunking::Fixed(255),
+            Chunking::Random(9),
+        ] {
+            let mut converter = PcmConverter::new(48_000, &channels, 48_000, out_channels).unwrap();
+            assert_eq!(samples(&convert(&mut converter, input, chunking)), whole);
+        }
+    }
+}
+
 #[test]
 fn mono_to_stereo_and_more_duplicates_into_front_pair() {
     let out = convert_all(8_000, &mono(), 8_000, 2, &[0.25, -0.5]);
