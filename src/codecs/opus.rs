@@ -159,8 +159,9 @@ pub struct OpusDecoder {
     channels: usize,
     /// Output plane of each stream channel: planes follow the positions' bit order.
     plane_of: Vec<usize>,
-    /// One packet's samples, interleaved; grown to the longest packet so far (most streams
-    /// send 20 ms packets: sizing for Opus's 120 ms at the start cost 23 to 46 KiB a stream).
+    /// One packet's samples, interleaved, when they do not fit `INTERLEAVED_ON_STACK`; grown
+    /// to the longest such packet (sizing for Opus's 120 ms at the start cost 23 to 46 KiB a
+    /// stream).
     pcm: Vec<f32>,
     spec: AudioSpec,
     buf: AudioBuffer<f32>,
@@ -168,6 +169,9 @@ pub struct OpusDecoder {
     /// Frames still to drop at the start (OpusHead's pre-skip, at `rate`).
     pre_skip: usize,
 }
+
+/// Interleaved samples decoded on the stack: 20 ms of stereo at 48 kHz.
+const INTERLEAVED_ON_STACK: usize = 960 * 2;
 
 impl OpusDecoder {
     fn try_new(params: &AudioCodecParameters) -> Result<OpusDecoder> {
@@ -255,20 +259,29 @@ impl OpusDecoder {
         {
             return decode_error("opus: invalid packet");
         }
-        self.pcm.resize(frames_in_packet * self.channels, 0.0);
         if self.buf.capacity() < frames_in_packet {
             self.buf = AudioBuffer::new(self.spec.clone(), frames_in_packet);
         }
+        // The interleaved samples live on the stack (the lent one, see `coroutine`) for the
+        // usual 20 ms of mono or stereo, so a stream keeps no buffer of its own for them.
+        let needed = frames_in_packet * self.channels;
+        let mut on_stack = [0f32; INTERLEAVED_ON_STACK];
+        let pcm = if needed <= on_stack.len() {
+            &mut on_stack[..needed]
+        } else {
+            self.pcm.resize(needed, 0.0);
+            &mut self.pcm[..needed]
+        };
         let frames = self
             .decoder
-            .decode(packet.data, frames_in_packet, &mut self.pcm)
+            .decode(packet.data, frames_in_packet, pcm)
             .or_else(decode_error)?;
         self.buf.render_uninit(Some(frames));
         for (channel, plane) in self.plane_of.iter().enumerate() {
             let out = self.buf.plane_mut(*plane).expect("a plane per channel");
             for (sample, decoded) in out
                 .iter_mut()
-                .zip(self.pcm[channel..].iter().step_by(self.channels))
+                .zip(pcm[channel..].iter().step_by(self.channels))
                 .take(frames)
             {
                 *sample = *decoded;
