@@ -134,18 +134,22 @@ pub fn hold_until_index(source: &mut MediaSourceStream<'_>, limit: u64) -> Resul
     }
 }
 
+/// An MP4 box of type `kind` around `body`: what the MP4 modules' tests build files from.
+#[cfg(test)]
+pub(super) fn mp4_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut out = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(body);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Cursor;
     use symphonia::core::io::MediaSourceStreamOptions;
 
-    fn mp4_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
-        let mut out = ((body.len() + 8) as u32).to_be_bytes().to_vec();
-        out.extend_from_slice(kind);
-        out.extend_from_slice(body);
-        out
-    }
+    use super::mp4_box;
 
     fn source(bytes: Vec<u8>) -> MediaSourceStream<'static> {
         MediaSourceStream::new(

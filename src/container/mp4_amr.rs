@@ -165,12 +165,7 @@ impl FormatReader for AmrTracks<'_> {
 mod tests {
     use super::*;
 
-    fn mp4_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
-        let mut out = ((payload.len() + 8) as u32).to_be_bytes().to_vec();
-        out.extend_from_slice(kind);
-        out.extend_from_slice(payload);
-        out
-    }
+    use crate::container::mp4::mp4_box;
 
     /// A `trak` box with handler `handler`, track id `id` and one sample entry `entry`.
     fn track(id: u32, handler: &[u8; 4], entry: &[u8]) -> Vec<u8> {

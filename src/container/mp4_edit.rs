@@ -178,12 +178,7 @@ pub(super) fn boxes(data: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
 mod tests {
     use super::*;
 
-    fn mp4_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
-        let mut out = ((payload.len() + 8) as u32).to_be_bytes().to_vec();
-        out.extend_from_slice(kind);
-        out.extend_from_slice(payload);
-        out
-    }
+    use crate::container::mp4::mp4_box;
 
     fn full_box_with_timescale(kind: &[u8; 4], timescale: u32) -> Vec<u8> {
         let mut payload = vec![0u8; 12];

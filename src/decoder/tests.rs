@@ -366,16 +366,19 @@ fn a_codec_panicking_on_every_packet_costs_those_packets_only() {
 /// The stream ends there with a WARNING that says so; no internal error, no abort.
 #[test]
 fn a_reader_panicking_on_damage_ends_the_stream_with_a_warning() {
-    let input = include_bytes!("../../tests/data/fuzz-mp4-trun-without-durations.mp4");
+    assert_ends_with_a_warning(
+        include_bytes!("../../tests/data/fuzz-mp4-trun-without-durations.mp4"),
+        "the isomp4 reader failed on damaged data (index out of bounds",
+    );
+}
+
+/// `input` decodes, as fuzzed and whole, without an internal error, and with a WARNING that
+/// says `warning`.
+fn assert_ends_with_a_warning(input: &[u8], warning: &str) {
     let internal = internal_error_as_fuzzed(input);
     assert!(internal.is_none(), "{internal:?}");
     let (_, _, warnings, _) = decode_all(keep(), &[input]);
-    assert!(
-        warnings
-            .iter()
-            .any(|w| w.contains("the isomp4 reader failed on damaged data (index out of bounds")),
-        "{warnings:?}"
-    );
+    assert!(warnings.iter().any(|w| w.contains(warning)), "{warnings:?}");
 }
 
 /// Found by fuzzing: an MP4 whose chunk offset is beyond 2^63 makes symphonia-format-isomp4
@@ -383,15 +386,9 @@ fn a_reader_panicking_on_damage_ends_the_stream_with_a_warning() {
 /// core crate, on the reader's behalf). The stream ends there with a WARNING; no internal error.
 #[test]
 fn a_reader_panicking_in_symphonia_core_ends_the_stream_with_a_warning() {
-    let input = include_bytes!("../../tests/data/fuzz-mp4-huge-chunk-offset.mp4");
-    let internal = internal_error_as_fuzzed(input);
-    assert!(internal.is_none(), "{internal:?}");
-    let (_, _, warnings, _) = decode_all(keep(), &[input]);
-    assert!(
-        warnings
-            .iter()
-            .any(|w| w.contains("the isomp4 reader failed on damaged data")),
-        "{warnings:?}"
+    assert_ends_with_a_warning(
+        include_bytes!("../../tests/data/fuzz-mp4-huge-chunk-offset.mp4"),
+        "the isomp4 reader failed on damaged data",
     );
 }
 
