@@ -1334,6 +1334,59 @@ fn amr_matches_the_reference_decoders() {
     }
 }
 
+/// A 3GP with an AMR track and an AAC track: the AMR track counts as the first audio track (it
+/// has no codec in symphonia's track list until `container::mp4_amr` names it), `audio-track=1`
+/// picks the AAC one, and there is no third.
+#[test]
+fn amr_tracks_count_among_the_audio_tracks_of_a_3gp() {
+    let path = fixture("amr_and_aac.3gp");
+    let bytes = std::fs::read(&path).unwrap();
+    let (amr, error) = run_to_appsink(&format!(
+        "filesrc location={} ! qtdemux name=demux demux.audio_0 ! amrnbdec ! audioconvert ! \
+         audio/x-raw,format=S16LE ! appsink name=sink sync=false",
+        path.display()
+    ));
+    assert!(error.is_none(), "{error:?}");
+    let amr: Vec<i16> = amr
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    assert_eq!(amr.len(), 3 * 8_000);
+    for props in [keep_props(), {
+        let mut props = keep_props();
+        props.push(("audio-track", 0u32.to_send_value()));
+        props
+    }] {
+        let decoded = decode_with_element(&bytes, &props, Chunking::Fixed(1000));
+        decoded.assert_well_formed(8_000, 1);
+        assert!(
+            decoded.samples == amr,
+            "the AMR track differs from amrnbdec"
+        );
+    }
+
+    let mut props = keep_props();
+    props.push(("audio-track", 1u32.to_send_value()));
+    let decoded = decode_with_element(&bytes, &props, Chunking::Fixed(1000));
+    decoded.assert_well_formed(44_100, 2);
+    // Two float decoders; past the first 0.1 s, as they start the first frame (the encoder's
+    // priming, no edit list from this muxer) differently.
+    let ffmpeg = reference_track(&path, 1);
+    let skip = 2 * 4_410;
+    let (lag, snr) = best_lag(&ffmpeg[skip..], &decoded.samples[skip..], 2, 2048);
+    assert!(snr > 80.0, "the AAC track: {snr:.1} dB at lag {lag}");
+
+    props.pop();
+    props.push(("audio-track", 2u32.to_send_value()));
+    let decoded = decode_with_element(&bytes, &props, Chunking::Whole);
+    assert_eq!(decoded.errors.len(), 1, "{:?}", decoded.errors);
+    assert!(
+        decoded.errors[0].contains("but the stream has 2"),
+        "{:?}",
+        decoded.errors
+    );
+}
+
 /// Where each WavPack block of `bytes` starts (a file of whole blocks, no tags).
 fn wavpack_blocks(bytes: &[u8]) -> Vec<usize> {
     let mut starts = Vec::new();

@@ -502,6 +502,14 @@ fn recipe(name: &str) -> Recipe {
             "wavparse ! audioconvert ! audioresample ! audio/x-raw,rate=16000,channels=1 ! \
              voamrwbenc band-mode=8 ! 3gppmux faststart=true",
         ),
+        // A phone-style 3GP with two sound tracks: AMR first, then AAC (the signal at 44.1 kHz
+        // stereo, by ffmpeg's AAC encoder through gst-libav).
+        "amr_and_aac.3gp" => GstRemux(
+            "s16.wav",
+            "wavparse ! tee name=t ! queue ! audioconvert ! audioresample ! \
+             audio/x-raw,rate=8000,channels=1 ! amrnbenc band-mode=7 ! mux. \
+             t. ! queue ! audioconvert ! avenc_aac ! aacparse ! mux. 3gppmux name=mux",
+        ),
         // WavPack: ffmpeg's encoder (16-bit, 32-bit, float, 5.1), WavPack's own for 8-bit,
         // 24-bit and hybrid lossy mode (without its correction file). ffmpeg 5.1's 8-bit files
         // fail libwavpack's checksums.
