@@ -330,10 +330,7 @@ fn wav_chunks_of_unknown_length_each_with_a_header() {
         stream.extend_from_slice(&chunk_header);
         stream.extend_from_slice(&samples[part[0]..part[1]]);
     }
-    let expected: Vec<i16> = samples[..cuts[3]]
-        .chunks_exact(2)
-        .map(|b| i16::from_le_bytes([b[0], b[1]]))
-        .collect();
+    let expected = s16le(&samples[..cuts[3]]);
     for chunking in [
         Chunking::Whole,
         Chunking::Fixed(333),
@@ -866,10 +863,7 @@ fn flush_starts_a_new_stream() {
         .iter()
         .flat_map(|b| b.map_readable().unwrap().to_vec())
         .collect();
-    let samples: Vec<i16> = pcm
-        .chunks_exact(2)
-        .map(|b| i16::from_le_bytes([b[0], b[1]]))
-        .collect();
+    let samples = s16le(&pcm);
     assert_eq!(samples, reference.samples);
     assert!(buffers[0].flags().contains(gst::BufferFlags::DISCONT));
     assert_eq!(buffers[0].pts(), Some(gst::ClockTime::ZERO));

@@ -1039,16 +1039,7 @@ format_tests! {
 #[test]
 fn opus_family_255_keeps_unassigned_channels_in_order() {
     let path = fixture("opus_family255_4ch.ogg");
-    let (reference, error) = run_to_appsink(&format!(
-        "filesrc location={} ! decodebin ! audioconvert ! audio/x-raw,format=S16LE \
-         ! appsink name=sink sync=false",
-        path.display()
-    ));
-    assert!(error.is_none(), "{error:?}");
-    let reference: Vec<i16> = reference
-        .chunks_exact(2)
-        .map(|b| i16::from_le_bytes([b[0], b[1]]))
-        .collect();
+    let reference = gst_reference(&path, "decodebin");
     let bytes = std::fs::read(&path).unwrap();
     for chunking in [Chunking::Whole, Chunking::Fixed(1000)] {
         let decoded = decode_with_element(&bytes, &keep_props(), chunking);
@@ -1299,16 +1290,7 @@ fn amr_matches_the_reference_decoders() {
         ("amr_wb.3gp", 16_000, "qtdemux", "amrwbdec", "isomp4"),
     ] {
         let path = fixture(name);
-        let (bytes, error) = run_to_appsink(&format!(
-            "filesrc location={} ! {demux} ! {decoder} ! audioconvert ! \
-             audio/x-raw,format=S16LE ! appsink name=sink sync=false",
-            path.display()
-        ));
-        assert!(error.is_none(), "{name}: {error:?}");
-        let reference: Vec<i16> = bytes
-            .chunks_exact(2)
-            .map(|b| i16::from_le_bytes([b[0], b[1]]))
-            .collect();
+        let reference = gst_reference(&path, &format!("{demux} ! {decoder}"));
         assert_eq!(reference.len(), 3 * rate as usize, "{name}: the reference");
         for chunking in [
             Chunking::Whole,
@@ -1341,16 +1323,7 @@ fn amr_matches_the_reference_decoders() {
 fn amr_tracks_count_among_the_audio_tracks_of_a_3gp() {
     let path = fixture("amr_and_aac.3gp");
     let bytes = std::fs::read(&path).unwrap();
-    let (amr, error) = run_to_appsink(&format!(
-        "filesrc location={} ! qtdemux name=demux demux.audio_0 ! amrnbdec ! audioconvert ! \
-         audio/x-raw,format=S16LE ! appsink name=sink sync=false",
-        path.display()
-    ));
-    assert!(error.is_none(), "{error:?}");
-    let amr: Vec<i16> = amr
-        .chunks_exact(2)
-        .map(|b| i16::from_le_bytes([b[0], b[1]]))
-        .collect();
+    let amr = gst_reference(&path, "qtdemux name=demux demux.audio_0 ! amrnbdec");
     assert_eq!(amr.len(), 3 * 8_000);
     for props in [keep_props(), {
         let mut props = keep_props();
@@ -1522,11 +1495,7 @@ fn libspeex_reference(name: &str, rate_channels: Option<(u32, u32)>) -> Vec<i16>
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    output
-        .stdout
-        .chunks_exact(2)
-        .map(|b| i16::from_le_bytes([b[0], b[1]]))
-        .collect()
+    s16le(&output.stdout)
 }
 
 /// Ogg Speex (narrowband stereo with two frames per packet, wideband, ultra-wideband VBR),

@@ -65,7 +65,7 @@ impl Collected {
     }
 
     fn samples(&self) -> Vec<i16> {
-        s16(&self.bytes)
+        s16le(&self.bytes)
     }
 
     /// The caps of every sample were S16LE interleaved at this rate and channel count.
@@ -96,13 +96,6 @@ impl Collected {
             "{what}: buffers span {span}, their {frames} frames last {expected}"
         );
     }
-}
-
-fn s16(bytes: &[u8]) -> Vec<i16> {
-    bytes
-        .chunks_exact(2)
-        .map(|b| i16::from_le_bytes([b[0], b[1]]))
-        .collect()
 }
 
 /// Collects everything the appsink `name` of `pipeline` receives, from its streaming thread.
@@ -1129,7 +1122,7 @@ fn wavenc_filesink_writes_the_decode() {
         }
         assert_eq!(at, wav.len(), "{what}: data or trailing chunk sizes");
         println!("{what}: chunks after the data: {trailing:?}");
-        let samples = s16(data);
+        let samples = s16le(data);
         assert_same_pcm(&what, &expected, &samples);
         assert_frames(&what, &samples, channels, expected_frames);
         if prop_rate == 0 {

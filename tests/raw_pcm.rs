@@ -178,11 +178,7 @@ fn through_pipeline(wav: &std::path::Path, caps: &str) -> (Vec<i16>, Option<Stri
          {caps} ! rsstreamdecoder sample-rate=0 channels=0 ! appsink name=sink sync=false",
         wav.display()
     ));
-    let samples = bytes
-        .chunks_exact(2)
-        .map(|b| i16::from_le_bytes([b[0], b[1]]))
-        .collect();
-    (samples, error)
+    (s16le(&bytes), error)
 }
 
 /// Every GStreamer raw format that holds 16-bit samples exactly, in both layouts: the output is

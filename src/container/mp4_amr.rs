@@ -18,7 +18,7 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::Metadata;
 use symphonia::core::packet::Packet;
 
-use super::mp4_edit::{be, boxes, sound_tracks};
+use super::mp4_edit::{be, boxes, child, sound_tracks};
 use crate::codecs::amr::Band;
 
 /// An AMR track of the `moov` box.
@@ -33,17 +33,10 @@ pub struct AmrTrack {
 
 /// The AMR tracks of the `moov` box in `head`, in file order.
 pub fn amr_tracks(head: &[u8]) -> Vec<AmrTrack> {
-    let Some((_, moov)) = boxes(head).find(|(kind, _)| kind == b"moov") else {
+    let Some(moov) = child(head, b"moov") else {
         return Vec::new();
     };
     sound_tracks(moov).filter_map(amr_track).collect()
-}
-
-/// The payload of the first `name` box in `data`.
-fn child<'a>(data: &'a [u8], name: &[u8; 4]) -> Option<&'a [u8]> {
-    boxes(data)
-        .find(|(kind, _)| kind == name)
-        .map(|(_, payload)| payload)
 }
 
 fn amr_track(trak: &[u8]) -> Option<AmrTrack> {

@@ -33,7 +33,7 @@ impl EditList {
 /// list when that skips priming, else the iTunes `iTunSMPB` tag (iTunes, Nero and afconvert
 /// write that instead of, or besides, an edit list that covers everything).
 pub fn audio_edit_list(head: &[u8], audio_track: usize) -> Option<EditList> {
-    let moov = boxes(head).find(|(kind, _)| kind == b"moov")?.1;
+    let moov = child(head, b"moov")?;
     let trak = sound_tracks(moov).nth(audio_track)?;
     let edit = track_edit_list(moov, trak);
     if edit.is_some_and(|edit| edit.media_time > 0) {
@@ -57,19 +57,15 @@ pub(super) fn sound_tracks(moov: &[u8]) -> impl Iterator<Item = &[u8]> {
         .filter(|(kind, _)| kind == b"trak")
         .map(|(_, trak)| trak)
         .filter(|trak| {
-            boxes(trak)
-                .find(|(kind, _)| kind == b"mdia")
-                .and_then(|(_, mdia)| boxes(mdia).find(|(kind, _)| kind == b"hdlr"))
-                .and_then(|(_, hdlr)| hdlr.get(8..12))
+            child(trak, b"mdia")
+                .and_then(|mdia| child(mdia, b"hdlr"))
+                .and_then(|hdlr| hdlr.get(8..12))
                 == Some(b"soun".as_slice())
         })
 }
 
 fn media_timescale(trak: &[u8]) -> Option<u32> {
-    let mdia = boxes(trak).find(|(kind, _)| kind == b"mdia")?.1;
-    boxes(mdia)
-        .find(|(kind, _)| kind == b"mdhd")
-        .and_then(|(_, mdhd)| timescale(mdhd))
+    timescale(child(child(trak, b"mdia")?, b"mdhd")?)
 }
 
 /// `(priming, original length)` in samples from an iTunes `----` tag named `iTunSMPB` in
@@ -77,23 +73,19 @@ fn media_timescale(trak: &[u8]) -> Option<u32> {
 fn itunes_smpb(moov: &[u8]) -> Option<(u64, u64)> {
     boxes(moov)
         .filter(|(kind, _)| kind == b"udta")
-        .filter_map(|(_, udta)| boxes(udta).find(|(kind, _)| kind == b"meta"))
-        .filter_map(|(_, meta)| {
+        .filter_map(|(_, udta)| child(udta, b"meta"))
+        .filter_map(|meta| {
             // ISO `meta` is a full box (4 bytes of version and flags); QuickTime's is not.
             let children = if meta.get(4..8) == Some(b"hdlr".as_slice()) {
                 meta
             } else {
                 meta.get(4..)?
             };
-            boxes(children).find(|(kind, _)| kind == b"ilst")
+            child(children, b"ilst")
         })
-        .flat_map(|(_, ilst)| boxes(ilst).filter(|(kind, _)| kind == b"----"))
+        .flat_map(|ilst| boxes(ilst).filter(|(kind, _)| kind == b"----"))
         .find_map(|(_, tag)| {
-            let text = |kind: &[u8; 4], skip: usize| {
-                boxes(tag)
-                    .find(|(k, _)| k == kind)
-                    .and_then(|(_, payload)| payload.get(skip..))
-            };
+            let text = |kind: &[u8; 4], skip: usize| child(tag, kind)?.get(skip..);
             // `name` is a full box; `data` has a type and a locale before the value.
             if !text(b"name", 4)?.eq_ignore_ascii_case(b"iTunSMPB") {
                 return None;
@@ -111,12 +103,9 @@ fn itunes_smpb(moov: &[u8]) -> Option<(u64, u64)> {
 
 /// The edit list of the first sound track.
 fn track_edit_list(moov: &[u8], trak: &[u8]) -> Option<EditList> {
-    let movie_timescale = boxes(moov)
-        .find(|(kind, _)| kind == b"mvhd")
-        .and_then(|(_, mvhd)| timescale(mvhd))?;
+    let movie_timescale = timescale(child(moov, b"mvhd")?)?;
     let media_timescale = media_timescale(trak)?;
-    let edts = boxes(trak).find(|(kind, _)| kind == b"edts")?.1;
-    let elst = boxes(edts).find(|(kind, _)| kind == b"elst")?.1;
+    let elst = child(child(trak, b"edts")?, b"elst")?;
     let (segment_duration, media_time) = first_media_edit(elst)?;
     Some(EditList {
         media_time,
@@ -151,6 +140,13 @@ fn timescale(full_box: &[u8]) -> Option<u32> {
 
 pub(super) fn be(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0, |acc, b| (acc << 8) | *b as u64)
+}
+
+/// The payload of the first `kind` box in `data`.
+pub(super) fn child<'a>(data: &'a [u8], kind: &[u8; 4]) -> Option<&'a [u8]> {
+    boxes(data)
+        .find(|(found, _)| found == kind)
+        .map(|(_, payload)| payload)
 }
 
 /// The boxes in `data` as `(type, payload)`; stops at the first box that does not fit.

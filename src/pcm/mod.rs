@@ -151,7 +151,7 @@ impl PcmConverter {
 
     /// Converts frames given as one plane per input channel (as many frames as the shortest
     /// plane holds) and appends S16LE bytes to `out`. Allocates nothing once its mixing scratch
-    /// has grown to the largest input; `out` grows at most once, to what this input can give.
+    /// has grown to a chunk; `out` grows at most once, to what this input can give.
     pub fn process<P: AsRef<[f32]>>(&mut self, planes: &[P], out: &mut Vec<u8>) {
         debug_assert_eq!(planes.len(), self.in_channels);
         let frames = planes.iter().map(|p| p.as_ref().len()).min().unwrap_or(0);
@@ -166,15 +166,13 @@ impl PcmConverter {
                 // A chunk at a time: the mixed planes stay small whatever the packet length
                 // (a 120 ms Opus packet, a 4096-frame FLAC block).
                 self.mixed.resize_with(self.out_channels, Vec::new);
-                let mut start = 0;
-                while start < frames {
+                for start in (0..frames).step_by(MIX_CHUNK_FRAMES) {
                     let end = (start + MIX_CHUNK_FRAMES).min(frames);
                     for (channel, plane) in self.mixed.iter_mut().enumerate() {
                         plane.resize(end - start, 0.0);
                         mix.mix_into(channel, planes, start..end, plane);
                     }
                     append_s16_planar(out, &self.mixed, 0..end - start);
-                    start = end;
                 }
                 frames
             }

@@ -1028,10 +1028,7 @@ fn fdk_encode(aot: u8, channels: u16, bitrate: u32, raw: bool) -> (Vec<Vec<u8>>,
         .iter()
         .find(|(_, id, _)| id == b"data")
         .expect("a data chunk");
-    let stereo: Vec<i16> = wav[data_at + 8..data_at + 8 + data_len as usize]
-        .chunks_exact(2)
-        .map(|b| i16::from_le_bytes([b[0], b[1]]))
-        .collect();
+    let stereo = s16le(&wav[data_at + 8..data_at + 8 + data_len as usize]);
     let mut input: Vec<i16> = match channels {
         1 => stereo.iter().step_by(2).copied().collect(),
         _ => stereo,
@@ -1605,11 +1602,7 @@ pub fn reference_pcm(
         path.display(),
         String::from_utf8_lossy(&output.stderr)
     );
-    let samples = output
-        .stdout
-        .chunks_exact(2)
-        .map(|b| i16::from_le_bytes([b[0], b[1]]))
-        .collect();
+    let samples = s16le(&output.stdout);
     (
         samples,
         rate.unwrap_or(stream_rate),
@@ -1633,11 +1626,7 @@ pub fn reference_raw(path: &Path, format: &str, rate: u32, channels: u32) -> Ref
         path.display(),
         String::from_utf8_lossy(&output.stderr)
     );
-    let samples = output
-        .stdout
-        .chunks_exact(2)
-        .map(|b| i16::from_le_bytes([b[0], b[1]]))
-        .collect();
+    let samples = s16le(&output.stdout);
     Reference {
         samples,
         rate,
@@ -1667,11 +1656,7 @@ pub fn reference_track(path: &Path, index: usize) -> Vec<i16> {
         "ffmpeg failed on {}",
         path.display()
     );
-    output
-        .stdout
-        .chunks_exact(2)
-        .map(|b| i16::from_le_bytes([b[0], b[1]]))
-        .collect()
+    s16le(&output.stdout)
 }
 
 /// `reference_pcm` as a struct.
@@ -2090,6 +2075,26 @@ pub fn run_to_appsink(description: &str) -> (Vec<u8>, Option<String>) {
         .map(|m| format!("{m:?}"));
     pipeline.set_state(gst::State::Null).unwrap();
     (bytes, error)
+}
+
+/// S16LE bytes as samples.
+pub fn s16le(bytes: &[u8]) -> Vec<i16> {
+    bytes
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect()
+}
+
+/// What a GStreamer chain makes of the file at `path`: `filesrc ! <decode> ! audioconvert !
+/// S16LE ! appsink`, as samples; the chain must end without an ERROR.
+pub fn gst_reference(path: &Path, decode: &str) -> Vec<i16> {
+    let (bytes, error) = run_to_appsink(&format!(
+        "filesrc location={} ! {decode} ! audioconvert ! audio/x-raw,format=S16LE ! \
+         appsink name=sink sync=false",
+        path.display()
+    ));
+    assert!(error.is_none(), "{decode} on {}: {error:?}", path.display());
+    s16le(&bytes)
 }
 
 /// `decode_with_element` with every option. Runs on its own thread and panics if the run does
