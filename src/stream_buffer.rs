@@ -22,7 +22,7 @@ use parking_lot::{Mutex, MutexGuard};
 use crate::container::flac_split::FlacWatch;
 use crate::container::mkv_watch::MkvWatch;
 use crate::container::mpeg_split::MpegWatch;
-use crate::container::ts_unwrap::TsWatch;
+use crate::container::ts_unwrap::{TsAudio, TsWatch};
 use crate::coroutine::Suspender;
 pub use crate::watch::SkippedData;
 use crate::watch::{ByteWatch, Queue};
@@ -341,6 +341,12 @@ impl StreamReader {
             .ts
             .as_ref()
             .is_some_and(TsWatch::is_unwrapping)
+    }
+
+    /// The codec of the audio unwrapped from a transport stream, once its program map is read.
+    pub fn ts_audio(&self) -> Option<TsAudio> {
+        let state = self.shared.lock();
+        state.watchers.ts.as_ref()?.audio()
     }
 
     /// A transport stream with no audio the element decodes: what it holds instead.

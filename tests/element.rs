@@ -1548,82 +1548,89 @@ fn ogg_celt_is_refused_by_name() {
 /// A transport stream in pieces of any size: the same PCM as in one buffer.
 #[test]
 fn transport_stream_in_any_pieces_decodes_the_same() {
-    let whole = decode_fixture("aac_video.ts", &keep_props(), Chunking::Whole);
-    whole.assert_well_formed(44_100, 2);
-    for chunking in [
-        Chunking::Fixed(1),
-        Chunking::Fixed(188),
-        Chunking::Random { seed: 7, max: 3000 },
-    ] {
-        let pieces = decode_fixture("aac_video.ts", &keep_props(), chunking);
-        assert!(pieces.errors.is_empty(), "{:?}", pieces.errors);
-        assert!(pieces.samples == whole.samples, "{chunking:?}");
+    for (fixture, rate, channels) in [("aac_video.ts", 44_100, 2), ("opus_5.1.ts", 48_000, 6)] {
+        let whole = decode_fixture(fixture, &keep_props(), Chunking::Whole);
+        whole.assert_well_formed(rate, channels);
+        for chunking in [
+            Chunking::Fixed(1),
+            Chunking::Fixed(188),
+            Chunking::Random { seed: 7, max: 3000 },
+        ] {
+            let pieces = decode_fixture(fixture, &keep_props(), chunking);
+            assert!(pieces.errors.is_empty(), "{:?}", pieces.errors);
+            assert!(pieces.samples == whole.samples, "{fixture}, {chunking:?}");
+        }
     }
 }
 
 /// Transport stream packets of the audio lost on the way (every 40th here): a WARNING that
-/// counts them, and the rest of the audio decoded around the gaps.
+/// counts them, and the rest of the audio decoded around the gaps. An AAC frame spans 2 or 3
+/// packets; an Opus access unit of 20 ms at 96 kbit/s spans 2 or 3, and the one read across
+/// the loss is followed by bytes skipped to the next control header.
 #[test]
 fn lost_transport_stream_packets_are_reported() {
-    let bytes = std::fs::read(fixture("aac_video.ts")).unwrap();
-    let pid = |packet: &[u8]| u16::from_be_bytes([packet[1], packet[2]]) & 0x1fff;
-    // The audio's PID: packets whose PES has an audio stream id (0xc0..=0xdf).
-    let payload = |packet: &[u8]| -> Vec<u8> {
-        let at = if packet[3] & 0x20 != 0 {
-            5 + usize::from(packet[4])
-        } else {
-            4
+    for (fixture, frames_per_unit) in [("aac_video.ts", 1024), ("opus.ts", 960)] {
+        let bytes = std::fs::read(common::fixture(fixture)).unwrap();
+        let pid = |packet: &[u8]| u16::from_be_bytes([packet[1], packet[2]]) & 0x1fff;
+        // The audio's PID: packets whose PES has an audio stream id (0xc0..=0xdf), or is
+        // private stream 1 (0xbd), as Opus is.
+        let payload = |packet: &[u8]| -> Vec<u8> {
+            let at = if packet[3] & 0x20 != 0 {
+                5 + usize::from(packet[4])
+            } else {
+                4
+            };
+            packet.get(at..).unwrap_or_default().to_vec()
         };
-        packet.get(at..).unwrap_or_default().to_vec()
-    };
-    let audio = bytes
-        .chunks(188)
-        .find(|p| {
-            let payload = payload(p);
-            p[1] & 0x40 != 0
-                && payload.len() > 4
-                && payload[..3] == [0, 0, 1]
-                && payload[3] >> 5 == 6
-        })
-        .map(pid)
-        .expect("an audio PES");
-    let mut kept = Vec::new();
-    let mut audio_packets = 0;
-    let mut dropped = 0;
-    for packet in bytes.chunks(188) {
-        if pid(packet) == audio {
-            audio_packets += 1;
-            if audio_packets % 40 == 0 {
-                dropped += 1;
-                continue;
+        let audio = bytes
+            .chunks(188)
+            .find(|p| {
+                let payload = payload(p);
+                p[1] & 0x40 != 0
+                    && payload.len() > 4
+                    && payload[..3] == [0, 0, 1]
+                    && (payload[3] >> 5 == 6 || payload[3] == 0xbd)
+            })
+            .map(pid)
+            .expect("an audio PES");
+        let mut kept = Vec::new();
+        let mut audio_packets = 0;
+        let mut dropped = 0;
+        for packet in bytes.chunks(188) {
+            if pid(packet) == audio {
+                audio_packets += 1;
+                if audio_packets % 40 == 0 {
+                    dropped += 1;
+                    continue;
+                }
             }
+            kept.extend_from_slice(packet);
         }
-        kept.extend_from_slice(packet);
+        let whole = decode_fixture(fixture, &keep_props(), Chunking::Whole);
+        let damaged = decode_with_element(&kept, &keep_props(), Chunking::Fixed(1316));
+        assert!(damaged.errors.is_empty(), "{:?}", damaged.errors);
+        let lost: u32 = damaged
+            .warnings
+            .iter()
+            .filter_map(|w| w.strip_prefix("lost "))
+            .map(|rest| rest.split(' ').next().unwrap().parse::<u32>().unwrap())
+            .sum();
+        println!(
+            "{fixture}: dropped {dropped} of {audio_packets} audio packets: {} of {} frames, {:?}",
+            damaged.frames(),
+            whole.frames(),
+            damaged.warnings
+        );
+        assert!(dropped > 0);
+        assert_eq!(lost, dropped, "{:?}", damaged.warnings);
+        // Each lost packet costs the frames or access units it touched: three at most.
+        assert!(
+            damaged.frames() + u64::from(dropped) * 3 * frames_per_unit >= whole.frames(),
+            "{fixture}: {} of {} frames",
+            damaged.frames(),
+            whole.frames()
+        );
     }
-    let whole = decode_fixture("aac_video.ts", &keep_props(), Chunking::Whole);
-    let damaged = decode_with_element(&kept, &keep_props(), Chunking::Fixed(1316));
-    assert!(damaged.errors.is_empty(), "{:?}", damaged.errors);
-    let lost: u32 = damaged
-        .warnings
-        .iter()
-        .filter_map(|w| w.strip_prefix("lost "))
-        .map(|rest| rest.split(' ').next().unwrap().parse::<u32>().unwrap())
-        .sum();
-    println!(
-        "dropped {dropped} of {audio_packets} audio packets: {} of {} frames, {:?}",
-        damaged.frames(),
-        whole.frames(),
-        damaged.warnings
-    );
-    assert_eq!(lost, dropped, "{:?}", damaged.warnings);
-    // Each lost packet costs the AAC frames it touched (a frame spans 2 or 3 packets): two
-    // here, three at most.
-    assert!(
-        damaged.frames() + u64::from(dropped) * 3 * 1024 >= whole.frames(),
-        "{} of {} frames",
-        damaged.frames(),
-        whole.frames()
-    );
 }
 
 /// A FLAC header block symphonia refuses (a CD-DA CUESHEET off the 588-sample grid) costs the

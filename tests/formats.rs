@@ -749,6 +749,24 @@ const MP3_TS: Case = Case {
     original_frames: None,
     ..MP3_CBR
 };
+/// Opus in an MPEG transport stream (ffmpeg's muxer; GStreamer's `mpegtsmux` below): the access
+/// units' control headers trim the pre-skip and the end padding, which ffmpeg's decode of the
+/// transport stream keeps; the same packets in Ogg are the reference.
+const OPUS_TS: Case = Case {
+    fixture: "opus.ts",
+    container: "mpegts",
+    reference: Some("opus.ogg"),
+    ..OPUS_OGG
+};
+const OPUS_5_1_TS: Case = Case {
+    fixture: "opus_5.1.ts",
+    reference: Some("opus_5.1.ogg"),
+    ..OPUS_TS
+};
+const OPUS_MPEGTSMUX_TS: Case = Case {
+    fixture: "opus_mpegtsmux.ts",
+    ..OPUS_TS
+};
 /// Fragmented MP4 (empty moov, then moof/mdat pairs), as media-source pipelines write it.
 /// ffmpeg writes no edit list into its empty moov: the priming and padding stay, in ffmpeg's
 /// decode as in ours (131 × 1024 frames).
@@ -995,6 +1013,9 @@ format_tests! {
     keep_opus_ogg_long_preskip, default_opus_ogg_long_preskip => OPUS_OGG_LONG_PRESKIP;
     keep_aac_ts_cut, default_aac_ts_cut => AAC_TS_CUT;
     keep_mp3_ts, default_mp3_ts => MP3_TS;
+    keep_opus_ts, default_opus_ts => OPUS_TS;
+    keep_opus_5_1_ts, default_opus_5_1_ts => OPUS_5_1_TS;
+    keep_opus_mpegtsmux_ts, default_opus_mpegtsmux_ts => OPUS_MPEGTSMUX_TS;
     keep_aac_mp4_fragmented, default_aac_mp4_fragmented => AAC_MP4_FRAGMENTED;
     keep_alac_m4a_moov_end, default_alac_m4a_moov_end => ALAC_M4A_MOOV_END;
     keep_opus_5_1_ogg, default_opus_5_1_ogg => OPUS_5_1_OGG;

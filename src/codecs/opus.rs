@@ -111,6 +111,18 @@ pub fn plain_opus_head(channels: u8, pre_skip: u16) -> Vec<u8> {
     head
 }
 
+/// The OpusHead of a multistream layout (`mapping`: the decoder channel of each output
+/// channel), for a container that carries a layout code instead (an MPEG transport stream).
+pub fn mapped_opus_head(family: u8, streams: u8, coupled: u8, mapping: &[u8]) -> Vec<u8> {
+    let mut head = plain_opus_head(mapping.len() as u8, 0);
+    if let Some(last) = head.last_mut() {
+        *last = family;
+    }
+    head.extend_from_slice(&[streams, coupled]);
+    head.extend_from_slice(mapping);
+    head
+}
+
 /// The speaker of each channel of a mapping-family-1 stream, in the stream's (Vorbis) order
 /// (RFC 7845, section 5.1.1.2).
 fn vorbis_positions(channels: u8) -> Option<&'static [Position]> {

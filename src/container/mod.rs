@@ -37,6 +37,7 @@ pub mod pcm_stream;
 pub mod raw;
 pub mod riff;
 pub mod source;
+pub mod ts_opus;
 pub mod ts_unwrap;
 pub mod wavpack;
 

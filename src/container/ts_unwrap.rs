@@ -1,6 +1,6 @@
 //! Unwraps the audio of an MPEG transport stream (`.ts`, HLS segments, DVB and IPTV captures):
-//! the reader gets the audio elementary stream alone, ADTS AAC or MPEG audio, which the readers
-//! of those formats take as they are.
+//! the reader gets the audio elementary stream alone: ADTS AAC or MPEG audio, which the readers
+//! of those formats take as they are, or Opus access units, which `ts_opus` reads.
 //!
 //! symphonia has no MPEG-TS reader. [`TsWatch`], a `ByteWatch` on the byte queue (see `watch`),
 //! recognises a stream that starts with three packets in a row (188 bytes, or 192 with the
@@ -8,7 +8,7 @@
 //! picks its first audio stream this element decodes (or the one `audio-track` names) and, for
 //! each packet, drops what is not that stream's payload: packet headers, adaptation fields, PES
 //! headers, other streams, tables. A program whose audio is all in codecs this element does
-//! not decode (AC-3, E-AC-3, LATM AAC) or that has no audio makes reads end, and
+//! not decode (AC-3, E-AC-3, DTS, LATM AAC) or that has no audio makes reads end, and
 //! [`TsWatch::problem`] says why. Tables that span packets, and packet loss (the audio reader
 //! resynchronises), are left as they come.
 
@@ -32,7 +32,7 @@ fn stream_type_name(stream_type: u8) -> Option<(&'static str, bool)> {
 }
 
 /// The audio codec a private-data stream (type 0x06, as DVB muxers write AC-3, E-AC-3, DTS
-/// and Opus) carries, from its descriptors; none of them is decoded here.
+/// and Opus) carries, from its descriptors; of them, Opus is decoded here.
 fn private_audio_name(mut descriptors: &[u8]) -> Option<&'static str> {
     while let [tag, len, rest @ ..] = descriptors {
         let body = rest.get(..usize::from(*len))?;
@@ -58,6 +58,31 @@ fn private_audio_name(mut descriptors: &[u8]) -> Option<&'static str> {
     None
 }
 
+/// The `channel_config_code` of an Opus stream, from the DVB extension descriptor (tag 0x7f,
+/// extension tag 0x80) that muxers write beside the `Opus` registration; stereo when there is
+/// none, as one Opus stream decodes to two channels whatever it holds.
+fn opus_channel_config(mut descriptors: &[u8]) -> u8 {
+    while let [tag, len, rest @ ..] = descriptors {
+        let Some(body) = rest.get(..usize::from(*len)) else {
+            break;
+        };
+        if let (0x7f, [0x80, code, ..]) = (*tag, body) {
+            return *code;
+        }
+        descriptors = &rest[usize::from(*len)..];
+    }
+    2
+}
+
+/// What the unwrapped audio stream is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TsAudio {
+    /// MPEG audio or ADTS AAC: frames with their own headers, which their readers find.
+    SelfFramed,
+    /// Opus access units behind their control headers, with the stream's `channel_config_code`.
+    Opus { channel_config: u8 },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     /// At the stream's start: is it a transport stream?
@@ -75,6 +100,8 @@ pub struct TsWatch {
     audio_track: usize,
     pmt_pid: Option<u16>,
     audio_pid: Option<u16>,
+    /// The codec of `audio_pid`'s stream.
+    audio: TsAudio,
     /// Stream offset of the next packet to look at.
     next_packet: u64,
     /// Why there is nothing to unwrap, once the program map said so.
@@ -95,6 +122,7 @@ impl TsWatch {
             audio_track,
             pmt_pid: None,
             audio_pid: None,
+            audio: TsAudio::SelfFramed,
             next_packet: position,
             problem: None,
             continuity: None,
@@ -116,6 +144,11 @@ impl TsWatch {
             std::mem::take(&mut self.lost_packets),
             std::mem::take(&mut self.skipped_bytes),
         )
+    }
+
+    /// The codec of the audio stream unwrapped, once the program map has named it.
+    pub fn audio(&self) -> Option<TsAudio> {
+        self.audio_pid.map(|_| self.audio)
     }
 
     /// A transport stream with no audio this element decodes: what it holds instead.
@@ -206,16 +239,23 @@ impl TsWatch {
                     at += 5 + info_len;
                     let kind = match stream_type {
                         // Private data: audio only when a descriptor says so.
-                        0x06 => private_audio_name(descriptors).map(|name| (name, false)),
+                        0x06 => private_audio_name(descriptors).map(|name| (name, name == "Opus")),
                         _ => stream_type_name(stream_type),
                     };
                     match kind {
-                        Some((_, true)) => decodable.push(es_pid),
+                        Some(("Opus", true)) => {
+                            let channel_config = opus_channel_config(descriptors);
+                            decodable.push((es_pid, TsAudio::Opus { channel_config }));
+                        }
+                        Some((_, true)) => decodable.push((es_pid, TsAudio::SelfFramed)),
                         Some((name, false)) => other_audio.push(name),
                         None => {}
                     }
                 }
-                self.audio_pid = decodable.get(self.audio_track).copied();
+                if let Some(&(pid, audio)) = decodable.get(self.audio_track) {
+                    self.audio_pid = Some(pid);
+                    self.audio = audio;
+                }
                 if self.audio_pid.is_none() {
                     self.problem = Some(if !decodable.is_empty() {
                         format!(
@@ -229,7 +269,8 @@ impl TsWatch {
                     } else {
                         format!(
                             "the MPEG transport stream's audio is {}, which this element does \
-                             not decode (it decodes MPEG audio and ADTS AAC in transport streams)",
+                             not decode (it decodes MPEG audio, ADTS AAC and Opus in transport \
+                             streams)",
                             other_audio.join(", ")
                         )
                     });
@@ -502,11 +543,18 @@ mod tests {
     }
 
     fn pmt(pmt_pid: u16, streams: &[(u8, u16)]) -> Vec<u8> {
+        let streams: Vec<(u8, u16, &[u8])> =
+            streams.iter().map(|&(t, pid)| (t, pid, &[][..])).collect();
+        pmt_with_descriptors(pmt_pid, &streams)
+    }
+
+    fn pmt_with_descriptors(pmt_pid: u16, streams: &[(u8, u16, &[u8])]) -> Vec<u8> {
         let mut body = vec![0xe1, 0x00, 0xf0, 0x00];
-        for &(stream_type, pid) in streams {
+        for &(stream_type, pid, descriptors) in streams {
             body.push(stream_type);
             body.extend_from_slice(&(0xe000 | pid).to_be_bytes());
-            body.extend_from_slice(&[0xf0, 0x00]);
+            body.extend_from_slice(&(0xf000 | descriptors.len() as u16).to_be_bytes());
+            body.extend_from_slice(descriptors);
         }
         packet(pmt_pid, true, &section(2, 1, &body))
     }
@@ -626,6 +674,33 @@ mod tests {
             out, expected,
             "the repeated packet once, the lost one missing"
         );
+    }
+
+    #[test]
+    fn opus_streams_are_unwrapped_with_their_channel_configuration() {
+        let audio = vec![0x7fu8; 500];
+        const OPUS_5_1: &[u8] = &[0x05, 4, b'O', b'p', b'u', b's', 0x7f, 2, 0x80, 6];
+        const OPUS_ONLY_REGISTERED: &[u8] = &[0x05, 4, b'O', b'p', b'u', b's'];
+        let mut ts = pat(0x100);
+        ts.extend(pmt_with_descriptors(
+            0x100,
+            &[
+                (0x06, 0x101, &[0x6a, 1, 0]), // AC-3
+                (0x06, 0x102, OPUS_5_1),
+                (0x06, 0x103, OPUS_ONLY_REGISTERED),
+            ],
+        ));
+        ts.extend(pes(0x102, &audio));
+        ts.extend(pes(0x103, &audio));
+        let ts = numbered(ts);
+        let mut watch = TsWatch::new(0, 0);
+        assert_eq!(watch.audio(), None, "before the program map");
+        assert_eq!(drive(&mut watch, &ts, 188).0, audio);
+        assert_eq!(watch.audio(), Some(TsAudio::Opus { channel_config: 6 }));
+        // Without the extension descriptor: one stream, decoded as stereo.
+        let mut watch = TsWatch::new(0, 1);
+        assert_eq!(drive(&mut watch, &ts, 188).0, audio);
+        assert_eq!(watch.audio(), Some(TsAudio::Opus { channel_config: 2 }));
     }
 
     #[test]

@@ -19,6 +19,8 @@ use crate::container::flac_frames::{FlacFrameReader, Stamping};
 use crate::container::mpeg_audio::MpegAudioReader;
 use crate::container::ogg_audio::OggAudioReader;
 use crate::container::source::Unseekable;
+use crate::container::ts_opus::TsOpusReader;
+use crate::container::ts_unwrap::TsAudio;
 use crate::container::{self, PcmStreamReader, mp4};
 use crate::container::{mp4_amr, mp4_edit};
 use crate::format_hint::ContainerHint;
@@ -58,6 +60,12 @@ impl Worker<'_> {
         &mut self,
         mut source: MediaSourceStream<'static>,
     ) -> Result<Box<dyn FormatReader>, String> {
+        if let Some(TsAudio::Opus { channel_config }) = self.reader.ts_audio() {
+            // Opus access units unwrapped from a transport stream: nothing to probe.
+            self.reader.set_retain(None);
+            return TsOpusReader::try_new(source, channel_config)
+                .map(|reader| Box::new(reader) as Box<dyn FormatReader>);
+        }
         if !matches!(self.settings.hint, Some(ContainerHint::RawPcm(_)))
             && let Some(name) = container::wav_inside_another_format(&mut source)
         {

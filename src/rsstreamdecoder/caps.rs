@@ -50,6 +50,7 @@ pub(super) fn container_name(short_name: &str) -> &str {
         "flac" => "FLAC",
         "amr" => "AMR",
         "wavpack" => "WavPack",
+        "mpegts" => "MPEG-2 Transport Stream",
         name => name,
     }
 }

@@ -442,6 +442,25 @@ fn recipe(name: &str) -> Recipe {
         ]),
         "mp3.ts" => Encode(&["-c:a", "libmp3lame", "-b:a", "128k", "-f", "mpegts"]),
         "ac3.ts" => Encode(&["-c:a", "ac3", "-f", "mpegts"]),
+        "opus.ts" => Encode(&[
+            "-ar", "48000", "-c:a", "libopus", "-b:a", "96k", "-f", "mpegts",
+        ]),
+        "opus_5.1.ts" => EncodeFiltered(
+            PAN_5_1,
+            &[
+                "-ar",
+                "48000",
+                "-c:a",
+                "libopus",
+                "-b:a",
+                "320k",
+                "-mapping_family",
+                "1",
+                "-f",
+                "mpegts",
+            ],
+        ),
+        "opus_mpegtsmux.ts" => GstRemux("opus.ogg", "oggdemux ! opusparse ! mpegtsmux"),
         // Ogg Speex: wideband mono; narrowband stereo (in-band stereo) with 2 frames per packet;
         // ultra-wideband with variable bitrate.
         "speex.ogg" => Encode(&["-ar", "16000", "-ac", "1", "-c:a", "libspeex", "-f", "ogg"]),
