@@ -2034,7 +2034,15 @@ fn bitrate_is_tagged_with_the_codec() {
 /// Pushes 2 s of 24 kHz mono headerless PCM in 20 ms pieces stamped with their arrival time
 /// through `rsstreamdecoder <props>`, with nothing for 2 s after the first second (a TTS
 /// stream between sentences), then EOS; returns every buffer that came out.
-fn decode_with_a_pause(props: &str) -> Vec<gst::Buffer> {
+fn decode_with_a_pause(props: &str, pause: gst::ClockTime) -> Vec<gst::Buffer> {
+    decode_live_pcm(props, |i| {
+        let pts = gst::ClockTime::from_mseconds(20 * i as u64);
+        if i >= 50 { pts + pause } else { pts }
+    })
+}
+
+/// 2 s of 24 kHz mono PCM in 20 ms pieces, the `i`-th stamped `pts(i)`, through the harness.
+fn decode_live_pcm(props: &str, pts: impl Fn(usize) -> gst::ClockTime) -> Vec<gst::Buffer> {
     init();
     let pcm = std::fs::read(fixture("s16le_24k_mono.pcm")).unwrap();
     let mut h = gst_check::Harness::new_parse(&format!(
@@ -2048,12 +2056,8 @@ fn decode_with_a_pause(props: &str) -> Vec<gst::Buffer> {
     let piece = 24_000 * 2 / 50;
     let mut out = Vec::new();
     for (i, bytes) in pcm.chunks(piece).take(100).enumerate() {
-        let mut pts = gst::ClockTime::from_mseconds(20 * i as u64);
-        if i >= 50 {
-            pts += PAUSE;
-        }
         let mut buffer = gst::Buffer::from_slice(bytes.to_vec());
-        buffer.get_mut().unwrap().set_pts(pts);
+        buffer.get_mut().unwrap().set_pts(pts(i));
         h.push(buffer).unwrap();
         out.extend(std::iter::from_fn(|| h.try_pull()));
     }
@@ -2065,39 +2069,63 @@ fn decode_with_a_pause(props: &str) -> Vec<gst::Buffer> {
 const PAUSE: gst::ClockTime = gst::ClockTime::from_seconds(2);
 
 /// Live input with a pause: the output jumps to the input's time after the pause (with
-/// DISCONT), instead of running 2 s early, and is seamless elsewhere.
+/// DISCONT), instead of running that much early, and is seamless elsewhere; for a pause of a
+/// second as for one of a few packets.
 #[test]
 fn output_follows_input_timestamps_across_a_pause() {
-    let out = decode_with_a_pause("sample-rate=0 channels=0");
-    let pause = PAUSE;
-    let (before, after): (Vec<_>, Vec<_>) = out
-        .iter()
-        .partition(|b| b.pts().unwrap() < gst::ClockTime::from_seconds(1));
-    let contiguous = |buffers: &[&gst::Buffer]| {
-        buffers
-            .windows(2)
-            .all(|w| w[0].pts().unwrap() + w[0].duration().unwrap() == w[1].pts().unwrap())
-    };
-    assert!(!before.is_empty() && !after.is_empty());
-    assert!(contiguous(&before), "before the pause");
-    assert!(contiguous(&after), "after the pause");
-    let resumed = after[0];
-    assert_eq!(
-        resumed.pts(),
-        Some(gst::ClockTime::from_seconds(1) + pause),
-        "the first buffer after the pause carries the input's time"
-    );
-    assert!(resumed.flags().contains(gst::BufferFlags::DISCONT));
-    assert!(
-        !before[1..]
+    for pause in [PAUSE, gst::ClockTime::from_mseconds(40)] {
+        let out = decode_with_a_pause("sample-rate=0 channels=0", pause);
+        let (before, after): (Vec<_>, Vec<_>) = out
             .iter()
-            .chain(&after[1..])
-            .any(|b| b.flags().contains(gst::BufferFlags::DISCONT)),
-        "DISCONT only where the output jumps"
-    );
-    // Nothing lost: every sample pushed came out.
-    let frames: usize = out.iter().map(|b| b.size() / 2).sum();
-    assert_eq!(frames, 2 * 24_000);
+            .partition(|b| b.pts().unwrap() < gst::ClockTime::from_seconds(1));
+        assert!(!before.is_empty() && !after.is_empty());
+        assert!(contiguous(&before), "before the pause of {pause}");
+        assert!(contiguous(&after), "after the pause of {pause}");
+        let resumed = after[0];
+        assert_eq!(
+            resumed.pts(),
+            Some(gst::ClockTime::from_seconds(1) + pause),
+            "the first buffer after the pause of {pause} carries the input's time"
+        );
+        assert!(resumed.flags().contains(gst::BufferFlags::DISCONT));
+        assert_eq!(
+            discontinuities(&out),
+            1,
+            "DISCONT only where the output jumps"
+        );
+        // Nothing lost: every sample pushed came out.
+        let frames: usize = out.iter().map(|b| b.size() / 2).sum();
+        assert_eq!(frames, 2 * 24_000);
+    }
+}
+
+/// Timestamps that wander a few milliseconds either way (a network's jitter, arrival times that
+/// `do-timestamp` stamps) are not pauses: the output stays seamless, stamped by its samples.
+#[test]
+fn jittering_input_timestamps_do_not_move_the_output() {
+    let jitter = [0, 4, -3, 6, 1, -5, 5, 0, -2, 3];
+    let out = decode_live_pcm("sample-rate=0 channels=0", |i| {
+        let nominal = 20 + 20 * i as i64 + jitter[i % jitter.len()];
+        gst::ClockTime::from_mseconds(nominal as u64)
+    });
+    let all: Vec<&gst::Buffer> = out.iter().collect();
+    assert_eq!(all[0].pts(), Some(gst::ClockTime::from_mseconds(20)));
+    assert!(contiguous(&all), "the output stays seamless");
+    assert_eq!(discontinuities(&out), 0);
+}
+
+fn contiguous(buffers: &[&gst::Buffer]) -> bool {
+    buffers
+        .windows(2)
+        .all(|w| w[0].pts().unwrap() + w[0].duration().unwrap() == w[1].pts().unwrap())
+}
+
+/// DISCONT flags after the first buffer.
+fn discontinuities(buffers: &[gst::Buffer]) -> usize {
+    buffers[1..]
+        .iter()
+        .filter(|b| b.flags().contains(gst::BufferFlags::DISCONT))
+        .count()
 }
 
 /// The same pause in a stream that is resampled (24 to 48 kHz): the resampler still holds the
@@ -2106,7 +2134,7 @@ fn output_follows_input_timestamps_across_a_pause() {
 /// it, rather than a block later.
 #[test]
 fn audio_held_across_a_pause_is_stamped_before_it() {
-    let out = decode_with_a_pause("sample-rate=48000 channels=1");
+    let out = decode_with_a_pause("sample-rate=48000 channels=1", PAUSE);
     let pause = PAUSE;
     let jump = out
         .iter()

@@ -91,13 +91,12 @@ struct Timeline {
 /// scheduled on a busy machine.
 const SCHEDULING_MARGIN: Duration = Duration::from_millis(10);
 
-/// How far input timestamps may run ahead of the output's before the output jumps to them: more
-/// than what the element holds back (a codec frame, a resampler block, a network piece) and
-/// than network jitter, less than a pause between sentences of a TTS stream.
-const INPUT_GAP: gst::ClockTime = gst::ClockTime::from_mseconds(250);
-/// Network jitter on top of the element's own latency: a stream that holds back more than
-/// `INPUT_GAP` (Ogg in 1 s pages) jumps only when its input runs ahead by more than that.
-const INPUT_JITTER: gst::ClockTime = gst::ClockTime::from_mseconds(100);
+/// How far input timestamps may run ahead of the output's, beyond the element's latency, before
+/// the output jumps to them. Output stamped further behind its input than the latency the
+/// element reports reaches a synchronising sink late; scheduling jitter, and a stream whose
+/// packets run longer than the pieces that bring them, may take a buffer a few milliseconds past
+/// the estimate without any pause in the input.
+const INPUT_JITTER: gst::ClockTime = gst::ClockTime::from_mseconds(10);
 
 impl State {
     /// Live input with a pause (no bytes for a while, then timestamps that jumped ahead): the
@@ -114,7 +113,7 @@ impl State {
     ) -> Option<gst::ClockTime> {
         self.format.as_ref()?;
         let output_end = self.timeline.end();
-        if input_pts > output_end + INPUT_GAP.max(latency + INPUT_JITTER) {
+        if input_pts > output_end + latency + INPUT_JITTER {
             let owed = self.timeline.duration_of(owed_frames);
             self.timeline.base = input_pts.saturating_sub(owed).max(output_end);
             self.timeline.samples = 0;
@@ -668,6 +667,12 @@ impl BaseTransformImpl for RsStreamDecoder {
                 let owed_frames = state.decoder.as_ref().map_or(0, |d| d.owed_frames());
                 let latency =
                     gst::ClockTime::from_nseconds(self.latency_ns.load(Ordering::Relaxed));
+                gst::log!(
+                    CAT,
+                    imp = self,
+                    "input at {pts}: {} ms ahead of the output, latency {latency}",
+                    (pts.nseconds() as f64 - state.timeline.end().nseconds() as f64) / 1e6
+                );
                 if let Some(output_end) = state.follow_input_time(pts, owed_frames, latency) {
                     gst::debug!(
                         CAT,
