@@ -8,7 +8,7 @@
 //! While the decoder is still probing, the bytes it read can be kept and replayed from the start,
 //! so a wrong format hint can fall back to probing without losing input.
 //!
-//! Before each read the active container watchers (`ts_unwrap`, `mkv_watch`, `mpeg_split`,
+//! Before each read the active container watchers (`ts_unwrap`, `mkv_watch`, `mpeg_split`, `mp4_watch`,
 //! `flac_split`) look at the queued bytes through the `watch::ByteWatch` interface and say how far
 //! the reader may read, what to drop and where reads end; the queue applies that and knows nothing
 //! of containers.
@@ -21,6 +21,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use crate::container::flac_split::FlacWatch;
 use crate::container::mkv_watch::MkvWatch;
+use crate::container::mp4_watch::Mp4Watch;
 use crate::container::mpeg_split::MpegWatch;
 use crate::container::ts_unwrap::{TsAudio, TsWatch};
 use crate::coroutine::Suspender;
@@ -89,10 +90,11 @@ struct Watchers {
     mkv: Option<MkvWatch>,
     mpeg: Option<MpegWatch>,
     flac: Option<FlacWatch>,
+    mp4: Option<Mp4Watch>,
 }
 
 /// Most watchers at once.
-const WATCHERS: usize = 4;
+const WATCHERS: usize = 5;
 
 impl Watchers {
     /// The active watchers, in the order they look at the bytes: Matroska's first, as bytes it
@@ -105,11 +107,13 @@ impl Watchers {
         let mkv = self.mkv.as_mut().filter(|_| others);
         let mpeg = self.mpeg.as_mut().filter(|_| others);
         let flac = self.flac.as_mut().filter(|_| others);
+        let mp4 = self.mp4.as_mut().filter(|_| others);
         [
             ts,
             mkv.map(|w| w as &mut dyn ByteWatch),
             mpeg.map(|w| w as &mut dyn ByteWatch),
             flac.map(|w| w as &mut dyn ByteWatch),
+            mp4.map(|w| w as &mut dyn ByteWatch),
         ]
         .into_iter()
         .flatten()
@@ -360,6 +364,20 @@ impl StreamReader {
         self.shared.lock().largest_push
     }
 
+    /// Checks MP4 fragments before the reader reads them, from the next unread byte on (see
+    /// `mp4_watch`).
+    pub fn set_mp4_watch(&self, enabled: bool) {
+        let mut state = self.shared.lock();
+        let position = state.position();
+        state.watchers.mp4 = enabled.then(|| Mp4Watch::new(position));
+    }
+
+    /// Why reads end before an MP4 fragment, if they do (see `mp4_watch`).
+    pub fn mp4_refusal(&self) -> Option<String> {
+        let state = self.shared.lock();
+        state.watchers.mp4.as_ref()?.refusal().map(str::to_owned)
+    }
+
     /// Watches Matroska structure and DiscardPadding from the next unread byte on (see
     /// `mkv_watch`).
     pub fn set_mkv_watch(&self, enabled: bool) {
@@ -419,6 +437,7 @@ impl StreamReader {
             .map_or((0, 0), MpegWatch::take_damage);
         let (mkv_regions, mkv_bytes) = watchers.mkv.as_mut().map_or((0, 0), MkvWatch::take_skipped);
         let (ts_packets, ts_bytes) = watchers.ts.as_mut().map_or((0, 0), TsWatch::take_damage);
+        let mp4_refused = watchers.mp4.as_mut().and_then(Mp4Watch::take_damage);
         SkippedData {
             mpeg_resyncs,
             mpeg_bytes,
@@ -426,6 +445,7 @@ impl StreamReader {
             mkv_bytes,
             ts_packets,
             ts_bytes,
+            mp4_refused,
         }
     }
 

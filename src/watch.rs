@@ -1,5 +1,5 @@
 //! The interface between the byte queue (`stream_buffer`) and the container watchers
-//! (`ts_unwrap`, `mkv_watch`, `mpeg_split`, `flac_split`): what a watcher sees of the bytes on
+//! (`ts_unwrap`, `mkv_watch`, `mpeg_split`, `flac_split`, `mp4_watch`): what a watcher sees of the bytes on
 //! their way to the format reader, and what it may decide about them.
 //!
 //! Before each read the queue shows every active watcher the queued bytes ([`Queue`]), and each
@@ -121,7 +121,7 @@ pub trait ByteWatch: fmt::Debug + Send {
 }
 
 /// Damage that format readers skip without a word, as the watchers saw it.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SkippedData {
     /// Times MPEG frame sync was lost and regained inside a file, and bytes skipped to do so.
     pub mpeg_resyncs: u32,
@@ -133,6 +133,8 @@ pub struct SkippedData {
     /// find packet sync again.
     pub ts_packets: u32,
     pub ts_bytes: u64,
+    /// Why reads ended before an MP4 fragment.
+    pub mp4_refused: Option<String>,
 }
 
 /// A byte queue for driving one watcher alone in unit tests, the way `stream_buffer` does.

@@ -1633,6 +1633,36 @@ fn lost_transport_stream_packets_are_reported() {
     }
 }
 
+/// A fragmented MP4 (ffmpeg's, moof/mdat pairs) whose second fragment declares billions of
+/// samples: symphonia's reader would spend seconds counting them. Reads end before it with a
+/// WARNING; the first fragment's audio comes out as it does from the intact file.
+#[test]
+fn an_mp4_fragment_declaring_impossibly_many_samples_ends_the_stream() {
+    let bytes = std::fs::read(fixture("aac_fragmented_1s.mp4")).unwrap();
+    let moofs: Vec<usize> = memchr::memmem::find_iter(&bytes, b"moof").collect();
+    assert!(moofs.len() >= 3, "{} fragments", moofs.len());
+    let trun = moofs[1] + memchr::memmem::find(&bytes[moofs[1]..], b"trun").unwrap();
+    let mut damaged = bytes.clone();
+    // The sample count, after the box type and the version and flags.
+    damaged[trun + 8..trun + 12].copy_from_slice(&0xf000_0000u32.to_be_bytes());
+    let whole = decode_with_element(&bytes, &keep_props(), Chunking::Fixed(4096));
+    let cut = decode_with_element(&damaged, &keep_props(), Chunking::Fixed(4096));
+    assert!(cut.errors.is_empty(), "{:?}", cut.errors);
+    assert!(
+        cut.warnings.iter().any(|w| w.contains(
+            "stopped reading the MP4 stream before a damaged fragment: a fragment's track run \
+             declares 4026531840 samples and holds the fields of 44"
+        )),
+        "{:?}",
+        cut.warnings
+    );
+    assert!(cut.frames() > 0 && cut.frames() < whole.frames());
+    assert!(
+        whole.samples.starts_with(&cut.samples),
+        "the audio before the damaged fragment is the intact file's"
+    );
+}
+
 /// A FLAC header block symphonia refuses (a CD-DA CUESHEET off the 588-sample grid) costs the
 /// block, with a WARNING that names it, and nothing of the audio: the same samples as the file
 /// without it.

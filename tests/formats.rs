@@ -776,6 +776,11 @@ const AAC_MP4_FRAGMENTED: Case = Case {
     original_frames: None,
     ..AAC_M4A
 };
+/// The same in fragments of a second (three moof/mdat pairs).
+const AAC_MP4_FRAGMENTED_1S: Case = Case {
+    fixture: "aac_fragmented_1s.mp4",
+    ..AAC_MP4_FRAGMENTED
+};
 /// ALAC in M4A with the index last: lossless.
 const ALAC_M4A_MOOV_END: Case = Case {
     fixture: "alac_moov_end.m4a",
@@ -1017,6 +1022,7 @@ format_tests! {
     keep_opus_5_1_ts, default_opus_5_1_ts => OPUS_5_1_TS;
     keep_opus_mpegtsmux_ts, default_opus_mpegtsmux_ts => OPUS_MPEGTSMUX_TS;
     keep_aac_mp4_fragmented, default_aac_mp4_fragmented => AAC_MP4_FRAGMENTED;
+    keep_aac_mp4_fragmented_1s, default_aac_mp4_fragmented_1s => AAC_MP4_FRAGMENTED_1S;
     keep_alac_m4a_moov_end, default_alac_m4a_moov_end => ALAC_M4A_MOOV_END;
     keep_opus_5_1_ogg, default_opus_5_1_ogg => OPUS_5_1_OGG;
     keep_opus_5_1_webm, default_opus_5_1_webm => OPUS_5_1_WEBM;

@@ -27,6 +27,7 @@ pub mod mkv_watch;
 pub mod mp4;
 pub mod mp4_amr;
 pub mod mp4_edit;
+pub mod mp4_watch;
 pub mod mpeg_audio;
 pub mod mpeg_split;
 pub mod ogg_audio;

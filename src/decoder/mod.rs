@@ -176,6 +176,8 @@ impl<'a> Worker<'a> {
         self.reader.set_flac_split(true);
         // And for Matroska, whose reader ignores DiscardPadding and gives up on damage.
         self.reader.set_mkv_watch(true);
+        // And for fragmented MP4, whose reader trusts the sample counts fragments declare.
+        self.reader.set_mp4_watch(true);
         // And for MPEG transport streams, which symphonia does not read: their audio is
         // unwrapped for the MPEG audio and ADTS readers. Raw PCM has no container to look for.
         let raw = matches!(self.settings.hint, Some(ContainerHint::RawPcm(_)));
@@ -198,6 +200,12 @@ impl<'a> Worker<'a> {
                         return;
                     }
                     if self.streams_opened == 0 {
+                        // Reads that ended before a damaged MP4 fragment say more than the
+                        // reader's "unexpected end of file".
+                        let message = match self.reader.mp4_refusal() {
+                            Some(why) => format!("the MP4 stream could not be read: {why}"),
+                            None => message,
+                        };
                         self.events
                             .send(DecoderEvent::error(ErrorKind::NotAudio, message));
                     } else {
@@ -227,6 +235,9 @@ impl<'a> Worker<'a> {
             }
             if container != "matroska" {
                 self.reader.set_mkv_watch(false);
+            }
+            if container != "isomp4" {
+                self.reader.set_mp4_watch(false);
             }
             let tags = stream_tags(&mut *format);
             if !tags.is_empty() {
@@ -541,6 +552,11 @@ impl<'a> Worker<'a> {
             self.events.send(DecoderEvent::Warning(format!(
                 "skipped {} bytes of damaged MPEG-TS data to find packet sync",
                 skipped.ts_bytes
+            )));
+        }
+        if let Some(why) = skipped.mp4_refused {
+            self.events.send(DecoderEvent::Warning(format!(
+                "stopped reading the MP4 stream before a damaged fragment: {why}"
             )));
         }
         if skipped.mkv_regions > 0 {

@@ -574,6 +574,19 @@ fn recipe(name: &str) -> Recipe {
             "-f",
             "mp4",
         ]),
+        // The same in fragments of a second, as live packagers cut them.
+        "aac_fragmented_1s.mp4" => Encode(&[
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-movflags",
+            "frag_keyframe+empty_moov+default_base_moof",
+            "-frag_duration",
+            "1000000",
+            "-f",
+            "mp4",
+        ]),
         "alac_moov_end.m4a" => Encode(&["-sample_fmt", "s16p", "-c:a", "alac", "-f", "ipod"]),
         // FLAC: 8-bit (sox writes it, ffmpeg does not), and a FLAC whose STREAMINFO MD5 no
         // longer matches its audio (one bit flipped in the checksum).
