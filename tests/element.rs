@@ -2144,6 +2144,61 @@ fn jittering_input_timestamps_do_not_move_the_output() {
     assert_eq!(discontinuities(&out), 0);
 }
 
+/// The `rsstreamdecoder` debug category tells what the element found and did: the format and
+/// the latency (INFO), the decoder it started (DEBUG), and every buffer in and out, with how
+/// far timestamped input is ahead of the output (LOG), as the README's troubleshooting says.
+#[test]
+fn the_debug_category_logs_the_format_the_latency_and_every_buffer() {
+    init();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = lines.clone();
+    gst::log::remove_default_log_function();
+    gst::log::add_log_function(move |category, level, _, _, _, _, message| {
+        if category.name() == "rsstreamdecoder" {
+            let text = message.get().map(|m| m.to_string()).unwrap_or_default();
+            seen.lock().unwrap().push((level, text));
+        }
+    });
+    gst::log::set_active(true);
+    gst::log::set_threshold_for_name("rsstreamdecoder", gst::DebugLevel::Log);
+    let bytes = std::fs::read(fixture("mp3_cbr.mp3")).unwrap();
+    let mut h = gst_check::Harness::new_parse("rsstreamdecoder");
+    h.play();
+    h.push_event(gst::event::StreamStart::new("logged"));
+    h.push_event(gst::event::Segment::new(&gst::FormattedSegment::<
+        gst::ClockTime,
+    >::new()));
+    for (i, piece) in bytes.chunks(320).take(40).enumerate() {
+        let mut buffer = gst::Buffer::from_slice(piece.to_vec());
+        let pts = gst::ClockTime::from_mseconds(20 * i as u64);
+        buffer.get_mut().unwrap().set_pts(pts);
+        h.push(buffer).unwrap();
+        while h.try_pull().is_some() {}
+    }
+    let lines = lines.lock().unwrap().clone();
+    for (level, start) in [
+        (
+            gst::DebugLevel::Info,
+            "detected mp3 / mp3, 44100 Hz, 2 ch; output audio/x-raw",
+        ),
+        (gst::DebugLevel::Info, "latency now"),
+        (gst::DebugLevel::Debug, "starting decoder with"),
+        (
+            gst::DebugLevel::Log,
+            "input: 320 bytes at 0:00:00.020000000",
+        ),
+        (gst::DebugLevel::Log, "output: "),
+        (gst::DebugLevel::Log, "input at 0:00:00.780000000: "),
+    ] {
+        assert!(
+            lines
+                .iter()
+                .any(|(l, text)| *l == level && text.starts_with(start)),
+            "no {level:?} line starting {start:?} in {lines:#?}"
+        );
+    }
+}
+
 fn contiguous(buffers: &[&gst::Buffer]) -> bool {
     buffers
         .windows(2)
