@@ -2,6 +2,7 @@
 //! extension) so the decoder can build that reader directly instead of probing, or describe
 //! headerless PCM, which cannot be probed at all.
 
+use crate::codecs::opus::OpusLayout;
 use crate::container::raw::RawPcmFormat;
 
 /// A container the decoder can open directly.
@@ -25,6 +26,9 @@ pub enum ContainerHint {
     WavPack,
     /// Headerless PCM, described by caps or a MIME type with parameters.
     RawPcm(RawPcmFormat),
+    /// Opus packets that come one per buffer (`audio/x-opus` caps), framed by the element (see
+    /// `container::opus_units`), with the layout the caps describe.
+    OpusPackets(OpusLayout),
 }
 
 impl ContainerHint {

@@ -763,6 +763,8 @@ fn appsrc_live_with_timestamps_with_and_without_caps() {
             SOURCE_RATE,
         ),
         ("opus.ogg", Some("audio/ogg"), SOURCE_FRAMES_48K, 48_000),
+        // Ogg pages under packet caps (a common mistake): read as the Ogg stream they are.
+        ("opus.ogg", Some("audio/x-opus"), SOURCE_FRAMES_48K, 48_000),
     ] {
         let what = format!("live appsrc {name} caps {caps:?}");
         let expected = whole_decode(name, &[]);
@@ -924,6 +926,72 @@ fn typefind_in_front_decodes_like_the_whole_file() {
         );
         assert_close_to_ffmpeg(&what, name, 48_000, 1, &samples);
     }
+}
+
+/// Opus packets one per buffer (`audio/x-opus` caps), as GStreamer's demuxers hand them out:
+/// the element frames each packet, takes the layout (and pre-skip) from the caps, and the
+/// demuxer's clipping of the first and last packets: the same samples as the element decoding
+/// the file itself, at the stream's rate and channels (5.1 in Ogg included) and at 48 kHz mono.
+#[test]
+fn opus_packets_from_a_demuxer_decode_like_the_file() {
+    init();
+    for (name, demuxer, channels) in [
+        ("opus.ogg", "oggdemux", 2),
+        ("opus.webm", "matroskademux", 2),
+        ("opus.ts", "tsdemux", 2),
+        ("opus_5.1.ogg", "oggdemux", 6),
+    ] {
+        for (props, rate, out_channels) in [
+            (keep_props(), 48_000, channels),
+            (out_props(48_000, 1), 48_000, 1),
+        ] {
+            let what = format!("{demuxer} ! rsstreamdecoder, {name}, {out_channels} channel(s)");
+            let expected = whole_decode(name, &props);
+            let pipeline = launch(&format!(
+                "filesrc location={} ! {demuxer} ! rsstreamdecoder name=dec ! appsink name=sink \
+                 sync=false",
+                fixture(name).display()
+            ));
+            let element = pipeline.by_name("dec").unwrap();
+            for (key, value) in &props {
+                element.set_property_from_value(key, value);
+            }
+            let out = collect(&pipeline, "sink");
+            play_clean(&pipeline, &what);
+            let out = out.lock().unwrap();
+            out.assert_caps(&what, rate, out_channels);
+            assert_same_pcm(&what, &expected, &out.samples());
+        }
+    }
+}
+
+/// Opus from RTP (`rtpopusdepay`, what a WebRTC gateway gets): packets without a pre-skip to
+/// drop (RTP carries none), so the decoder's first 312 frames of priming come out too, then
+/// exactly the samples of the file's own decode.
+#[test]
+fn opus_packets_from_rtp_decode() {
+    init();
+    let what = "rtpopusdepay ! rsstreamdecoder";
+    let expected = whole_decode("opus.ogg", &keep_props());
+    let pipeline = launch(&format!(
+        "filesrc location={} ! oggdemux ! rtpopuspay ! rtpopusdepay ! rsstreamdecoder \
+         sample-rate=0 channels=0 ! appsink name=sink sync=false",
+        fixture("opus.ogg").display()
+    ));
+    let out = collect(&pipeline, "sink");
+    play_clean(&pipeline, what);
+    let out = out.lock().unwrap();
+    out.assert_caps(what, 48_000, 2);
+    let samples = out.samples();
+    let priming = 2 * 312;
+    assert!(samples.len() >= priming + expected.samples.len() - 2 * 960);
+    let cmp = compare(&expected.samples, &samples[priming..], 2);
+    println!("{what}: after the priming, vs the file's decode: {cmp}");
+    let overlap = expected.samples.len().min(samples.len() - priming);
+    assert!(
+        samples[priming..priming + overlap] == expected.samples[..overlap],
+        "{what}: {cmp}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,10 +12,12 @@
 //! `tests/data/fuzz-*`): it is printed and fuzzing goes on.
 //!
 //! Input layout: byte 0 seeds the chunk sizes, byte 1 picks the output settings and the format
-//! hint, the rest is the stream.
+//! hint (or Opus packets behind control headers, as the element frames `audio/x-opus` buffers),
+//! the rest is the stream.
 
 #![no_main]
 
+use gstrsstreamdecoder::codecs::opus::OpusLayout;
 use gstrsstreamdecoder::decoder::{DecoderEvent, DecoderSettings, ErrorKind, StreamDecoder};
 use gstrsstreamdecoder::format_hint::ContainerHint;
 use libfuzzer_sys::fuzz_target;
@@ -91,8 +93,14 @@ fuzz_target!(init: contain_codec_panics(), |input: &[u8]| {
         2 => (Some(16_000), Some(2)),
         _ => (Some(44_100), Some(6)),
     };
+    // The named hints, then Opus packets framed as the element frames them (stereo, 5.1).
     let hint = (mode & 4 != 0)
-        .then(|| ContainerHint::parse(HINTS[(mode >> 3) as usize % HINTS.len()]))
+        .then(|| match (mode >> 3) as usize % (HINTS.len() + 2) {
+            i if i < HINTS.len() => ContainerHint::parse(HINTS[i]),
+            i if i == HINTS.len() => OpusLayout::new(2, None, 312, 0).map(ContainerHint::OpusPackets),
+            _ => OpusLayout::new(6, Some((1, 4, 2, &[0, 4, 1, 2, 3, 5])), 312, 0)
+                .map(ContainerHint::OpusPackets),
+        })
         .flatten();
     let settings = DecoderSettings::new(out_rate, out_channels, hint);
     let mut decoder = StreamDecoder::start(settings).expect("decoder starts");

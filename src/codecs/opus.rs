@@ -90,12 +90,93 @@ impl OpusHead {
         })
     }
 
+    /// `(family, streams, coupled streams, mapping)` for a family other than 0.
+    fn family_layout(&self) -> Option<(u8, u8, u8, &[u8])> {
+        (self.mapping_family != 0).then_some((
+            self.mapping_family,
+            self.streams,
+            self.coupled_streams,
+            &self.mapping[..],
+        ))
+    }
+
     /// One Opus stream holding the channels in order: what the plain decoder decodes.
     fn is_plain(&self) -> bool {
         self.channels <= 2
             && self.streams == 1
             && self.coupled_streams == self.channels.saturating_sub(1)
             && self.mapping.iter().copied().eq(0..self.channels)
+    }
+}
+
+/// An OpusHead's content as plain values (a `Copy` type, for a container hint made from caps):
+/// up to 8 channels, which is what the decoder takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpusLayout {
+    pub channels: u8,
+    pub pre_skip: u16,
+    /// Output gain in Q7.8 dB, as the OpusHead has it.
+    pub gain: i16,
+    pub family: u8,
+    pub streams: u8,
+    pub coupled: u8,
+    pub mapping: [u8; 8],
+}
+
+impl OpusLayout {
+    /// The layout of an OpusHead, if it is one of up to 8 channels.
+    pub fn from_head(bytes: &[u8]) -> Option<OpusLayout> {
+        let head = OpusHead::parse(bytes)?;
+        let gain = i16::from_le_bytes([*bytes.get(16)?, *bytes.get(17)?]);
+        OpusLayout::new(head.channels, head.family_layout(), head.pre_skip, gain)
+    }
+
+    /// A layout of `channels` in mapping `family` with `(streams, coupled streams, mapping)`
+    /// (mapping family 0 has none: one stream of the channels in order).
+    pub fn new(
+        channels: u8,
+        family: Option<(u8, u8, u8, &[u8])>,
+        pre_skip: u16,
+        gain: i16,
+    ) -> Option<OpusLayout> {
+        if !(1..=8).contains(&channels) {
+            return None;
+        }
+        let mut layout = OpusLayout {
+            channels,
+            pre_skip,
+            gain,
+            family: 0,
+            streams: 1,
+            coupled: channels - 1,
+            mapping: [0, 1, 2, 3, 4, 5, 6, 7],
+        };
+        if let Some((family, streams, coupled, mapping)) = family {
+            if mapping.len() != usize::from(channels) {
+                return None;
+            }
+            layout.family = family;
+            layout.streams = streams;
+            layout.coupled = coupled;
+            layout.mapping[..mapping.len()].copy_from_slice(mapping);
+        } else if channels > 2 {
+            return None;
+        }
+        Some(layout)
+    }
+
+    /// The OpusHead this layout stands for.
+    pub fn head(&self) -> Vec<u8> {
+        let mut head = if self.family == 0 {
+            plain_opus_head(self.channels, self.pre_skip)
+        } else {
+            let mapping = &self.mapping[..usize::from(self.channels)];
+            let mut head = mapped_opus_head(self.family, self.streams, self.coupled, mapping);
+            head[10..12].copy_from_slice(&self.pre_skip.to_le_bytes());
+            head
+        };
+        head[16..18].copy_from_slice(&self.gain.to_le_bytes());
+        head
     }
 }
 

@@ -34,11 +34,11 @@ pub mod ogg_audio;
 pub mod ogg_opus;
 pub mod ogg_pages;
 pub mod ogg_vorbis;
+pub mod opus_units;
 pub mod pcm_stream;
 pub mod raw;
 pub mod riff;
 pub mod source;
-pub mod ts_opus;
 pub mod ts_unwrap;
 pub mod wavpack;
 

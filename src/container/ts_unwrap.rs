@@ -1,6 +1,6 @@
 //! Unwraps the audio of an MPEG transport stream (`.ts`, HLS segments, DVB and IPTV captures):
 //! the reader gets the audio elementary stream alone: ADTS AAC or MPEG audio, which the readers
-//! of those formats take as they are, or Opus access units, which `ts_opus` reads.
+//! of those formats take as they are, or Opus access units, which `opus_units` reads.
 //!
 //! symphonia has no MPEG-TS reader. [`TsWatch`], a `ByteWatch` on the byte queue (see `watch`),
 //! recognises a stream that starts with three packets in a row (188 bytes, or 192 with the

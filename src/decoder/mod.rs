@@ -169,19 +169,22 @@ impl<'a> Worker<'a> {
             // Keep the first bytes so a wrong hint can fall back to the probe without loss.
             self.reader.set_retain(Some(HINT_REPLAY_LIMIT));
         }
+        // Packets the element framed have no container to watch.
+        let framed = matches!(self.settings.hint, Some(ContainerHint::OpusPackets(_)));
         // Watch for concatenated MPEG audio files from the first byte; switched off once the
         // stream turns out to be something else.
-        self.reader.set_mpeg_split(true);
+        self.reader.set_mpeg_split(!framed);
         // And for FLAC, whose reader and decoder assume every frame has the header's format.
-        self.reader.set_flac_split(true);
+        self.reader.set_flac_split(!framed);
         // And for Matroska, whose reader ignores DiscardPadding and gives up on damage.
-        self.reader.set_mkv_watch(true);
+        self.reader.set_mkv_watch(!framed);
         // And for fragmented MP4, whose reader trusts the sample counts fragments declare.
-        self.reader.set_mp4_watch(true);
+        self.reader.set_mp4_watch(!framed);
         // And for MPEG transport streams, which symphonia does not read: their audio is
         // unwrapped for the MPEG audio and ADTS readers. Raw PCM has no container to look for.
         let raw = matches!(self.settings.hint, Some(ContainerHint::RawPcm(_)));
-        self.reader.set_ts_unwrap(!raw, self.settings.audio_track);
+        self.reader
+            .set_ts_unwrap(!raw && !framed, self.settings.audio_track);
         self.reader.capture_head(HEAD_CAPTURE_LIMIT);
         let mut source = self.new_source();
         loop {

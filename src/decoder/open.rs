@@ -18,8 +18,8 @@ use super::{DecoderEvent, MAX_PROBE_BYTES, Worker};
 use crate::container::flac_frames::{FlacFrameReader, Stamping};
 use crate::container::mpeg_audio::MpegAudioReader;
 use crate::container::ogg_audio::OggAudioReader;
+use crate::container::opus_units::{OPUS_PACKETS_INFO, OpusUnitsReader};
 use crate::container::source::Unseekable;
-use crate::container::ts_opus::TsOpusReader;
 use crate::container::ts_unwrap::TsAudio;
 use crate::container::{self, PcmStreamReader, mp4};
 use crate::container::{mp4_amr, mp4_edit};
@@ -60,10 +60,16 @@ impl Worker<'_> {
         &mut self,
         mut source: MediaSourceStream<'static>,
     ) -> Result<Box<dyn FormatReader>, String> {
+        if let Some(ContainerHint::OpusPackets(layout)) = self.settings.hint {
+            // Packets the element framed: nothing to probe.
+            self.reader.set_retain(None);
+            return OpusUnitsReader::new(source, &layout.head(), &OPUS_PACKETS_INFO)
+                .map(|reader| Box::new(reader) as Box<dyn FormatReader>);
+        }
         if let Some(TsAudio::Opus { channel_config }) = self.reader.ts_audio() {
             // Opus access units unwrapped from a transport stream: nothing to probe.
             self.reader.set_retain(None);
-            return TsOpusReader::try_new(source, channel_config)
+            return OpusUnitsReader::for_transport_stream(source, channel_config)
                 .map(|reader| Box::new(reader) as Box<dyn FormatReader>);
         }
         if !matches!(self.settings.hint, Some(ContainerHint::RawPcm(_)))
@@ -344,6 +350,7 @@ fn open_hinted(
         ContainerHint::Amr => Box::new(container::amr::AmrReader::try_new(source)?),
         ContainerHint::WavPack => Box::new(container::wavpack::WavPackReader::try_new(source)?),
         ContainerHint::RawPcm(_) => unreachable!("raw PCM is opened without a reader to try"),
+        ContainerHint::OpusPackets(_) => unreachable!("Opus packets are opened without a probe"),
     })
 }
 

@@ -189,7 +189,8 @@ impl Worker<'_> {
 /// that starts before its packet does.
 fn reader_lookahead_packets(container: &str) -> u64 {
     match container {
-        "wave" | "aiff" | "caf" | "raw" | "amr" | "wavpack" => 0,
+        // Packets that came one per buffer go out with their buffer.
+        "wave" | "aiff" | "caf" | "raw" | "amr" | "wavpack" | "packets" => 0,
         _ => 1,
     }
 }

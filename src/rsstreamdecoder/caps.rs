@@ -2,6 +2,7 @@
 //! the decoder's output format as caps and channel positions, its tags as a tag list, and the
 //! names the element posts for containers and codecs.
 
+use crate::codecs::opus::OpusLayout;
 use crate::container::SampleCoding;
 use crate::container::raw::RawPcmFormat;
 use crate::decoder::{StreamFormat, StreamTag};
@@ -51,6 +52,7 @@ pub(super) fn container_name(short_name: &str) -> &str {
         "amr" => "AMR",
         "wavpack" => "WavPack",
         "mpegts" => "MPEG-2 Transport Stream",
+        "packets" => "Opus packets",
         name => name,
     }
 }
@@ -99,6 +101,7 @@ pub(super) fn hint_from_caps(caps: &gst::CapsRef) -> Option<ContainerHint> {
         }
         "audio/x-mulaw" => return g711(SampleCoding::MuLaw),
         "audio/x-alaw" => return g711(SampleCoding::ALaw),
+        "audio/x-opus" => return opus_packets_hint(s).map(ContainerHint::OpusPackets),
         _ => {}
     }
     ContainerHint::from_caps_fields(
@@ -106,6 +109,42 @@ pub(super) fn hint_from_caps(caps: &gst::CapsRef) -> Option<ContainerHint> {
         s.get::<i32>("mpegversion").ok(),
         s.get::<&str>("stream-format").ok(),
     )
+}
+
+/// Opus packets, one per buffer (`audio/x-opus`, as `rtpopusdepay`, `opusparse` and the
+/// demuxers send them): the layout from the OpusHead in `streamheader` when there is one (with
+/// its pre-skip), else from the caps' fields (`channels`, `channel-mapping-family`,
+/// `stream-count`, `coupled-count`, `channel-mapping`), as `opusdec` reads them.
+fn opus_packets_hint(s: &gst::StructureRef) -> Option<OpusLayout> {
+    let from_header = s
+        .get::<gst::ArrayRef>("streamheader")
+        .ok()
+        .and_then(|headers| headers.first()?.get::<gst::Buffer>().ok())
+        .and_then(|head| OpusLayout::from_head(&head.map_readable().ok()?));
+    if from_header.is_some() {
+        return from_header;
+    }
+    let int = |name: &str| s.get::<i32>(name).ok().and_then(|v| u8::try_from(v).ok());
+    let channels = int("channels").unwrap_or(2);
+    let family = int("channel-mapping-family").unwrap_or(0);
+    let mapping: Vec<u8> = s
+        .get::<gst::ArrayRef>("channel-mapping")
+        .map(|values| {
+            values
+                .iter()
+                .filter_map(|v| v.get::<i32>().ok().and_then(|v| u8::try_from(v).ok()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let layout = (family != 0).then(|| {
+        (
+            family,
+            int("stream-count").unwrap_or(channels),
+            int("coupled-count").unwrap_or(0),
+            mapping.as_slice(),
+        )
+    });
+    OpusLayout::new(channels, layout, 0, 0)
 }
 
 /// Headerless PCM described by `audio/x-raw` caps (non-interleaved buffers are interleaved on

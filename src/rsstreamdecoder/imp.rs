@@ -18,7 +18,7 @@ use gst_base::subclass::base_transform::GenerateOutputSuccess;
 use gst_base::subclass::prelude::*;
 
 use super::caps::{codec_name, container_name, hint_from_caps, interleave, output_caps, tag_list};
-use crate::container::mp4;
+use crate::container::{mp4, opus_units};
 use crate::decoder::{
     DamageLimit, DecoderError, DecoderEvent, DecoderSettings, ErrorKind, StreamDecoder,
     StreamFormat, StreamTag,
@@ -97,6 +97,19 @@ const SCHEDULING_MARGIN: Duration = Duration::from_millis(10);
 /// packets run longer than the pieces that bring them, may take a buffer a few milliseconds past
 /// the estimate without any pause in the input.
 const INPUT_JITTER: gst::ClockTime = gst::ClockTime::from_mseconds(10);
+
+/// Samples (48 kHz, Opus's clock) an `AudioClippingMeta` bound stands for: demuxers give it
+/// in samples, some in time.
+fn clipped_samples(value: gst::GenericFormattedValue) -> u64 {
+    match value {
+        gst::GenericFormattedValue::Default(Some(samples)) => *samples,
+        gst::GenericFormattedValue::Time(Some(time)) => time
+            .nseconds()
+            .mul_div_round(48_000, 1_000_000_000)
+            .unwrap_or(0),
+        _ => 0,
+    }
+}
 
 impl State {
     /// Live input with a pause (no bytes for a while, then timestamps that jumped ahead): the
@@ -188,6 +201,13 @@ struct State {
     timeline: Timeline,
     /// A fatal error was posted: input is dropped until a flush or restart.
     failed: bool,
+    /// Upstream sends Opus packets one per buffer: each is framed before the decoder gets it.
+    framed_opus: bool,
+    /// The framed packet, reused.
+    framing: Vec<u8>,
+    /// The OpusHead's pre-skip until the first audio packet: the decoder drops it, so a
+    /// demuxer's clipping of that packet is counted without it.
+    pre_skip_left: u64,
 }
 
 /// What the `stats` property reports about the current stream. Kept apart from `State`, whose
@@ -579,8 +599,12 @@ impl BaseTransformImpl for RsStreamDecoder {
                         .filter(|info| info.layout() == gst_audio::AudioLayout::NonInterleaved);
                     // Headerless PCM has no header to announce a new format: new raw caps end
                     // the current stream, and the next buffer starts one with the new format.
-                    let raw =
-                        |h: &Option<ContainerHint>| matches!(h, Some(ContainerHint::RawPcm(_)));
+                    let raw = |h: &Option<ContainerHint>| {
+                        matches!(
+                            h,
+                            Some(ContainerHint::RawPcm(_) | ContainerHint::OpusPackets(_))
+                        )
+                    };
                     let follows_caps = self.settings.lock().unwrap().format.is_none();
                     if follows_caps && previous != hint && (raw(&previous) || raw(&hint)) {
                         state.decoder.take()
@@ -685,7 +709,18 @@ impl BaseTransformImpl for RsStreamDecoder {
             }
             if state.decoder.is_none() {
                 state.first_input_pts = buffer.pts();
-                let settings = self.decoder_settings(state.caps_hint);
+                let mut settings = self.decoder_settings(state.caps_hint);
+                if matches!(settings.hint, Some(ContainerHint::OpusPackets(_)))
+                    && buffer.map_readable().is_ok_and(|b| b.starts_with(b"OggS"))
+                {
+                    // Ogg pages under packet caps: read as the byte stream they are.
+                    settings.hint = Some(ContainerHint::Ogg);
+                }
+                state.framed_opus = matches!(settings.hint, Some(ContainerHint::OpusPackets(_)));
+                state.pre_skip_left = match settings.hint {
+                    Some(ContainerHint::OpusPackets(layout)) => u64::from(layout.pre_skip),
+                    _ => 0,
+                };
                 gst::debug!(CAT, imp = self, "starting decoder with {settings:?}");
                 match StreamDecoder::start(settings) {
                     Ok(decoder) => state.decoder = Some(decoder),
@@ -704,6 +739,13 @@ impl BaseTransformImpl for RsStreamDecoder {
                 gst::element_imp_error!(self, gst::CoreError::Failed, ["Unreadable buffer"]);
                 gst::FlowError::Error
             };
+            // Samples to drop at the start and end of an Opus packet (a demuxer's pre-skip and
+            // end padding), for the framing below.
+            let clipping = state
+                .framed_opus
+                .then(|| buffer.meta::<gst_audio::AudioClippingMeta>())
+                .flatten()
+                .map(|meta| (clipped_samples(meta.start()), clipped_samples(meta.end())));
             let interleaved;
             let map;
             let bytes: &[u8] = match &state.planar_input {
@@ -732,11 +774,23 @@ impl BaseTransformImpl for RsStreamDecoder {
                 stats.buffers_in += 1;
                 stats.first_input_at.get_or_insert_with(Instant::now);
             }
-            state
-                .decoder
-                .as_mut()
-                .expect("decoder started above")
-                .feed(bytes);
+            let state = &mut *state;
+            let decoder = state.decoder.as_mut().expect("decoder started above");
+            if state.framed_opus {
+                // One packet per buffer: the byte queue keeps no buffer boundaries, so each
+                // packet goes in behind a control header that states its length.
+                let (mut start, end) = clipping.unwrap_or_default();
+                if !(bytes.starts_with(b"OpusHead") || bytes.starts_with(b"OpusTags")) {
+                    // A demuxer's clipping of the first packet includes the pre-skip, which the
+                    // decoder drops already (from the OpusHead in the caps), as `opusdec` does.
+                    start = start.saturating_sub(std::mem::take(&mut state.pre_skip_left));
+                }
+                state.framing.clear();
+                opus_units::frame_packet(bytes, start, end, &mut state.framing);
+                decoder.feed(&state.framing);
+            } else {
+                decoder.feed(bytes);
+            }
         }
         // The decoder stops every OUTPUT_CHUNK_MS of PCM: each batch goes downstream before the
         // rest of the buffer is decoded, and the chain returns once every byte is used.

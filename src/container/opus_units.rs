@@ -1,11 +1,14 @@
-//! Opus in an MPEG transport stream, as DVB broadcasters, ffmpeg's `mpegts` muxer and GStreamer's
-//! `mpegtsmux` write it (the Opus-in-TS layout, wiki.xiph.org/OpusTS): a private-data stream with
-//! an `Opus` registration descriptor, whose channel layout is a `channel_config_code` in a DVB
-//! extension descriptor, and whose PES payload is access units, each behind a control header
-//! that gives its length and the samples to trim at its start (the encoder's pre-skip) and at
-//! its end (the padding of the last one).
+//! Opus access units behind control headers: how an MPEG transport stream carries Opus, as DVB
+//! broadcasters, ffmpeg's `mpegts` muxer and GStreamer's `mpegtsmux` write it (the Opus-in-TS
+//! layout, wiki.xiph.org/OpusTS): a private-data stream with an `Opus` registration descriptor,
+//! whose channel layout is a `channel_config_code` in a DVB extension descriptor, and whose PES
+//! payload is access units, each behind a control header that gives its length and the samples
+//! to trim at its start (the encoder's pre-skip) and at its end (the padding of the last one).
 //!
-//! `ts_unwrap` hands this reader the PES payload alone; symphonia has no such reader.
+//! `ts_unwrap` hands this reader the PES payload alone; symphonia has no such reader. The
+//! element frames Opus packets that come one per buffer (`audio/x-opus` caps, from
+//! `rtpopusdepay`, `oggdemux`, `matroskademux`, `tsdemux`) in the same control headers, with
+//! the trims of their clipping metadata (see `frame_packet`), so one reader serves both.
 
 use std::io;
 
@@ -23,10 +26,18 @@ use symphonia::core::units::{Duration, TimeBase, Timestamp};
 use crate::codecs::opus::{mapped_opus_head, plain_opus_head};
 use crate::container::ogg_opus;
 
-static TS_OPUS_INFO: FormatInfo = FormatInfo {
+/// Opus unwrapped from a transport stream.
+pub static TS_OPUS_INFO: FormatInfo = FormatInfo {
     format: FormatId::new(FourCc::new(*b"tsop")),
     short_name: "mpegts",
     long_name: "MPEG transport stream",
+};
+
+/// Opus packets that came one per buffer, framed by the element.
+pub static OPUS_PACKETS_INFO: FormatInfo = FormatInfo {
+    format: FormatId::new(FourCc::new(*b"opkt")),
+    short_name: "packets",
+    long_name: "Opus packets, one per buffer",
 };
 
 /// Streams and coupled streams of the Vorbis channel mappings of 1 to 8 channels, and the
@@ -76,9 +87,10 @@ struct AccessUnit {
     trim_end: u16,
 }
 
-/// Reads the Opus access units of a transport stream's unwrapped audio stream.
-pub struct TsOpusReader<'s> {
+/// Reads Opus access units behind their control headers.
+pub struct OpusUnitsReader<'s> {
     source: MediaSourceStream<'s>,
+    info: &'static FormatInfo,
     tracks: Vec<Track>,
     media_info: MediaInfo,
     metadata: MetadataLog,
@@ -88,21 +100,34 @@ pub struct TsOpusReader<'s> {
     found_after_damage: Option<u8>,
 }
 
-impl<'s> TsOpusReader<'s> {
-    /// A reader for a stream of this `channel_config_code`.
-    pub fn try_new(
+impl<'s> OpusUnitsReader<'s> {
+    /// A reader for a transport stream's Opus of this `channel_config_code`.
+    pub fn for_transport_stream(
         source: MediaSourceStream<'s>,
         channel_config: u8,
     ) -> std::result::Result<Self, String> {
-        let head = opus_head(channel_config)?;
-        let (params, _) = ogg_opus::codec_params(&head).expect("a well-formed OpusHead");
+        Self::new(source, &opus_head(channel_config)?, &TS_OPUS_INFO)
+    }
+
+    /// A reader for access units of the stream `head` (an OpusHead) describes.
+    pub fn new(
+        source: MediaSourceStream<'s>,
+        head: &[u8],
+        info: &'static FormatInfo,
+    ) -> std::result::Result<Self, String> {
+        if let Some(why) = ogg_opus::unsupported_mapping(head) {
+            return Err(why);
+        }
+        let (params, _) = ogg_opus::codec_params(head)
+            .ok_or_else(|| "the Opus stream's description (OpusHead) is malformed".to_string())?;
         let mut track = Track::new(0);
         track.with_codec_params(CodecParameters::Audio(params));
         if let Some(time_base) = TimeBase::try_from_recip(48_000) {
             track.with_time_base(time_base);
         }
-        Ok(TsOpusReader {
+        Ok(OpusUnitsReader {
             source,
+            info,
             media_info: MediaInfo::from_track(&track),
             tracks: vec![track],
             metadata: MetadataLog::default(),
@@ -170,9 +195,33 @@ impl<'s> TsOpusReader<'s> {
     }
 }
 
-impl FormatReader for TsOpusReader<'_> {
+/// One Opus packet behind a control header, as this reader reads it: how the element passes on
+/// packets that come one per buffer, with the samples to trim at their start and end (at most
+/// 8191 each, the header's field).
+pub fn frame_packet(packet: &[u8], trim_start: u64, trim_end: u64, out: &mut Vec<u8>) {
+    let mut flags = SYNC_SECOND_MASK;
+    if trim_start > 0 {
+        flags |= START_TRIM;
+    }
+    if trim_end > 0 {
+        flags |= END_TRIM;
+    }
+    out.extend_from_slice(&[SYNC_FIRST, flags]);
+    let mut size = packet.len();
+    while size >= 255 {
+        out.push(0xff);
+        size -= 255;
+    }
+    out.push(size as u8);
+    for trim in [trim_start, trim_end].into_iter().filter(|&t| t > 0) {
+        out.extend_from_slice(&(0xe000 | trim.min(0x1fff) as u16).to_be_bytes());
+    }
+    out.extend_from_slice(packet);
+}
+
+impl FormatReader for OpusUnitsReader<'_> {
     fn format_info(&self) -> &FormatInfo {
-        &TS_OPUS_INFO
+        self.info
     }
 
     fn media_info(&self) -> &MediaInfo {
@@ -197,16 +246,24 @@ impl FormatReader for TsOpusReader<'_> {
             data,
             trim_start,
             trim_end,
-        } = match self.access_unit() {
-            Ok(Some(unit)) => unit,
-            Ok(None) => {
-                return Err(SymphoniaError::DecodeError(
-                    "mpegts: bytes that are not an Opus access unit (damaged data skipped)",
-                ));
+        } = loop {
+            match self.access_unit() {
+                // Header packets among the audio (a demuxer's OpusHead and OpusTags): the
+                // stream's description came with it already.
+                Ok(Some(unit))
+                    if unit.data.starts_with(b"OpusHead") || unit.data.starts_with(b"OpusTags") => {
+                }
+                Ok(Some(unit)) => break unit,
+                Ok(None) => {
+                    return Err(SymphoniaError::DecodeError(
+                        "opus: bytes that are not an Opus access unit (damaged data skipped)",
+                    ));
+                }
+                // A stream that ends inside an access unit: the complete ones were all handed
+                // out.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+                Err(e) => return Err(e.into()),
             }
-            // A stream that ends inside an access unit: the complete ones were all handed out.
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-            Err(e) => return Err(e.into()),
         };
         // A self-delimited multistream packet starts with its first stream's TOC, which gives
         // the length of all.
@@ -243,24 +300,9 @@ mod tests {
 
     /// An access unit's control header and `packet`, with the trims given.
     fn access_unit(packet: &[u8], trim_start: Option<u16>, trim_end: Option<u16>) -> Vec<u8> {
-        let mut flags = 0xe0;
-        if trim_start.is_some() {
-            flags |= START_TRIM;
-        }
-        if trim_end.is_some() {
-            flags |= END_TRIM;
-        }
-        let mut unit = vec![SYNC_FIRST, flags];
-        let mut size = packet.len();
-        while size >= 255 {
-            unit.push(0xff);
-            size -= 255;
-        }
-        unit.push(size as u8);
-        for trim in [trim_start, trim_end].into_iter().flatten() {
-            unit.extend_from_slice(&(0xe000 | trim).to_be_bytes());
-        }
-        unit.extend_from_slice(packet);
+        let mut unit = Vec::new();
+        let trim = |t: Option<u16>| u64::from(t.unwrap_or(0));
+        frame_packet(packet, trim(trim_start), trim(trim_end), &mut unit);
         unit
     }
 
@@ -275,7 +317,7 @@ mod tests {
     type Seen = std::result::Result<(usize, u64, u64, u64, u64), ()>;
 
     fn packets(bytes: Vec<u8>) -> Vec<Seen> {
-        let mut reader = TsOpusReader::try_new(source(bytes), 2).unwrap();
+        let mut reader = OpusUnitsReader::for_transport_stream(source(bytes), 2).unwrap();
         let mut out = Vec::new();
         loop {
             match reader.next_packet() {
@@ -305,6 +347,21 @@ mod tests {
                 Ok((40, 1920, 960 - 648, 0, 648)),
             ]
         );
+    }
+
+    #[test]
+    fn header_packets_among_the_audio_are_passed_over() {
+        let mut bytes = access_unit(b"OpusHead\x01\x02\x38\x01\x80\xbb\0\0\0\0\0", None, None);
+        bytes.extend(access_unit(b"OpusTags\0\0\0\0\0\0\0\0", None, None));
+        bytes.extend(access_unit(&packet(100, 1), Some(312), None));
+        assert_eq!(packets(bytes), [Ok((100, 0, 960 - 312, 312, 0))]);
+    }
+
+    #[test]
+    fn packets_framed_with_trims_beyond_the_field_are_bounded() {
+        let mut bytes = Vec::new();
+        frame_packet(&packet(10, 2), 9000, 0, &mut bytes);
+        assert_eq!(packets(bytes), [Ok((10, 0, 0, 960, 0))]);
     }
 
     #[test]
