@@ -3,6 +3,7 @@
 //! headerless PCM, which cannot be probed at all.
 
 use crate::codecs::opus::OpusLayout;
+use crate::container::aac_frames::AdtsFields;
 use crate::container::raw::RawPcmFormat;
 
 /// A container the decoder can open directly.
@@ -29,6 +30,9 @@ pub enum ContainerHint {
     /// Opus packets that come one per buffer (`audio/x-opus` caps), framed by the element (see
     /// `container::opus_units`), with the layout the caps describe.
     OpusPackets(OpusLayout),
+    /// Raw AAC frames that come one per buffer, with what their ADTS headers need (see
+    /// `container::aac_frames`): the element makes them an ADTS stream.
+    AacFrames(AdtsFields),
 }
 
 impl ContainerHint {

@@ -994,6 +994,63 @@ fn opus_packets_from_rtp_decode() {
     );
 }
 
+/// Raw AAC frames one per buffer (`audio/mpeg, stream-format=raw` with an AudioSpecificConfig),
+/// as `qtdemux` and `rtpmp4gdepay` hand them out: each gets an ADTS header and the ADTS reader
+/// decodes them. The demuxer carries the M4A's edit list in its segment, not in the frames, so
+/// the encoder's priming (1024 frames) comes out before the audio, which is then the element's
+/// own decode of the file sample for sample; HE-AAC comes out at its full rate (SBR decoded).
+#[test]
+fn raw_aac_frames_from_a_demuxer_decode() {
+    init();
+    let expected = whole_decode("aac.m4a", &keep_props());
+    for chain in ["qtdemux", "qtdemux ! rtpmp4gpay ! rtpmp4gdepay"] {
+        let what = format!("{chain} ! rsstreamdecoder, aac.m4a");
+        let pipeline = launch(&format!(
+            "filesrc location={} ! {chain} ! rsstreamdecoder sample-rate=0 channels=0 ! \
+             appsink name=sink sync=false",
+            fixture("aac.m4a").display()
+        ));
+        let out = collect(&pipeline, "sink");
+        play_clean(&pipeline, &what);
+        let out = out.lock().unwrap();
+        out.assert_caps(&what, 44_100, 2);
+        let samples = out.samples();
+        let priming = 2 * 1024;
+        // The sink drops the last buffer, which starts past the demuxer's segment.
+        let overlap = expected.samples.len().min(samples.len() - priming);
+        println!(
+            "{what}: {} frames, {} compared",
+            samples.len() / 2,
+            overlap / 2
+        );
+        assert!(overlap + 2 * 2048 >= expected.samples.len(), "{what}");
+        assert!(
+            samples[priming..priming + overlap] == expected.samples[..overlap],
+            "{what}: not the file's decode after the priming"
+        );
+    }
+    let what = "qtdemux ! rsstreamdecoder, he_aac.m4a";
+    let pipeline = launch(&format!(
+        "filesrc location={} ! qtdemux ! rsstreamdecoder sample-rate=0 channels=0 ! \
+         appsink name=sink sync=false",
+        fixture("he_aac.m4a").display()
+    ));
+    let out = collect(&pipeline, "sink");
+    play_clean(&pipeline, what);
+    let out = out.lock().unwrap();
+    let direct = whole_decode("he_aac.m4a", &keep_props());
+    out.assert_caps(what, direct.rate, direct.channels);
+    let frames = out.samples().len() as u64 / u64::from(direct.channels);
+    println!(
+        "{what}: {frames} frames, the file's decode {}",
+        direct.frames()
+    );
+    assert!(
+        frames.abs_diff(direct.frames()) < 4096,
+        "{what}: {frames} frames"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 5. tee and queue
 // ---------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@
 //! the byte source under symphonia's `MediaSourceStream`, with what keeps its read-ahead ring
 //! small for our readers.
 
+pub mod aac_frames;
 pub mod aiff;
 pub mod amr;
 pub mod caf;

@@ -332,7 +332,10 @@ fn open_hinted(
     let opts = FormatOptions::default();
     Ok(match hint {
         ContainerHint::MpegAudio => Box::new(MpegAudioReader::try_new(source, opts)?),
-        ContainerHint::Adts => Box::new(readers::AdtsReader::try_new(source, opts)?),
+        // Raw AAC frames reach the decoder behind the ADTS headers the element gave them.
+        ContainerHint::Adts | ContainerHint::AacFrames(_) => {
+            Box::new(readers::AdtsReader::try_new(source, opts)?)
+        }
         ContainerHint::Ogg => Box::new(OggAudioReader::try_new(source)?),
         // A WAV or AIFF variant ours refuses (ADPCM) falls back to the probe, where symphonia's
         // readers get it.

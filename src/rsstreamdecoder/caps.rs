@@ -4,6 +4,7 @@
 
 use crate::codecs::opus::OpusLayout;
 use crate::container::SampleCoding;
+use crate::container::aac_frames::AdtsFields;
 use crate::container::raw::RawPcmFormat;
 use crate::decoder::{StreamFormat, StreamTag};
 use crate::format_hint::ContainerHint;
@@ -103,6 +104,14 @@ pub(super) fn hint_from_caps(caps: &gst::CapsRef) -> Option<ContainerHint> {
         "audio/x-alaw" => return g711(SampleCoding::ALaw),
         "audio/x-opus" => return opus_packets_hint(s).map(ContainerHint::OpusPackets),
         _ => {}
+    }
+    if s.name() == "audio/mpeg" && s.get::<&str>("stream-format").ok() == Some("raw") {
+        // Raw AAC frames, one per buffer: ADTS headers from the AudioSpecificConfig.
+        return s
+            .get::<gst::Buffer>("codec_data")
+            .ok()
+            .and_then(|config| AdtsFields::from_audio_specific_config(&config.map_readable().ok()?))
+            .map(ContainerHint::AacFrames);
     }
     ContainerHint::from_caps_fields(
         s.name().as_str(),

@@ -18,6 +18,7 @@ use gst_base::subclass::base_transform::GenerateOutputSuccess;
 use gst_base::subclass::prelude::*;
 
 use super::caps::{codec_name, container_name, hint_from_caps, interleave, output_caps, tag_list};
+use crate::container::aac_frames::AdtsFields;
 use crate::container::{mp4, opus_units};
 use crate::decoder::{
     DamageLimit, DecoderError, DecoderEvent, DecoderSettings, ErrorKind, StreamDecoder,
@@ -205,6 +206,8 @@ struct State {
     framed_opus: bool,
     /// The framed packet, reused.
     framing: Vec<u8>,
+    /// Upstream sends raw AAC frames one per buffer: each gets an ADTS header with these fields.
+    adts_framing: Option<AdtsFields>,
     /// The OpusHead's pre-skip until the first audio packet: the decoder drops it, so a
     /// demuxer's clipping of that packet is counted without it.
     pre_skip_left: u64,
@@ -602,7 +605,11 @@ impl BaseTransformImpl for RsStreamDecoder {
                     let raw = |h: &Option<ContainerHint>| {
                         matches!(
                             h,
-                            Some(ContainerHint::RawPcm(_) | ContainerHint::OpusPackets(_))
+                            Some(
+                                ContainerHint::RawPcm(_)
+                                    | ContainerHint::OpusPackets(_)
+                                    | ContainerHint::AacFrames(_)
+                            )
                         )
                     };
                     let follows_caps = self.settings.lock().unwrap().format.is_none();
@@ -717,6 +724,10 @@ impl BaseTransformImpl for RsStreamDecoder {
                     settings.hint = Some(ContainerHint::Ogg);
                 }
                 state.framed_opus = matches!(settings.hint, Some(ContainerHint::OpusPackets(_)));
+                state.adts_framing = match settings.hint {
+                    Some(ContainerHint::AacFrames(fields)) => Some(fields),
+                    _ => None,
+                };
                 state.pre_skip_left = match settings.hint {
                     Some(ContainerHint::OpusPackets(layout)) => u64::from(layout.pre_skip),
                     _ => 0,
@@ -788,6 +799,22 @@ impl BaseTransformImpl for RsStreamDecoder {
                 state.framing.clear();
                 opus_units::frame_packet(bytes, start, end, &mut state.framing);
                 decoder.feed(&state.framing);
+            } else if let Some(fields) = state.adts_framing {
+                // One raw AAC frame per buffer: behind an ADTS header it is an ADTS stream.
+                match fields.header(bytes.len()) {
+                    Some(header) => {
+                        state.framing.clear();
+                        state.framing.extend_from_slice(&header);
+                        state.framing.extend_from_slice(bytes);
+                        decoder.feed(&state.framing);
+                    }
+                    None => gst::warning!(
+                        CAT,
+                        imp = self,
+                        "dropping an AAC frame of {} bytes, longer than ADTS can carry",
+                        bytes.len()
+                    ),
+                }
             } else {
                 decoder.feed(bytes);
             }
