@@ -208,6 +208,25 @@ pub(crate) mod testing {
             }
         }
 
+        /// Pushes `bytes` in pieces of `piece`, reading all that may go out after each (64 bytes a
+        /// read), then closes the stream. Returns the bytes read and whether reads were stopped.
+        pub fn drive(watch: &mut dyn ByteWatch, bytes: &[u8], piece: usize) -> (Vec<u8>, bool) {
+            let mut feed = Feed::default();
+            let mut out = Vec::new();
+            let mut stopped = false;
+            for chunk in bytes.chunks(piece) {
+                feed.push(chunk);
+                let (got, end) = feed.read_run(watch, 64);
+                out.extend(got);
+                stopped |= end == Read::Stop;
+            }
+            feed.close();
+            let (got, end) = feed.read_run(watch, 64);
+            out.extend(got);
+            stopped |= end == Read::Stop;
+            (out, stopped)
+        }
+
         /// Reads in pieces of at most `max` bytes until a read does not give bytes; returns the
         /// bytes and what ended the run.
         pub fn read_run(&mut self, watch: &mut dyn ByteWatch, max: usize) -> (Vec<u8>, Read) {

@@ -36,6 +36,7 @@ pub mod ogg_opus;
 pub mod ogg_pages;
 pub mod ogg_vorbis;
 pub mod opus_units;
+pub mod packet_framing;
 pub mod pcm_stream;
 pub mod raw;
 pub mod riff;

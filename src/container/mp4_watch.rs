@@ -215,25 +215,7 @@ impl ByteWatch for Mp4Watch {
 mod tests {
     use super::*;
     use crate::container::mp4::mp4_box;
-    use crate::watch::testing::{Feed, Read};
-
-    /// Pushes `bytes` in pieces of `piece`, reading all that may go out after each, then closes.
-    fn drive(watch: &mut Mp4Watch, bytes: &[u8], piece: usize) -> (Vec<u8>, bool) {
-        let mut feed = Feed::default();
-        let mut out = Vec::new();
-        let mut stopped = false;
-        for chunk in bytes.chunks(piece) {
-            feed.push(chunk);
-            let (got, end) = feed.read_run(watch, 64);
-            out.extend(got);
-            stopped |= end == Read::Stop;
-        }
-        feed.close();
-        let (got, end) = feed.read_run(watch, 64);
-        out.extend(got);
-        stopped |= end == Read::Stop;
-        (out, stopped)
-    }
+    use crate::watch::testing::Feed;
 
     /// A `moof` with one `trun` of `count` samples, with these `flags` and `fields` bytes.
     fn fragment(flags: u32, count: u32, fields: &[u8]) -> Vec<u8> {
@@ -269,7 +251,10 @@ mod tests {
         let bytes = stream(&[fragment(0x201, 10, &sizes), fragment(0x1, 300, &[])]);
         for piece in [1, 7, 100, bytes.len()] {
             let mut watch = Mp4Watch::new(0);
-            assert_eq!(drive(&mut watch, &bytes, piece), (bytes.clone(), false));
+            assert_eq!(
+                Feed::drive(&mut watch, &bytes, piece),
+                (bytes.clone(), false)
+            );
             assert_eq!(watch.take_damage(), None);
         }
     }
@@ -293,7 +278,7 @@ mod tests {
             let cut = stream(std::slice::from_ref(&good)).len();
             for piece in [1, 64, bytes.len()] {
                 let mut watch = Mp4Watch::new(0);
-                let (out, stopped) = drive(&mut watch, &bytes, piece);
+                let (out, stopped) = Feed::drive(&mut watch, &bytes, piece);
                 assert_eq!(out, bytes[..cut], "pieces of {piece}");
                 assert!(stopped);
                 let damage = watch.take_damage().unwrap();
@@ -309,7 +294,7 @@ mod tests {
         let cut = bytes.len();
         bytes.extend(&bad[..bad.len() - 3]);
         let mut watch = Mp4Watch::new(0);
-        let (out, stopped) = drive(&mut watch, &bytes, 100);
+        let (out, stopped) = Feed::drive(&mut watch, &bytes, 100);
         assert_eq!((out.len(), stopped), (cut, true));
         assert!(
             watch
@@ -326,7 +311,7 @@ mod tests {
         bytes.extend(fragment(0x200, 20_000, &sizes));
         bytes.extend(mp4_box(b"mdat", &vec![0; 30_000]));
         let mut watch = Mp4Watch::new(0);
-        let (out, stopped) = drive(&mut watch, &bytes, 4096);
+        let (out, stopped) = Feed::drive(&mut watch, &bytes, 4096);
         assert_eq!(out.len(), stream(&[]).len());
         assert!(stopped);
         assert!(
@@ -345,7 +330,7 @@ mod tests {
             vec![],
         ] {
             let mut watch = Mp4Watch::new(0);
-            assert_eq!(drive(&mut watch, &bytes, 3), (bytes, false));
+            assert_eq!(Feed::drive(&mut watch, &bytes, 3), (bytes, false));
         }
     }
 }

@@ -481,26 +481,7 @@ impl ByteWatch for TsWatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::watch::testing::{Feed, Read};
-
-    /// Pushes `bytes` in pieces of `piece`, reading everything that may go out after each,
-    /// then closes the stream. Returns the bytes read and whether reads were stopped.
-    fn drive(watch: &mut TsWatch, bytes: &[u8], piece: usize) -> (Vec<u8>, bool) {
-        let mut feed = Feed::default();
-        let mut out = Vec::new();
-        let mut stopped = false;
-        for chunk in bytes.chunks(piece) {
-            feed.push(chunk);
-            let (got, end) = feed.read_run(watch, 64);
-            out.extend(got);
-            stopped |= end == Read::Stop;
-        }
-        feed.close();
-        let (got, end) = feed.read_run(watch, 64);
-        out.extend(got);
-        stopped |= end == Read::Stop;
-        (out, stopped)
-    }
+    use crate::watch::testing::Feed;
 
     /// A 188-byte packet of `pid` with `payload` (padded with an adaptation field when short).
     fn packet(pid: u16, unit_start: bool, payload: &[u8]) -> Vec<u8> {
@@ -587,7 +568,7 @@ mod tests {
         let ts = numbered(ts);
         for piece in [1, 7, 188, 1000, ts.len()] {
             let mut watch = TsWatch::new(0, 0);
-            let (out, _) = drive(&mut watch, &ts, piece);
+            let (out, _) = Feed::drive(&mut watch, &ts, piece);
             assert_eq!(out, audio, "pieces of {piece}");
             assert!(watch.is_unwrapping());
         }
@@ -608,9 +589,9 @@ mod tests {
             .flat_map(|p| [0, 0, 0, 0].iter().chain(p).copied().collect::<Vec<u8>>())
             .collect();
         let mut watch = TsWatch::new(0, 1);
-        assert_eq!(drive(&mut watch, &ts, 100).0, second);
+        assert_eq!(Feed::drive(&mut watch, &ts, 100).0, second);
         let mut watch = TsWatch::new(0, 0);
-        assert_eq!(drive(&mut watch, &m2ts, 100).0, first);
+        assert_eq!(Feed::drive(&mut watch, &m2ts, 100).0, first);
     }
 
     #[test]
@@ -619,7 +600,7 @@ mod tests {
         ts.extend(pmt(0x100, &[(0x1b, 0x101), (0x81, 0x102)]));
         ts.extend(pes(0x102, &[0u8; 400]));
         let mut watch = TsWatch::new(0, 0);
-        let (out, stopped) = drive(&mut watch, &ts, 188);
+        let (out, stopped) = Feed::drive(&mut watch, &ts, 188);
         assert!(out.is_empty());
         assert!(stopped);
         assert!(
@@ -664,7 +645,7 @@ mod tests {
             }
         }
         let mut watch = TsWatch::new(0, 0);
-        let (out, _) = drive(&mut watch, &damaged, 500);
+        let (out, _) = Feed::drive(&mut watch, &damaged, 500);
         assert_eq!(watch.take_damage(), (1, 100));
         assert_eq!(watch.take_damage(), (0, 0));
         let first = 184 - 14;
@@ -695,11 +676,11 @@ mod tests {
         let ts = numbered(ts);
         let mut watch = TsWatch::new(0, 0);
         assert_eq!(watch.audio(), None, "before the program map");
-        assert_eq!(drive(&mut watch, &ts, 188).0, audio);
+        assert_eq!(Feed::drive(&mut watch, &ts, 188).0, audio);
         assert_eq!(watch.audio(), Some(TsAudio::Opus { channel_config: 6 }));
         // Without the extension descriptor: one stream, decoded as stereo.
         let mut watch = TsWatch::new(0, 1);
-        assert_eq!(drive(&mut watch, &ts, 188).0, audio);
+        assert_eq!(Feed::drive(&mut watch, &ts, 188).0, audio);
         assert_eq!(watch.audio(), Some(TsAudio::Opus { channel_config: 2 }));
     }
 
@@ -736,7 +717,7 @@ mod tests {
         for (name, stream, cut) in [("188", &ts, 100), ("M2TS", &m2ts, 3)] {
             for piece in [1, 100, 4096] {
                 let mut watch = TsWatch::new(0, 0);
-                let (out, _) = drive(&mut watch, &stream[cut..], piece);
+                let (out, _) = Feed::drive(&mut watch, &stream[cut..], piece);
                 assert_eq!(out, audio, "{name}, cut at {cut}, pieces of {piece}");
                 assert_eq!(watch.take_damage(), (0, 0), "{name}: a cut is not damage");
             }
@@ -760,7 +741,7 @@ mod tests {
         let (got, _) = feed.read_run(&mut TsWatch::new(0, 0), 64);
         assert_eq!(got, &junk[..450], "held back");
         let mut watch = TsWatch::new(0, 0);
-        assert_eq!(drive(&mut watch, &junk, 3).0, junk);
+        assert_eq!(Feed::drive(&mut watch, &junk, 3).0, junk);
         assert!(!watch.is_unwrapping());
         // A format's start is decided at once.
         for start in [
@@ -782,7 +763,7 @@ mod tests {
             b"G".to_vec(),
         ] {
             let mut watch = TsWatch::new(0, 0);
-            let (out, _) = drive(&mut watch, &bytes, 2);
+            let (out, _) = Feed::drive(&mut watch, &bytes, 2);
             assert_eq!(out, bytes);
             assert!(!watch.is_unwrapping());
         }

@@ -18,8 +18,8 @@ use gst_base::subclass::base_transform::GenerateOutputSuccess;
 use gst_base::subclass::prelude::*;
 
 use super::caps::{codec_name, container_name, hint_from_caps, interleave, output_caps, tag_list};
-use crate::container::aac_frames::AdtsFields;
-use crate::container::{mp4, opus_units};
+use crate::container::mp4;
+use crate::container::packet_framing::PacketFraming;
 use crate::decoder::{
     DamageLimit, DecoderError, DecoderEvent, DecoderSettings, ErrorKind, StreamDecoder,
     StreamFormat, StreamTag,
@@ -202,15 +202,10 @@ struct State {
     timeline: Timeline,
     /// A fatal error was posted: input is dropped until a flush or restart.
     failed: bool,
-    /// Upstream sends Opus packets one per buffer: each is framed before the decoder gets it.
-    framed_opus: bool,
+    /// Upstream sends a packet per buffer (Opus, raw AAC): each is framed for the decoder.
+    packet_framing: Option<PacketFraming>,
     /// The framed packet, reused.
-    framing: Vec<u8>,
-    /// Upstream sends raw AAC frames one per buffer: each gets an ADTS header with these fields.
-    adts_framing: Option<AdtsFields>,
-    /// The OpusHead's pre-skip until the first audio packet: the decoder drops it, so a
-    /// demuxer's clipping of that packet is counted without it.
-    pre_skip_left: u64,
+    framed: Vec<u8>,
 }
 
 /// What the `stats` property reports about the current stream. Kept apart from `State`, whose
@@ -723,15 +718,7 @@ impl BaseTransformImpl for RsStreamDecoder {
                     // Ogg pages under packet caps: read as the byte stream they are.
                     settings.hint = Some(ContainerHint::Ogg);
                 }
-                state.framed_opus = matches!(settings.hint, Some(ContainerHint::OpusPackets(_)));
-                state.adts_framing = match settings.hint {
-                    Some(ContainerHint::AacFrames(fields)) => Some(fields),
-                    _ => None,
-                };
-                state.pre_skip_left = match settings.hint {
-                    Some(ContainerHint::OpusPackets(layout)) => u64::from(layout.pre_skip),
-                    _ => 0,
-                };
+                state.packet_framing = PacketFraming::for_hint(settings.hint);
                 gst::debug!(CAT, imp = self, "starting decoder with {settings:?}");
                 match StreamDecoder::start(settings) {
                     Ok(decoder) => state.decoder = Some(decoder),
@@ -750,13 +737,12 @@ impl BaseTransformImpl for RsStreamDecoder {
                 gst::element_imp_error!(self, gst::CoreError::Failed, ["Unreadable buffer"]);
                 gst::FlowError::Error
             };
-            // Samples to drop at the start and end of an Opus packet (a demuxer's pre-skip and
-            // end padding), for the framing below.
-            let clipping = state
-                .framed_opus
-                .then(|| buffer.meta::<gst_audio::AudioClippingMeta>())
-                .flatten()
-                .map(|meta| (clipped_samples(meta.start()), clipped_samples(meta.end())));
+            // Samples to drop at the start and end of a packet (a demuxer's pre-skip and end
+            // padding), for the framing below.
+            let clipping = buffer
+                .meta::<gst_audio::AudioClippingMeta>()
+                .map(|meta| (clipped_samples(meta.start()), clipped_samples(meta.end())))
+                .unwrap_or_default();
             let interleaved;
             let map;
             let bytes: &[u8] = match &state.planar_input {
@@ -787,36 +773,22 @@ impl BaseTransformImpl for RsStreamDecoder {
             }
             let state = &mut *state;
             let decoder = state.decoder.as_mut().expect("decoder started above");
-            if state.framed_opus {
-                // One packet per buffer: the byte queue keeps no buffer boundaries, so each
-                // packet goes in behind a control header that states its length.
-                let (mut start, end) = clipping.unwrap_or_default();
-                if !(bytes.starts_with(b"OpusHead") || bytes.starts_with(b"OpusTags")) {
-                    // A demuxer's clipping of the first packet includes the pre-skip, which the
-                    // decoder drops already (from the OpusHead in the caps), as `opusdec` does.
-                    start = start.saturating_sub(std::mem::take(&mut state.pre_skip_left));
-                }
-                state.framing.clear();
-                opus_units::frame_packet(bytes, start, end, &mut state.framing);
-                decoder.feed(&state.framing);
-            } else if let Some(fields) = state.adts_framing {
-                // One raw AAC frame per buffer: behind an ADTS header it is an ADTS stream.
-                match fields.header(bytes.len()) {
-                    Some(header) => {
-                        state.framing.clear();
-                        state.framing.extend_from_slice(&header);
-                        state.framing.extend_from_slice(bytes);
-                        decoder.feed(&state.framing);
+            match &mut state.packet_framing {
+                // One packet per buffer: behind a header that states its length, as the byte
+                // queue keeps no buffer boundaries.
+                Some(framing) => {
+                    if framing.frame(bytes, clipping, &mut state.framed) {
+                        decoder.feed(&state.framed);
+                    } else {
+                        gst::warning!(
+                            CAT,
+                            imp = self,
+                            "dropping a packet of {} bytes, longer than its framing can state",
+                            bytes.len()
+                        );
                     }
-                    None => gst::warning!(
-                        CAT,
-                        imp = self,
-                        "dropping an AAC frame of {} bytes, longer than ADTS can carry",
-                        bytes.len()
-                    ),
                 }
-            } else {
-                decoder.feed(bytes);
+                None => decoder.feed(bytes),
             }
         }
         // The decoder stops every OUTPUT_CHUNK_MS of PCM: each batch goes downstream before the
