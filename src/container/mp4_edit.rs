@@ -149,17 +149,24 @@ pub(super) fn child<'a>(data: &'a [u8], kind: &[u8; 4]) -> Option<&'a [u8]> {
         .map(|(_, payload)| payload)
 }
 
+/// A box header at the start of `bytes`: (type, total size, header length); size 0 runs to the
+/// end of the data. `None` until the whole header is there.
+pub(super) fn box_header(bytes: &[u8]) -> Option<([u8; 4], u64, u64)> {
+    let size = be(bytes.get(..4)?);
+    let kind: [u8; 4] = bytes.get(4..8)?.try_into().ok()?;
+    Some(match size {
+        1 => (kind, be(bytes.get(8..16)?), 16),
+        n => (kind, n, 8),
+    })
+}
+
 /// The boxes in `data` as `(type, payload)`; stops at the first box that does not fit.
 pub(super) fn boxes(data: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
     let mut rest = data;
     std::iter::from_fn(move || {
-        let size = be(rest.get(0..4)?);
-        let kind: [u8; 4] = rest.get(4..8)?.try_into().ok()?;
-        let (header, size) = match size {
-            1 => (16, be(rest.get(8..16)?)),
-            0 => (8, rest.len() as u64),
-            n => (8, n),
-        };
+        let (kind, size, header) = box_header(rest)?;
+        let size = if size == 0 { rest.len() as u64 } else { size };
+        let header = header as usize;
         let size = usize::try_from(size).ok()?;
         if size < header || size > rest.len() {
             return None;

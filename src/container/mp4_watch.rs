@@ -11,7 +11,7 @@
 //! with their own sizes or durations than a fragment of real audio has. The audio before it has
 //! been decoded; [`Mp4Watch::take_damage`] says why the rest is not.
 
-use crate::container::mp4_edit::be;
+use crate::container::mp4_edit::{be, box_header};
 use crate::watch::{Ahead, ByteWatch, Queue};
 
 /// Samples of one run that carry their own size or duration: the reader's cost grows with the
@@ -65,17 +65,6 @@ impl Mp4Watch {
     pub fn refusal(&self) -> Option<&str> {
         self.damage.as_deref()
     }
-}
-
-/// A top-level box header at the start of `bytes`: (type, total size, header length); size 0
-/// runs to the end of the stream. `None` until the header has arrived.
-fn box_header(bytes: &[u8]) -> Option<([u8; 4], u64, u64)> {
-    let size = be(bytes.get(..4)?);
-    let kind: [u8; 4] = bytes.get(4..8)?.try_into().ok()?;
-    Some(match size {
-        1 => (kind, be(bytes.get(8..16)?), 16),
-        n => (kind, n, 8),
-    })
 }
 
 /// The boxes in `data` as `(type, payload)`, the last one cut short where `data` ends: the

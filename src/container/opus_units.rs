@@ -195,6 +195,11 @@ impl<'s> OpusUnitsReader<'s> {
     }
 }
 
+/// An OpusHead or OpusTags packet, which demuxers send among the audio packets.
+pub fn is_header_packet(packet: &[u8]) -> bool {
+    packet.starts_with(b"OpusHead") || packet.starts_with(b"OpusTags")
+}
+
 /// One Opus packet behind a control header, as this reader reads it: how the element passes on
 /// packets that come one per buffer, with the samples to trim at their start and end (at most
 /// 8191 each, the header's field).
@@ -250,9 +255,7 @@ impl FormatReader for OpusUnitsReader<'_> {
             match self.access_unit() {
                 // Header packets among the audio (a demuxer's OpusHead and OpusTags): the
                 // stream's description came with it already.
-                Ok(Some(unit))
-                    if unit.data.starts_with(b"OpusHead") || unit.data.starts_with(b"OpusTags") => {
-                }
+                Ok(Some(unit)) if is_header_packet(&unit.data) => {}
                 Ok(Some(unit)) => break unit,
                 Ok(None) => {
                     return Err(SymphoniaError::DecodeError(

@@ -38,8 +38,7 @@ impl PacketFraming {
         match self {
             PacketFraming::Opus { pre_skip_left } => {
                 let (mut start, end) = clipping;
-                let header = packet.starts_with(b"OpusHead") || packet.starts_with(b"OpusTags");
-                if !header {
+                if !opus_units::is_header_packet(packet) {
                     start = start.saturating_sub(std::mem::take(pre_skip_left));
                 }
                 opus_units::frame_packet(packet, start, end, out);

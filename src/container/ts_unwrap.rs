@@ -31,47 +31,47 @@ fn stream_type_name(stream_type: u8) -> Option<(&'static str, bool)> {
     })
 }
 
+/// The descriptors of a PMT entry as `(tag, body)`, up to the first that does not fit.
+fn descriptors(mut bytes: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
+    std::iter::from_fn(move || {
+        let [tag, len, rest @ ..] = bytes else {
+            return None;
+        };
+        let body = rest.get(..usize::from(*len))?;
+        bytes = &rest[usize::from(*len)..];
+        Some((*tag, body))
+    })
+}
+
 /// The audio codec a private-data stream (type 0x06, as DVB muxers write AC-3, E-AC-3, DTS
 /// and Opus) carries, from its descriptors; of them, Opus is decoded here.
-fn private_audio_name(mut descriptors: &[u8]) -> Option<&'static str> {
-    while let [tag, len, rest @ ..] = descriptors {
-        let body = rest.get(..usize::from(*len))?;
-        let name = match (*tag, body) {
-            (0x6a, _) => Some("AC-3"),
-            (0x7a, _) => Some("E-AC-3"),
-            (0x7b, _) => Some("DTS"),
-            (0x7f, [0x80, ..]) => Some("Opus"),
-            (0x05, [a, b, c, d, ..]) => match &[*a, *b, *c, *d] {
-                b"AC-3" => Some("AC-3"),
-                b"EAC3" => Some("E-AC-3"),
-                b"Opus" => Some("Opus"),
-                b"DTS1" | b"DTS2" | b"DTS3" => Some("DTS"),
-                _ => None,
-            },
+fn private_audio_name(bytes: &[u8]) -> Option<&'static str> {
+    descriptors(bytes).find_map(|(tag, body)| match (tag, body) {
+        (0x6a, _) => Some("AC-3"),
+        (0x7a, _) => Some("E-AC-3"),
+        (0x7b, _) => Some("DTS"),
+        (0x7f, [0x80, ..]) => Some("Opus"),
+        (0x05, [a, b, c, d, ..]) => match &[*a, *b, *c, *d] {
+            b"AC-3" => Some("AC-3"),
+            b"EAC3" => Some("E-AC-3"),
+            b"Opus" => Some("Opus"),
+            b"DTS1" | b"DTS2" | b"DTS3" => Some("DTS"),
             _ => None,
-        };
-        if name.is_some() {
-            return name;
-        }
-        descriptors = &rest[usize::from(*len)..];
-    }
-    None
+        },
+        _ => None,
+    })
 }
 
 /// The `channel_config_code` of an Opus stream, from the DVB extension descriptor (tag 0x7f,
 /// extension tag 0x80) that muxers write beside the `Opus` registration; stereo when there is
 /// none, as one Opus stream decodes to two channels whatever it holds.
-fn opus_channel_config(mut descriptors: &[u8]) -> u8 {
-    while let [tag, len, rest @ ..] = descriptors {
-        let Some(body) = rest.get(..usize::from(*len)) else {
-            break;
-        };
-        if let (0x7f, [0x80, code, ..]) = (*tag, body) {
-            return *code;
-        }
-        descriptors = &rest[usize::from(*len)..];
-    }
-    2
+fn opus_channel_config(bytes: &[u8]) -> u8 {
+    descriptors(bytes)
+        .find_map(|(tag, body)| match (tag, body) {
+            (0x7f, [0x80, code, ..]) => Some(*code),
+            _ => None,
+        })
+        .unwrap_or(2)
 }
 
 /// What the unwrapped audio stream is.

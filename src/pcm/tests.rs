@@ -575,36 +575,26 @@ fn passband_and_stopband() {
         20.0 * rms.max(1e-12).log10()
     };
     let tone_level = 20.0 * (amplitude / 2f64.sqrt()).log10();
+    let level_out = |in_rate: u32, out_rate: u32, freq: f64| {
+        let input = tone(in_rate, freq, 2.0, amplitude);
+        let got = level(&convert_all(in_rate, &mono(), out_rate, 1, &input));
+        println!("{in_rate} -> {out_rate}, {freq} Hz: {got:.1} dBFS (in: {tone_level:.1})");
+        got
+    };
     for (in_rate, out_rate, freq) in [
         (48_000, 16_000, 7_000.0),
         (44_100, 48_000, 21_000.0),
         (22_050, 48_000, 9_600.0),
         (24_000, 48_000, 9_600.0),
     ] {
-        let out = convert_all(
-            in_rate,
-            &mono(),
-            out_rate,
-            1,
-            &tone(in_rate, freq, 2.0, amplitude),
-        );
-        let got = level(&out);
-        println!("{in_rate} -> {out_rate}, {freq} Hz: {got:.1} dBFS (in: {tone_level:.1})");
+        let got = level_out(in_rate, out_rate, freq);
         assert!(
             (got - tone_level).abs() < 1.0,
             "{in_rate} -> {out_rate}, {freq} Hz: {got:.1} dBFS"
         );
     }
     for (in_rate, out_rate, freq) in [(48_000, 16_000, 8_800.0), (44_100, 16_000, 12_000.0)] {
-        let out = convert_all(
-            in_rate,
-            &mono(),
-            out_rate,
-            1,
-            &tone(in_rate, freq, 2.0, amplitude),
-        );
-        let got = level(&out);
-        println!("{in_rate} -> {out_rate}, {freq} Hz: {got:.1} dBFS");
+        let got = level_out(in_rate, out_rate, freq);
         assert!(
             got < -90.0,
             "{in_rate} -> {out_rate}, {freq} Hz folds back at {got:.1} dBFS"

@@ -739,8 +739,9 @@ impl BaseTransformImpl for RsStreamDecoder {
             };
             // Samples to drop at the start and end of a packet (a demuxer's pre-skip and end
             // padding), for the framing below.
-            let clipping = buffer
-                .meta::<gst_audio::AudioClippingMeta>()
+            let clipping = state
+                .packet_framing
+                .and_then(|_| buffer.meta::<gst_audio::AudioClippingMeta>())
                 .map(|meta| (clipped_samples(meta.start()), clipped_samples(meta.end())))
                 .unwrap_or_default();
             let interleaved;
