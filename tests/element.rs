@@ -2099,11 +2099,12 @@ fn decode_live_pcm(props: &str, pts: impl Fn(usize) -> gst::ClockTime) -> Vec<gs
 const PAUSE: gst::ClockTime = gst::ClockTime::from_seconds(2);
 
 /// Live input with a pause: the output jumps to the input's time after the pause (with
-/// DISCONT), instead of running that much early, and is seamless elsewhere; for a pause of a
-/// second as for one of a few packets.
+/// DISCONT), instead of running that much early, and is seamless elsewhere; for a pause of
+/// seconds as for one of a few packets (60 ms: past the 30 ms latency of 20 ms pieces of PCM and
+/// the 20 ms the input may run ahead beyond it).
 #[test]
 fn output_follows_input_timestamps_across_a_pause() {
-    for pause in [PAUSE, gst::ClockTime::from_mseconds(40)] {
+    for pause in [PAUSE, gst::ClockTime::from_mseconds(60)] {
         let out = decode_with_a_pause("sample-rate=0 channels=0", pause);
         let (before, after): (Vec<_>, Vec<_>) = out
             .iter()
@@ -2254,4 +2255,77 @@ fn audio_held_across_a_pause_is_stamped_before_it() {
     }
     let frames: u64 = out.iter().map(|b| b.size() as u64 / 2).sum();
     assert_eq!(frames, 2 * 48_000, "nothing lost");
+}
+
+/// A TIME segment upstream bounds the output, as GStreamer's decoders clip to it: a demuxer
+/// puts an MP4 edit list's start and end (the encoder's priming and padding) or a seek's target
+/// there. Frames before its start and from its stop on are dropped, to the nearest frame, at the
+/// stream's rate and after resampling alike; the rest is the whole decode's, stamped as before.
+#[test]
+fn output_is_clipped_to_an_upstream_time_segment() {
+    init();
+    let bytes = std::fs::read(fixture("s16.wav")).unwrap();
+    let (start, stop) = (
+        gst::ClockTime::from_mseconds(500),
+        gst::ClockTime::from_mseconds(1500),
+    );
+    for (props, rate, channels) in [
+        (keep_props(), 44_100u32, 2usize),
+        (
+            vec![
+                ("sample-rate", 48_000u32.to_send_value()),
+                ("channels", 1u32.to_send_value()),
+            ],
+            48_000,
+            1,
+        ),
+    ] {
+        let whole = decode_with_element(&bytes, &props, Chunking::Fixed(4096)).samples;
+        let element = gst::ElementFactory::make("rsstreamdecoder")
+            .build()
+            .unwrap();
+        for (name, value) in &props {
+            element.set_property_from_value(name, value);
+        }
+        let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
+        h.play();
+        h.push_event(gst::event::StreamStart::new("clipped"));
+        let mut segment = gst::FormattedSegment::<gst::ClockTime>::new();
+        segment.set_start(start);
+        segment.set_stop(stop);
+        h.push_event(gst::event::Segment::new(&segment));
+        let mut out = Vec::new();
+        for (i, piece) in bytes.chunks(4096).enumerate() {
+            let mut buffer = gst::Buffer::from_slice(piece.to_vec());
+            if i == 0 {
+                buffer.get_mut().unwrap().set_pts(gst::ClockTime::ZERO);
+            }
+            h.push(buffer).unwrap();
+            out.extend(std::iter::from_fn(|| h.try_pull()));
+        }
+        h.push_event(gst::event::Eos::new());
+        out.extend(std::iter::from_fn(|| h.try_pull()));
+        let what = format!("{rate} Hz, {channels} channel(s)");
+        let first = out.first().expect("output inside the segment");
+        assert_eq!(first.pts(), Some(start), "{what}: first buffer's time");
+        let last = out.last().unwrap();
+        assert_eq!(
+            last.pts().unwrap() + last.duration().unwrap(),
+            stop,
+            "{what}: last buffer's end"
+        );
+        let samples: Vec<i16> = out
+            .iter()
+            .flat_map(|b| s16le(&b.map_readable().unwrap()))
+            .collect();
+        let (from, to) = (
+            rate as usize / 2 * channels,
+            rate as usize * 3 / 2 * channels,
+        );
+        assert_eq!(samples.len(), to - from, "{what}: one second of frames");
+        assert!(
+            samples == whole[from..to],
+            "{what}: not the whole decode's second"
+        );
+    }
 }

@@ -996,9 +996,10 @@ fn opus_packets_from_rtp_decode() {
 
 /// Raw AAC frames one per buffer (`audio/mpeg, stream-format=raw` with an AudioSpecificConfig),
 /// as `qtdemux` and `rtpmp4gdepay` hand them out: each gets an ADTS header and the ADTS reader
-/// decodes them. The demuxer carries the M4A's edit list in its segment, not in the frames, so
-/// the encoder's priming (1024 frames) comes out before the audio, which is then the element's
-/// own decode of the file sample for sample; HE-AAC comes out at its full rate (SBR decoded).
+/// decodes them. `qtdemux` carries the M4A's edit list in its segment, not in the frames (the
+/// RTP payloader and depayloader pass that segment on); the element clips to it as GStreamer's
+/// decoders do, so the output is the element's own decode of the file sample for sample, the
+/// encoder's 1024 frames of priming trimmed. HE-AAC comes out at its full rate (SBR decoded).
 #[test]
 fn raw_aac_frames_from_a_demuxer_decode() {
     init();
@@ -1015,18 +1016,18 @@ fn raw_aac_frames_from_a_demuxer_decode() {
         let out = out.lock().unwrap();
         out.assert_caps(&what, 44_100, 2);
         let samples = out.samples();
-        let priming = 2 * 1024;
-        // The sink drops the last buffer, which starts past the demuxer's segment.
-        let overlap = expected.samples.len().min(samples.len() - priming);
         println!(
-            "{what}: {} frames, {} compared",
+            "{what}: {} frames, the file's decode {}",
             samples.len() / 2,
-            overlap / 2
+            expected.frames()
         );
-        assert!(overlap + 2 * 2048 >= expected.samples.len(), "{what}");
+        // `qtdemux` (1.22) does not push the file's last packet (its 204 frames of audio): the
+        // stock `qtdemux ! avdec_aac` chain gives 132097 frames of the 132300 too.
         assert!(
-            samples[priming..priming + overlap] == expected.samples[..overlap],
-            "{what}: not the file's decode after the priming"
+            samples.len() + 2 * 1024 >= expected.samples.len()
+                && samples[..] == expected.samples[..samples.len()],
+            "{what}: not the file's decode: {}",
+            compare(&expected.samples, &samples, 2)
         );
     }
     let what = "qtdemux ! rsstreamdecoder, he_aac.m4a";

@@ -8,8 +8,8 @@ use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
 use crate::codecs::opus::OpusHead;
 use crate::container::ogg_audio;
 
-/// Opus always counts time at 48 kHz in Ogg (RFC 7845 section 4).
-const RATE: u32 = 48_000;
+/// Opus counts time and packet lengths at 48 kHz, in Ogg too (RFC 7845 section 4).
+pub const RATE: u32 = 48_000;
 
 /// Why the OpusHead `head` cannot be decoded here, if it is one with a channel mapping nothing
 /// here decodes.

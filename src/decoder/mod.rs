@@ -454,11 +454,19 @@ impl<'a> Worker<'a> {
                 // duration (Matroska) leave the decoded length with the trims put back.
                 let decoded =
                     audio.frames() as u64 + packet.trim_start.get() + packet.trim_end.get();
-                let frames = packet.dur.get().max(decoded);
+                let rate = u64::from(audio.spec().rate());
+                // Our Opus decoder drops the pre-skip itself, so a stream's first packet decodes
+                // short (648 of 960 frames): its TOC says how long it is.
+                let coded = if codec_name == "opus" {
+                    crate::container::ogg_opus::packet_samples(&packet.data) * rate
+                        / u64::from(crate::container::ogg_opus::RATE)
+                } else {
+                    0
+                };
+                let frames = packet.dur.get().max(decoded).max(coded);
                 stream.packet_frames = stream.packet_frames.max(frames);
                 stream.payload_bytes += packet.data.len() as u64;
                 stream.payload_frames += frames;
-                let rate = u64::from(audio.spec().rate());
                 if !stream.bitrate_sent && stream.payload_frames >= rate * BITRATE_AFTER_SECONDS {
                     self.send_bitrate(stream, rate);
                 }

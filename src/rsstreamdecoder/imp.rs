@@ -94,10 +94,13 @@ const SCHEDULING_MARGIN: Duration = Duration::from_millis(10);
 
 /// How far input timestamps may run ahead of the output's, beyond the element's latency, before
 /// the output jumps to them. Output stamped further behind its input than the latency the
-/// element reports reaches a synchronising sink late; scheduling jitter, and a stream whose
-/// packets run longer than the pieces that bring them, may take a buffer a few milliseconds past
-/// the estimate without any pause in the input.
-const INPUT_JITTER: gst::ClockTime = gst::ClockTime::from_mseconds(10);
+/// element reports reaches a synchronising sink late; but without any pause in the input,
+/// scheduling jitter and a stream whose packets run longer than the pieces that bring them take
+/// a buffer past the estimate: up to 9.7 ms at the start of Ogg Vorbis in 20 ms pieces
+/// (`tests/latency.rs`), where a 10 ms allowance made the output jump now and then on a busy
+/// machine. What a 20 ms allowance leaves late, a sink's processing deadline (20 ms by default
+/// in `GstBaseSink`, part of the pipeline's latency) absorbs.
+const INPUT_JITTER: gst::ClockTime = gst::ClockTime::from_mseconds(20);
 
 /// Samples (48 kHz, Opus's clock) an `AudioClippingMeta` bound stands for: demuxers give it
 /// in samples, some in time.
@@ -164,6 +167,37 @@ impl Timeline {
 
     fn time_at(&self, samples: u64) -> gst::ClockTime {
         self.base + self.duration_of(samples)
+    }
+
+    /// Which of `count` frames starting at sample `first` of this timeline fall inside
+    /// `segment`, as a range within them. A demuxer's segment carries what the container says
+    /// to play: an MP4 edit list's start (the encoder's priming) and end (its padding), a seek's
+    /// target. GStreamer's decoders clip to it (`GstAudioDecoder`); so does this element.
+    ///
+    /// Written here rather than with `gst_audio::audio_buffer_clip`, which truncates the
+    /// distance to the segment's bounds to whole frames: a demuxer's start, itself truncated
+    /// to nanoseconds (1024 frames at 44.1 kHz are 23219954.6 ns), then leaves one frame of
+    /// priming in. Rounding to the nearest frame keeps exactly the frames the container means.
+    fn frames_inside(
+        &self,
+        segment: &gst::FormattedSegment<gst::ClockTime>,
+        first: u64,
+        count: u64,
+    ) -> std::ops::Range<u64> {
+        if self.rate == 0 {
+            return 0..count;
+        }
+        let frame_at = |time: gst::ClockTime| {
+            time.nseconds()
+                .saturating_sub(self.base.nseconds())
+                .mul_div_round(u64::from(self.rate), *gst::ClockTime::SECOND)
+                .unwrap_or(u64::MAX)
+                .clamp(first, first + count)
+                - first
+        };
+        let start = segment.start().map_or(0, frame_at);
+        let stop = segment.stop().map_or(count, frame_at);
+        start..stop.max(start)
     }
 
     fn duration_of(&self, samples: u64) -> gst::ClockTime {
@@ -1098,17 +1132,39 @@ impl RsStreamDecoder {
             .unwrap_or(gst::ClockTime::ZERO)
     }
 
-    fn push_pcm(&self, pcm: Vec<u8>) -> Result<gst::FlowSuccess, gst::FlowError> {
+    fn push_pcm(&self, mut pcm: Vec<u8>) -> Result<gst::FlowSuccess, gst::FlowError> {
         let buffer = {
             let mut state = self.state.lock().unwrap();
             #[cfg(test)]
             self.panic_if_asked(tests::PanicPoint::Pcm);
             let frame_size = state.timeline.frame_size.max(1);
-            let frames = (pcm.len() / frame_size) as u64;
-            let start = state.timeline.samples;
+            let decoded = (pcm.len() / frame_size) as u64;
+            let first = state.timeline.samples;
+            state.timeline.samples += decoded;
+            let inside = state
+                .upstream_segment
+                .as_ref()
+                .map_or(0..decoded, |segment| {
+                    state.timeline.frames_inside(segment, first, decoded)
+                });
+            if inside != (0..decoded) {
+                gst::log!(
+                    CAT,
+                    imp = self,
+                    "clipped to the segment: frames {inside:?} of {decoded} at {}",
+                    state.timeline.time_at(first)
+                );
+                if inside.is_empty() {
+                    // A DISCONT still pending goes with the next buffer that is pushed.
+                    return Ok(gst::FlowSuccess::Ok);
+                }
+                pcm.truncate(inside.end as usize * frame_size);
+                pcm.drain(..inside.start as usize * frame_size);
+            }
+            let start = first + inside.start;
+            let frames = inside.end - inside.start;
             let pts = state.timeline.time_at(start);
             let end = state.timeline.time_at(start + frames);
-            state.timeline.samples += frames;
             let discont = std::mem::take(&mut state.discont);
             gst::log!(
                 CAT,
