@@ -13,7 +13,7 @@ use std::io;
 
 use symphonia::core::io::{MediaSourceStream, ReadBytes};
 
-use super::source::restart_read_ahead;
+use super::source::{read_restarting, restart_read_ahead};
 
 /// Bytes of a page header before its lacing values.
 const HEADER_LEN: usize = 27;
@@ -265,9 +265,10 @@ fn read_header(source: &mut MediaSourceStream<'_>) -> io::Result<Option<(PageHea
     }
 }
 
-/// Fills `buf`; false when the stream ends first.
+/// Fills `buf`, keeping the read-ahead ring to its first pages; false when the stream ends
+/// first.
 fn read_fully(source: &mut MediaSourceStream<'_>, buf: &mut [u8]) -> io::Result<bool> {
-    match source.read_buf_exact(buf) {
+    match read_restarting(source, buf) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(false),
         Err(e) => Err(e),

@@ -327,8 +327,9 @@ impl FormatReader for PcmStreamReader<'_> {
             // The end of the stream: a streaming or truncated file ends here.
             Err(_) => return Ok(None),
         };
-        let data = match self.source.read_boxed_slice_exact(len) {
-            Ok(data) => data,
+        let mut data = vec![0u8; len];
+        let data = match super::source::read_restarting(&mut self.source, &mut data) {
+            Ok(()) => data.into_boxed_slice(),
             // A partial frame at the very end cannot be decoded.
             Err(_) => return Ok(None),
         };

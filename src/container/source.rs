@@ -7,7 +7,9 @@
 //! stream, a third of all the memory the element uses. A seek resets the ring to its start. Our
 //! own readers keep no position inside the ring once it holds nothing unread, so they "seek" to
 //! where they already are at that moment ([`restart_read_ahead`]); the ring then only ever
-//! fills its first few pages. [`Unseekable`] accepts exactly that seek and no other, and says it
+//! fills its first few pages. In a live stream whose pieces do not line up with what a reader
+//! reads, the ring is seldom empty between reads: [`read_restarting`] empties it in the middle
+//! of a read instead (Ogg Opus in 20 ms pieces: 200 → 147 KiB resident per stream). [`Unseekable`] accepts exactly that seek and no other, and says it
 //! cannot seek, so that no reader tries a real one.
 
 use std::io::{self, Read, Seek, SeekFrom};
@@ -81,6 +83,22 @@ pub fn restart_read_ahead(source: &mut MediaSourceStream<'_>) {
     }
 }
 
+/// Fills `buf` from `source`: first with what its read-ahead ring holds, then, the ring being
+/// empty, with the ring started over ([`restart_read_ahead`]), so that the bytes still to come
+/// are written to its first pages again. A reader whose reads span input pieces (a live stream's
+/// pieces do not line up with pages or frames) seldom finds the ring empty between reads;
+/// written round and round, all 64 KiB of it would be resident within seconds.
+pub fn read_restarting(source: &mut MediaSourceStream<'_>, buf: &mut [u8]) -> io::Result<()> {
+    let buffered = source.unread_buffer_len().min(buf.len());
+    let (held, to_come) = buf.split_at_mut(buffered);
+    ReadBytes::read_buf_exact(source, held)?;
+    if !to_come.is_empty() {
+        restart_read_ahead(source);
+        ReadBytes::read_buf_exact(source, to_come)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +138,49 @@ mod tests {
             source.read_exact(&mut piece[..want]).unwrap();
             out.extend_from_slice(&piece[..want]);
             assert_eq!(source.pos(), out.len() as u64);
+        }
+        assert_eq!(out, bytes);
+    }
+
+    /// A reader that hands out at most `piece` bytes per call, as live input comes in.
+    struct Pieces {
+        bytes: io::Cursor<Vec<u8>>,
+        piece: usize,
+    }
+
+    impl Read for Pieces {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let len = buf.len().min(self.piece);
+            self.bytes.read(&mut buf[..len])
+        }
+    }
+
+    #[test]
+    fn reads_across_pieces_start_the_ring_over_and_lose_no_byte() {
+        let bytes: Vec<u8> = (0..100_000u32).map(|i| (i * 13 % 251) as u8).collect();
+        let mut source = MediaSourceStream::new(
+            Box::new(Unseekable::new(Pieces {
+                bytes: io::Cursor::new(bytes.clone()),
+                // Reads of 190 bytes over pieces of 160 never find the ring empty between them.
+                piece: 160,
+            })),
+            MediaSourceStreamOptions::default(),
+        );
+        let mut out = Vec::new();
+        let mut read = [0u8; 190];
+        while out.len() < bytes.len() {
+            let want = read.len().min(bytes.len() - out.len());
+            read_restarting(&mut source, &mut read[..want]).unwrap();
+            out.extend_from_slice(&read[..want]);
+            assert_eq!(source.pos(), out.len() as u64);
+            // What was read since the ring last started over: at most this read and the one
+            // before (when this one needed no new piece); without restarts, the whole stream.
+            assert!(
+                source.read_buffer_len() <= 2 * read.len(),
+                "the ring holds {} bytes read, at {}",
+                source.read_buffer_len(),
+                out.len()
+            );
         }
         assert_eq!(out, bytes);
     }
