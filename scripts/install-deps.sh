@@ -19,6 +19,8 @@ PACKAGES=(
   mkvtoolnix
   # WavPack's own encoder, for test fixtures.
   wavpack
+  # Monkey's Audio's Java port (jmac), the one APE encoder Debian has, for test fixtures.
+  libjmac-java
   libopus-dev
   # Speex (Ogg Speex), decoded with the system libspeex (src/codecs/speex.rs).
   libspeex-dev

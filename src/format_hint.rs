@@ -25,6 +25,8 @@ pub enum ContainerHint {
     Amr,
     /// WavPack (`.wv`).
     WavPack,
+    /// Monkey's Audio (`.ape`).
+    Ape,
     /// Headerless PCM, described by caps or a MIME type with parameters.
     RawPcm(RawPcmFormat),
     /// Opus packets that come one per buffer (`audio/x-opus` caps), framed by the element (see
@@ -72,6 +74,7 @@ impl ContainerHint {
             | "m4b" | "mov" | "3gp" | "3g2" => ContainerHint::IsoMp4,
             "audio/amr" | "audio/amr-wb" | "amr" | "awb" => ContainerHint::Amr,
             "audio/x-wavpack" | "audio/wavpack" | "wv" => ContainerHint::WavPack,
+            "audio/x-ape" | "audio/ape" | "ape" => ContainerHint::Ape,
             _ => return None,
         };
         Some(hint)
@@ -105,6 +108,8 @@ impl ContainerHint {
             // typefind's names for the storage format.
             "audio/x-amr-nb-sh" | "audio/x-amr-wb-sh" => Some(ContainerHint::Amr),
             "audio/x-wavpack" => Some(ContainerHint::WavPack),
+            // typefind's name for Monkey's Audio.
+            "application/x-ape" => Some(ContainerHint::Ape),
             // Byte-stream caps that say nothing about the container.
             _ => None,
         }

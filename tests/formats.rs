@@ -480,6 +480,28 @@ const WAVPACK_HYBRID: Case = Case {
     min_snr_48k_mono: 55.0,
     ..WAVPACK
 };
+/// Monkey's Audio (APE 3.99, made by its Java port), lossless: the source's samples, as
+/// ffmpeg's decoder gives them, at normal and extra high compression, and 8-bit mono.
+const APE: Case = Case {
+    fixture: "ape.ape",
+    container: "ape",
+    codec: "ape",
+    quality: Quality::BitExact,
+    length: Length::Reference,
+    original_frames: Some(F),
+    min_snr_48k_mono: 65.0,
+    reference: None,
+};
+const APE_EXTRA_HIGH: Case = Case {
+    fixture: "ape_extra_high.ape",
+    ..APE
+};
+/// 8-bit: quantisation noise up to Nyquist, as 8-bit WAV.
+const APE_8: Case = Case {
+    fixture: "ape8.ape",
+    min_snr_48k_mono: 45.0,
+    ..APE
+};
 /// 8-bit FLAC from sox; its MD5 is verified (a mismatch would be a WARNING). Its quantisation
 /// noise reaches Nyquist like 8-bit WAV's: the same 48 kHz threshold.
 const FLAC_8: Case = Case {
@@ -991,6 +1013,9 @@ format_tests! {
     keep_wavpack_float, default_wavpack_float => WAVPACK_FLOAT;
     keep_wavpack_5_1, default_wavpack_5_1 => WAVPACK_5_1;
     keep_wavpack_hybrid, default_wavpack_hybrid => WAVPACK_HYBRID;
+    keep_ape, default_ape => APE;
+    keep_ape_extra_high, default_ape_extra_high => APE_EXTRA_HIGH;
+    keep_ape8, default_ape8 => APE_8;
     keep_wavpack_mka, default_wavpack_mka => WAVPACK_MKA;
     keep_wavpack_5_1_mka, default_wavpack_5_1_mka => WAVPACK_5_1_MKA;
     keep_flac_ogg, default_flac_ogg => FLAC_OGG;
@@ -1397,6 +1422,69 @@ fn wavpack_blocks(bytes: &[u8]) -> Vec<usize> {
         at += 8 + u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
     }
     starts
+}
+
+/// Monkey's Audio in any pieces, damaged, cut short, tagged, and files back to back: every frame
+/// that can be decoded comes out, each loss is a WARNING.
+#[test]
+fn ape_survives_pieces_damage_and_tags() {
+    let bytes = std::fs::read(fixture("ape.ape")).unwrap();
+    let clean = decode_with_element(&bytes, &keep_props(), Chunking::Whole);
+    assert_eq!(clean.frames(), SOURCE_FRAMES);
+    for chunking in [Chunking::Fixed(7), Chunking::Random { seed: 5, max: 3000 }] {
+        let pieces = decode_with_element(&bytes, &keep_props(), chunking);
+        assert!(pieces.warnings.is_empty() && pieces.errors.is_empty());
+        assert!(pieces.samples == clean.samples, "{chunking:?}");
+    }
+    // Frames of 73728 samples (compression levels up to high): 132300 samples are two, the
+    // second one 58572 long. The seek table's second entry says where it starts.
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    let head = u32_at(8) + u32_at(12);
+    let second = u32_at(head + 4);
+    let first_samples = 2 * 73_728;
+
+    // Damage inside the second frame: it fails its checksum, a WARNING, the first frame intact.
+    let mut damaged = bytes.clone();
+    damaged[second + 500..second + 600].fill(0x55);
+    let decoded = decode_with_element(&damaged, &keep_props(), Chunking::Fixed(4096));
+    assert!(decoded.errors.is_empty(), "{:?}", decoded.errors);
+    assert!(!decoded.warnings.is_empty(), "the damage is reported");
+    assert!(decoded.samples[..] == clean.samples[..first_samples]);
+
+    // Cut inside the second frame: the first frame, then the end, with a WARNING that the
+    // stream ended short of its length.
+    let cut = decode_with_element(
+        &bytes[..second + 1000],
+        &keep_props(),
+        Chunking::Fixed(4096),
+    );
+    assert!(cut.errors.is_empty(), "{:?}", cut.errors);
+    assert!(cut.samples[..] == clean.samples[..first_samples]);
+
+    // An APEv2 tag and an ID3v1 tag at the end, as Monkey's Audio writes them: not audio.
+    let mut tagged = bytes.clone();
+    tagged.extend(b"APETAGEX");
+    tagged.extend([0u8; 24]);
+    tagged.extend(b"TAG");
+    tagged.extend([b' '; 125]);
+    let decoded = decode_with_element(&tagged, &keep_props(), Chunking::Fixed(4096));
+    assert!(decoded.warnings.is_empty() && decoded.errors.is_empty());
+    assert!(decoded.samples == clean.samples, "tags at the end");
+
+    // Two files back to back (16-bit, then 8-bit): each one whole.
+    let eight_bit = std::fs::read(fixture("ape8.ape")).unwrap();
+    let eight_bit_clean = decode_with_element(&eight_bit, &keep_props(), Chunking::Whole);
+    let mut sequence = bytes.clone();
+    sequence.extend(&eight_bit);
+    let decoded = decode_with_element(&sequence, &keep_props(), Chunking::Fixed(4096));
+    assert!(
+        decoded.warnings.is_empty() && decoded.errors.is_empty(),
+        "{:?} {:?}",
+        decoded.warnings,
+        decoded.errors
+    );
+    assert!(decoded.samples[..clean.samples.len()] == clean.samples[..]);
+    assert!(decoded.samples[clean.samples.len()..] == eight_bit_clean.samples[..]);
 }
 
 /// WavPack as a network delivers it: in any pieces, joined late, with damage inside a block and

@@ -1,9 +1,10 @@
 //! The codecs: symphonia's, nanomp3 for MPEG audio (`mpeg_audio`), libopus for Opus (`opus`, on
 //! `opus_streams`), libspeex for Speex (`speex`), opencore-amr for AMR and AMR-WB (`amr`),
-//! libwavpack for WavPack (`wavpack`) and, with the `fdk-aac` feature, FDK AAC for every AAC
+//! libwavpack for WavPack (`wavpack`), the `ape-decoder` crate for Monkey's Audio (`ape`) and, with the `fdk-aac` feature, FDK AAC for every AAC
 //! stream (`fdk_aac`).
 
 pub mod amr;
+pub mod ape;
 #[cfg(feature = "fdk-aac")]
 pub mod fdk_aac;
 pub mod mpeg_audio;
@@ -30,6 +31,7 @@ pub static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
     registry.register_audio_decoder::<speex::SpeexDecoder>();
     registry.register_audio_decoder::<amr::AmrDecoder>();
     registry.register_audio_decoder::<wavpack::WavPackDecoder>();
+    registry.register_audio_decoder::<ape::ApeDecoder>();
     registry.register_audio_decoder::<opus::OpusDecoder>();
     // Ahead of symphonia's MPEG audio decoder (see `mpeg_audio` for why).
     registry.register_audio_decoder_at_tier::<mpeg_audio::MpegAudioDecoder>(Tier::Preferred);

@@ -20,6 +20,7 @@
 pub mod aac_frames;
 pub mod aiff;
 pub mod amr;
+pub mod ape;
 pub mod caf;
 pub mod flac;
 pub mod flac_frames;
@@ -164,7 +165,7 @@ pub fn parse_pcm_header<R: ReadBytes + SeekBuffered>(
 }
 
 /// The name of a lossless format whose files carry the original WAV header inside their own
-/// (Monkey's Audio, OptimFROG, TAK), or of Musepack, when
+/// (OptimFROG, TAK; Monkey's Audio is read by `ape`), or of Musepack, when
 /// `source` starts with one. symphonia's probe skips unknown bytes looking for a marker, finds
 /// that header, and the WAV reader would then play the compressed audio after it as PCM: loud
 /// noise. Nothing here decodes these formats, so they are named and refused. The source is
@@ -172,7 +173,6 @@ pub fn parse_pcm_header<R: ReadBytes + SeekBuffered>(
 pub fn wav_inside_another_format(source: &mut MediaSourceStream<'_>) -> Option<&'static str> {
     let magic = source::look_ahead(source, |source| source.read_quad_bytes());
     match &magic.ok()? {
-        b"MAC " => Some("Monkey's Audio (APE)"),
         b"OFR " => Some("OptimFROG"),
         b"tBaK" => Some("TAK"),
         // No WAV header inside, but a false MPEG frame sync in its data made a few frames of

@@ -229,7 +229,7 @@ fn tag_len(ahead: &[u8]) -> Option<usize> {
 }
 
 /// Whether the bytes start like a tag (enough of them to tell, or fewer at the end).
-fn starts_with_tag(ahead: &[u8]) -> bool {
+pub(super) fn starts_with_tag(ahead: &[u8]) -> bool {
     [&b"TAG"[..], b"ID3", b"APETAGEX", b"LYRICSBEGIN"]
         .iter()
         .any(|marker| ahead.starts_with(marker))

@@ -45,6 +45,8 @@ static PROBE: LazyLock<Probe> = LazyLock::new(|| {
     // symphonia has no WavPack reader; ahead of its WAV reader, which would find the WAV header
     // inside the first block.
     probe.register_format_at_tier::<container::wavpack::WavPackReader>(Tier::Preferred);
+    // Likewise for Monkey's Audio, whose header also holds the original WAV header.
+    probe.register_format_at_tier::<container::ape::ApeReader>(Tier::Preferred);
     symphonia::default::register_enabled_formats(&mut probe);
     probe
 });
@@ -71,6 +73,15 @@ impl Worker<'_> {
             self.reader.set_retain(None);
             return OpusUnitsReader::for_transport_stream(source, channel_config)
                 .map(|reader| Box::new(reader) as Box<dyn FormatReader>);
+        }
+        let may_be_ape = matches!(self.settings.hint, None | Some(ContainerHint::Ape));
+        if may_be_ape && container::ape::at_header(&mut source) {
+            // Its header holds the original WAV header, which a hinted reader or the probe
+            // could take for the stream's.
+            self.reader.set_retain(None);
+            return container::ape::ApeReader::try_new(source)
+                .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
+                .map_err(|e| format!("the Monkey's Audio stream could not be read: {e}"));
         }
         if !matches!(self.settings.hint, Some(ContainerHint::RawPcm(_)))
             && let Some(name) = container::wav_inside_another_format(&mut source)
@@ -352,6 +363,7 @@ fn open_hinted(
         ContainerHint::IsoMp4 => Box::new(readers::IsoMp4Reader::try_new(source, opts)?),
         ContainerHint::Amr => Box::new(container::amr::AmrReader::try_new(source)?),
         ContainerHint::WavPack => Box::new(container::wavpack::WavPackReader::try_new(source)?),
+        ContainerHint::Ape => Box::new(container::ape::ApeReader::try_new(source)?),
         ContainerHint::RawPcm(_) => unreachable!("raw PCM is opened without a reader to try"),
         ContainerHint::OpusPackets(_) => unreachable!("Opus packets are opened without a probe"),
     })

@@ -90,6 +90,9 @@ enum Recipe {
     Sox(&'static str, &'static [&'static str]),
     /// Another fixture compressed by WavPack's own encoder (`wavpack <args> <base> -o <out>`).
     WavPack(&'static str, &'static [&'static str]),
+    /// Another fixture compressed by Monkey's Audio's Java port (`jmac c<level> <base> <out>`,
+    /// level 1 to 5: fast to insane); it writes version 3.99 files.
+    Jmac(&'static str, u8),
     /// Another fixture with its bytes edited the way a real writer gets them wrong or
     /// different; the name says what the edit does and keys the cache.
     Patched(&'static str, &'static str, fn(&mut Vec<u8>)),
@@ -548,6 +551,9 @@ fn recipe(name: &str) -> Recipe {
             &["-sample_fmt", "s16p", "-c:a", "wavpack", "-f", "matroska"],
         ),
         "wavpack_hybrid.wv" => WavPack("s16.wav", &["-b192"]),
+        "ape.ape" => Jmac("s16.wav", 2),
+        "ape_extra_high.ape" => Jmac("s16.wav", 4),
+        "ape8.ape" => Jmac("u8.wav", 1),
         "aac_video_first.mp4" => EncodeWithVideo(&[
             "-map",
             "1:v",
@@ -1289,6 +1295,7 @@ pub fn fixture(name: &str) -> PathBuf {
         Recipe::WavPack(base, args) => {
             format!("wavpack {}|{}", args.join(" "), fixture(base).display())
         }
+        Recipe::Jmac(base, level) => format!("jmac {level}|{}", fixture(base).display()),
         Recipe::Patched(base, what, _) => format!("patch {what}|{}", fixture(base).display()),
         Recipe::FdkAacMp4 { aot, bitrate } => {
             format!("fdk mp4 {aot} {bitrate}|{}", fixture("s16.wav").display())
@@ -1378,6 +1385,19 @@ pub fn fixture(name: &str) -> PathBuf {
             assert!(
                 output.status.success(),
                 "wavpack failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Recipe::Jmac(base, level) => {
+            let output = Command::new("jmac")
+                .arg(format!("c{level}"))
+                .arg(fixture(base))
+                .arg(&tmp)
+                .output()
+                .expect("jmac (libjmac-java) must be installed to make test fixtures");
+            assert!(
+                output.status.success() && tmp.exists(),
+                "jmac failed: {}",
                 String::from_utf8_lossy(&output.stderr)
             );
         }

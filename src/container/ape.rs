@@ -1,0 +1,354 @@
+//! Monkey's Audio files (`.ape`, version 3.98 and later): a descriptor, a header, a seek table
+//! giving each frame's byte offset, the original WAV header, then the frames. Each frame goes
+//! out as one packet as soon as its bytes are in; `codecs::ape` decodes it.
+//!
+//! The header is parsed by the `ape-decoder` crate (the decoder's own parser), over the header
+//! bytes alone: its file reader wants to seek, which a stream cannot. Cutting the frames is
+//! written here: frame `i` starts at the seek table's offset, read from the 32-bit word it
+//! starts in, and the decoder reads up to 4 bytes past its end (the start of the next frame),
+//! so the reader keeps those few bytes for the next packet. Files before version 3.98 keep no
+//! length of their frame data, so the last frame's end is only known at the end of the file:
+//! they are refused by name. What follows the last frame (the terminating data, an APEv2 or
+//! ID3v1 tag) is read past; another file after it is read as the next stream.
+
+use std::io::{self, Read, Seek, SeekFrom};
+
+use ape_decoder::ApeFileInfo;
+use symphonia::core::codecs::CodecParameters;
+use symphonia::core::codecs::audio::AudioCodecParameters;
+use symphonia::core::common::FourCc;
+use symphonia::core::errors::{Error as SymphoniaError, Result, SeekErrorKind, seek_error};
+use symphonia::core::formats::probe::{
+    ProbeDataMatchSpec, ProbeFormatData, ProbeableFormat, Score, Scoreable,
+};
+use symphonia::core::formats::{
+    FormatId, FormatInfo, FormatOptions, FormatReader, MediaInfo, SeekMode, SeekTo, SeekedTo, Track,
+};
+use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream};
+use symphonia::core::meta::{Metadata, MetadataLog};
+use symphonia::core::packet::{Packet, PacketBuilder};
+use symphonia::core::units::{Duration, TimeBase, Timestamp};
+
+use crate::codecs::ape::{CODEC_ID_MONKEYS_AUDIO, StreamParams};
+
+static APE_INFO: FormatInfo = FormatInfo {
+    format: FormatId::new(FourCc::new(*b"MAC ")),
+    short_name: "ape",
+    long_name: "Monkey's Audio",
+};
+
+/// The first version whose descriptor states the length of the frame data.
+const FIRST_DESCRIPTOR_VERSION: u16 = 3980;
+/// Bytes of the descriptor's fixed fields this reader looks at.
+const DESCRIPTOR_FIELDS: usize = 36;
+/// The longest header (descriptor, header, seek table and the original WAV header) read: a seek
+/// table of 4 bytes per frame of 73728 samples covers days of audio in 1 MiB.
+const MAX_HEAD: u64 = 4 << 20;
+/// Bytes that tell a tag after the audio (`LYRICSBEGIN`, the longest marker).
+const TAG_MARKER_LEN: usize = 11;
+/// The longest frame kept in memory (the decoder refuses more).
+const MAX_FRAME: u64 = 64 << 20;
+
+/// Whether the source is at a Monkey's Audio header; the source is left where it was.
+pub fn at_header(source: &mut MediaSourceStream<'_>) -> bool {
+    super::source::look_ahead(source, |source| {
+        source
+            .read_quad_bytes()
+            .is_ok_and(|magic| &magic == b"MAC ")
+    })
+}
+
+/// The header bytes, seen as the whole file by the crate's parser: seeking to the end gives
+/// the file's length as the descriptor states it, and nothing past the header is read.
+struct HeadOnly {
+    bytes: io::Cursor<Vec<u8>>,
+    file_len: u64,
+}
+
+impl Read for HeadOnly {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.bytes.read(buf)
+    }
+}
+
+impl Seek for HeadOnly {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        match to {
+            SeekFrom::End(delta) => {
+                let pos = self.file_len.saturating_add_signed(delta);
+                self.bytes.set_position(pos);
+                Ok(pos)
+            }
+            other => self.bytes.seek(other),
+        }
+    }
+}
+
+/// Reads the header, seek table and original WAV header at the start of `source`.
+fn read_head(source: &mut MediaSourceStream<'_>) -> Result<ApeFileInfo> {
+    let mut fixed = [0u8; DESCRIPTOR_FIELDS];
+    ReadBytes::read_buf_exact(source, &mut fixed)?;
+    let u32_at = |at: usize| u32::from_le_bytes(fixed[at..at + 4].try_into().unwrap());
+    let version = u16::from_le_bytes([fixed[4], fixed[5]]);
+    if &fixed[..4] != b"MAC " {
+        return Err(SymphoniaError::DecodeError("ape: no Monkey's Audio header"));
+    }
+    if version < FIRST_DESCRIPTOR_VERSION {
+        return Err(SymphoniaError::Unsupported(
+            "ape: Monkey's Audio files before version 3.98 cannot be decoded from a stream (their \
+             header does not say where the audio ends)",
+        ));
+    }
+    let head_len = [8, 12, 16, 20]
+        .iter()
+        .map(|&at| u64::from(u32_at(at)))
+        .sum::<u64>();
+    let frame_data = u64::from(u32_at(24)) | (u64::from(u32_at(28)) << 32);
+    let terminating = u64::from(u32_at(32));
+    if !(DESCRIPTOR_FIELDS as u64..=MAX_HEAD).contains(&head_len) {
+        return Err(SymphoniaError::DecodeError(
+            "ape: implausible header length",
+        ));
+    }
+    let mut bytes = fixed.to_vec();
+    bytes.resize(head_len as usize, 0);
+    ReadBytes::read_buf_exact(source, &mut bytes[DESCRIPTOR_FIELDS..])?;
+    let mut head = HeadOnly {
+        bytes: io::Cursor::new(bytes),
+        file_len: head_len + frame_data + terminating,
+    };
+    ape_decoder::format::parse(&mut head).map_err(|e| SymphoniaError::DecodeError(reason(&e)))
+}
+
+/// What an error of the `ape-decoder` crate says, as the static text symphonia's errors carry.
+pub fn reason(error: &ape_decoder::ApeError) -> &'static str {
+    use ape_decoder::ApeError;
+    match error {
+        ApeError::InvalidFormat(why) | ApeError::DecodingError(why) => why,
+        ApeError::InvalidChecksum => "ape: damaged frame (its checksum does not match)",
+        ApeError::UnsupportedVersion(_) => "ape: unsupported Monkey's Audio version",
+        _ => "ape: the header could not be read",
+    }
+}
+
+/// Reads the frames of a Monkey's Audio file, a packet each.
+pub struct ApeReader<'s> {
+    source: MediaSourceStream<'s>,
+    tracks: Vec<Track>,
+    media_info: MediaInfo,
+    metadata: MetadataLog,
+    info: ApeFileInfo,
+    /// The next frame to hand out.
+    next_frame: u32,
+    /// Bytes read from the stream and still needed, from file offset `kept_from` on (files
+    /// may follow each other in one stream: offsets count from this file's first byte).
+    kept: Vec<u8>,
+    kept_from: u64,
+}
+
+impl<'s> ApeReader<'s> {
+    pub fn try_new(mut source: MediaSourceStream<'s>) -> Result<Self> {
+        let file_start = source.pos();
+        let info = read_head(&mut source)?;
+        let header = &info.header;
+        let params = StreamParams {
+            version: info.descriptor.version,
+            compression: header.compression_level,
+            bits_per_sample: header.bits_per_sample,
+            channels: header.channels,
+        };
+        if header.total_frames > 0 && info.seek_table.len() < header.total_frames as usize {
+            return Err(SymphoniaError::DecodeError(
+                "ape: the seek table has fewer entries than the file has frames",
+            ));
+        }
+        let mut codec = AudioCodecParameters::new();
+        codec
+            .for_codec(CODEC_ID_MONKEYS_AUDIO)
+            .with_sample_rate(header.sample_rate)
+            .with_channels(super::pcm_stream::wave_channels(header.channels, 0))
+            .with_bits_per_sample(u32::from(header.bits_per_sample))
+            .with_max_frames_per_packet(u64::from(header.blocks_per_frame))
+            .with_extra_data(params.to_bytes().into());
+        let mut track = Track::new(0);
+        track
+            .with_codec_params(CodecParameters::Audio(codec))
+            .with_num_frames(info.total_blocks.max(0) as u64);
+        if let Some(time_base) = TimeBase::try_from_recip(header.sample_rate) {
+            track.with_time_base(time_base);
+        }
+        let kept_from = source.pos() - file_start;
+        Ok(ApeReader {
+            source,
+            media_info: MediaInfo::from_track(&track),
+            tracks: vec![track],
+            metadata: MetadataLog::default(),
+            info,
+            next_frame: 0,
+            kept: Vec::new(),
+            kept_from,
+        })
+    }
+
+    /// Where frame `index` starts: its seek table offset, less the bytes between it and the
+    /// start of the 32-bit word it is in (counted from the first frame).
+    fn frame_start(&self, index: u32) -> (u64, u8) {
+        let remainder = (self.info.seek_byte(index) - self.info.seek_byte(0)) % 4;
+        (self.info.seek_byte(index) - remainder, remainder as u8)
+    }
+
+    /// Reads until the kept bytes reach file offset `end`, or the stream ends.
+    fn fill_to(&mut self, end: u64) -> Result<()> {
+        let have = self.kept_from + self.kept.len() as u64;
+        if end <= have {
+            return Ok(());
+        }
+        let start = self.kept.len();
+        self.kept.resize(start + (end - have) as usize, 0);
+        let mut filled = start;
+        while filled < self.kept.len() {
+            match self.source.read(&mut self.kept[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.kept.truncate(filled);
+        Ok(())
+    }
+
+    /// Reads past what follows the last frame: the terminating data, and tags to the end of
+    /// the stream. Anything else is the next stream's, for the probe.
+    fn read_past_the_rest(&mut self) {
+        let _ = self
+            .source
+            .ignore_bytes(u64::from(self.info.descriptor.terminating_data_bytes));
+        let tag_follows = super::source::look_ahead(&mut self.source, |source| {
+            let mut ahead = Vec::with_capacity(TAG_MARKER_LEN);
+            while ahead.len() < TAG_MARKER_LEN {
+                match source.read_byte() {
+                    Ok(byte) => ahead.push(byte),
+                    Err(_) => break,
+                }
+            }
+            super::mpeg_audio::starts_with_tag(&ahead)
+        });
+        if tag_follows {
+            let mut sink = [0u8; 4096];
+            while matches!(self.source.read(&mut sink), Ok(n) if n > 0) {}
+        }
+    }
+}
+
+impl FormatReader for ApeReader<'_> {
+    fn format_info(&self) -> &FormatInfo {
+        &APE_INFO
+    }
+
+    fn media_info(&self) -> &MediaInfo {
+        &self.media_info
+    }
+
+    fn metadata(&mut self) -> Metadata<'_> {
+        self.metadata.metadata()
+    }
+
+    fn seek(&mut self, _mode: SeekMode, _to: SeekTo) -> Result<SeekedTo> {
+        seek_error(SeekErrorKind::Unseekable)
+    }
+
+    fn tracks(&self) -> &[Track] {
+        &self.tracks
+    }
+
+    fn next_packet(&mut self) -> Result<Option<Packet>> {
+        let index = self.next_frame;
+        if index >= self.info.header.total_frames {
+            self.read_past_the_rest();
+            return Ok(None);
+        }
+        let (start, remainder) = self.frame_start(index);
+        let len = self.info.frame_byte_count(index);
+        if start < self.kept_from || len > MAX_FRAME {
+            // Nothing after this can be found: the stream ends with this error.
+            self.next_frame = self.info.header.total_frames;
+            return Err(SymphoniaError::DecodeError(
+                "ape: the seek table is damaged (a frame starts before the one before it)",
+            ));
+        }
+        let data_end = self.info.seek_byte(0) + self.info.ape_frame_data_bytes;
+        // The decoder reads a word past the frame's end.
+        let end = (self.info.seek_byte(index) + len + 4).min(data_end);
+        self.fill_to(end)?;
+        let have = self.kept_from + self.kept.len() as u64;
+        if have < end.min(self.info.seek_byte(index) + len) {
+            // Cut short: the stream ended inside this frame.
+            return Ok(None);
+        }
+        let from = (start - self.kept_from) as usize;
+        let to = (end - self.kept_from) as usize;
+        let mut data = Vec::with_capacity(1 + to - from);
+        data.push(remainder);
+        data.extend_from_slice(&self.kept[from..to]);
+        self.next_frame += 1;
+        // Keep what the next frame starts with.
+        let next_start = if self.next_frame < self.info.header.total_frames {
+            self.frame_start(self.next_frame).0
+        } else {
+            have
+        };
+        let drop = (next_start.saturating_sub(self.kept_from) as usize).min(self.kept.len());
+        self.kept.drain(..drop);
+        self.kept_from += drop as u64;
+        let blocks = self.info.frame_block_count(index);
+        let pts = u64::from(index) * u64::from(self.info.header.blocks_per_frame);
+        Ok(Some(
+            PacketBuilder::new()
+                .track_id(0)
+                .pts(Timestamp::try_from(pts).unwrap_or(Timestamp::MAX))
+                .dur(Duration::from(u64::from(blocks)))
+                .data(data)
+                .build(),
+        ))
+    }
+
+    fn into_inner<'a>(self: Box<Self>) -> MediaSourceStream<'a>
+    where
+        Self: 'a,
+    {
+        self.source
+    }
+}
+
+impl Scoreable for ApeReader<'_> {
+    fn score(mut source: ScopedStream<&mut MediaSourceStream<'_>>) -> Result<Score> {
+        let magic = source.read_quad_bytes()?;
+        Ok(if &magic == b"MAC " {
+            Score::Supported(255)
+        } else {
+            Score::Unsupported
+        })
+    }
+}
+
+impl ProbeableFormat<'_> for ApeReader<'_> {
+    fn try_probe_new(
+        source: MediaSourceStream<'_>,
+        _opts: FormatOptions,
+    ) -> Result<Box<dyn FormatReader + '_>> {
+        Ok(Box::new(ApeReader::try_new(source)?))
+    }
+
+    fn probe_data() -> &'static [ProbeFormatData] {
+        static DATA: [ProbeFormatData; 1] = [ProbeFormatData {
+            spec: ProbeDataMatchSpec {
+                extensions: &["ape"],
+                mime_types: &["audio/x-ape", "audio/ape"],
+                markers: &[b"MAC "],
+            },
+            info: APE_INFO,
+        }];
+        &DATA
+    }
+}
