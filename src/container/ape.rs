@@ -46,6 +46,8 @@ const DESCRIPTOR_FIELDS: usize = 36;
 const MAX_HEAD: u64 = 4 << 20;
 /// Bytes that tell a tag after the audio (`LYRICSBEGIN`, the longest marker).
 const TAG_MARKER_LEN: usize = 11;
+/// The most samples a frame holds: 73728 × 16, at the insane compression level.
+const MAX_FRAME_BLOCKS: u32 = 73_728 * 16;
 /// The longest frame kept in memory (the decoder refuses more).
 const MAX_FRAME: u64 = 64 << 20;
 
@@ -162,6 +164,20 @@ impl<'s> ApeReader<'s> {
                 "ape: the seek table has fewer entries than the file has frames",
             ));
         }
+        if header.blocks_per_frame > MAX_FRAME_BLOCKS
+            || header.final_frame_blocks > header.blocks_per_frame
+        {
+            return Err(SymphoniaError::DecodeError(
+                "ape: the header declares frames longer than any encoder writes",
+            ));
+        }
+        let kept_from = source.pos() - file_start;
+        if header.total_frames > 0 && info.seek_byte(0) != kept_from {
+            // The frames start right after the header.
+            return Err(SymphoniaError::DecodeError(
+                "ape: the seek table is damaged (the first frame is not after the header)",
+            ));
+        }
         let mut codec = AudioCodecParameters::new();
         codec
             .for_codec(CODEC_ID_MONKEYS_AUDIO)
@@ -177,7 +193,6 @@ impl<'s> ApeReader<'s> {
         if let Some(time_base) = TimeBase::try_from_recip(header.sample_rate) {
             track.with_time_base(time_base);
         }
-        let kept_from = source.pos() - file_start;
         Ok(ApeReader {
             source,
             media_info: MediaInfo::from_track(&track),
@@ -197,25 +212,23 @@ impl<'s> ApeReader<'s> {
         (self.info.seek_byte(index) - remainder, remainder as u8)
     }
 
-    /// Reads until the kept bytes reach file offset `end`, or the stream ends.
+    /// Reads until the kept bytes reach file offset `end`, or the stream ends. What is kept
+    /// grows with the bytes that arrive, not with what the header promises.
     fn fill_to(&mut self, end: u64) -> Result<()> {
-        let have = self.kept_from + self.kept.len() as u64;
-        if end <= have {
-            return Ok(());
-        }
-        let start = self.kept.len();
-        self.kept.resize(start + (end - have) as usize, 0);
-        let mut filled = start;
-        while filled < self.kept.len() {
-            match self.source.read(&mut self.kept[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
+        let mut chunk = [0u8; 4096];
+        loop {
+            let have = self.kept_from + self.kept.len() as u64;
+            if have >= end {
+                return Ok(());
+            }
+            let want = (end - have).min(chunk.len() as u64) as usize;
+            match self.source.read(&mut chunk[..want]) {
+                Ok(0) => return Ok(()),
+                Ok(n) => self.kept.extend_from_slice(&chunk[..n]),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e.into()),
             }
         }
-        self.kept.truncate(filled);
-        Ok(())
     }
 
     /// Reads past what follows the last frame: the terminating data, and tags to the end of

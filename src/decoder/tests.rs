@@ -410,6 +410,24 @@ fn an_mp4_fragment_declaring_billions_of_samples_is_not_read() {
     );
 }
 
+/// Found by fuzzing: a 1.5 KiB Monkey's Audio file whose seek table puts the first frame 3 GB
+/// into the stream. The reader kept every byte up to a frame's end in memory, sized by the
+/// header before any arrived: 2.9 GB resident. The first frame must start right after the
+/// header, so the stream is refused at once and says why.
+#[test]
+fn an_ape_seek_table_pointing_gigabytes_ahead_is_refused() {
+    let input = include_bytes!("../../tests/data/fuzz-ape-seek-table-past-gigabytes.ape");
+    let internal = internal_error_as_fuzzed(input);
+    assert!(internal.is_none(), "{internal:?}");
+    let (_, _, _, errors) = decode_all(keep(), &[input]);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("the first frame is not after the header")),
+        "{errors:?}"
+    );
+}
+
 #[test]
 fn dropping_mid_stream_winds_the_decoder_down() {
     let wav = wav_bytes(8_000, 1, &ramp(4_000));
