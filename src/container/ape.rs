@@ -208,6 +208,8 @@ impl<'s> ApeReader<'s> {
     /// Where frame `index` starts: its seek table offset, less the bytes between it and the
     /// start of the 32-bit word it is in (counted from the first frame).
     fn frame_start(&self, index: u32) -> (u64, u8) {
+        // The crate's seek table only grows: an entry below the one before is read as past
+        // 4 GiB (the 32-bit table wraps in files that large).
         let remainder = (self.info.seek_byte(index) - self.info.seek_byte(0)) % 4;
         (self.info.seek_byte(index) - remainder, remainder as u8)
     }
@@ -287,7 +289,7 @@ impl FormatReader for ApeReader<'_> {
             // Nothing after this can be found: the stream ends with this error.
             self.next_frame = self.info.header.total_frames;
             return Err(SymphoniaError::DecodeError(
-                "ape: the seek table is damaged (a frame starts before the one before it)",
+                "ape: the seek table is damaged (a frame out of place or longer than any encoder writes)",
             ));
         }
         let data_end = self.info.seek_byte(0) + self.info.ape_frame_data_bytes;
@@ -363,5 +365,61 @@ impl ProbeableFormat<'_> for ApeReader<'_> {
             info: APE_INFO,
         }];
         &DATA
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::container::source::Unseekable;
+    use symphonia::core::io::MediaSourceStreamOptions;
+
+    /// 10 s of an 8 kHz 8-bit sine, made here by `jmac c1` (Monkey's Audio's Java port): two
+    /// frames, 73728 and 6272 samples; the seek table (at byte 76) says 162 and 20136.
+    const TWO_FRAMES: &[u8] = include_bytes!("../../tests/data/ape-two-frames.ape");
+    const SEEK_TABLE: usize = 76;
+
+    fn reader(bytes: Vec<u8>) -> Result<ApeReader<'static>> {
+        ApeReader::try_new(MediaSourceStream::new(
+            Box::new(Unseekable::new(io::Cursor::new(bytes))),
+            MediaSourceStreamOptions::default(),
+        ))
+    }
+
+    #[test]
+    fn frames_come_out_with_their_alignment_and_the_word_after_them() {
+        let mut reader = reader(TWO_FRAMES.to_vec()).unwrap();
+        let first = reader.next_packet().unwrap().unwrap();
+        assert_eq!((first.pts.get(), first.dur.get()), (0, 73_728));
+        // The first frame sets the word grid; the decoder reads 4 bytes of the next frame.
+        assert_eq!(first.data[0], 0);
+        assert_eq!(&first.data[1..], &TWO_FRAMES[162..20_136 + 4]);
+        let second = reader.next_packet().unwrap().unwrap();
+        assert_eq!((second.pts.get(), second.dur.get()), (73_728, 6272));
+        // 20136 is 2 bytes into a word of that grid: the frame is read from the word's start,
+        // to the end of the file (no terminating data here).
+        assert_eq!(second.data[0], 2);
+        assert_eq!(&second.data[1..], &TWO_FRAMES[20_134..]);
+        assert!(reader.next_packet().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_seek_table_out_of_order_or_not_after_the_header_is_refused() {
+        let mut swapped = TWO_FRAMES.to_vec();
+        swapped[SEEK_TABLE..SEEK_TABLE + 4].copy_from_slice(&30_000u32.to_le_bytes());
+        assert!(reader(swapped).is_err());
+        let mut late = TWO_FRAMES.to_vec();
+        late[SEEK_TABLE..SEEK_TABLE + 4].copy_from_slice(&200u32.to_le_bytes());
+        assert!(reader(late).is_err());
+        // An entry below the one before is read as past 4 GiB (the 32-bit table wraps in files
+        // that large): a frame of 4 GiB, refused before anything is read for it.
+        let mut disordered = TWO_FRAMES.to_vec();
+        disordered[SEEK_TABLE + 4..SEEK_TABLE + 8].copy_from_slice(&100u32.to_le_bytes());
+        let mut reader = reader(disordered).unwrap();
+        assert!(reader.next_packet().is_err());
+        assert!(
+            reader.next_packet().unwrap().is_none(),
+            "and the stream ends there"
+        );
     }
 }
