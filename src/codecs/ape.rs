@@ -1,8 +1,8 @@
 //! Monkey's Audio (APE) with the pure-Rust `ape-decoder` crate's frame decoder (a port of the
 //! Monkey's Audio SDK's). A packet is one frame as `container::ape` cuts it: a byte saying where
 //! in its first 32-bit word the frame starts, then the frame's bytes; its duration is the
-//! frame's samples. Frames depend on the ones before (the predictors carry over), so a damaged
-//! one resets the decoder.
+//! frame's samples. Every frame starts its predictors and entropy coder afresh, so a damaged
+//! frame costs that frame only.
 
 use ape_decoder::FrameDecoder;
 use symphonia::core::audio::{
@@ -89,19 +89,10 @@ impl ApeDecoder {
             .split_first()
             .ok_or(SymphoniaError::DecodeError("ape: empty packet"))?;
         let blocks = packet.dur.get() as usize;
-        let pcm = match self
+        let pcm = self
             .frames
             .decode_frame(frame, u32::from(remainder), blocks)
-        {
-            Ok(pcm) => pcm,
-            Err(e) => {
-                // The predictors are left mid-frame: start them over for the next frame.
-                self.frames = new_frame_decoder(&self.stream)?;
-                return Err(SymphoniaError::DecodeError(crate::container::ape::reason(
-                    &e,
-                )));
-            }
-        };
+            .map_err(|e| SymphoniaError::DecodeError(reason(&e)))?;
         // Little-endian interleaved samples, 8-bit unsigned as in WAV; left-justified to full
         // scale, as symphonia's other i32 sources are.
         let width = usize::from(self.stream.bits_per_sample / 8).max(1);
@@ -134,7 +125,18 @@ fn new_frame_decoder(stream: &StreamParams) -> Result<FrameDecoder> {
         stream.bits_per_sample,
         stream.compression,
     )
-    .map_err(|e| SymphoniaError::DecodeError(crate::container::ape::reason(&e)))
+    .map_err(|e| SymphoniaError::DecodeError(reason(&e)))
+}
+
+/// What an error of the `ape-decoder` crate says, as the static text symphonia's errors carry.
+pub fn reason(error: &ape_decoder::ApeError) -> &'static str {
+    use ape_decoder::ApeError;
+    match error {
+        ApeError::InvalidFormat(why) | ApeError::DecodingError(why) => why,
+        ApeError::InvalidChecksum => "ape: damaged frame (its checksum does not match)",
+        ApeError::UnsupportedVersion(_) => "ape: unsupported Monkey's Audio version",
+        _ => "ape: the header could not be read",
+    }
 }
 
 impl AudioDecoder for ApeDecoder {

@@ -1,7 +1,7 @@
 //! The codecs: symphonia's, nanomp3 for MPEG audio (`mpeg_audio`), libopus for Opus (`opus`, on
 //! `opus_streams`), libspeex for Speex (`speex`), opencore-amr for AMR and AMR-WB (`amr`),
-//! libwavpack for WavPack (`wavpack`), the `ape-decoder` crate for Monkey's Audio (`ape`) and, with the `fdk-aac` feature, FDK AAC for every AAC
-//! stream (`fdk_aac`).
+//! libwavpack for WavPack (`wavpack`), the `ape-decoder` crate for Monkey's Audio (`ape`) and,
+//! with the `fdk-aac` feature, FDK AAC for every AAC stream (`fdk_aac`).
 
 pub mod amr;
 pub mod ape;

@@ -29,14 +29,16 @@ use symphonia::core::meta::{Metadata, MetadataLog};
 use symphonia::core::packet::{Packet, PacketBuilder};
 use symphonia::core::units::{Duration, TimeBase, Timestamp};
 
-use crate::codecs::ape::{CODEC_ID_MONKEYS_AUDIO, StreamParams};
+use crate::codecs::ape::{CODEC_ID_MONKEYS_AUDIO, StreamParams, reason};
 
 static APE_INFO: FormatInfo = FormatInfo {
-    format: FormatId::new(FourCc::new(*b"MAC ")),
+    format: FormatId::new(FourCc::new(MAGIC)),
     short_name: "ape",
     long_name: "Monkey's Audio",
 };
 
+/// What a Monkey's Audio file starts with.
+const MAGIC: [u8; 4] = *b"MAC ";
 /// The first version whose descriptor states the length of the frame data.
 const FIRST_DESCRIPTOR_VERSION: u16 = 3980;
 /// Bytes of the descriptor's fixed fields this reader looks at.
@@ -54,9 +56,7 @@ const MAX_FRAME: u64 = 64 << 20;
 /// Whether the source is at a Monkey's Audio header; the source is left where it was.
 pub fn at_header(source: &mut MediaSourceStream<'_>) -> bool {
     super::source::look_ahead(source, |source| {
-        source
-            .read_quad_bytes()
-            .is_ok_and(|magic| &magic == b"MAC ")
+        source.read_quad_bytes().is_ok_and(|magic| magic == MAGIC)
     })
 }
 
@@ -92,7 +92,7 @@ fn read_head(source: &mut MediaSourceStream<'_>) -> Result<ApeFileInfo> {
     ReadBytes::read_buf_exact(source, &mut fixed)?;
     let u32_at = |at: usize| u32::from_le_bytes(fixed[at..at + 4].try_into().unwrap());
     let version = u16::from_le_bytes([fixed[4], fixed[5]]);
-    if &fixed[..4] != b"MAC " {
+    if fixed[..4] != MAGIC {
         return Err(SymphoniaError::DecodeError("ape: no Monkey's Audio header"));
     }
     if version < FIRST_DESCRIPTOR_VERSION {
@@ -120,17 +120,6 @@ fn read_head(source: &mut MediaSourceStream<'_>) -> Result<ApeFileInfo> {
         file_len: head_len + frame_data + terminating,
     };
     ape_decoder::format::parse(&mut head).map_err(|e| SymphoniaError::DecodeError(reason(&e)))
-}
-
-/// What an error of the `ape-decoder` crate says, as the static text symphonia's errors carry.
-pub fn reason(error: &ape_decoder::ApeError) -> &'static str {
-    use ape_decoder::ApeError;
-    match error {
-        ApeError::InvalidFormat(why) | ApeError::DecodingError(why) => why,
-        ApeError::InvalidChecksum => "ape: damaged frame (its checksum does not match)",
-        ApeError::UnsupportedVersion(_) => "ape: unsupported Monkey's Audio version",
-        _ => "ape: the header could not be read",
-    }
 }
 
 /// Reads the frames of a Monkey's Audio file, a packet each.
@@ -339,7 +328,7 @@ impl FormatReader for ApeReader<'_> {
 impl Scoreable for ApeReader<'_> {
     fn score(mut source: ScopedStream<&mut MediaSourceStream<'_>>) -> Result<Score> {
         let magic = source.read_quad_bytes()?;
-        Ok(if &magic == b"MAC " {
+        Ok(if magic == MAGIC {
             Score::Supported(255)
         } else {
             Score::Unsupported
@@ -360,7 +349,7 @@ impl ProbeableFormat<'_> for ApeReader<'_> {
             spec: ProbeDataMatchSpec {
                 extensions: &["ape"],
                 mime_types: &["audio/x-ape", "audio/ape"],
-                markers: &[b"MAC "],
+                markers: &[&MAGIC],
             },
             info: APE_INFO,
         }];

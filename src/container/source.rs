@@ -9,8 +9,9 @@
 //! where they already are at that moment ([`restart_read_ahead`]); the ring then only ever
 //! fills its first few pages. In a live stream whose pieces do not line up with what a reader
 //! reads, the ring is seldom empty between reads: [`read_restarting`] empties it in the middle
-//! of a read instead (Ogg Opus in 20 ms pieces: 200 → 147 KiB resident per stream). [`Unseekable`] accepts exactly that seek and no other, and says it
-//! cannot seek, so that no reader tries a real one.
+//! of a read instead (Ogg Opus in 20 ms pieces: 200 → 147 KiB resident per stream).
+//! [`Unseekable`] accepts exactly that seek and no other, and says it cannot seek, so that no
+//! reader tries a real one.
 
 use std::io::{self, Read, Seek, SeekFrom};
 
