@@ -21,6 +21,8 @@ PACKAGES=(
   wavpack
   # Monkey's Audio's Java port (jmac), the one APE encoder Debian has, for test fixtures.
   libjmac-java
+  # Musepack's encoder (mpcenc), for test fixtures.
+  musepack-tools
   libopus-dev
   # Speex (Ogg Speex), decoded with the system libspeex (src/codecs/speex.rs).
   libspeex-dev
@@ -29,6 +31,8 @@ PACKAGES=(
   libopencore-amrwb-dev
   # WavPack (.wv), decoded with the system libwavpack (src/codecs/wavpack.rs).
   libwavpack-dev
+  # Musepack (.mpc), decoded with the system libmpcdec's frame decoder (src/codecs/musepack.rs).
+  libmpcdec-dev
   pkg-config
   gcc
   # FDK AAC (the default fdk-aac feature) is C++, built by the fdk-aac-sys crate.

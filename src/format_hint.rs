@@ -27,6 +27,8 @@ pub enum ContainerHint {
     WavPack,
     /// Monkey's Audio (`.ape`).
     Ape,
+    /// Musepack (`.mpc`).
+    Musepack,
     /// Headerless PCM, described by caps or a MIME type with parameters.
     RawPcm(RawPcmFormat),
     /// Opus packets that come one per buffer (`audio/x-opus` caps), framed by the element (see
@@ -75,6 +77,9 @@ impl ContainerHint {
             "audio/amr" | "audio/amr-wb" | "amr" | "awb" => ContainerHint::Amr,
             "audio/x-wavpack" | "audio/wavpack" | "wv" => ContainerHint::WavPack,
             "audio/x-ape" | "audio/ape" | "ape" => ContainerHint::Ape,
+            "audio/x-musepack" | "audio/musepack" | "mpc" | "mp+" | "mpp" => {
+                ContainerHint::Musepack
+            }
             _ => return None,
         };
         Some(hint)
@@ -110,6 +115,7 @@ impl ContainerHint {
             "audio/x-wavpack" => Some(ContainerHint::WavPack),
             // typefind's name for Monkey's Audio.
             "application/x-ape" => Some(ContainerHint::Ape),
+            "audio/x-musepack" => Some(ContainerHint::Musepack),
             // Byte-stream caps that say nothing about the container.
             _ => None,
         }

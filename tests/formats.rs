@@ -1661,3 +1661,167 @@ fn speex_ogg_matches_libspeex() {
         assert!(snr > 45.0, "{name}: SNR {snr:.1} dB at 48 kHz");
     }
 }
+
+/// The samples libmpcdec's synthesis filter delays its output by, which it trims and ffmpeg's
+/// Musepack decoder does not (nor the last frame's padding).
+const MUSEPACK_DELAY: u64 = 481;
+
+/// ffmpeg's decode of a Musepack file from its 482nd sample: at the stream's own rate and
+/// channels, or resampled and downmixed to 48 kHz mono.
+fn musepack_reference(path: &std::path::Path, to_48k_mono: bool) -> Vec<i16> {
+    let mut command = std::process::Command::new("ffmpeg");
+    command
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(path)
+        .args(["-af", &format!("atrim=start_sample={MUSEPACK_DELAY}")]);
+    if to_48k_mono {
+        command.args(["-ar", "48000", "-ac", "1"]);
+    }
+    let output = command
+        .args(["-f", "s16le", "-acodec", "pcm_s16le", "-"])
+        .output()
+        .expect("ffmpeg must be installed");
+    assert!(
+        output.status.success(),
+        "ffmpeg failed on {}",
+        path.display()
+    );
+    s16le(&output.stdout)
+}
+
+/// Musepack SV8 from its own encoder (`mpcenc`), decoded by libmpcdec's frame decoder behind
+/// our reader: the encoded signal's exact length (SV8 is gapless), the same samples as
+/// ffmpeg's independent decoder after the synthesis delay, in any pieces.
+#[test]
+fn musepack_matches_ffmpeg_after_its_synthesis_delay() {
+    for (name, rate, channels) in [("mpc.mpc", 44_100, 2), ("mpc_mono_48k.mpc", 48_000, 1)] {
+        let path = fixture(name);
+        let bytes = std::fs::read(&path).unwrap();
+        let (container, codec) = detect(&bytes);
+        assert_eq!((container.as_str(), codec.as_str()), ("mpc", "musepack"));
+        let ours = decode_with_element(&bytes, &keep_props(), Chunking::Whole);
+        ours.assert_well_formed(rate, channels);
+        assert!(ours.warnings.is_empty() && ours.errors.is_empty());
+        let encoded = u64::from(rate) * SOURCE_SECONDS as u64;
+        assert_eq!(ours.frames(), encoded, "{name}: the encoded length");
+        let reference = musepack_reference(&path, false);
+        let cmp = compare(&reference, &ours.samples, channels);
+        let (lag, lag_snr) = best_lag(&reference, &ours.samples, channels, 1200);
+        println!(
+            "[keep] {name}: ours {} frames, ffmpeg {} after its delay; {cmp}; best lag {lag:+} \
+             ({lag_snr:.2} dB)",
+            ours.frames(),
+            reference.len() / channels as usize
+        );
+        assert!(cmp.snr_db >= 80.0 && cmp.max_abs_diff <= 1, "{name}: {cmp}");
+        for chunking in [Chunking::Fixed(7), Chunking::Random { seed: 5, max: 3000 }] {
+            let pieces = decode_with_element(&bytes, &keep_props(), chunking);
+            assert!(pieces.warnings.is_empty() && pieces.errors.is_empty());
+            assert!(pieces.samples == ours.samples, "{name}: {chunking:?}");
+        }
+
+        let default = decode_with_element(&bytes, &[], Chunking::Whole);
+        default.assert_well_formed(48_000, 1);
+        let expected = rescale_frames(ours.frames(), rate, 48_000);
+        assert!(
+            default.frames().abs_diff(expected) <= 1,
+            "{name}: 48 kHz length"
+        );
+        let cmp = compare(&musepack_reference(&path, true), &default.samples, 1);
+        println!("[48k mono] {name}: {cmp}");
+        assert!(cmp.snr_db >= 65.0, "{name} at 48 kHz mono: {cmp}");
+    }
+}
+
+/// Where each SV8 audio packet (`AP`) of a Musepack file starts.
+fn musepack_audio_packets(bytes: &[u8]) -> Vec<usize> {
+    let mut at = 4;
+    let mut packets = Vec::new();
+    while at + 3 <= bytes.len() {
+        let key = &bytes[at..at + 2];
+        let mut size = 0usize;
+        let mut header = 2;
+        loop {
+            let byte = bytes[at + header];
+            header += 1;
+            size = (size << 7) | usize::from(byte & 0x7f);
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+        if key == b"AP" {
+            packets.push(at);
+        }
+        if key == b"SE" {
+            break;
+        }
+        at += size;
+    }
+    packets
+}
+
+#[test]
+fn musepack_survives_pieces_damage_and_tags() {
+    let bytes = std::fs::read(fixture("mpc.mpc")).unwrap();
+    let clean = decode_with_element(&bytes, &keep_props(), Chunking::Whole);
+    assert_eq!(clean.frames(), SOURCE_FRAMES);
+    // Packets of 64 frames: 132300 samples are two, the first giving 64 × 1152 less the
+    // decoder's delay.
+    let packets = musepack_audio_packets(&bytes);
+    assert_eq!(packets.len(), 2, "{packets:?}");
+    let first_samples = 2 * (64 * 1152 - MUSEPACK_DELAY as usize);
+
+    // Damage inside the second packet: no ERROR, the first packet intact.
+    let mut damaged = bytes.clone();
+    damaged[packets[1] + 500..packets[1] + 600].fill(0x55);
+    let decoded = decode_with_element(&damaged, &keep_props(), Chunking::Fixed(4096));
+    assert!(decoded.errors.is_empty(), "{:?}", decoded.errors);
+    assert!(decoded.samples[..first_samples] == clean.samples[..first_samples]);
+
+    // Cut inside the second packet: the first packet, then the end.
+    let cut = decode_with_element(
+        &bytes[..packets[1] + 1000],
+        &keep_props(),
+        Chunking::Fixed(4096),
+    );
+    assert!(cut.errors.is_empty(), "{:?}", cut.errors);
+    assert!(cut.samples[..] == clean.samples[..first_samples]);
+
+    // An APEv2 tag and an ID3v1 tag after the stream's end: not audio.
+    let mut tagged = bytes.clone();
+    tagged.extend(b"APETAGEX");
+    tagged.extend([0u8; 24]);
+    tagged.extend(b"TAG");
+    tagged.extend([b' '; 125]);
+    let decoded = decode_with_element(&tagged, &keep_props(), Chunking::Fixed(4096));
+    assert!(decoded.warnings.is_empty() && decoded.errors.is_empty());
+    assert!(decoded.samples == clean.samples, "tags at the end");
+
+    // Two files back to back (44.1 kHz stereo, then 48 kHz mono): each one whole, new caps
+    // between them.
+    let mono = std::fs::read(fixture("mpc_mono_48k.mpc")).unwrap();
+    let mono_clean = decode_with_element(&mono, &keep_props(), Chunking::Whole);
+    let mut sequence = bytes.clone();
+    sequence.extend(&mono);
+    let decoded = decode_with_element(&sequence, &keep_props(), Chunking::Fixed(4096));
+    assert!(
+        decoded.warnings.is_empty() && decoded.errors.is_empty(),
+        "{:?} {:?}",
+        decoded.warnings,
+        decoded.errors
+    );
+    assert!(decoded.samples[..clean.samples.len()] == clean.samples[..]);
+    assert!(decoded.samples[clean.samples.len()..] == mono_clean.samples[..]);
+
+    // A stream header whose CRC fails: one ERROR that says so, no audio.
+    let mut bad_header = bytes.clone();
+    bad_header[12] ^= 0x01;
+    let decoded = decode_with_element(&bad_header, &keep_props(), Chunking::Whole);
+    assert!(decoded.samples.is_empty());
+    assert_eq!(decoded.errors.len(), 1, "{:?}", decoded.errors);
+    assert!(
+        decoded.errors[0].contains("Musepack") && decoded.errors[0].contains("CRC"),
+        "{:?}",
+        decoded.errors
+    );
+}

@@ -1,6 +1,7 @@
 //! The codecs: symphonia's, nanomp3 for MPEG audio (`mpeg_audio`), libopus for Opus (`opus`, on
 //! `opus_streams`), libspeex for Speex (`speex`), opencore-amr for AMR and AMR-WB (`amr`),
-//! libwavpack for WavPack (`wavpack`), the `ape-decoder` crate for Monkey's Audio (`ape`) and,
+//! libwavpack for WavPack (`wavpack`), the `ape-decoder` crate for Monkey's Audio (`ape`),
+//! libmpcdec for Musepack (`musepack`) and,
 //! with the `fdk-aac` feature, FDK AAC for every AAC stream (`fdk_aac`).
 
 pub mod amr;
@@ -8,6 +9,7 @@ pub mod ape;
 #[cfg(feature = "fdk-aac")]
 pub mod fdk_aac;
 pub mod mpeg_audio;
+pub mod musepack;
 pub mod opus;
 pub mod opus_streams;
 pub mod speex;
@@ -32,6 +34,7 @@ pub static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
     registry.register_audio_decoder::<amr::AmrDecoder>();
     registry.register_audio_decoder::<wavpack::WavPackDecoder>();
     registry.register_audio_decoder::<ape::ApeDecoder>();
+    registry.register_audio_decoder::<musepack::MusepackDecoder>();
     registry.register_audio_decoder::<opus::OpusDecoder>();
     // Ahead of symphonia's MPEG audio decoder (see `mpeg_audio` for why).
     registry.register_audio_decoder_at_tier::<mpeg_audio::MpegAudioDecoder>(Tier::Preferred);

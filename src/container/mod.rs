@@ -32,6 +32,7 @@ pub mod mp4_edit;
 pub mod mp4_watch;
 pub mod mpeg_audio;
 pub mod mpeg_split;
+pub mod musepack;
 pub mod ogg_audio;
 pub mod ogg_opus;
 pub mod ogg_pages;
@@ -165,19 +166,15 @@ pub fn parse_pcm_header<R: ReadBytes + SeekBuffered>(
 }
 
 /// The name of a lossless format whose files carry the original WAV header inside their own
-/// (OptimFROG, TAK; Monkey's Audio is read by `ape`), or of Musepack, when
-/// `source` starts with one. symphonia's probe skips unknown bytes looking for a marker, finds
-/// that header, and the WAV reader would then play the compressed audio after it as PCM: loud
-/// noise. Nothing here decodes these formats, so they are named and refused. The source is
-/// left where it was.
+/// (OptimFROG, TAK; Monkey's Audio is read by `ape`), when `source` starts with one.
+/// symphonia's probe skips unknown bytes looking for a marker, finds that header, and the WAV
+/// reader would then play the compressed audio after it as PCM: loud noise. Nothing here
+/// decodes these formats, so they are named and refused. The source is left where it was.
 pub fn wav_inside_another_format(source: &mut MediaSourceStream<'_>) -> Option<&'static str> {
     let magic = source::look_ahead(source, |source| source.read_quad_bytes());
     match &magic.ok()? {
         b"OFR " => Some("OptimFROG"),
         b"tBaK" => Some("TAK"),
-        // No WAV header inside, but a false MPEG frame sync in its data made a few frames of
-        // noise come out.
-        b"MPCK" | [b'M', b'P', b'+', _] => Some("Musepack"),
         _ => None,
     }
 }

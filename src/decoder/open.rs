@@ -47,6 +47,9 @@ static PROBE: LazyLock<Probe> = LazyLock::new(|| {
     probe.register_format_at_tier::<container::wavpack::WavPackReader>(Tier::Preferred);
     // Likewise for Monkey's Audio, whose header also holds the original WAV header.
     probe.register_format_at_tier::<container::ape::ApeReader>(Tier::Preferred);
+    // symphonia has no Musepack reader; a false MPEG frame sync in its data made the probe
+    // take a few frames of noise for MP3.
+    probe.register_format_at_tier::<container::musepack::MusepackReader>(Tier::Preferred);
     symphonia::default::register_enabled_formats(&mut probe);
     probe
 });
@@ -82,6 +85,13 @@ impl Worker<'_> {
             return container::ape::ApeReader::try_new(source)
                 .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
                 .map_err(|e| format!("the Monkey's Audio stream could not be read: {e}"));
+        }
+        let may_be_musepack = matches!(self.settings.hint, None | Some(ContainerHint::Musepack));
+        if may_be_musepack && container::musepack::at_header(&mut source) {
+            self.reader.set_retain(None);
+            return container::musepack::MusepackReader::try_new(source)
+                .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
+                .map_err(|e| format!("the Musepack stream could not be read: {e}"));
         }
         if !matches!(self.settings.hint, Some(ContainerHint::RawPcm(_)))
             && let Some(name) = container::wav_inside_another_format(&mut source)
@@ -364,6 +374,7 @@ fn open_hinted(
         ContainerHint::Amr => Box::new(container::amr::AmrReader::try_new(source)?),
         ContainerHint::WavPack => Box::new(container::wavpack::WavPackReader::try_new(source)?),
         ContainerHint::Ape => Box::new(container::ape::ApeReader::try_new(source)?),
+        ContainerHint::Musepack => Box::new(container::musepack::MusepackReader::try_new(source)?),
         ContainerHint::RawPcm(_) => unreachable!("raw PCM is opened without a reader to try"),
         ContainerHint::OpusPackets(_) => unreachable!("Opus packets are opened without a probe"),
     })

@@ -93,6 +93,9 @@ enum Recipe {
     /// Another fixture compressed by Monkey's Audio's Java port (`jmac c<level> <base> <out>`,
     /// level 1 to 5: fast to insane); it writes version 3.99 files.
     Jmac(&'static str, u8),
+    /// Another fixture compressed by Musepack's encoder (`mpcenc <args> <base> <out>`; it
+    /// writes stream version 8, and reads only 32, 37.8, 44.1 and 48 kHz).
+    Mpcenc(&'static str, &'static [&'static str]),
     /// Another fixture with its bytes edited the way a real writer gets them wrong or
     /// different; the name says what the edit does and keys the cache.
     Patched(&'static str, &'static str, fn(&mut Vec<u8>)),
@@ -554,6 +557,10 @@ fn recipe(name: &str) -> Recipe {
         "ape.ape" => Jmac("s16.wav", 2),
         "ape_extra_high.ape" => Jmac("s16.wav", 4),
         "ape8.ape" => Jmac("u8.wav", 1),
+        // Musepack SV8: the default quality, and mono at 48 kHz in packets of 4 frames.
+        "mpc.mpc" => Mpcenc("s16.wav", &["--standard"]),
+        "mpc_mono_48k.mpc" => Mpcenc("s16_mono_48k.wav", &["--radio", "--num_frames", "1"]),
+        "s16_mono_48k.wav" => Sox("s16.wav", &["-r", "48000", "-c", "1"]),
         "aac_video_first.mp4" => EncodeWithVideo(&[
             "-map",
             "1:v",
@@ -1296,6 +1303,9 @@ pub fn fixture(name: &str) -> PathBuf {
             format!("wavpack {}|{}", args.join(" "), fixture(base).display())
         }
         Recipe::Jmac(base, level) => format!("jmac {level}|{}", fixture(base).display()),
+        Recipe::Mpcenc(base, args) => {
+            format!("mpcenc {}|{}", args.join(" "), fixture(base).display())
+        }
         Recipe::Patched(base, what, _) => format!("patch {what}|{}", fixture(base).display()),
         Recipe::FdkAacMp4 { aot, bitrate } => {
             format!("fdk mp4 {aot} {bitrate}|{}", fixture("s16.wav").display())
@@ -1398,6 +1408,20 @@ pub fn fixture(name: &str) -> PathBuf {
             assert!(
                 output.status.success() && tmp.exists(),
                 "jmac failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Recipe::Mpcenc(base, args) => {
+            let output = Command::new("mpcenc")
+                .args(["--silent", "--overwrite"])
+                .args(args.iter())
+                .arg(fixture(base))
+                .arg(&tmp)
+                .output()
+                .expect("mpcenc (musepack-tools) must be installed to make test fixtures");
+            assert!(
+                output.status.success() && tmp.exists(),
+                "mpcenc failed: {}",
                 String::from_utf8_lossy(&output.stderr)
             );
         }
