@@ -18,6 +18,7 @@ use gst_base::subclass::base_transform::GenerateOutputSuccess;
 use gst_base::subclass::prelude::*;
 
 use super::caps::{codec_name, container_name, hint_from_caps, interleave, output_caps, tag_list};
+use super::timeline::Timeline;
 use crate::container::mp4;
 use crate::container::packet_framing::PacketFraming;
 use crate::decoder::{
@@ -76,31 +77,9 @@ impl Default for Settings {
     }
 }
 
-/// Where output timestamps come from and how far they got.
-#[derive(Debug, Default)]
-struct Timeline {
-    /// PTS of the first sample at the current rate.
-    base: gst::ClockTime,
-    /// Samples pushed since `base`.
-    samples: u64,
-    rate: u32,
-    /// Bytes per output frame.
-    frame_size: usize,
-}
-
 /// Added to a stream's latency estimate: the time to decode and push a packet, and to be
 /// scheduled on a busy machine.
 const SCHEDULING_MARGIN: Duration = Duration::from_millis(10);
-
-/// How far input timestamps may run ahead of the output's, beyond the element's latency, before
-/// the output jumps to them. Output stamped further behind its input than the latency the
-/// element reports reaches a synchronising sink late; but without any pause in the input,
-/// scheduling jitter and a stream whose packets run longer than the pieces that bring them take
-/// a buffer past the estimate: up to 9.7 ms at the start of Ogg Vorbis in 20 ms pieces
-/// (`tests/latency.rs`), where a 10 ms allowance made the output jump now and then on a busy
-/// machine. What a 20 ms allowance leaves late, a sink's processing deadline (20 ms by default
-/// in `GstBaseSink`, part of the pipeline's latency) absorbs.
-const INPUT_JITTER: gst::ClockTime = gst::ClockTime::from_mseconds(20);
 
 /// Samples (48 kHz, Opus's clock) an `AudioClippingMeta` bound stands for: demuxers give it
 /// in samples, some in time.
@@ -112,102 +91,6 @@ fn clipped_samples(value: gst::GenericFormattedValue) -> u64 {
             .mul_div_round(48_000, 1_000_000_000)
             .unwrap_or(0),
         _ => 0,
-    }
-}
-
-impl State {
-    /// Live input with a pause (no bytes for a while, then timestamps that jumped ahead): the
-    /// output jumps ahead with them, with DISCONT, so that it stays in sync instead of coming
-    /// out late by the length of every pause so far. The `owed_frames` the decoder still holds
-    /// from before the pause (a resampler block) come out first: they are stamped just before
-    /// the input's time, so the new audio lands on it. Returns where the output was when it
-    /// jumped.
-    fn follow_input_time(
-        &mut self,
-        input_pts: gst::ClockTime,
-        owed_frames: u64,
-        latency: gst::ClockTime,
-    ) -> Option<gst::ClockTime> {
-        self.format.as_ref()?;
-        let output_end = self.timeline.end();
-        if input_pts > output_end + latency + INPUT_JITTER {
-            let owed = self.timeline.duration_of(owed_frames);
-            self.timeline.base = input_pts.saturating_sub(owed).max(output_end);
-            self.timeline.samples = 0;
-            self.discont = true;
-            return Some(output_end);
-        }
-        None
-    }
-
-    /// The first PCM is about to go out, `latency` after its first byte came in at most. Live
-    /// input stamps each buffer with its arrival: when the stream's first audio came in well after
-    /// its first bytes (an Ogg Vorbis setup header, FLAC padding, an ID3 picture, all received
-    /// at the network's pace), the audio starts at the time of the input that completes its
-    /// first packet less that latency, not at the time of the stream's first byte, which would
-    /// stamp it too early and make the sink drop it as late.
-    fn start_audio_at_input_time(&mut self, latency: Duration) {
-        let (Some(first), Some(last)) = (self.first_input_pts, self.last_input_pts) else {
-            return;
-        };
-        let first_output = self.timeline.samples == 0 && self.timeline.base == first;
-        let audio_start =
-            last.saturating_sub(gst::ClockTime::from_nseconds(latency.as_nanos() as u64));
-        if first_output && audio_start > first {
-            self.timeline.base = audio_start;
-        }
-    }
-}
-
-impl Timeline {
-    /// The end of the PCM pushed so far.
-    fn end(&self) -> gst::ClockTime {
-        self.time_at(self.samples)
-    }
-
-    fn time_at(&self, samples: u64) -> gst::ClockTime {
-        self.base + self.duration_of(samples)
-    }
-
-    /// Which of `count` frames starting at sample `first` of this timeline fall inside
-    /// `segment`, as a range within them. A demuxer's segment carries what the container says
-    /// to play: an MP4 edit list's start (the encoder's priming) and end (its padding), a seek's
-    /// target. GStreamer's decoders clip to it (`GstAudioDecoder`); so does this element.
-    ///
-    /// Written here rather than with `gst_audio::audio_buffer_clip`, which truncates the
-    /// distance to the segment's bounds to whole frames: a demuxer's start, itself truncated
-    /// to nanoseconds (1024 frames at 44.1 kHz are 23219954.6 ns), then leaves one frame of
-    /// priming in. Rounding to the nearest frame keeps exactly the frames the container means.
-    fn frames_inside(
-        &self,
-        segment: &gst::FormattedSegment<gst::ClockTime>,
-        first: u64,
-        count: u64,
-    ) -> std::ops::Range<u64> {
-        if self.rate == 0 {
-            return 0..count;
-        }
-        let frame_at = |time: gst::ClockTime| {
-            time.nseconds()
-                .saturating_sub(self.base.nseconds())
-                .mul_div_round(u64::from(self.rate), *gst::ClockTime::SECOND)
-                .unwrap_or(u64::MAX)
-                .clamp(first, first + count)
-                - first
-        };
-        let start = segment.start().map_or(0, frame_at);
-        let stop = segment.stop().map_or(count, frame_at);
-        start..stop.max(start)
-    }
-
-    fn duration_of(&self, samples: u64) -> gst::ClockTime {
-        if self.rate == 0 {
-            return gst::ClockTime::ZERO;
-        }
-        samples
-            .mul_div_floor(*gst::ClockTime::SECOND, self.rate as u64)
-            .map(gst::ClockTime::from_nseconds)
-            .unwrap_or(gst::ClockTime::ZERO)
     }
 }
 
@@ -733,7 +616,13 @@ impl BaseTransformImpl for RsStreamDecoder {
                     "input at {pts}: {} ms ahead of the output, latency {latency}",
                     (pts.nseconds() as f64 - state.timeline.end().nseconds() as f64) / 1e6
                 );
-                if let Some(output_end) = state.follow_input_time(pts, owed_frames, latency) {
+                let jumped = state
+                    .format
+                    .is_some()
+                    .then(|| state.timeline.follow_input(pts, owed_frames, latency))
+                    .flatten();
+                if let Some(output_end) = jumped {
+                    state.discont = true;
                     gst::debug!(
                         CAT,
                         imp = self,
@@ -953,7 +842,15 @@ impl RsStreamDecoder {
                 DecoderEvent::Tags(tags) => self.stream_tags(&tags),
                 DecoderEvent::Bitrate(bits_per_second) => self.bitrate_tag(bits_per_second),
                 DecoderEvent::Latency { first, most } => {
-                    self.state.lock().unwrap().start_audio_at_input_time(first);
+                    let mut state = self.state.lock().unwrap();
+                    if let (Some(first_input), Some(last_input)) =
+                        (state.first_input_pts, state.last_input_pts)
+                    {
+                        state
+                            .timeline
+                            .start_at_input(first_input, last_input, first);
+                    }
+                    drop(state);
                     self.set_latency(most);
                 }
                 DecoderEvent::Duration(duration) => {
@@ -1017,12 +914,8 @@ impl RsStreamDecoder {
             // A new rate restarts the sample count where the previous output ended.
             let end = state.timeline.end();
             let first = state.format.is_none();
-            state.timeline = Timeline {
-                base: if first { self.first_pts(&state) } else { end },
-                samples: 0,
-                rate: format.out_rate,
-                frame_size: format.out_channels * 2,
-            };
+            let base = if first { self.first_pts(&state) } else { end };
+            state.timeline = Timeline::starting_at(base, format.out_rate, format.out_channels * 2);
             state.discont |= first;
             self.stats.lock().unwrap().format = Some(format.clone());
             announce = state.format.as_ref().is_none_or(|previous| {

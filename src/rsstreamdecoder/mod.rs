@@ -3,6 +3,7 @@ use gst::prelude::*;
 
 mod caps;
 mod imp;
+mod timeline;
 
 glib::wrapper! {
     /// Decodes a compressed audio byte stream to S16LE PCM. See `imp.rs`.
