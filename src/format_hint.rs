@@ -29,6 +29,8 @@ pub enum ContainerHint {
     Ape,
     /// Musepack (`.mpc`).
     Musepack,
+    /// True Audio (`.tta`).
+    Tta,
     /// Headerless PCM, described by caps or a MIME type with parameters.
     RawPcm(RawPcmFormat),
     /// Opus packets that come one per buffer (`audio/x-opus` caps), framed by the element (see
@@ -80,6 +82,7 @@ impl ContainerHint {
             "audio/x-musepack" | "audio/musepack" | "mpc" | "mp+" | "mpp" => {
                 ContainerHint::Musepack
             }
+            "audio/x-tta" | "audio/tta" | "tta" => ContainerHint::Tta,
             _ => return None,
         };
         Some(hint)
@@ -116,6 +119,7 @@ impl ContainerHint {
             // typefind's name for Monkey's Audio.
             "application/x-ape" => Some(ContainerHint::Ape),
             "audio/x-musepack" => Some(ContainerHint::Musepack),
+            "audio/x-ttafile" | "audio/x-tta" => Some(ContainerHint::Tta),
             // Byte-stream caps that say nothing about the container.
             _ => None,
         }

@@ -502,6 +502,39 @@ const APE_8: Case = Case {
     min_snr_48k_mono: 45.0,
     ..APE
 };
+/// True Audio (lossless, from ffmpeg's encoder, decoded by our own decoder): the source's
+/// samples, as ffmpeg's decoder gives them.
+const TTA: Case = Case {
+    fixture: "tta.tta",
+    container: "tta",
+    codec: "tta",
+    quality: Quality::BitExact,
+    length: Length::Reference,
+    original_frames: Some(F),
+    min_snr_48k_mono: 65.0,
+    reference: None,
+};
+/// 8-bit: quantisation noise up to Nyquist, as 8-bit WAV.
+const TTA_8: Case = Case {
+    fixture: "tta8.tta",
+    min_snr_48k_mono: 45.0,
+    ..TTA
+};
+/// 24-bit: we round to S16, ffmpeg truncates.
+const TTA_24: Case = Case {
+    fixture: "tta24.tta",
+    quality: Quality::MaxDiff(1),
+    ..TTA
+};
+const TTA_MONO: Case = Case {
+    fixture: "tta_mono.tta",
+    ..TTA
+};
+/// Six channels, coded as differences from one another.
+const TTA_5_1: Case = Case {
+    fixture: "tta_5.1.tta",
+    ..TTA
+};
 /// 8-bit FLAC from sox; its MD5 is verified (a mismatch would be a WARNING). Its quantisation
 /// noise reaches Nyquist like 8-bit WAV's: the same 48 kHz threshold.
 const FLAC_8: Case = Case {
@@ -1013,6 +1046,11 @@ format_tests! {
     keep_wavpack_float, default_wavpack_float => WAVPACK_FLOAT;
     keep_wavpack_5_1, default_wavpack_5_1 => WAVPACK_5_1;
     keep_wavpack_hybrid, default_wavpack_hybrid => WAVPACK_HYBRID;
+    keep_tta, default_tta => TTA;
+    keep_tta8, default_tta8 => TTA_8;
+    keep_tta24, default_tta24 => TTA_24;
+    keep_tta_mono, default_tta_mono => TTA_MONO;
+    keep_tta_5_1, default_tta_5_1 => TTA_5_1;
     keep_ape, default_ape => APE;
     keep_ape_extra_high, default_ape_extra_high => APE_EXTRA_HIGH;
     keep_ape8, default_ape8 => APE_8;
@@ -1821,6 +1859,119 @@ fn musepack_survives_pieces_damage_and_tags() {
     assert_eq!(decoded.errors.len(), 1, "{:?}", decoded.errors);
     assert!(
         decoded.errors[0].contains("Musepack") && decoded.errors[0].contains("CRC"),
+        "{:?}",
+        decoded.errors
+    );
+}
+
+/// 24-bit True Audio to the sample, below the element's S16 output: our reader and decoder, run
+/// directly, give the 24-bit source's samples exactly (ffmpeg's round trip is lossless too).
+#[test]
+fn tta_24_bit_decodes_to_the_sample() {
+    use gstrsstreamdecoder::codecs::tta::TtaDecoder;
+    use gstrsstreamdecoder::container::tta::TtaReader;
+    use symphonia::core::codecs::CodecParameters;
+    use symphonia::core::codecs::audio::AudioDecoderOptions;
+    use symphonia::core::codecs::registry::RegisterableAudioDecoder;
+    use symphonia::core::formats::FormatReader;
+    use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
+
+    let bytes = std::fs::read(fixture("tta24.tta")).unwrap();
+    let source = MediaSourceStream::new(
+        Box::new(std::io::Cursor::new(bytes)),
+        MediaSourceStreamOptions::default(),
+    );
+    let mut reader = TtaReader::try_new(source).unwrap();
+    let Some(CodecParameters::Audio(params)) = reader.tracks()[0].codec_params.clone() else {
+        panic!("no audio parameters");
+    };
+    let mut decoder =
+        TtaDecoder::try_registry_new(&params, &AudioDecoderOptions::default()).unwrap();
+    let mut decoded: Vec<i32> = Vec::new();
+    while let Some(packet) = reader.next_packet().unwrap() {
+        let mut frame: Vec<i32> = Vec::new();
+        decoder
+            .decode(&packet)
+            .unwrap()
+            .copy_to_vec_interleaved(&mut frame);
+        decoded.extend(frame);
+    }
+    let wav = std::fs::read(fixture("s24.wav")).unwrap();
+    let data = wav.windows(4).position(|w| w == b"data").unwrap() + 8;
+    let source: Vec<i32> = wav[data..]
+        .chunks_exact(3)
+        .map(|s| i32::from_le_bytes([0, s[0], s[1], s[2]]))
+        .collect();
+    assert_eq!(decoded.len(), source.len());
+    assert!(decoded == source, "not the source's 24-bit samples");
+}
+
+#[test]
+fn tta_survives_pieces_damage_and_tags() {
+    let bytes = std::fs::read(fixture("tta.tta")).unwrap();
+    let clean = decode_with_element(&bytes, &keep_props(), Chunking::Whole);
+    assert_eq!(clean.frames(), SOURCE_FRAMES);
+    for chunking in [Chunking::Fixed(7), Chunking::Random { seed: 5, max: 3000 }] {
+        let pieces = decode_with_element(&bytes, &keep_props(), chunking);
+        assert!(pieces.warnings.is_empty() && pieces.errors.is_empty());
+        assert!(pieces.samples == clean.samples, "{chunking:?}");
+    }
+    // Frames of 256 × 44100 / 245 = 46080 samples: three, the seek table after the 22-byte
+    // header giving their lengths.
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    let first_frame = 22 + 3 * 4 + 4;
+    let second = first_frame + u32_at(22);
+    let first_samples = 2 * 46_080;
+
+    // Damage inside the second frame: it fails its CRC, a WARNING, the other two intact.
+    let mut damaged = bytes.clone();
+    damaged[second + 500..second + 600].fill(0x55);
+    let decoded = decode_with_element(&damaged, &keep_props(), Chunking::Fixed(4096));
+    assert!(decoded.errors.is_empty(), "{:?}", decoded.errors);
+    assert!(!decoded.warnings.is_empty(), "the damage is reported");
+    assert!(decoded.samples[..first_samples] == clean.samples[..first_samples]);
+    assert!(decoded.samples[first_samples..] == clean.samples[2 * first_samples..]);
+
+    // Cut inside the second frame: the first frame, then the end.
+    let cut = decode_with_element(
+        &bytes[..second + 1000],
+        &keep_props(),
+        Chunking::Fixed(4096),
+    );
+    assert!(cut.errors.is_empty(), "{:?}", cut.errors);
+    assert!(cut.samples[..] == clean.samples[..first_samples]);
+
+    // An ID3v1 tag at the end, as taggers write it: not audio.
+    let mut tagged = bytes.clone();
+    tagged.extend(b"TAG");
+    tagged.extend([b' '; 125]);
+    let decoded = decode_with_element(&tagged, &keep_props(), Chunking::Fixed(4096));
+    assert!(decoded.warnings.is_empty() && decoded.errors.is_empty());
+    assert!(decoded.samples == clean.samples, "a tag at the end");
+
+    // Two files back to back (stereo, then mono): each one whole.
+    let mono = std::fs::read(fixture("tta_mono.tta")).unwrap();
+    let mono_clean = decode_with_element(&mono, &keep_props(), Chunking::Whole);
+    let mut sequence = bytes.clone();
+    sequence.extend(&mono);
+    let decoded = decode_with_element(&sequence, &keep_props(), Chunking::Fixed(4096));
+    assert!(
+        decoded.warnings.is_empty() && decoded.errors.is_empty(),
+        "{:?} {:?}",
+        decoded.warnings,
+        decoded.errors
+    );
+    assert!(decoded.samples[..clean.samples.len()] == clean.samples[..]);
+    assert!(decoded.samples[clean.samples.len()..] == mono_clean.samples[..]);
+
+    // A header whose CRC fails: one ERROR that says so, no audio.
+    let mut bad_header = bytes.clone();
+    bad_header[10] ^= 0x01;
+    let decoded = decode_with_element(&bad_header, &keep_props(), Chunking::Whole);
+    assert!(decoded.samples.is_empty());
+    assert_eq!(decoded.errors.len(), 1, "{:?}", decoded.errors);
+    assert!(
+        decoded.errors[0].contains("True Audio") && decoded.errors[0].contains("CRC"),
         "{:?}",
         decoded.errors
     );

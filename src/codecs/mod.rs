@@ -1,7 +1,7 @@
 //! The codecs: symphonia's, nanomp3 for MPEG audio (`mpeg_audio`), libopus for Opus (`opus`, on
 //! `opus_streams`), libspeex for Speex (`speex`), opencore-amr for AMR and AMR-WB (`amr`),
 //! libwavpack for WavPack (`wavpack`), the `ape-decoder` crate for Monkey's Audio (`ape`),
-//! libmpcdec for Musepack (`musepack`) and,
+//! libmpcdec for Musepack (`musepack`), our own True Audio decoder (`tta`) and,
 //! with the `fdk-aac` feature, FDK AAC for every AAC stream (`fdk_aac`).
 
 pub mod amr;
@@ -13,6 +13,7 @@ pub mod musepack;
 pub mod opus;
 pub mod opus_streams;
 pub mod speex;
+pub mod tta;
 pub mod wavpack;
 
 use std::sync::LazyLock;
@@ -35,6 +36,7 @@ pub static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
     registry.register_audio_decoder::<wavpack::WavPackDecoder>();
     registry.register_audio_decoder::<ape::ApeDecoder>();
     registry.register_audio_decoder::<musepack::MusepackDecoder>();
+    registry.register_audio_decoder::<tta::TtaDecoder>();
     registry.register_audio_decoder::<opus::OpusDecoder>();
     // Ahead of symphonia's MPEG audio decoder (see `mpeg_audio` for why).
     registry.register_audio_decoder_at_tier::<mpeg_audio::MpegAudioDecoder>(Tier::Preferred);

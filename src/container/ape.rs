@@ -46,8 +46,6 @@ const DESCRIPTOR_FIELDS: usize = 36;
 /// The longest header (descriptor, header, seek table and the original WAV header) read: a seek
 /// table of 4 bytes per frame of 73728 samples covers days of audio in 1 MiB.
 const MAX_HEAD: u64 = 4 << 20;
-/// Bytes that tell a tag after the audio (`LYRICSBEGIN`, the longest marker).
-const TAG_MARKER_LEN: usize = 11;
 /// The most samples a frame holds: 73728 × 16, at the insane compression level.
 const MAX_FRAME_BLOCKS: u32 = 73_728 * 16;
 /// The longest frame kept in memory (the decoder refuses more).
@@ -228,20 +226,7 @@ impl<'s> ApeReader<'s> {
         let _ = self
             .source
             .ignore_bytes(u64::from(self.info.descriptor.terminating_data_bytes));
-        let tag_follows = super::source::look_ahead(&mut self.source, |source| {
-            let mut ahead = Vec::with_capacity(TAG_MARKER_LEN);
-            while ahead.len() < TAG_MARKER_LEN {
-                match source.read_byte() {
-                    Ok(byte) => ahead.push(byte),
-                    Err(_) => break,
-                }
-            }
-            super::mpeg_audio::starts_with_tag(&ahead)
-        });
-        if tag_follows {
-            let mut sink = [0u8; 4096];
-            while matches!(self.source.read(&mut sink), Ok(n) if n > 0) {}
-        }
+        super::skip_trailing_tags(&mut self.source);
     }
 }
 

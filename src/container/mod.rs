@@ -44,6 +44,7 @@ pub mod raw;
 pub mod riff;
 pub mod source;
 pub mod ts_unwrap;
+pub mod tta;
 pub mod wavpack;
 
 use std::io;
@@ -176,6 +177,27 @@ pub fn wav_inside_another_format(source: &mut MediaSourceStream<'_>) -> Option<&
         b"OFR " => Some("OptimFROG"),
         b"tBaK" => Some("TAK"),
         _ => None,
+    }
+}
+
+/// After a stream's last frame: when a tag follows (ID3v1, ID3v2, APEv2, Lyrics3), reads it
+/// and everything after it, none of which is audio. Anything else is left for the next stream.
+pub(crate) fn skip_trailing_tags(source: &mut MediaSourceStream<'_>) {
+    /// Bytes that tell a tag (`LYRICSBEGIN`, the longest marker).
+    const TAG_MARKER_LEN: usize = 11;
+    let tag_follows = source::look_ahead(source, |source| {
+        let mut ahead = Vec::with_capacity(TAG_MARKER_LEN);
+        while ahead.len() < TAG_MARKER_LEN {
+            match source.read_byte() {
+                Ok(byte) => ahead.push(byte),
+                Err(_) => break,
+            }
+        }
+        mpeg_audio::starts_with_tag(&ahead)
+    });
+    if tag_follows {
+        let mut sink = [0u8; 4096];
+        while matches!(std::io::Read::read(source, &mut sink), Ok(n) if n > 0) {}
     }
 }
 

@@ -51,8 +51,6 @@ const MAX_FRAMES_PER_PACKET: u32 = 1024;
 /// The longest SV8 header packet read (a stream header is 12 to 30 bytes; the others are read
 /// past).
 const MAX_HEADER_PACKET: u64 = 1024;
-/// Bytes that tell a tag after the audio (`LYRICSBEGIN`, the longest marker).
-const TAG_MARKER_LEN: usize = 11;
 
 /// Whether the source is at a Musepack SV7 or SV8 header; the source is left where it was.
 pub fn at_header(source: &mut MediaSourceStream<'_>) -> bool {
@@ -162,25 +160,6 @@ impl<'s> MusepackReader<'s> {
                 }
                 _ => self.source.ignore_bytes(len)?,
             }
-        }
-    }
-
-    /// Reads past tags after the stream's end. Anything else is the next stream's, for the
-    /// probe.
-    fn read_past_tags(&mut self) {
-        let tag_follows = super::source::look_ahead(&mut self.source, |source| {
-            let mut ahead = Vec::with_capacity(TAG_MARKER_LEN);
-            while ahead.len() < TAG_MARKER_LEN {
-                match source.read_byte() {
-                    Ok(byte) => ahead.push(byte),
-                    Err(_) => break,
-                }
-            }
-            super::mpeg_audio::starts_with_tag(&ahead)
-        });
-        if tag_follows {
-            let mut sink = [0u8; 4096];
-            while matches!(self.source.read(&mut sink), Ok(n) if n > 0) {}
         }
     }
 }
@@ -508,7 +487,7 @@ impl FormatReader for MusepackReader<'_> {
             Ok(Some(data)) => data,
             Ok(None) => {
                 self.ended = true;
-                self.read_past_tags();
+                super::skip_trailing_tags(&mut self.source);
                 return Ok(None);
             }
             Err(e) => {

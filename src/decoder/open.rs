@@ -50,6 +50,8 @@ static PROBE: LazyLock<Probe> = LazyLock::new(|| {
     // symphonia has no Musepack reader; a false MPEG frame sync in its data made the probe
     // take a few frames of noise for MP3.
     probe.register_format_at_tier::<container::musepack::MusepackReader>(Tier::Preferred);
+    // symphonia has no TTA reader.
+    probe.register_format_at_tier::<container::tta::TtaReader>(Tier::Preferred);
     symphonia::default::register_enabled_formats(&mut probe);
     probe
 });
@@ -92,6 +94,13 @@ impl Worker<'_> {
             return container::musepack::MusepackReader::try_new(source)
                 .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
                 .map_err(|e| format!("the Musepack stream could not be read: {e}"));
+        }
+        let may_be_tta = matches!(self.settings.hint, None | Some(ContainerHint::Tta));
+        if may_be_tta && container::tta::at_header(&mut source) {
+            self.reader.set_retain(None);
+            return container::tta::TtaReader::try_new(source)
+                .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
+                .map_err(|e| format!("the True Audio stream could not be read: {e}"));
         }
         if !matches!(self.settings.hint, Some(ContainerHint::RawPcm(_)))
             && let Some(name) = container::wav_inside_another_format(&mut source)
@@ -375,6 +384,7 @@ fn open_hinted(
         ContainerHint::WavPack => Box::new(container::wavpack::WavPackReader::try_new(source)?),
         ContainerHint::Ape => Box::new(container::ape::ApeReader::try_new(source)?),
         ContainerHint::Musepack => Box::new(container::musepack::MusepackReader::try_new(source)?),
+        ContainerHint::Tta => Box::new(container::tta::TtaReader::try_new(source)?),
         ContainerHint::RawPcm(_) => unreachable!("raw PCM is opened without a reader to try"),
         ContainerHint::OpusPackets(_) => unreachable!("Opus packets are opened without a probe"),
     })

@@ -547,6 +547,23 @@ fn recipe(name: &str) -> Recipe {
             &["-sample_fmt", "s16p", "-c:a", "wavpack", "-f", "wv"],
         ),
         "wavpack24.wv" => WavPack("s24.wav", &["-hh"]),
+        // True Audio from ffmpeg's encoder: 16-bit stereo, 8-bit, 24-bit, mono and 5.1.
+        "tta.tta" => Encode(&["-sample_fmt", "s16", "-c:a", "tta", "-f", "tta"]),
+        "tta8.tta" => Encode(&["-sample_fmt", "u8", "-c:a", "tta", "-f", "tta"]),
+        "tta24.tta" => Encode(&[
+            "-sample_fmt",
+            "s32",
+            "-bits_per_raw_sample",
+            "24",
+            "-c:a",
+            "tta",
+            "-f",
+            "tta",
+        ]),
+        "tta_mono.tta" => Encode(&["-ac", "1", "-sample_fmt", "s16", "-c:a", "tta", "-f", "tta"]),
+        "tta_5.1.tta" => {
+            EncodeFiltered(PAN_5_1, &["-sample_fmt", "s16", "-c:a", "tta", "-f", "tta"])
+        }
         // WavPack in Matroska (`A_WAVPACK4`: block headers cut down, the version in the track).
         "wavpack.mka" => Encode(&["-sample_fmt", "s16p", "-c:a", "wavpack", "-f", "matroska"]),
         "wavpack_5.1.mka" => EncodeFiltered(

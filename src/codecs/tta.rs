@@ -1,0 +1,349 @@
+//! True Audio (TTA), lossless, written here: no crate decodes it, and the codec is small. A
+//! packet is one frame as `container::tta` cuts it (the frame's bytes, its CRC-32 last); its
+//! duration is the frame's samples per channel.
+//!
+//! Each channel's samples are Rice-coded with adaptive parameters, then go through an adaptive
+//! 8-tap filter and a fixed first-order predictor; channels are coded as differences, undone
+//! last. Every frame starts all of that afresh, so a damaged frame costs that frame only.
+
+use symphonia::core::audio::{
+    AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec, GenericAudioBufferRef,
+};
+use symphonia::core::codecs::CodecInfo;
+use symphonia::core::codecs::audio::{
+    AudioCodecParameters, AudioDecoder, AudioDecoderOptions, FinalizeResult,
+};
+use symphonia::core::codecs::registry::{RegisterableAudioDecoder, SupportedAudioCodec};
+use symphonia::core::errors::{Error as SymphoniaError, Result, unsupported_error};
+use symphonia::core::packet::PacketRef;
+
+pub use symphonia::core::codecs::audio::well_known::CODEC_ID_TTA;
+
+/// The Rice parameters' starting value, and where an adaptation step moves them.
+const INITIAL_K: u32 = 10;
+/// The most a Rice parameter grows to (the threshold above it would exceed 32 bits).
+const MAX_K: u32 = 26;
+
+/// LSB-first bits of a frame.
+struct Bits<'a> {
+    data: &'a [u8],
+    /// The next bit, counted from the frame's first.
+    position: usize,
+}
+
+impl Bits<'_> {
+    fn bit(&mut self) -> Option<u32> {
+        let byte = *self.data.get(self.position / 8)?;
+        let bit = (byte >> (self.position % 8)) & 1;
+        self.position += 1;
+        Some(u32::from(bit))
+    }
+
+    fn bits(&mut self, count: u32) -> Option<u32> {
+        (0..count).try_fold(0u32, |value, shift| Some(value | (self.bit()? << shift)))
+    }
+
+    /// One bits up to a zero bit: their count.
+    fn unary(&mut self) -> Option<u32> {
+        let mut count = 0u32;
+        while self.bit()? == 1 {
+            count += 1;
+        }
+        Some(count)
+    }
+}
+
+/// A channel's adaptive Rice coder: two parameters, each following the running mean of what it
+/// decodes.
+struct Rice {
+    k: [u32; 2],
+    sum: [u32; 2],
+}
+
+impl Rice {
+    fn new() -> Rice {
+        Rice {
+            k: [INITIAL_K; 2],
+            sum: [1 << (INITIAL_K + 4); 2],
+        }
+    }
+
+    /// Moves parameter `which` with the value it just decoded.
+    fn adapt(&mut self, which: usize, value: u32) {
+        let sum = &mut self.sum[which];
+        *sum = sum.wrapping_add(value).wrapping_sub(*sum >> 4);
+        let k = &mut self.k[which];
+        if *k > 0 && *sum < 1 << (*k + 4) {
+            *k -= 1;
+        } else if *k < MAX_K && *sum > 1 << (*k + 5) {
+            *k += 1;
+        }
+    }
+
+    fn decode(&mut self, bits: &mut Bits<'_>) -> Option<i32> {
+        let unary = bits.unary()?;
+        let (which, run) = if unary == 0 { (0, 0) } else { (1, unary - 1) };
+        let k = self.k[which];
+        let mut value = (run << k.min(31)).wrapping_add(bits.bits(k)?);
+        if which == 1 {
+            self.adapt(1, value);
+            value = value.wrapping_add(1 << self.k[0]);
+        }
+        self.adapt(0, value);
+        // Odd values are positive, even ones negative.
+        Some(if value & 1 == 1 {
+            (value >> 1).wrapping_add(1) as i32
+        } else {
+            (value >> 1).wrapping_neg() as i32
+        })
+    }
+}
+
+/// A channel's adaptive 8-tap filter.
+struct Filter {
+    shift: u32,
+    error: i32,
+    weights: [i32; 8],
+    steps: [i32; 8],
+    history: [i32; 8],
+}
+
+impl Filter {
+    /// `bytes_per_sample`: 1 to 3.
+    fn new(bytes_per_sample: u32) -> Filter {
+        Filter {
+            shift: if bytes_per_sample == 2 { 9 } else { 10 },
+            error: 0,
+            weights: [0; 8],
+            steps: [0; 8],
+            history: [0; 8],
+        }
+    }
+
+    fn restore(&mut self, residual: i32) -> i32 {
+        let direction = self.error.signum();
+        let mut sum = 1i32 << (self.shift - 1);
+        for ((weight, step), past) in self.weights.iter_mut().zip(&self.steps).zip(&self.history) {
+            *weight = weight.wrapping_add(step.wrapping_mul(direction));
+            sum = sum.wrapping_add(past.wrapping_mul(*weight));
+        }
+        self.steps.copy_within(1..5, 0);
+        self.history.copy_within(1..5, 0);
+        // Each step is the sign of its history entry (+1 for zero), scaled by the tap.
+        let sign = |value: i32| (value >> 30) | 1;
+        self.steps[4] = sign(self.history[4]);
+        self.steps[5] = sign(self.history[5]) << 1;
+        self.steps[6] = sign(self.history[6]) << 1;
+        self.steps[7] = sign(self.history[7]) << 2;
+        self.error = residual;
+        let value = residual.wrapping_add(sum >> self.shift);
+        self.history[4] = self.history[5].wrapping_neg();
+        self.history[5] = self.history[6].wrapping_neg();
+        self.history[6] = value.wrapping_sub(self.history[7]);
+        self.history[7] = value;
+        self.history[5] = self.history[5].wrapping_add(self.history[6]);
+        self.history[4] = self.history[4].wrapping_add(self.history[5]);
+        value
+    }
+}
+
+/// What the decoder needs of the stream's header, passed from the reader in the codec
+/// parameters' extra data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamParams {
+    pub channels: u16,
+    /// 8, 16 or 24.
+    pub bits_per_sample: u16,
+}
+
+impl StreamParams {
+    pub fn to_bytes(self) -> Vec<u8> {
+        [self.channels, self.bits_per_sample]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect()
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<StreamParams> {
+        let field = |at: usize| Some(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?));
+        Some(StreamParams {
+            channels: field(0)?,
+            bits_per_sample: field(2)?,
+        })
+    }
+}
+
+/// Decodes TTA frames, one packet each.
+pub struct TtaDecoder {
+    codec_params: AudioCodecParameters,
+    stream: StreamParams,
+    decoded: AudioBuffer<i32>,
+    interleaved: Vec<i32>,
+}
+
+impl TtaDecoder {
+    fn try_new(params: &AudioCodecParameters) -> Result<TtaDecoder> {
+        let (Some(rate), Some(channels), Some(stream)) = (
+            params.sample_rate,
+            params.channels.clone(),
+            params
+                .extra_data
+                .as_deref()
+                .and_then(StreamParams::from_bytes),
+        ) else {
+            return unsupported_error("tta: no stream parameters from the reader");
+        };
+        if !matches!(stream.bits_per_sample, 8 | 16 | 24)
+            || stream.channels == 0
+            || channels.count() != usize::from(stream.channels)
+        {
+            return unsupported_error("tta: stream parameters out of range");
+        }
+        Ok(TtaDecoder {
+            codec_params: params.clone(),
+            stream,
+            decoded: AudioBuffer::new(AudioSpec::new(rate, channels), 0),
+            interleaved: Vec::new(),
+        })
+    }
+
+    fn decode_frame(&mut self, frame: &[u8], samples: usize) -> Result<()> {
+        let (data, crc) = frame
+            .split_last_chunk::<4>()
+            .ok_or(SymphoniaError::DecodeError("tta: frame too short"))?;
+        if u32::from_le_bytes(*crc) != crc32fast::hash(data) {
+            return Err(SymphoniaError::DecodeError(
+                "tta: damaged frame (its CRC does not match)",
+            ));
+        }
+        let channels = usize::from(self.stream.channels);
+        let bytes_per_sample = u32::from(self.stream.bits_per_sample / 8);
+        // The fixed predictor's shift.
+        let predictor_shift = if bytes_per_sample == 1 { 4 } else { 5 };
+        let mut coders: Vec<(Rice, Filter, i32)> = (0..channels)
+            .map(|_| (Rice::new(), Filter::new(bytes_per_sample), 0))
+            .collect();
+        let mut bits = Bits { data, position: 0 };
+        let truncated = || SymphoniaError::DecodeError("tta: damaged frame (it ends too soon)");
+        self.interleaved.clear();
+        self.interleaved.reserve(samples * channels);
+        for _ in 0..samples {
+            let first = self.interleaved.len();
+            for (rice, filter, previous) in &mut coders {
+                let residual = rice.decode(&mut bits).ok_or_else(truncated)?;
+                let filtered = filter.restore(residual);
+                // x + x × (2^k - 1) / 2^k of the previous sample.
+                let predicted = ((i64::from(*previous) << predictor_shift) - i64::from(*previous))
+                    >> predictor_shift;
+                let value = filtered.wrapping_add(predicted as i32);
+                *previous = value;
+                self.interleaved.push(value);
+            }
+            // Channels were coded as differences from the next one, the last as itself less
+            // half of the one before.
+            let frame = &mut self.interleaved[first..];
+            if let [.., before_last, last] = frame {
+                *last = last.wrapping_add(*before_last / 2);
+                for channel in (0..channels - 1).rev() {
+                    frame[channel] = frame[channel + 1].wrapping_sub(frame[channel]);
+                }
+            }
+        }
+        // Left-justified to full scale, as symphonia's other i32 sources are.
+        let shift = 32 - u32::from(self.stream.bits_per_sample);
+        for sample in &mut self.interleaved {
+            *sample = sample.wrapping_shl(shift);
+        }
+        self.decoded.clear();
+        if self.decoded.capacity() < samples {
+            self.decoded.grow_capacity(samples);
+        }
+        self.decoded.render_uninit(Some(samples));
+        self.decoded
+            .copy_from_slice_interleaved(&&self.interleaved[..]);
+        Ok(())
+    }
+}
+
+impl AudioDecoder for TtaDecoder {
+    fn reset(&mut self) {}
+
+    fn codec_info(&self) -> &CodecInfo {
+        &Self::supported_codecs()[0].info
+    }
+
+    fn codec_params(&self) -> &AudioCodecParameters {
+        &self.codec_params
+    }
+
+    fn decode_ref(&mut self, packet: &PacketRef<'_>) -> Result<GenericAudioBufferRef<'_>> {
+        if let Err(e) = self.decode_frame(packet.data, packet.dur.get() as usize) {
+            self.decoded.clear();
+            return Err(e);
+        }
+        self.decoded.trim(
+            packet.trim_start.get() as usize,
+            packet.trim_end.get() as usize,
+        );
+        Ok(self.decoded.as_generic_audio_buffer_ref())
+    }
+
+    fn finalize(&mut self) -> FinalizeResult {
+        FinalizeResult::default()
+    }
+
+    fn last_decoded(&self) -> GenericAudioBufferRef<'_> {
+        self.decoded.as_generic_audio_buffer_ref()
+    }
+}
+
+impl RegisterableAudioDecoder for TtaDecoder {
+    fn try_registry_new(
+        params: &AudioCodecParameters,
+        _opts: &AudioDecoderOptions,
+    ) -> Result<Box<dyn AudioDecoder>> {
+        Ok(Box::new(TtaDecoder::try_new(params)?))
+    }
+
+    fn supported_codecs() -> &'static [SupportedAudioCodec] {
+        const CODECS: [SupportedAudioCodec; 1] = [SupportedAudioCodec {
+            id: CODEC_ID_TTA,
+            info: CodecInfo {
+                short_name: "tta",
+                long_name: "True Audio",
+                profiles: &[],
+            },
+        }];
+        &CODECS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_parameters_go_through_the_extra_data() {
+        let params = StreamParams {
+            channels: 6,
+            bits_per_sample: 24,
+        };
+        assert_eq!(StreamParams::from_bytes(&params.to_bytes()), Some(params));
+        assert_eq!(StreamParams::from_bytes(&[1, 2, 3]), None);
+    }
+
+    #[test]
+    fn rice_values_alternate_in_sign_and_bits_run_lsb_first() {
+        // unary 0 (a zero bit), then k0 = 10 bits of 3: value 3 -> +2.
+        let data = [0b0000_0110, 0b0000_0000];
+        let mut bits = Bits {
+            data: &data,
+            position: 0,
+        };
+        let mut rice = Rice::new();
+        assert_eq!(rice.decode(&mut bits), Some(2));
+        assert_eq!(bits.position, 11);
+        // Past the end: nothing.
+        assert_eq!(rice.decode(&mut bits), None);
+    }
+}
