@@ -1,11 +1,13 @@
 //! The codecs: symphonia's, nanomp3 for MPEG audio (`mpeg_audio`), libopus for Opus (`opus`, on
 //! `opus_streams`), libspeex for Speex (`speex`), opencore-amr for AMR and AMR-WB (`amr`),
 //! libwavpack for WavPack (`wavpack`), the `ape-decoder` crate for Monkey's Audio (`ape`),
-//! libmpcdec for Musepack (`musepack`), our own True Audio decoder (`tta`) and,
+//! libmpcdec for Musepack (`musepack`), our own True Audio decoder (`tta`) and DSD
+//! to PCM converter (`dsd`) and,
 //! with the `fdk-aac` feature, FDK AAC for every AAC stream (`fdk_aac`).
 
 pub mod amr;
 pub mod ape;
+pub mod dsd;
 #[cfg(feature = "fdk-aac")]
 pub mod fdk_aac;
 pub mod mpeg_audio;
@@ -37,6 +39,7 @@ pub static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
     registry.register_audio_decoder::<ape::ApeDecoder>();
     registry.register_audio_decoder::<musepack::MusepackDecoder>();
     registry.register_audio_decoder::<tta::TtaDecoder>();
+    registry.register_audio_decoder::<dsd::DsdDecoder>();
     registry.register_audio_decoder::<opus::OpusDecoder>();
     // Ahead of symphonia's MPEG audio decoder (see `mpeg_audio` for why).
     registry.register_audio_decoder_at_tier::<mpeg_audio::MpegAudioDecoder>(Tier::Preferred);
@@ -49,6 +52,8 @@ pub static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
 /// plain AAC-LC in mono or stereo (see `FdkAacDecoder::needs_fdk`).
 pub enum TrackDecoder {
     Registry(Box<dyn AudioDecoder>),
+    /// DSD, whose filter's last samples come out at the end.
+    Dsd(Box<dsd::DsdDecoder>),
     #[cfg(feature = "fdk-aac")]
     FdkAac(Box<fdk_aac::FdkAacDecoder>),
 }
@@ -73,6 +78,11 @@ impl TrackDecoder {
                  configuration 0) needs the fdk-aac feature (meson: -Dfdk-aac=enabled)",
             );
         }
+        if params.codec == dsd::CODEC_ID_DSD {
+            return Ok(TrackDecoder::Dsd(Box::new(dsd::DsdDecoder::try_new(
+                params,
+            )?)));
+        }
         CODECS
             .make_audio_decoder(params, opts)
             .map(TrackDecoder::Registry)
@@ -82,6 +92,7 @@ impl TrackDecoder {
     pub fn drain(&mut self) -> Option<GenericAudioBufferRef<'_>> {
         match self {
             TrackDecoder::Registry(_) => None,
+            TrackDecoder::Dsd(decoder) => Some(decoder.drain()),
             #[cfg(feature = "fdk-aac")]
             TrackDecoder::FdkAac(decoder) => Some(decoder.drain()),
         }
@@ -91,7 +102,7 @@ impl TrackDecoder {
     /// frame late).
     pub fn delay_packets(&self) -> u64 {
         match self {
-            TrackDecoder::Registry(_) => 0,
+            TrackDecoder::Registry(_) | TrackDecoder::Dsd(_) => 0,
             #[cfg(feature = "fdk-aac")]
             TrackDecoder::FdkAac(decoder) => decoder.delay_frames(),
         }
@@ -100,6 +111,7 @@ impl TrackDecoder {
     fn inner(&mut self) -> &mut dyn AudioDecoder {
         match self {
             TrackDecoder::Registry(decoder) => &mut **decoder,
+            TrackDecoder::Dsd(decoder) => &mut **decoder,
             #[cfg(feature = "fdk-aac")]
             TrackDecoder::FdkAac(decoder) => &mut **decoder,
         }
@@ -108,6 +120,7 @@ impl TrackDecoder {
     fn inner_ref(&self) -> &dyn AudioDecoder {
         match self {
             TrackDecoder::Registry(decoder) => &**decoder,
+            TrackDecoder::Dsd(decoder) => &**decoder,
             #[cfg(feature = "fdk-aac")]
             TrackDecoder::FdkAac(decoder) => &**decoder,
         }

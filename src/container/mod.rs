@@ -22,6 +22,8 @@ pub mod aiff;
 pub mod amr;
 pub mod ape;
 pub mod caf;
+pub mod dsdiff;
+pub mod dsf;
 pub mod flac;
 pub mod flac_frames;
 pub mod flac_split;

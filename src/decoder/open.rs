@@ -52,6 +52,9 @@ static PROBE: LazyLock<Probe> = LazyLock::new(|| {
     probe.register_format_at_tier::<container::musepack::MusepackReader>(Tier::Preferred);
     // symphonia has no TTA reader.
     probe.register_format_at_tier::<container::tta::TtaReader>(Tier::Preferred);
+    // Nor DSD readers.
+    probe.register_format_at_tier::<container::dsf::DsfReader>(Tier::Preferred);
+    probe.register_format_at_tier::<container::dsdiff::DsdiffReader>(Tier::Preferred);
     symphonia::default::register_enabled_formats(&mut probe);
     probe
 });
@@ -101,6 +104,20 @@ impl Worker<'_> {
             return container::tta::TtaReader::try_new(source)
                 .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
                 .map_err(|e| format!("the True Audio stream could not be read: {e}"));
+        }
+        if self.settings.hint.is_none() {
+            if container::dsf::at_header(&mut source) {
+                self.reader.set_retain(None);
+                return container::dsf::DsfReader::try_new(source)
+                    .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
+                    .map_err(|e| format!("the DSF stream could not be read: {e}"));
+            }
+            if container::dsdiff::at_header(&mut source) {
+                self.reader.set_retain(None);
+                return container::dsdiff::DsdiffReader::try_new(source)
+                    .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
+                    .map_err(|e| format!("the DSDIFF stream could not be read: {e}"));
+            }
         }
         if !matches!(self.settings.hint, Some(ContainerHint::RawPcm(_)))
             && let Some(name) = container::wav_inside_another_format(&mut source)

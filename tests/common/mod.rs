@@ -547,6 +547,14 @@ fn recipe(name: &str) -> Recipe {
             &["-sample_fmt", "s16p", "-c:a", "wavpack", "-f", "wv"],
         ),
         "wavpack24.wv" => WavPack("s24.wav", &["-hh"]),
+        // DSD64 made here (no encoder in Debian writes DSD): `s16.wav` through a second-order
+        // sigma-delta modulator, in Sony's DSF and Philips' DSDIFF.
+        "dsd64.dsf" => Patched("s16.wav", "DSD64 DSF, sox + 2nd-order SDM v3", wav_to_dsf),
+        "dsd64.dff" => Patched(
+            "s16.wav",
+            "DSD64 DSDIFF, sox + 2nd-order SDM v3",
+            wav_to_dff,
+        ),
         // True Audio from ffmpeg's encoder: 16-bit stereo, 8-bit, 24-bit, mono and 5.1.
         "tta.tta" => Encode(&["-sample_fmt", "s16", "-c:a", "tta", "-f", "tta"]),
         "tta8.tta" => Encode(&["-sample_fmt", "u8", "-c:a", "tta", "-f", "tta"]),
@@ -2480,4 +2488,139 @@ pub fn downmix_to_mono(samples: &[i16], channels: u32) -> Vec<i16> {
 /// round(frames * to / from).
 pub fn rescale_frames(frames: u64, from: u32, to: u32) -> u64 {
     ((frames as u128 * to as u128 + from as u128 / 2) / from as u128) as u64
+}
+
+/// The interleaved 16-bit samples of a plain PCM WAV file, and its channel count.
+fn wav_samples(wav: &[u8]) -> (Vec<i16>, usize) {
+    let find = |id: &[u8]| wav.windows(4).position(|w| w == id).unwrap() + 8;
+    let fmt = find(b"fmt ");
+    let channels = usize::from(u16::from_le_bytes([wav[fmt + 2], wav[fmt + 3]]));
+    let data = find(b"data");
+    let samples = wav[data..]
+        .chunks_exact(2)
+        .map(|s| i16::from_le_bytes([s[0], s[1]]))
+        .collect();
+    (samples, channels)
+}
+
+/// Resampled to 64 × 44.1 kHz by sox and modulated to one bit by a second-order sigma-delta
+/// modulator at half scale (as SACD's 0 dB is), as a DSD64 encoder does: per channel, bits
+/// earliest first (the most significant of each byte).
+fn dsd64_bits(wav: &[u8]) -> Vec<Vec<u8>> {
+    use std::io::Write;
+    let (_, channels) = wav_samples(wav);
+    let mut sox = Command::new("sox")
+        .args(["-t", "wav", "-", "-t", "f32", "-r", "2822400", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sox must be installed to make test fixtures");
+    let mut stdin = sox.stdin.take().unwrap();
+    let input = wav.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let output = sox.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(output.status.success(), "sox failed");
+    let upsampled: Vec<f32> = output
+        .stdout
+        .chunks_exact(4)
+        .map(|s| f32::from_le_bytes(s.try_into().unwrap()))
+        .collect();
+    (0..channels)
+        .map(|channel| {
+            let (mut first, mut second) = (0.0f64, 0.0f64);
+            let mut bytes = Vec::with_capacity(upsampled.len() / channels / 8);
+            let mut byte = 0u8;
+            let input = upsampled.iter().skip(channel).step_by(channels);
+            // Each bit comes out one step after its input (the loop's transfer is z^-1): the
+            // first is dropped and one more step run, so bit k stands for input sample k.
+            for (index, x) in input.chain([&0.0]).enumerate() {
+                let y = if second >= 0.0 { 1.0 } else { -1.0 };
+                first += f64::from(*x) * 0.5 - y;
+                second += first - y;
+                if index == 0 {
+                    continue;
+                }
+                byte = (byte << 1) | u8::from(y > 0.0);
+                if index % 8 == 0 {
+                    bytes.push(byte);
+                }
+            }
+            bytes
+        })
+        .collect()
+}
+
+/// A DSF file (1 bit per sample, least significant first; 4096-byte blocks) of `s16.wav`.
+fn wav_to_dsf(bytes: &mut Vec<u8>) {
+    const BLOCK: usize = 4096;
+    let channels = dsd64_bits(bytes);
+    let per_channel = channels[0].len();
+    let groups = per_channel.div_ceil(BLOCK);
+    let data_len = groups * BLOCK * channels.len();
+    let mut out = Vec::new();
+    out.extend(b"DSD ");
+    out.extend(28u64.to_le_bytes());
+    out.extend(((28 + 52 + 12 + data_len) as u64).to_le_bytes());
+    out.extend(0u64.to_le_bytes());
+    out.extend(b"fmt ");
+    out.extend(52u64.to_le_bytes());
+    for field in [
+        1u32,
+        0,
+        if channels.len() == 2 { 2 } else { 1 },
+        channels.len() as u32,
+    ] {
+        out.extend(field.to_le_bytes());
+    }
+    out.extend(2_822_400u32.to_le_bytes());
+    out.extend(1u32.to_le_bytes());
+    out.extend(((per_channel * 8) as u64).to_le_bytes());
+    out.extend((BLOCK as u32).to_le_bytes());
+    out.extend(0u32.to_le_bytes());
+    out.extend(b"data");
+    out.extend(((12 + data_len) as u64).to_le_bytes());
+    for group in 0..groups {
+        for channel in &channels {
+            let mut block: Vec<u8> = channel
+                .iter()
+                .skip(group * BLOCK)
+                .take(BLOCK)
+                .map(|byte| byte.reverse_bits())
+                .collect();
+            block.resize(BLOCK, 0);
+            out.extend(block);
+        }
+    }
+    *bytes = out;
+}
+
+/// A DSDIFF file (uncompressed DSD, a byte per channel in turn) of `s16.wav`.
+fn wav_to_dff(bytes: &mut Vec<u8>) {
+    let channels = dsd64_bits(bytes);
+    let chunk = |id: &[u8], body: &[u8]| {
+        let mut out = id.to_vec();
+        out.extend((body.len() as u64).to_be_bytes());
+        out.extend(body);
+        if body.len() % 2 == 1 {
+            out.push(0);
+        }
+        out
+    };
+    let mut sound = b"SND ".to_vec();
+    sound.extend(chunk(b"FS  ", &2_822_400u32.to_be_bytes()));
+    let mut chnl = (channels.len() as u16).to_be_bytes().to_vec();
+    for id in [b"SLFT", b"SRGT"].iter().take(channels.len()) {
+        chnl.extend(*id);
+    }
+    sound.extend(chunk(b"CHNL", &chnl));
+    sound.extend(chunk(b"CMPR", b"DSD \x0enot compressed\0"));
+    let interleaved: Vec<u8> = (0..channels[0].len())
+        .flat_map(|at| channels.iter().map(move |channel| channel[at]))
+        .collect();
+    let mut form = b"DSD ".to_vec();
+    form.extend(chunk(b"FVER", &0x0105_0000u32.to_be_bytes()));
+    form.extend(chunk(b"PROP", &sound));
+    form.extend(chunk(b"DSD ", &interleaved));
+    *bytes = chunk(b"FRM8", &form);
 }
