@@ -2045,6 +2045,16 @@ fn dsd_survives_cuts_tags_and_compression_it_cannot_decode() {
     let decoded = decode_with_element(&tagged, &keep_props(), Chunking::Fixed(4096));
     assert!(decoded.warnings.is_empty() && decoded.errors.is_empty());
     assert!(decoded.samples == clean.samples, "a tag at the end");
+    // A sample count of half the data (as mutagen's `5644800-2ch-s01-silence.dsf` has an
+    // eighth): that many samples, the rest of the data chunk read past, no ERROR.
+    let mut short = dsf.clone();
+    let samples = u64::from_le_bytes(short[64..72].try_into().unwrap());
+    short[64..72].copy_from_slice(&(samples / 2).to_le_bytes());
+    short.extend(b"ID3\x03\x00\x00\x00\x00\x00\x0a");
+    short.extend([0u8; 10]);
+    let decoded = decode_with_element(&short, &keep_props(), Chunking::Fixed(4096));
+    assert!(decoded.warnings.is_empty() && decoded.errors.is_empty());
+    assert_eq!(decoded.frames(), clean.frames() / 2);
     // Cut inside the DSDIFF data: what came before, then the end.
     let cut = decode_with_element(&dff[..dff.len() / 2], &keep_props(), Chunking::Fixed(4096));
     assert!(cut.errors.is_empty(), "{:?}", cut.errors);

@@ -202,15 +202,14 @@ impl DsdDecoder {
         }
     }
 
-    /// The filter's last `DELAY` samples, from silence after the stream's bits.
+    /// The filter's last samples, as many as it dropped at the start (`DELAY`, or fewer when
+    /// the stream was shorter), from silence after the stream's bits.
     pub fn drain(&mut self) -> GenericAudioBufferRef<'_> {
-        let silence = vec![SILENCE; DELAY * self.step];
+        let held = DELAY - self.to_skip;
+        let silence = vec![SILENCE; held * self.step];
         self.to_skip = 0;
-        self.filter(|_| &silence, DELAY);
-        self.to_skip = DELAY;
-        for history in &mut self.history {
-            history.fill(SILENCE);
-        }
+        self.filter(|_| &silence, held);
+        self.reset();
         self.decoded.as_generic_audio_buffer_ref()
     }
 }
@@ -279,6 +278,29 @@ mod tests {
     use symphonia::core::audio::Audio;
 
     #[test]
+    fn an_empty_stream_drains_nothing() {
+        let mut decoder = DsdDecoder::try_new(&mono_dsd64()).unwrap();
+        assert_eq!(decoder.drain().frames(), 0);
+        decoder.decode_packet(&[SILENCE; 4], 1).unwrap();
+        assert_eq!(
+            decoder.decoded.frames(),
+            0,
+            "the first samples are the filter's delay"
+        );
+        assert_eq!(decoder.drain().frames(), 1, "one in, one out");
+    }
+
+    fn mono_dsd64() -> AudioCodecParameters {
+        let mut params = AudioCodecParameters::new();
+        params
+            .for_codec(CODEC_ID_DSD)
+            .with_sample_rate(88_200)
+            .with_channels(symphonia::core::audio::Channels::Discrete(1))
+            .with_extra_data(DSD64.to_le_bytes().to_vec().into_boxed_slice());
+        params
+    }
+
+    #[test]
     fn rates_of_both_families_decimate_to_88_or_96_khz() {
         assert_eq!(pcm_rate(2_822_400), Some((88_200, 32)));
         assert_eq!(pcm_rate(5_644_800), Some((88_200, 64)));
@@ -327,13 +349,7 @@ mod tests {
 
     #[test]
     fn all_ones_is_full_scale_and_silence_pattern_is_silent() {
-        let mut params = AudioCodecParameters::new();
-        params
-            .for_codec(CODEC_ID_DSD)
-            .with_sample_rate(88_200)
-            .with_channels(symphonia::core::audio::Channels::Discrete(1))
-            .with_extra_data(DSD64.to_le_bytes().to_vec().into_boxed_slice());
-        let mut decoder = DsdDecoder::try_new(&params).unwrap();
+        let mut decoder = DsdDecoder::try_new(&mono_dsd64()).unwrap();
         decoder.decode_packet(&[0xff; 4096], 1024).unwrap();
         let plane = decoder.decoded.plane(0).unwrap();
         assert_eq!(plane.len(), 1024 - DELAY, "the filter's delay is dropped");

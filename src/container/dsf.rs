@@ -91,6 +91,9 @@ pub struct DsfReader<'s> {
     lsb_first: bool,
     /// Bits per channel not yet handed out.
     bits_left: u64,
+    /// Bytes of the `data` chunk not yet read: writers may put more there than the sample
+    /// count says (ffmpeg and the decodebin chain play it all), which is read past.
+    data_left: u64,
     /// Bits per output sample.
     factor: u64,
     /// Output samples handed out.
@@ -144,6 +147,7 @@ impl<'s> DsfReader<'s> {
             channels: channels as usize,
             lsb_first: bits_per_sample == 1,
             bits_left: samples,
+            data_left: u64_at(84).saturating_sub(12),
             factor: u64::from(factor),
             frames_out: 0,
             ended: false,
@@ -176,7 +180,8 @@ impl FormatReader for DsfReader<'_> {
         if self.ended || self.bits_left == 0 {
             if !self.ended {
                 self.ended = true;
-                // The ID3v2 tag after the data.
+                // What the data chunk holds past the sample count, then the ID3v2 tag.
+                let _ = self.source.ignore_bytes(self.data_left);
                 super::skip_trailing_tags(&mut self.source);
             }
             return Ok(None);
@@ -198,6 +203,7 @@ impl FormatReader for DsfReader<'_> {
             data.iter_mut().for_each(|byte| *byte = byte.reverse_bits());
         }
         self.bits_left -= bits;
+        self.data_left = self.data_left.saturating_sub(data.len() as u64);
         if frames == 0 {
             // Less than an output sample's worth of bits left.
             return self.next_packet();
