@@ -1851,6 +1851,29 @@ fn musepack_survives_pieces_damage_and_tags() {
     assert!(decoded.samples[..clean.samples.len()] == clean.samples[..]);
     assert!(decoded.samples[clean.samples.len()..] == mono_clean.samples[..]);
 
+    // A stream header of unknown length (a sample count of 0, as a writer streaming its
+    // output may leave it): every frame, the last packet's too, the end not trimmed.
+    assert_eq!(&bytes[4..7], b"SH\x0e", "a stream header of 11 bytes first");
+    let payload = &bytes[7..18];
+    let mut unknown = payload[4..].to_vec();
+    let samples_len = unknown[1..].iter().position(|b| b & 0x80 == 0).unwrap() + 1;
+    unknown.splice(1..1 + samples_len, [0u8]);
+    let mut header = b"SH".to_vec();
+    header.push((2 + 1 + 4 + unknown.len()) as u8);
+    header.extend(crc32fast::hash(&unknown).to_be_bytes());
+    header.extend(&unknown);
+    let mut streamed = bytes[..4].to_vec();
+    streamed.extend(header);
+    streamed.extend(&bytes[18..]);
+    let decoded = decode_with_element(&streamed, &keep_props(), Chunking::Fixed(4096));
+    assert!(decoded.warnings.is_empty() && decoded.errors.is_empty());
+    assert_eq!(
+        decoded.frames(),
+        116 * 1152 - MUSEPACK_DELAY,
+        "all 116 frames"
+    );
+    assert!(decoded.samples[..clean.samples.len()] == clean.samples[..]);
+
     // A stream header whose CRC fails: one ERROR that says so, no audio.
     let mut bad_header = bytes.clone();
     bad_header[12] ^= 0x01;

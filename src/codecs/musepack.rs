@@ -182,7 +182,13 @@ impl FrameDecoder {
         info.max_band = u32::from(stream.max_band);
         info.ms = u32::from(stream.mid_side);
         info.is_true_gapless = u32::from(stream.gapless || stream.version == 8);
-        info.samples = stream.samples;
+        // A header of unknown length (0 samples) would have the decoder give nothing: it
+        // counts down from the length. Such a stream ends where its packets do.
+        info.samples = if stream.samples == 0 {
+            1 << 62
+        } else {
+            stream.samples
+        };
         info.beg_silence = stream.leading_silence;
         let _one_at_a_time = INIT.lock().unwrap_or_else(|e| e.into_inner());
         // SAFETY: `info` is a complete `mpc_streaminfo`, read during the call only; the
@@ -257,6 +263,8 @@ impl MusepackDecoder {
             buff: start,
             count: 8 - c_uint::from(first_bit),
         };
+        // Where the last frame ended, in bits from the packet's first byte.
+        let mut frame_end = u64::from(first_bit);
         for index in 0..self.stream.frames_per_packet {
             let mut frame = MpcFrameInfo {
                 samples: 0,
@@ -277,10 +285,16 @@ impl MusepackDecoder {
             let position =
                 (reader.buff as usize - start as usize) as u64 * 8 + 8 - u64::from(reader.count);
             if position > packet_bits {
+                if index > 0 && packet_bits - frame_end < 8 {
+                    // The packet held fewer frames (a stream of unknown length ends so): its
+                    // frames are all out, this one was decoded from the padding.
+                    break;
+                }
                 return Err(SymphoniaError::DecodeError(
                     "musepack: damaged frame (it reads past its packet)",
                 ));
             }
+            frame_end = position;
             let samples = (frame.samples as usize).min(FRAME_LENGTH as usize) * channels;
             self.interleaved.extend_from_slice(&self.frame[..samples]);
         }

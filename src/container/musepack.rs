@@ -113,9 +113,10 @@ impl<'s> MusepackReader<'s> {
             .with_max_frames_per_packet(u64::from(params.frames_per_packet) * FRAME_LENGTH)
             .with_extra_data(params.to_bytes().into());
         let mut track = Track::new(0);
-        track
-            .with_codec_params(CodecParameters::Audio(codec))
-            .with_num_frames(params.samples.saturating_sub(params.leading_silence));
+        track.with_codec_params(CodecParameters::Audio(codec));
+        if params.samples > 0 {
+            track.with_num_frames(params.samples.saturating_sub(params.leading_silence));
+        }
         if let Some(time_base) = TimeBase::try_from_recip(rate) {
             track.with_time_base(time_base);
         }
@@ -294,7 +295,7 @@ fn parse_sv8_stream_header(payload: &[u8]) -> Result<(u32, StreamParams)> {
              not supported",
         ));
     }
-    if leading_silence > samples {
+    if samples != 0 && leading_silence > samples {
         return Err(damaged());
     }
     Ok((
