@@ -10,15 +10,15 @@ use symphonia::core::audio::layouts::CHANNEL_LAYOUT_MONO;
 use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::common::FourCc;
-use symphonia::core::errors::{Error as SymphoniaError, Result, SeekErrorKind, seek_error};
+use symphonia::core::errors::{Error as SymphoniaError, Result};
 use symphonia::core::formats::probe::{
     ProbeDataMatchSpec, ProbeFormatData, ProbeableFormat, Score, Scoreable,
 };
 use symphonia::core::formats::{
-    FormatId, FormatInfo, FormatOptions, FormatReader, MediaInfo, SeekMode, SeekTo, SeekedTo, Track,
+    FormatId, FormatInfo, FormatOptions, FormatReader, MediaInfo, Track,
 };
 use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream};
-use symphonia::core::meta::{Metadata, MetadataLog};
+use symphonia::core::meta::MetadataLog;
 use symphonia::core::packet::{Packet, PacketBuilder};
 use symphonia::core::units::{Duration, TimeBase, Timestamp};
 
@@ -102,25 +102,7 @@ impl<'s> AmrReader<'s> {
 }
 
 impl FormatReader for AmrReader<'_> {
-    fn format_info(&self) -> &FormatInfo {
-        &AMR_INFO
-    }
-
-    fn media_info(&self) -> &MediaInfo {
-        &self.media_info
-    }
-
-    fn metadata(&mut self) -> Metadata<'_> {
-        self.metadata.metadata()
-    }
-
-    fn seek(&mut self, _mode: SeekMode, _to: SeekTo) -> Result<SeekedTo> {
-        seek_error(SeekErrorKind::Unseekable)
-    }
-
-    fn tracks(&self) -> &[Track] {
-        &self.tracks
-    }
+    super::unseekable_reader_methods!(AMR_INFO);
 
     fn next_packet(&mut self) -> Result<Option<Packet>> {
         // Nothing read before is sought back to: the read-ahead ring may start over.
@@ -156,13 +138,6 @@ impl FormatReader for AmrReader<'_> {
                 .data(frame)
                 .build(),
         ))
-    }
-
-    fn into_inner<'a>(self: Box<Self>) -> MediaSourceStream<'a>
-    where
-        Self: 'a,
-    {
-        self.source
     }
 }
 

@@ -17,15 +17,15 @@ use ape_decoder::ApeFileInfo;
 use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::common::FourCc;
-use symphonia::core::errors::{Error as SymphoniaError, Result, SeekErrorKind, seek_error};
+use symphonia::core::errors::{Error as SymphoniaError, Result};
 use symphonia::core::formats::probe::{
     ProbeDataMatchSpec, ProbeFormatData, ProbeableFormat, Score, Scoreable,
 };
 use symphonia::core::formats::{
-    FormatId, FormatInfo, FormatOptions, FormatReader, MediaInfo, SeekMode, SeekTo, SeekedTo, Track,
+    FormatId, FormatInfo, FormatOptions, FormatReader, MediaInfo, Track,
 };
 use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream};
-use symphonia::core::meta::{Metadata, MetadataLog};
+use symphonia::core::meta::MetadataLog;
 use symphonia::core::packet::{Packet, PacketBuilder};
 use symphonia::core::units::{Duration, TimeBase, Timestamp};
 
@@ -231,25 +231,7 @@ impl<'s> ApeReader<'s> {
 }
 
 impl FormatReader for ApeReader<'_> {
-    fn format_info(&self) -> &FormatInfo {
-        &APE_INFO
-    }
-
-    fn media_info(&self) -> &MediaInfo {
-        &self.media_info
-    }
-
-    fn metadata(&mut self) -> Metadata<'_> {
-        self.metadata.metadata()
-    }
-
-    fn seek(&mut self, _mode: SeekMode, _to: SeekTo) -> Result<SeekedTo> {
-        seek_error(SeekErrorKind::Unseekable)
-    }
-
-    fn tracks(&self) -> &[Track] {
-        &self.tracks
-    }
+    super::unseekable_reader_methods!(APE_INFO);
 
     fn next_packet(&mut self) -> Result<Option<Packet>> {
         let index = self.next_frame;
@@ -300,13 +282,6 @@ impl FormatReader for ApeReader<'_> {
                 .data(data)
                 .build(),
         ))
-    }
-
-    fn into_inner<'a>(self: Box<Self>) -> MediaSourceStream<'a>
-    where
-        Self: 'a,
-    {
-        self.source
     }
 }
 

@@ -8,6 +8,9 @@
 //! repairs a FLAC header whose tags would make symphonia refuse the stream; `ogg_audio` reads the
 //! first Opus, Vorbis, Speex or FLAC stream of an Ogg file (`ogg_opus` and `ogg_vorbis` know the
 //! first two), on `ogg_pages`, which hands out each packet as soon as its bytes are in.
+//! Formats symphonia has no reader for each have their own: `amr`, `wavpack`, `ape` (Monkey's
+//! Audio), `musepack`, `tta` (True Audio), `dsf` and `dsdiff` (DSD); `ts_unwrap` unwraps
+//! MPEG-TS audio for the readers of its codecs.
 //!
 //! The byte watchers (`crate::watch::ByteWatch`) sit between the byte queue and the readers:
 //! `mpeg_split` (where one MPEG audio or ADTS file ends and the next begins), `flac_split`
@@ -16,6 +19,45 @@
 //! the stream, `mp4_amr` the AMR tracks symphonia's MP4 reader names no codec for. `source` is
 //! the byte source under symphonia's `MediaSourceStream`, with what keeps its read-ahead ring
 //! small for our readers.
+
+/// The `FormatReader` methods that every one-track reader of ours over an unseekable stream
+/// writes alike (its fields `source`, `tracks`, `media_info` and `metadata`), given its
+/// `FormatInfo`.
+macro_rules! unseekable_reader_methods {
+    ($info:expr) => {
+        fn format_info(&self) -> &symphonia::core::formats::FormatInfo {
+            &$info
+        }
+
+        fn media_info(&self) -> &symphonia::core::formats::MediaInfo {
+            &self.media_info
+        }
+
+        fn metadata(&mut self) -> symphonia::core::meta::Metadata<'_> {
+            self.metadata.metadata()
+        }
+
+        fn seek(
+            &mut self,
+            _mode: symphonia::core::formats::SeekMode,
+            _to: symphonia::core::formats::SeekTo,
+        ) -> symphonia::core::errors::Result<symphonia::core::formats::SeekedTo> {
+            symphonia::core::errors::seek_error(symphonia::core::errors::SeekErrorKind::Unseekable)
+        }
+
+        fn tracks(&self) -> &[symphonia::core::formats::Track] {
+            &self.tracks
+        }
+
+        fn into_inner<'a>(self: Box<Self>) -> symphonia::core::io::MediaSourceStream<'a>
+        where
+            Self: 'a,
+        {
+            self.source
+        }
+    };
+}
+pub(crate) use unseekable_reader_methods;
 
 pub mod aac_frames;
 pub mod aiff;

@@ -12,15 +12,15 @@ use std::io;
 use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::common::FourCc;
-use symphonia::core::errors::{Error as SymphoniaError, Result, SeekErrorKind, seek_error};
+use symphonia::core::errors::{Error as SymphoniaError, Result};
 use symphonia::core::formats::probe::{
     ProbeDataMatchSpec, ProbeFormatData, ProbeableFormat, Score, Scoreable,
 };
 use symphonia::core::formats::{
-    FormatId, FormatInfo, FormatOptions, FormatReader, MediaInfo, SeekMode, SeekTo, SeekedTo, Track,
+    FormatId, FormatInfo, FormatOptions, FormatReader, MediaInfo, Track,
 };
 use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream};
-use symphonia::core::meta::{Metadata, MetadataLog};
+use symphonia::core::meta::MetadataLog;
 use symphonia::core::packet::{Packet, PacketBuilder};
 use symphonia::core::units::{Duration, TimeBase, Timestamp};
 
@@ -307,25 +307,7 @@ fn read_frame(
 }
 
 impl FormatReader for WavPackReader<'_> {
-    fn format_info(&self) -> &FormatInfo {
-        &WAVPACK_INFO
-    }
-
-    fn media_info(&self) -> &MediaInfo {
-        &self.media_info
-    }
-
-    fn metadata(&mut self) -> Metadata<'_> {
-        self.metadata.metadata()
-    }
-
-    fn seek(&mut self, _mode: SeekMode, _to: SeekTo) -> Result<SeekedTo> {
-        seek_error(SeekErrorKind::Unseekable)
-    }
-
-    fn tracks(&self) -> &[Track] {
-        &self.tracks
-    }
+    super::unseekable_reader_methods!(WAVPACK_INFO);
 
     fn next_packet(&mut self) -> Result<Option<Packet>> {
         let (header, frame) = match self.first.take() {
@@ -358,13 +340,6 @@ impl FormatReader for WavPackReader<'_> {
                 .data(frame)
                 .build(),
         ))
-    }
-
-    fn into_inner<'a>(self: Box<Self>) -> MediaSourceStream<'a>
-    where
-        Self: 'a,
-    {
-        self.source
     }
 }
 
