@@ -9,9 +9,7 @@ use symphonia::core::audio::{
     AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec, GenericAudioBufferRef,
 };
 use symphonia::core::codecs::CodecInfo;
-use symphonia::core::codecs::audio::{
-    AudioCodecParameters, AudioDecoder, AudioDecoderOptions, FinalizeResult,
-};
+use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::codecs::registry::{RegisterableAudioDecoder, SupportedAudioCodec};
 use symphonia::core::errors::{Error as SymphoniaError, Result, unsupported_error};
 use symphonia::core::packet::PacketRef;
@@ -140,18 +138,12 @@ pub fn reason(error: &ape_decoder::ApeError) -> &'static str {
 }
 
 impl AudioDecoder for ApeDecoder {
+    super::buffered_decoder_methods!();
+
     fn reset(&mut self) {
         if let Ok(frames) = new_frame_decoder(&self.stream) {
             self.frames = frames;
         }
-    }
-
-    fn codec_info(&self) -> &CodecInfo {
-        &Self::supported_codecs()[0].info
-    }
-
-    fn codec_params(&self) -> &AudioCodecParameters {
-        &self.codec_params
     }
 
     fn decode_ref(&mut self, packet: &PacketRef<'_>) -> Result<GenericAudioBufferRef<'_>> {
@@ -164,14 +156,6 @@ impl AudioDecoder for ApeDecoder {
             packet.trim_end.get() as usize,
         );
         Ok(self.decoded.as_generic_audio_buffer_ref())
-    }
-
-    fn finalize(&mut self) -> FinalizeResult {
-        FinalizeResult::default()
-    }
-
-    fn last_decoded(&self) -> GenericAudioBufferRef<'_> {
-        self.decoded.as_generic_audio_buffer_ref()
     }
 }
 

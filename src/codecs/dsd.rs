@@ -21,7 +21,7 @@ use symphonia::core::audio::{
 };
 use symphonia::core::codecs::CodecInfo;
 use symphonia::core::codecs::audio::{
-    AudioCodecId, AudioCodecParameters, AudioDecoder, AudioDecoderOptions, FinalizeResult,
+    AudioCodecId, AudioCodecParameters, AudioDecoder, AudioDecoderOptions,
 };
 use symphonia::core::codecs::registry::{RegisterableAudioDecoder, SupportedAudioCodec};
 use symphonia::core::common::FourCc;
@@ -215,19 +215,13 @@ impl DsdDecoder {
 }
 
 impl AudioDecoder for DsdDecoder {
+    super::buffered_decoder_methods!();
+
     fn reset(&mut self) {
         for history in &mut self.history {
             history.fill(SILENCE);
         }
         self.to_skip = DELAY;
-    }
-
-    fn codec_info(&self) -> &CodecInfo {
-        &Self::supported_codecs()[0].info
-    }
-
-    fn codec_params(&self) -> &AudioCodecParameters {
-        &self.codec_params
     }
 
     fn decode_ref(&mut self, packet: &PacketRef<'_>) -> Result<GenericAudioBufferRef<'_>> {
@@ -240,14 +234,6 @@ impl AudioDecoder for DsdDecoder {
             packet.trim_end.get() as usize,
         );
         Ok(self.decoded.as_generic_audio_buffer_ref())
-    }
-
-    fn finalize(&mut self) -> FinalizeResult {
-        FinalizeResult::default()
-    }
-
-    fn last_decoded(&self) -> GenericAudioBufferRef<'_> {
-        self.decoded.as_generic_audio_buffer_ref()
     }
 }
 

@@ -5,6 +5,29 @@
 //! to PCM converter (`dsd`) and,
 //! with the `fdk-aac` feature, FDK AAC for every AAC stream (`fdk_aac`).
 
+/// The `AudioDecoder` methods that our decoders holding their output in a `decoded` buffer,
+/// with their parameters in `codec_params` and one entry in `supported_codecs`, write alike.
+macro_rules! buffered_decoder_methods {
+    () => {
+        fn codec_info(&self) -> &symphonia::core::codecs::CodecInfo {
+            &Self::supported_codecs()[0].info
+        }
+
+        fn codec_params(&self) -> &symphonia::core::codecs::audio::AudioCodecParameters {
+            &self.codec_params
+        }
+
+        fn finalize(&mut self) -> symphonia::core::codecs::audio::FinalizeResult {
+            symphonia::core::codecs::audio::FinalizeResult::default()
+        }
+
+        fn last_decoded(&self) -> symphonia::core::audio::GenericAudioBufferRef<'_> {
+            self.decoded.as_generic_audio_buffer_ref()
+        }
+    };
+}
+pub(crate) use buffered_decoder_methods;
+
 pub mod amr;
 pub mod ape;
 pub mod dsd;

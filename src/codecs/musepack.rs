@@ -21,9 +21,7 @@ use symphonia::core::audio::{
     AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec, GenericAudioBufferRef,
 };
 use symphonia::core::codecs::CodecInfo;
-use symphonia::core::codecs::audio::{
-    AudioCodecParameters, AudioDecoder, AudioDecoderOptions, FinalizeResult,
-};
+use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::codecs::registry::{RegisterableAudioDecoder, SupportedAudioCodec};
 use symphonia::core::errors::{Error as SymphoniaError, Result, unsupported_error};
 use symphonia::core::packet::PacketRef;
@@ -311,18 +309,12 @@ impl MusepackDecoder {
 }
 
 impl AudioDecoder for MusepackDecoder {
+    super::buffered_decoder_methods!();
+
     fn reset(&mut self) {
         if let Ok(frames) = FrameDecoder::new(&self.stream) {
             self.frames = frames;
         }
-    }
-
-    fn codec_info(&self) -> &CodecInfo {
-        &Self::supported_codecs()[0].info
-    }
-
-    fn codec_params(&self) -> &AudioCodecParameters {
-        &self.codec_params
     }
 
     fn decode_ref(&mut self, packet: &PacketRef<'_>) -> Result<GenericAudioBufferRef<'_>> {
@@ -335,14 +327,6 @@ impl AudioDecoder for MusepackDecoder {
             packet.trim_end.get() as usize,
         );
         Ok(self.decoded.as_generic_audio_buffer_ref())
-    }
-
-    fn finalize(&mut self) -> FinalizeResult {
-        FinalizeResult::default()
-    }
-
-    fn last_decoded(&self) -> GenericAudioBufferRef<'_> {
-        self.decoded.as_generic_audio_buffer_ref()
     }
 }
 
