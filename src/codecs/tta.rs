@@ -22,32 +22,80 @@ const INITIAL_K: u32 = 10;
 /// The most a Rice parameter grows to (the threshold above it would exceed 32 bits).
 const MAX_K: u32 = 26;
 
-/// LSB-first bits of a frame.
+/// LSB-first bits of a frame, read through a 64-bit cache (a bit at a time, the bit reader
+/// was most of the decoding time).
 struct Bits<'a> {
     data: &'a [u8],
-    /// The next bit, counted from the frame's first.
-    position: usize,
+    /// The next byte to load into the cache.
+    next: usize,
+    /// Bits loaded and not yet read, the next one lowest.
+    cache: u64,
+    cached: u32,
 }
 
 impl Bits<'_> {
-    fn bit(&mut self) -> Option<u32> {
-        let byte = *self.data.get(self.position / 8)?;
-        let bit = (byte >> (self.position % 8)) & 1;
-        self.position += 1;
-        Some(u32::from(bit))
+    fn new(data: &[u8]) -> Bits<'_> {
+        Bits {
+            data,
+            next: 0,
+            cache: 0,
+            cached: 0,
+        }
+    }
+
+    /// Loads whole bytes until the cache holds more than 56 bits or the data ends.
+    fn refill(&mut self) {
+        while self.cached <= 56 {
+            let Some(&byte) = self.data.get(self.next) else {
+                return;
+            };
+            self.cache |= u64::from(byte) << self.cached;
+            self.cached += 8;
+            self.next += 1;
+        }
+    }
+
+    /// Bits read so far.
+    #[cfg(test)]
+    fn position(&self) -> usize {
+        self.next * 8 - self.cached as usize
     }
 
     fn bits(&mut self, count: u32) -> Option<u32> {
-        (0..count).try_fold(0u32, |value, shift| Some(value | (self.bit()? << shift)))
+        debug_assert!(count <= 32);
+        if self.cached < count {
+            self.refill();
+            if self.cached < count {
+                return None;
+            }
+        }
+        let value = (self.cache & ((1u64 << count) - 1)) as u32;
+        self.cache >>= count;
+        self.cached -= count;
+        Some(value)
     }
 
     /// One bits up to a zero bit: their count.
     fn unary(&mut self) -> Option<u32> {
         let mut count = 0u32;
-        while self.bit()? == 1 {
-            count += 1;
+        loop {
+            if self.cached == 0 {
+                self.refill();
+                if self.cached == 0 {
+                    return None;
+                }
+            }
+            let ones = (!self.cache).trailing_zeros().min(self.cached);
+            count = count.saturating_add(ones);
+            if ones < self.cached {
+                // The zero bit that ends the run.
+                self.cache >>= ones + 1;
+                self.cached -= ones + 1;
+                return Some(count);
+            }
+            self.cache = 0;
+            self.cached = 0;
         }
-        Some(count)
     }
 }
 
@@ -221,7 +269,7 @@ impl TtaDecoder {
         let mut coders: Vec<(Rice, Filter, i32)> = (0..channels)
             .map(|_| (Rice::new(), Filter::new(bytes_per_sample), 0))
             .collect();
-        let mut bits = Bits { data, position: 0 };
+        let mut bits = Bits::new(data);
         let truncated = || SymphoniaError::DecodeError("tta: damaged frame (it ends too soon)");
         self.interleaved.clear();
         self.interleaved.reserve(samples * channels);
@@ -317,16 +365,29 @@ mod tests {
     }
 
     #[test]
+    fn bits_come_lsb_first_across_the_cache() {
+        // 9 bytes: a run of 61 ones, a zero, then 0b101 and 4 more bits.
+        let mut data = [0xffu8; 9];
+        data[7] = 0b1101_1111;
+        data[8] = 0b0000_0010;
+        let mut bits = Bits::new(&data);
+        assert_eq!(bits.unary(), Some(61));
+        assert_eq!(bits.bits(3), Some(0b011));
+        assert_eq!(bits.bits(4), Some(0b0001));
+        assert_eq!(bits.position(), 69);
+        assert_eq!(bits.bits(4), None, "3 bits left");
+        assert_eq!(bits.bits(3), Some(0));
+        assert_eq!(bits.unary(), None);
+    }
+
+    #[test]
     fn rice_values_alternate_in_sign_and_bits_run_lsb_first() {
         // unary 0 (a zero bit), then k0 = 10 bits of 3: value 3 -> +2.
         let data = [0b0000_0110, 0b0000_0000];
-        let mut bits = Bits {
-            data: &data,
-            position: 0,
-        };
+        let mut bits = Bits::new(&data);
         let mut rice = Rice::new();
         assert_eq!(rice.decode(&mut bits), Some(2));
-        assert_eq!(bits.position, 11);
+        assert_eq!(bits.position(), 11);
         // Past the end: nothing.
         assert_eq!(rice.decode(&mut bits), None);
     }
