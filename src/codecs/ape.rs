@@ -5,9 +5,7 @@
 //! frame costs that frame only.
 
 use ape_decoder::FrameDecoder;
-use symphonia::core::audio::{
-    AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec, GenericAudioBufferRef,
-};
+use symphonia::core::audio::{AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec};
 use symphonia::core::codecs::CodecInfo;
 use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::codecs::registry::{RegisterableAudioDecoder, SupportedAudioCodec};
@@ -81,7 +79,7 @@ impl ApeDecoder {
         })
     }
 
-    fn decode_frame(&mut self, packet: &PacketRef<'_>) -> Result<()> {
+    fn decode_packet(&mut self, packet: &PacketRef<'_>) -> Result<()> {
         let (&remainder, frame) = packet
             .data
             .split_first()
@@ -144,18 +142,6 @@ impl AudioDecoder for ApeDecoder {
         if let Ok(frames) = new_frame_decoder(&self.stream) {
             self.frames = frames;
         }
-    }
-
-    fn decode_ref(&mut self, packet: &PacketRef<'_>) -> Result<GenericAudioBufferRef<'_>> {
-        if let Err(e) = self.decode_frame(packet) {
-            self.decoded.clear();
-            return Err(e);
-        }
-        self.decoded.trim(
-            packet.trim_start.get() as usize,
-            packet.trim_end.get() as usize,
-        );
-        Ok(self.decoded.as_generic_audio_buffer_ref())
     }
 }
 

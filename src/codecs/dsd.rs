@@ -161,7 +161,12 @@ impl DsdDecoder {
         })
     }
 
-    fn decode_packet(&mut self, data: &[u8], frames: usize) -> Result<()> {
+    fn decode_packet(&mut self, packet: &PacketRef<'_>) -> Result<()> {
+        self.decode_bits(packet.data, packet.dur.get() as usize)
+    }
+
+    /// `frames` output samples from each channel's bytes in turn in `data`.
+    fn decode_bits(&mut self, data: &[u8], frames: usize) -> Result<()> {
         let per_channel = data.len() / self.channels.max(1);
         if frames * self.step > per_channel || per_channel * self.channels != data.len() {
             return Err(SymphoniaError::DecodeError("dsd: malformed packet"));
@@ -223,18 +228,6 @@ impl AudioDecoder for DsdDecoder {
         }
         self.to_skip = DELAY;
     }
-
-    fn decode_ref(&mut self, packet: &PacketRef<'_>) -> Result<GenericAudioBufferRef<'_>> {
-        if let Err(e) = self.decode_packet(packet.data, packet.dur.get() as usize) {
-            self.decoded.clear();
-            return Err(e);
-        }
-        self.decoded.trim(
-            packet.trim_start.get() as usize,
-            packet.trim_end.get() as usize,
-        );
-        Ok(self.decoded.as_generic_audio_buffer_ref())
-    }
 }
 
 impl RegisterableAudioDecoder for DsdDecoder {
@@ -267,7 +260,7 @@ mod tests {
     fn an_empty_stream_drains_nothing() {
         let mut decoder = DsdDecoder::try_new(&mono_dsd64()).unwrap();
         assert_eq!(decoder.drain().frames(), 0);
-        decoder.decode_packet(&[SILENCE; 4], 1).unwrap();
+        decoder.decode_bits(&[SILENCE; 4], 1).unwrap();
         assert_eq!(
             decoder.decoded.frames(),
             0,
@@ -336,17 +329,17 @@ mod tests {
     #[test]
     fn all_ones_is_full_scale_and_silence_pattern_is_silent() {
         let mut decoder = DsdDecoder::try_new(&mono_dsd64()).unwrap();
-        decoder.decode_packet(&[0xff; 4096], 1024).unwrap();
+        decoder.decode_bits(&[0xff; 4096], 1024).unwrap();
         let plane = decoder.decoded.plane(0).unwrap();
         assert_eq!(plane.len(), 1024 - DELAY, "the filter's delay is dropped");
         assert!((plane[1000] - 1.0).abs() < 1e-4, "{}", plane[1000]);
-        decoder.decode_packet(&[SILENCE; 4096], 1024).unwrap();
+        decoder.decode_bits(&[SILENCE; 4096], 1024).unwrap();
         let plane = decoder.decoded.plane(0).unwrap();
         assert_eq!(plane.len(), 1024);
         assert!(plane[1000].abs() < 1e-3, "{}", plane[1000]);
         // Half a packet of ones, then the end: the step comes out where it went in (the
         // filter spans the delay on either side of it), the delay's worth drained.
-        decoder.decode_packet(&[0xff; 2048], 512).unwrap();
+        decoder.decode_bits(&[0xff; 2048], 512).unwrap();
         let plane = decoder.decoded.plane(0).unwrap();
         assert!(plane[2 * DELAY..].iter().all(|s| (s - 1.0).abs() < 1e-3));
         let drained: Vec<f32> = {

@@ -6,9 +6,26 @@
 //! with the `fdk-aac` feature, FDK AAC for every AAC stream (`fdk_aac`).
 
 /// The `AudioDecoder` methods that our decoders holding their output in a `decoded` buffer,
-/// with their parameters in `codec_params` and one entry in `supported_codecs`, write alike.
+/// with their parameters in `codec_params`, one entry in `supported_codecs` and a
+/// `decode_packet(&mut self, &PacketRef) -> Result<()>` that fills `decoded`, write alike: a
+/// packet that fails leaves nothing decoded.
 macro_rules! buffered_decoder_methods {
     () => {
+        fn decode_ref(
+            &mut self,
+            packet: &symphonia::core::packet::PacketRef<'_>,
+        ) -> symphonia::core::errors::Result<symphonia::core::audio::GenericAudioBufferRef<'_>> {
+            if let Err(e) = self.decode_packet(packet) {
+                self.decoded.clear();
+                return Err(e);
+            }
+            self.decoded.trim(
+                packet.trim_start.get() as usize,
+                packet.trim_end.get() as usize,
+            );
+            Ok(self.decoded.as_generic_audio_buffer_ref())
+        }
+
         fn codec_info(&self) -> &symphonia::core::codecs::CodecInfo {
             &Self::supported_codecs()[0].info
         }

@@ -17,9 +17,7 @@ use std::ffi::{c_char, c_uint};
 use std::ptr::NonNull;
 use std::sync::Mutex;
 
-use symphonia::core::audio::{
-    AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec, GenericAudioBufferRef,
-};
+use symphonia::core::audio::{AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec};
 use symphonia::core::codecs::CodecInfo;
 use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::codecs::registry::{RegisterableAudioDecoder, SupportedAudioCodec};
@@ -244,8 +242,9 @@ impl MusepackDecoder {
         })
     }
 
-    fn decode_packet(&mut self, data: &[u8]) -> Result<()> {
-        let (&first_bit, bits) = data
+    fn decode_packet(&mut self, packet: &PacketRef<'_>) -> Result<()> {
+        let (&first_bit, bits) = packet
+            .data
             .split_first()
             .filter(|(first_bit, _)| **first_bit < 8)
             .ok_or(SymphoniaError::DecodeError("musepack: malformed packet"))?;
@@ -315,18 +314,6 @@ impl AudioDecoder for MusepackDecoder {
         if let Ok(frames) = FrameDecoder::new(&self.stream) {
             self.frames = frames;
         }
-    }
-
-    fn decode_ref(&mut self, packet: &PacketRef<'_>) -> Result<GenericAudioBufferRef<'_>> {
-        if let Err(e) = self.decode_packet(packet.data) {
-            self.decoded.clear();
-            return Err(e);
-        }
-        self.decoded.trim(
-            packet.trim_start.get() as usize,
-            packet.trim_end.get() as usize,
-        );
-        Ok(self.decoded.as_generic_audio_buffer_ref())
     }
 }
 

@@ -6,9 +6,7 @@
 //! 8-tap filter and a fixed first-order predictor; channels are coded as differences, undone
 //! last. Every frame starts all of that afresh, so a damaged frame costs that frame only.
 
-use symphonia::core::audio::{
-    AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec, GenericAudioBufferRef,
-};
+use symphonia::core::audio::{AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec};
 use symphonia::core::codecs::CodecInfo;
 use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::codecs::registry::{RegisterableAudioDecoder, SupportedAudioCodec};
@@ -253,8 +251,10 @@ impl TtaDecoder {
         })
     }
 
-    fn decode_frame(&mut self, frame: &[u8], samples: usize) -> Result<()> {
-        let (data, crc) = frame
+    fn decode_packet(&mut self, packet: &PacketRef<'_>) -> Result<()> {
+        let samples = packet.dur.get() as usize;
+        let (data, crc) = packet
+            .data
             .split_last_chunk::<4>()
             .ok_or(SymphoniaError::DecodeError("tta: frame too short"))?;
         if u32::from_le_bytes(*crc) != crc32fast::hash(data) {
@@ -315,18 +315,6 @@ impl AudioDecoder for TtaDecoder {
     super::buffered_decoder_methods!();
 
     fn reset(&mut self) {}
-
-    fn decode_ref(&mut self, packet: &PacketRef<'_>) -> Result<GenericAudioBufferRef<'_>> {
-        if let Err(e) = self.decode_frame(packet.data, packet.dur.get() as usize) {
-            self.decoded.clear();
-            return Err(e);
-        }
-        self.decoded.trim(
-            packet.trim_start.get() as usize,
-            packet.trim_end.get() as usize,
-        );
-        Ok(self.decoded.as_generic_audio_buffer_ref())
-    }
 }
 
 impl RegisterableAudioDecoder for TtaDecoder {

@@ -219,14 +219,9 @@ impl FormatReader for DsdiffReader<'_> {
         }
         let bytes = (per_channel * channels) as usize;
         self.interleaved.resize(bytes, 0);
-        match super::source::read_restarting(&mut self.source, &mut self.interleaved) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                // Cut short: the stream ends with the packets before.
-                self.ended = true;
-                return Ok(None);
-            }
-            Err(e) => return Err(e.into()),
+        if !super::source::read_packet(&mut self.source, &mut self.interleaved)? {
+            self.ended = true;
+            return Ok(None);
         }
         self.data_left -= bytes as u64;
         // A byte per channel in turn, to each channel's bytes in turn.

@@ -3,8 +3,6 @@
 //! the end. Each group of blocks (one per channel, 11.6 ms of DSD64) goes out as one packet,
 //! its bits put earliest first in each byte; `codecs::dsd` turns them into PCM.
 
-use std::io;
-
 use symphonia::core::codecs::CodecParameters;
 use symphonia::core::common::FourCc;
 use symphonia::core::errors::{Error as SymphoniaError, Result};
@@ -172,14 +170,9 @@ impl FormatReader for DsfReader<'_> {
         let bits = self.bits_left.min(u64::from(BLOCK) * 8);
         let frames = bits / self.factor;
         let mut data = vec![0u8; BLOCK as usize * self.channels];
-        match super::source::read_restarting(&mut self.source, &mut data) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                // Cut short inside this group: the stream ends with the groups before.
-                self.ended = true;
-                return Ok(None);
-            }
-            Err(e) => return Err(e.into()),
+        if !super::source::read_packet(&mut self.source, &mut data)? {
+            self.ended = true;
+            return Ok(None);
         }
         if self.lsb_first {
             data.iter_mut().for_each(|byte| *byte = byte.reverse_bits());

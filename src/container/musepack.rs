@@ -143,12 +143,8 @@ impl<'s> MusepackReader<'s> {
                     ));
                 }
                 let mut data = vec![0u8; 1 + len as usize];
-                return match super::source::read_restarting(&mut self.source, &mut data[1..]) {
-                    Ok(()) => Ok(Some(data)),
-                    // Cut short: the stream ends with the packets before.
-                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
-                    Err(e) => Err(e.into()),
-                };
+                let whole = super::source::read_packet(&mut self.source, &mut data[1..])?;
+                return Ok(whole.then_some(data));
             }
             let Some((key, len)) = read_sv8_packet_header(&mut self.source)? else {
                 return Ok(None);
@@ -179,21 +175,11 @@ fn read_sv8_packet_header(source: &mut MediaSourceStream<'_>) -> Result<Option<(
             "musepack: damaged stream (a packet key that is not two capital letters)",
         ));
     }
-    let mut size = 0u64;
-    let mut size_bytes = 0u64;
-    loop {
-        let byte = source.read_byte()?;
-        size_bytes += 1;
-        size = (size << 7) | u64::from(byte & 0x7f);
-        if byte & 0x80 == 0 {
-            break;
-        }
-        if size_bytes == 8 {
-            return Err(SymphoniaError::DecodeError(
-                "musepack: damaged stream (a packet size too long)",
-            ));
-        }
-    }
+    let Some((size, size_bytes)) = sv8_size(|| source.read_byte())? else {
+        return Err(SymphoniaError::DecodeError(
+            "musepack: damaged stream (a packet size too long)",
+        ));
+    };
     // The size counts the key and itself.
     let header = 2 + size_bytes;
     if size < header {
@@ -204,18 +190,28 @@ fn read_sv8_packet_header(source: &mut MediaSourceStream<'_>) -> Result<Option<(
     Ok(Some((key, size - header)))
 }
 
-/// A variable-length size inside an SV8 packet's payload, from `at`.
-fn sv8_size(payload: &[u8], at: &mut usize) -> Option<u64> {
+/// A variable-length size of SV8 (7 bits a byte, most significant first, the top bit set on
+/// all bytes but the last) from `next_byte`: its value and length, or None past 8 bytes.
+fn sv8_size(mut next_byte: impl FnMut() -> io::Result<u8>) -> io::Result<Option<(u64, u64)>> {
     let mut value = 0u64;
-    for _ in 0..8 {
-        let byte = *payload.get(*at)?;
-        *at += 1;
+    for len in 1..=8 {
+        let byte = next_byte()?;
         value = (value << 7) | u64::from(byte & 0x7f);
         if byte & 0x80 == 0 {
-            return Some(value);
+            return Ok(Some((value, len)));
         }
     }
-    None
+    Ok(None)
+}
+
+/// A variable-length size inside an SV8 packet's payload, from `at`.
+fn payload_size(payload: &[u8], at: &mut usize) -> Option<u64> {
+    let next_byte = || {
+        let byte = payload.get(*at).copied();
+        *at += 1;
+        byte.ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))
+    };
+    sv8_size(next_byte).ok().flatten().map(|(value, _)| value)
 }
 
 /// Reads SV8 packets up to the first audio packet's header: the rate, the stream's parameters
@@ -272,8 +268,8 @@ fn parse_sv8_stream_header(payload: &[u8]) -> Result<(u32, StreamParams)> {
         ));
     }
     let mut at = 1;
-    let samples = sv8_size(rest, &mut at).ok_or_else(damaged)?;
-    let leading_silence = sv8_size(rest, &mut at).ok_or_else(damaged)?;
+    let samples = payload_size(rest, &mut at).ok_or_else(damaged)?;
+    let leading_silence = payload_size(rest, &mut at).ok_or_else(damaged)?;
     let fields = rest.get(at..at + 2).ok_or_else(damaged)?;
     let rate_index = usize::from(fields[0] >> 5);
     let max_band = (fields[0] & 0x1f) + 1;

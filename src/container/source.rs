@@ -100,6 +100,16 @@ pub fn read_restarting(source: &mut MediaSourceStream<'_>, buf: &mut [u8]) -> io
     Ok(())
 }
 
+/// [`read_restarting`] for a reader's next packet: false when the stream ends inside it (a cut
+/// file or stream: it ends with the packets before).
+pub fn read_packet(source: &mut MediaSourceStream<'_>, buf: &mut [u8]) -> io::Result<bool> {
+    match read_restarting(source, buf) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

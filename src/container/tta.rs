@@ -4,8 +4,6 @@
 //! packet as soon as its bytes are in; `codecs::tta` decodes it. After the last frame, tags
 //! (ID3v1, APEv2) are read past; anything else is the next stream's.
 
-use std::io;
-
 use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::common::FourCc;
@@ -174,14 +172,9 @@ impl FormatReader for TtaReader<'_> {
             return Ok(None);
         };
         let mut data = vec![0u8; len as usize];
-        match super::source::read_restarting(&mut self.source, &mut data) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                // Cut short inside this frame: the stream ends with the frames before.
-                self.ended = true;
-                return Ok(None);
-            }
-            Err(e) => return Err(e.into()),
+        if !super::source::read_packet(&mut self.source, &mut data)? {
+            self.ended = true;
+            return Ok(None);
         }
         let pts = self.next_frame as u64 * self.frame_samples;
         let samples = self.frame_samples.min(self.samples.saturating_sub(pts));

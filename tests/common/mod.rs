@@ -1541,7 +1541,7 @@ fn xing_tag(bytes: &[u8]) -> usize {
 }
 
 /// Offset of the body of the first chunk with this id in a RIFF/WAVE file.
-fn chunk_body(bytes: &[u8], id: &[u8; 4]) -> usize {
+pub fn chunk_body(bytes: &[u8], id: &[u8; 4]) -> usize {
     let (pos, _, _) = *wav_chunks(bytes)
         .iter()
         .find(|(_, chunk, _)| chunk == id)
@@ -2492,10 +2492,9 @@ pub fn rescale_frames(frames: u64, from: u32, to: u32) -> u64 {
 
 /// The interleaved 16-bit samples of a plain PCM WAV file, and its channel count.
 fn wav_samples(wav: &[u8]) -> (Vec<i16>, usize) {
-    let find = |id: &[u8]| wav.windows(4).position(|w| w == id).unwrap() + 8;
-    let fmt = find(b"fmt ");
+    let fmt = chunk_body(wav, b"fmt ");
     let channels = usize::from(u16::from_le_bytes([wav[fmt + 2], wav[fmt + 3]]));
-    let data = find(b"data");
+    let data = chunk_body(wav, b"data");
     let samples = wav[data..]
         .chunks_exact(2)
         .map(|s| i16::from_le_bytes([s[0], s[1]]))
