@@ -151,6 +151,9 @@ fn run_live(name: &'static str, props: &str, piece: Duration, pause: Option<Paus
 /// track or video in front of the audio too.
 const LATENCY_BOUND: Duration = Duration::from_millis(250);
 
+/// How late a buffer may reach the sink through thread scheduling alone (see `run_all_live`).
+const SCHEDULING_JITTER: Duration = Duration::from_millis(2);
+
 #[test]
 fn live_pcm_is_never_later_than_the_reported_latency() {
     init();
@@ -240,8 +243,13 @@ fn run_all_live(formats: &[&'static str], pause: Option<Pause>) -> Vec<LiveRun> 
         );
     }
     for run in &runs {
+        // Up to SCHEDULING_JITTER late is the machine, not the element: after a short pause
+        // the held PCM goes out with under a millisecond to spare by design, and on a loaded
+        // 2-core machine a wake-up comes that much late now and then (a fresh-clone CI run,
+        // with a build beside it, saw one buffer 0.3 ms late). What this guards against is
+        // lateness by a piece (20 ms) or a packet.
         assert_eq!(
-            run.late(Duration::ZERO),
+            run.late(SCHEDULING_JITTER),
             0,
             "{}: buffers reached the sink after their time + the reported latency {}",
             run.name,
