@@ -31,6 +31,8 @@ pub enum ContainerHint {
     Musepack,
     /// True Audio (`.tta`).
     Tta,
+    /// Raw AC-3 (`.ac3`).
+    Ac3,
     /// Headerless PCM, described by caps or a MIME type with parameters.
     RawPcm(RawPcmFormat),
     /// Opus packets that come one per buffer (`audio/x-opus` caps), framed by the element (see
@@ -83,6 +85,7 @@ impl ContainerHint {
                 ContainerHint::Musepack
             }
             "audio/x-tta" | "audio/tta" | "tta" => ContainerHint::Tta,
+            "audio/ac3" | "audio/x-ac3" | "ac3" | "a52" => ContainerHint::Ac3,
             _ => return None,
         };
         Some(hint)
@@ -120,6 +123,7 @@ impl ContainerHint {
             "application/x-ape" => Some(ContainerHint::Ape),
             "audio/x-musepack" => Some(ContainerHint::Musepack),
             "audio/x-ttafile" | "audio/x-tta" => Some(ContainerHint::Tta),
+            "audio/x-ac3" | "audio/ac3" => Some(ContainerHint::Ac3),
             // Byte-stream caps that say nothing about the container.
             _ => None,
         }

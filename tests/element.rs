@@ -1516,17 +1516,6 @@ fn aac_without_fdk_refuses_adts_with_a_pce_by_name() {
     );
 }
 
-/// A transport stream whose audio is AC-3 (stream type 0x81), which neither symphonia nor the
-/// element decodes: an ERROR that names it, once the program map is in, not after the probe
-/// has read its limit.
-#[test]
-fn ac3_in_a_transport_stream_is_refused_by_name() {
-    let decoded = decode_fixture("ac3.ts", &keep_props(), Chunking::Fixed(188));
-    assert_eq!(decoded.errors.len(), 1, "{:?}", decoded.errors);
-    assert!(decoded.errors[0].contains("AC-3"), "{:?}", decoded.errors);
-    assert!(decoded.samples.is_empty());
-}
-
 /// Ogg whose only stream is in a codec nothing here decodes (CELT, the pre-Opus codec): an ERROR
 /// that names it, rather than the probe's "unexpected end of file".
 #[test]

@@ -1,8 +1,8 @@
 //! The codecs: symphonia's, nanomp3 for MPEG audio (`mpeg_audio`), libopus for Opus (`opus`, on
 //! `opus_streams`), libspeex for Speex (`speex`), opencore-amr for AMR and AMR-WB (`amr`),
 //! libwavpack for WavPack (`wavpack`), the `ape-decoder` crate for Monkey's Audio (`ape`),
-//! libmpcdec for Musepack (`musepack`), our own True Audio decoder (`tta`) and DSD
-//! to PCM converter (`dsd`) and,
+//! libmpcdec for Musepack (`musepack`), our own True Audio decoder (`tta`), AC-3 decoder
+//! (`ac3`) and DSD to PCM converter (`dsd`) and,
 //! with the `fdk-aac` feature, FDK AAC for every AAC stream (`fdk_aac`).
 
 /// The `AudioDecoder` methods that our decoders holding their output in a `decoded` buffer,
@@ -45,6 +45,7 @@ macro_rules! buffered_decoder_methods {
 }
 pub(crate) use buffered_decoder_methods;
 
+pub mod ac3;
 pub mod amr;
 pub mod ape;
 pub mod dsd;
@@ -80,6 +81,7 @@ pub static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
     registry.register_audio_decoder::<musepack::MusepackDecoder>();
     registry.register_audio_decoder::<tta::TtaDecoder>();
     registry.register_audio_decoder::<dsd::DsdDecoder>();
+    registry.register_audio_decoder::<ac3::Ac3Decoder>();
     registry.register_audio_decoder::<opus::OpusDecoder>();
     // Ahead of symphonia's MPEG audio decoder (see `mpeg_audio` for why).
     registry.register_audio_decoder_at_tier::<mpeg_audio::MpegAudioDecoder>(Tier::Preferred);

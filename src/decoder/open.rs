@@ -105,6 +105,18 @@ impl Worker<'_> {
                 .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
                 .map_err(|e| format!("the True Audio stream could not be read: {e}"));
         }
+        let may_be_ac3 = matches!(self.settings.hint, None | Some(ContainerHint::Ac3));
+        if may_be_ac3 && container::ac3::at_header(&mut source).is_some() {
+            self.reader.set_retain(None);
+            return container::ac3::Ac3Reader::try_new(source)
+                .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
+                .map_err(|e| match e {
+                    SymphoniaError::Unsupported(why) => {
+                        format!("no supported audio format found: {why}")
+                    }
+                    e => format!("the AC-3 stream could not be read: {e}"),
+                });
+        }
         if self.settings.hint.is_none() {
             if container::dsf::at_header(&mut source) {
                 self.reader.set_retain(None);
@@ -402,6 +414,7 @@ fn open_hinted(
         ContainerHint::Ape => Box::new(container::ape::ApeReader::try_new(source)?),
         ContainerHint::Musepack => Box::new(container::musepack::MusepackReader::try_new(source)?),
         ContainerHint::Tta => Box::new(container::tta::TtaReader::try_new(source)?),
+        ContainerHint::Ac3 => Box::new(container::ac3::Ac3Reader::try_new(source)?),
         ContainerHint::RawPcm(_) => unreachable!("raw PCM is opened without a reader to try"),
         ContainerHint::OpusPackets(_) => unreachable!("Opus packets are opened without a probe"),
     })

@@ -426,7 +426,7 @@ fn recipe(name: &str) -> Recipe {
             "matroska",
         ]),
         // MPEG transport streams, as HLS segments and broadcast captures carry audio: ADTS AAC
-        // behind an MPEG-2 video stream, MPEG audio alone, and AC-3 (not decoded).
+        // behind an MPEG-2 video stream, MPEG audio alone, and AC-3.
         // The same stream cut 1000 bytes in, inside a packet, as a capture or a download that
         // did not start at a packet boundary.
         "aac_video_cut.ts" => Patched("aac_video.ts", "first 1000 bytes cut", |b| {
@@ -572,6 +572,17 @@ fn recipe(name: &str) -> Recipe {
         "tta_5.1.tta" => {
             EncodeFiltered(PAN_5_1, &["-sample_fmt", "s16", "-c:a", "tta", "-f", "tta"])
         }
+        // AC-3 from ffmpeg's encoder: raw, at 192 kbit/s (coupling above 6.8 kHz), at 96 kbit/s
+        // (coupling lower, many mantissas sent with no bits and dithered), mono at 48 kHz, 5.1,
+        // and in Matroska and MP4; E-AC-3, which is not decoded.
+        "ac3.ac3" => Encode(&["-c:a", "ac3", "-b:a", "192k", "-f", "ac3"]),
+        "ac3_96k.ac3" => Encode(&["-c:a", "ac3", "-b:a", "96k", "-f", "ac3"]),
+        "ac3_mono_48k.ac3" => Encode(&["-ar", "48000", "-ac", "1", "-c:a", "ac3", "-f", "ac3"]),
+        "ac3_5.1.ac3" => EncodeFiltered(PAN_5_1, &["-c:a", "ac3", "-b:a", "448k", "-f", "ac3"]),
+        "ac3.mka" => Encode(&["-c:a", "ac3", "-b:a", "192k", "-f", "matroska"]),
+        "ac3.m4a" => Encode(&["-c:a", "ac3", "-b:a", "192k", "-f", "mp4"]),
+        "eac3.eac3" => Encode(&["-c:a", "eac3", "-f", "eac3"]),
+        "eac3.ts" => Encode(&["-c:a", "eac3", "-f", "mpegts"]),
         // WavPack in Matroska (`A_WAVPACK4`: block headers cut down, the version in the track).
         "wavpack.mka" => Encode(&["-sample_fmt", "s16p", "-c:a", "wavpack", "-f", "matroska"]),
         "wavpack_5.1.mka" => EncodeFiltered(
@@ -1650,11 +1661,12 @@ pub fn probe_stream_entry(path: &Path, entry: &str) -> String {
         path.display()
     );
     // A transport stream's programs add lines of their own (empty with this entry): the
-    // stream's value is the first line that has one.
+    // stream's value is the first line that has one. Side data (AC-3's audio service type in
+    // MP4) adds an empty CSV column after it.
     String::from_utf8(output.stdout)
         .unwrap()
         .lines()
-        .map(str::trim)
+        .map(|line| line.trim().trim_end_matches(','))
         .find(|line| !line.is_empty())
         .unwrap_or_default()
         .to_string()

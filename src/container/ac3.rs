@@ -1,0 +1,169 @@
+//! Raw AC-3 streams (`.ac3`, and AC-3 unwrapped from an MPEG transport stream): sync frames
+//! back to back, each with its length in its header, each a packet of 1536 samples for
+//! `codecs::ac3`. Bytes between frames that are not one (damage, a cut, a tag) are passed over
+//! to the next frame header, once with an error that says how many. E-AC-3 (Dolby Digital
+//! Plus), which starts with the same sync word, is refused by name.
+
+use symphonia::core::codecs::CodecParameters;
+use symphonia::core::codecs::audio::AudioCodecParameters;
+use symphonia::core::codecs::audio::well_known::CODEC_ID_AC3;
+use symphonia::core::common::FourCc;
+use symphonia::core::errors::{Error as SymphoniaError, Result};
+use symphonia::core::formats::{FormatId, FormatInfo, FormatReader, MediaInfo, Track};
+use symphonia::core::io::{MediaSourceStream, ReadBytes};
+use symphonia::core::meta::MetadataLog;
+use symphonia::core::packet::{Packet, PacketBuilder};
+use symphonia::core::units::{Duration, TimeBase, Timestamp};
+
+use crate::codecs::ac3::header::{self, FRAME_SAMPLES, FrameHeader, HEADER_BYTES, Syntax};
+
+static AC3_INFO: FormatInfo = FormatInfo {
+    format: FormatId::new(FourCc::new(*b"ac-3")),
+    short_name: "ac3",
+    long_name: "AC-3 (Dolby Digital) elementary stream",
+};
+
+/// What the source holds at its position: an AC-3 frame whose CRC checks (read whole: a frame
+/// is at most 3840 bytes), E-AC-3 (two frames in a row), or neither. The source is left where
+/// it was.
+pub fn at_header(source: &mut MediaSourceStream<'_>) -> Option<Syntax> {
+    super::source::look_ahead(source, |source| {
+        let mut head = [0u8; HEADER_BYTES];
+        source.read_buf_exact(&mut head).ok()?;
+        match FrameHeader::syntax(&head)? {
+            Syntax::Ac3 => {
+                let header = FrameHeader::parse(&head)?;
+                let mut frame = vec![0u8; header.frame_bytes];
+                frame[..HEADER_BYTES].copy_from_slice(&head);
+                source.read_buf_exact(&mut frame[HEADER_BYTES..]).ok()?;
+                (header::crc16(&frame[2..]) == 0).then_some(Syntax::Ac3)
+            }
+            Syntax::Enhanced => {
+                // The frame's length in 16-bit words, less one, then the next sync word.
+                let words = usize::from(u16::from_be_bytes([head[2], head[3]]) & 0x07ff) + 1;
+                let mut rest = vec![0u8; words * 2 - HEADER_BYTES + 2];
+                source.read_buf_exact(&mut rest).ok()?;
+                let next = u16::from_be_bytes([rest[rest.len() - 2], rest[rest.len() - 1]]);
+                (next == header::SYNC_WORD).then_some(Syntax::Enhanced)
+            }
+        }
+    })
+}
+
+/// Reads the frames of a raw AC-3 stream, a packet each.
+pub struct Ac3Reader<'s> {
+    source: MediaSourceStream<'s>,
+    tracks: Vec<Track>,
+    media_info: MediaInfo,
+    metadata: MetadataLog,
+    /// Samples per channel handed out so far.
+    samples: u64,
+    ended: bool,
+}
+
+impl<'s> Ac3Reader<'s> {
+    pub fn try_new(mut source: MediaSourceStream<'s>) -> Result<Self> {
+        let header = match at_header(&mut source) {
+            Some(Syntax::Ac3) => {
+                let mut head = [0u8; HEADER_BYTES];
+                super::source::look_ahead(&mut source, |source| source.read_buf_exact(&mut head))?;
+                FrameHeader::parse(&head).ok_or(SymphoniaError::DecodeError("ac3: no header"))?
+            }
+            Some(Syntax::Enhanced) => {
+                return Err(SymphoniaError::Unsupported(
+                    "the stream is E-AC-3 (Dolby Digital Plus), which this element does not \
+                     decode",
+                ));
+            }
+            None => return Err(SymphoniaError::DecodeError("ac3: no AC-3 frame")),
+        };
+        let mut codec = AudioCodecParameters::new();
+        codec
+            .for_codec(CODEC_ID_AC3)
+            .with_sample_rate(header.rate)
+            .with_max_frames_per_packet(FRAME_SAMPLES as u64);
+        let mut track = Track::new(0);
+        track.with_codec_params(CodecParameters::Audio(codec));
+        if let Some(time_base) = TimeBase::try_from_recip(header.rate) {
+            track.with_time_base(time_base);
+        }
+        Ok(Ac3Reader {
+            source,
+            media_info: MediaInfo::from_track(&track),
+            tracks: vec![track],
+            metadata: MetadataLog::default(),
+            samples: 0,
+            ended: false,
+        })
+    }
+
+    /// Reads past bytes up to the next frame header, or to the end.
+    fn find_next_frame(&mut self) {
+        loop {
+            let mut head = [0u8; HEADER_BYTES];
+            let found = super::source::look_ahead(&mut self.source, |source| {
+                source
+                    .read_buf_exact(&mut head)
+                    .is_ok()
+                    .then(|| FrameHeader::parse(&head).is_some())
+            });
+            match found {
+                Some(true) => return,
+                Some(false) if self.source.read_byte().is_ok() => {}
+                _ => {
+                    self.ended = true;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl FormatReader for Ac3Reader<'_> {
+    super::unseekable_reader_methods!(AC3_INFO);
+
+    fn next_packet(&mut self) -> Result<Option<Packet>> {
+        if self.ended {
+            return Ok(None);
+        }
+        let mut head = [0u8; HEADER_BYTES];
+        let found = super::source::look_ahead(&mut self.source, |source| {
+            source
+                .read_buf_exact(&mut head)
+                .map(|()| FrameHeader::parse(&head))
+        });
+        let header = match found {
+            Ok(Some(header)) => header,
+            // The stream ends here, or inside a header (a cut).
+            Err(_) => {
+                self.ended = true;
+                return Ok(None);
+            }
+            Ok(None) => {
+                super::skip_trailing_tags(&mut self.source);
+                self.find_next_frame();
+                if self.ended {
+                    return Ok(None);
+                }
+                return Err(SymphoniaError::DecodeError(
+                    "ac3: damaged data between frames passed over",
+                ));
+            }
+        };
+        let mut data = vec![0u8; header.frame_bytes];
+        if !super::source::read_packet(&mut self.source, &mut data)? {
+            self.ended = true;
+            return Ok(None);
+        }
+        let pts = self.samples;
+        self.samples += FRAME_SAMPLES as u64;
+        Ok(Some(
+            PacketBuilder::new()
+                .track_id(0)
+                .pts(Timestamp::try_from(pts).unwrap_or(Timestamp::MAX))
+                .dur(Duration::from(FRAME_SAMPLES as u64))
+                .data(data)
+                .build(),
+        ))
+    }
+}
