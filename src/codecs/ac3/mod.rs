@@ -309,6 +309,7 @@ impl Ac3Decoder {
         state.params.rate_code = header.rate_code;
         state.dynamic_range = [1.0; 2];
         state.deltas = Default::default();
+        state.channel_params[COUPLING].coupling_leak = None;
         state.end[LFE] = 7;
         Ok(())
     }
@@ -334,8 +335,13 @@ impl Ac3Decoder {
             }
         }
 
+        // Which slots' bit allocation has to be computed again: those whose inputs this block
+        // sends anew (most blocks send none and reuse the last block's).
+        let mut stale = [block == 0; SLOTS];
+
         // Coupling strategy.
         if flag(bits)? {
+            stale = [true; SLOTS];
             state.coupling = flag(bits)?;
             if state.coupling {
                 for channel in 0..full {
@@ -444,6 +450,9 @@ impl Ac3Decoder {
         }
 
         // Exponents.
+        for (slot, &strategy) in strategies.iter().enumerate() {
+            stale[slot] |= strategy != 0;
+        }
         if state.coupling && strategies[COUPLING] != 0 {
             let absolute = (read(bits, 4)? as u8) << 1;
             let group = 3 * group_bins(strategies[COUPLING]);
@@ -484,6 +493,7 @@ impl Ac3Decoder {
             state.params.slow_gain_code = read(bits, 2)? as u8;
             state.params.db_per_bit_code = read(bits, 2)? as u8;
             state.params.floor_code = read(bits, 3)? as u8;
+            stale = [true; SLOTS];
         } else if block == 0 {
             return Err(damaged("ac3: the first block has no bit allocation"));
         }
@@ -502,6 +512,7 @@ impl Ac3Decoder {
                 state.channel_params[slot].snr_offset = (((coarse - 15) << 4) + fine) << 2;
                 state.channel_params[slot].fast_gain_code = read(bits, 3)? as u8;
             }
+            stale = [true; SLOTS];
         } else if block == 0 {
             return Err(damaged("ac3: the first block has no SNR offsets"));
         }
@@ -510,6 +521,7 @@ impl Ac3Decoder {
                 let fast = read(bits, 3)? as u8;
                 let slow = read(bits, 3)? as u8;
                 state.channel_params[COUPLING].coupling_leak = Some((fast, slow));
+                stale[COUPLING] = true;
             } else if state.channel_params[COUPLING].coupling_leak.is_none() {
                 return Err(damaged("ac3: coupling with no leak values"));
             }
@@ -518,6 +530,7 @@ impl Ac3Decoder {
 
         // Delta bit allocation.
         if flag(bits)? {
+            stale = [true; SLOTS];
             let with_delta: Vec<usize> = allocated.iter().copied().filter(|&s| s != LFE).collect();
             let mut modes = [0u32; SLOTS];
             for &slot in &with_delta {
@@ -549,12 +562,7 @@ impl Ac3Decoder {
             bits.ignore_bits(length * 8).map_err(io_to_damage)?;
         }
 
-        for &slot in &allocated {
-            state.channel_params[slot].coupling_leak = if slot == COUPLING {
-                state.channel_params[COUPLING].coupling_leak
-            } else {
-                None
-            };
+        for &slot in allocated.iter().filter(|&&slot| stale[slot]) {
             let start = if slot == COUPLING {
                 state.start[COUPLING]
             } else {
