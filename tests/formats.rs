@@ -2154,6 +2154,21 @@ fn ac3_survives_pieces_damage_and_junk() {
     assert!(decoded.warnings.is_empty() && decoded.errors.is_empty());
     assert!(decoded.samples[..] == clean.samples[..30 * frame_values]);
 
+    // Behind an ID3v2 tag, or joined a few bytes into a frame (the probe finds the next one).
+    let mut tagged = b"ID3\x03\x00\x00\x00\x00\x00\x64".to_vec();
+    tagged.extend([0u8; 100]);
+    tagged.extend(&bytes);
+    let decoded = decode_with_element(&tagged, &keep_props(), Chunking::Fixed(1000));
+    assert!(decoded.errors.is_empty(), "{:?}", decoded.errors);
+    assert!(decoded.samples == clean.samples, "behind an ID3v2 tag");
+    let decoded = decode_with_element(&bytes[5..], &keep_props(), Chunking::Fixed(1000));
+    assert!(decoded.errors.is_empty(), "{:?}", decoded.errors);
+    assert_eq!(
+        decoded.frames(),
+        clean.frames() - 1536,
+        "joined inside the first frame"
+    );
+
     for name in ["eac3.eac3", "eac3.ts"] {
         assert_refused_saying(&std::fs::read(fixture(name)).unwrap(), &["E-AC-3"]);
     }

@@ -9,8 +9,13 @@ use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::codecs::audio::well_known::CODEC_ID_AC3;
 use symphonia::core::common::FourCc;
 use symphonia::core::errors::{Error as SymphoniaError, Result};
-use symphonia::core::formats::{FormatId, FormatInfo, FormatReader, MediaInfo, Track};
-use symphonia::core::io::{MediaSourceStream, ReadBytes};
+use symphonia::core::formats::probe::{
+    ProbeDataMatchSpec, ProbeFormatData, ProbeableFormat, Score, Scoreable,
+};
+use symphonia::core::formats::{
+    FormatId, FormatInfo, FormatOptions, FormatReader, MediaInfo, Track,
+};
+use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream};
 use symphonia::core::meta::MetadataLog;
 use symphonia::core::packet::{Packet, PacketBuilder};
 use symphonia::core::units::{Duration, TimeBase, Timestamp};
@@ -165,5 +170,46 @@ impl FormatReader for Ac3Reader<'_> {
                 .data(data)
                 .build(),
         ))
+    }
+}
+
+/// For the probe, which finds AC-3 after junk or a tag: a sync word starting a whole frame
+/// whose CRC checks.
+impl Scoreable for Ac3Reader<'_> {
+    fn score(mut source: ScopedStream<&mut MediaSourceStream<'_>>) -> Result<Score> {
+        let mut head = [0u8; HEADER_BYTES];
+        source.read_buf_exact(&mut head)?;
+        let Some(header) = FrameHeader::parse(&head) else {
+            return Ok(Score::Unsupported);
+        };
+        let mut frame = vec![0u8; header.frame_bytes];
+        frame[..HEADER_BYTES].copy_from_slice(&head);
+        source.read_buf_exact(&mut frame[HEADER_BYTES..])?;
+        Ok(if header::crc16(&frame[2..]) == 0 {
+            Score::Supported(255)
+        } else {
+            Score::Unsupported
+        })
+    }
+}
+
+impl ProbeableFormat<'_> for Ac3Reader<'_> {
+    fn try_probe_new(
+        source: MediaSourceStream<'_>,
+        _opts: FormatOptions,
+    ) -> Result<Box<dyn FormatReader + '_>> {
+        Ok(Box::new(Ac3Reader::try_new(source)?))
+    }
+
+    fn probe_data() -> &'static [ProbeFormatData] {
+        static DATA: [ProbeFormatData; 1] = [ProbeFormatData {
+            spec: ProbeDataMatchSpec {
+                extensions: &["ac3", "a52"],
+                mime_types: &["audio/ac3", "audio/x-ac3"],
+                markers: &[&header::SYNC_WORD.to_be_bytes()],
+            },
+            info: AC3_INFO,
+        }];
+        &DATA
     }
 }

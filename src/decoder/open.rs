@@ -55,6 +55,9 @@ static PROBE: LazyLock<Probe> = LazyLock::new(|| {
     // Nor DSD readers.
     probe.register_format_at_tier::<container::dsf::DsfReader>(Tier::Preferred);
     probe.register_format_at_tier::<container::dsdiff::DsdiffReader>(Tier::Preferred);
+    // Nor an AC-3 reader (this one finds AC-3 after junk or a tag; at the start it is opened
+    // directly).
+    probe.register_format_at_tier::<container::ac3::Ac3Reader>(Tier::Preferred);
     symphonia::default::register_enabled_formats(&mut probe);
     probe
 });
