@@ -46,7 +46,7 @@ pub fn at_header(source: &mut MediaSourceStream<'_>) -> Option<Syntax> {
             Syntax::Enhanced => {
                 // The frame's length in 16-bit words, less one, then the next sync word.
                 let words = usize::from(u16::from_be_bytes([head[2], head[3]]) & 0x07ff) + 1;
-                let mut rest = vec![0u8; words * 2 - HEADER_BYTES + 2];
+                let mut rest = vec![0u8; (words * 2).checked_sub(HEADER_BYTES)? + 2];
                 source.read_buf_exact(&mut rest).ok()?;
                 let next = u16::from_be_bytes([rest[rest.len() - 2], rest[rest.len() - 1]]);
                 (next == header::SYNC_WORD).then_some(Syntax::Enhanced)
@@ -211,5 +211,36 @@ impl ProbeableFormat<'_> for Ac3Reader<'_> {
             info: AC3_INFO,
         }];
         &DATA
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::container::source::Unseekable;
+    use symphonia::core::io::MediaSourceStreamOptions;
+
+    fn stream(bytes: &[u8]) -> MediaSourceStream<'static> {
+        MediaSourceStream::new(
+            Box::new(Unseekable::new(std::io::Cursor::new(bytes.to_vec()))),
+            MediaSourceStreamOptions::default(),
+        )
+    }
+
+    /// Found by fuzzing: an E-AC-3 header whose frame is shorter than a header (2 words).
+    #[test]
+    fn an_enhanced_frame_shorter_than_its_header_is_not_one() {
+        let bytes = [0x0b, 0x77, 0x28, 0x01, 0x0b, 0x77, 0x8a, 0x0a, 0x5e, 0x40];
+        assert_eq!(at_header(&mut stream(&bytes)), None);
+    }
+
+    #[test]
+    fn junk_is_neither() {
+        assert_eq!(
+            at_header(&mut stream(&[0x0b, 0x77, 0, 0, 0, 0, 0, 0])),
+            None
+        );
+        assert_eq!(at_header(&mut stream(b"RIFF....WAVE")), None);
+        assert!(Ac3Reader::try_new(stream(b"RIFF....WAVE")).is_err());
     }
 }
