@@ -31,7 +31,7 @@ pub enum ContainerHint {
     Musepack,
     /// True Audio (`.tta`).
     Tta,
-    /// Raw AC-3 (`.ac3`).
+    /// Raw AC-3 or E-AC-3 (`.ac3`, `.eac3`).
     Ac3,
     /// Headerless PCM, described by caps or a MIME type with parameters.
     RawPcm(RawPcmFormat),
@@ -85,7 +85,8 @@ impl ContainerHint {
                 ContainerHint::Musepack
             }
             "audio/x-tta" | "audio/tta" | "tta" => ContainerHint::Tta,
-            "audio/ac3" | "audio/x-ac3" | "ac3" | "a52" => ContainerHint::Ac3,
+            "audio/ac3" | "audio/x-ac3" | "ac3" | "a52" | "audio/eac3" | "audio/x-eac3"
+            | "audio/ec-3" | "eac3" | "ec3" => ContainerHint::Ac3,
             _ => return None,
         };
         Some(hint)
@@ -123,7 +124,7 @@ impl ContainerHint {
             "application/x-ape" => Some(ContainerHint::Ape),
             "audio/x-musepack" => Some(ContainerHint::Musepack),
             "audio/x-ttafile" | "audio/x-tta" => Some(ContainerHint::Tta),
-            "audio/x-ac3" | "audio/ac3" => Some(ContainerHint::Ac3),
+            "audio/x-ac3" | "audio/ac3" | "audio/x-eac3" => Some(ContainerHint::Ac3),
             // Byte-stream caps that say nothing about the container.
             _ => None,
         }

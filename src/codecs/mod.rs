@@ -11,6 +11,21 @@
 /// packet that fails leaves nothing decoded.
 macro_rules! buffered_decoder_methods {
     () => {
+        $crate::codecs::buffered_decoder_methods!(@shared);
+
+        fn codec_info(&self) -> &symphonia::core::codecs::CodecInfo {
+            &Self::supported_codecs()[0].info
+        }
+    };
+    // A decoder of several codecs says which one it decodes through a method of its own.
+    (codec_info: $codec_info:ident) => {
+        $crate::codecs::buffered_decoder_methods!(@shared);
+
+        fn codec_info(&self) -> &symphonia::core::codecs::CodecInfo {
+            self.$codec_info()
+        }
+    };
+    (@shared) => {
         fn decode_ref(
             &mut self,
             packet: &symphonia::core::packet::PacketRef<'_>,
@@ -24,10 +39,6 @@ macro_rules! buffered_decoder_methods {
                 packet.trim_end.get() as usize,
             );
             Ok(self.decoded.as_generic_audio_buffer_ref())
-        }
-
-        fn codec_info(&self) -> &symphonia::core::codecs::CodecInfo {
-            &Self::supported_codecs()[0].info
         }
 
         fn codec_params(&self) -> &symphonia::core::codecs::audio::AudioCodecParameters {

@@ -1,12 +1,12 @@
-//! Raw AC-3 streams (`.ac3`, and AC-3 unwrapped from an MPEG transport stream): sync frames
-//! back to back, each with its length in its header, each a packet of 1536 samples for
-//! `codecs::ac3`. Bytes between frames that are not one (damage, a cut, a tag) are passed over
-//! to the next frame header, once with an error that says how many. E-AC-3 (Dolby Digital
-//! Plus), which starts with the same sync word, is refused by name.
+//! Raw AC-3 and E-AC-3 streams (`.ac3`, `.eac3`, and both unwrapped from an MPEG transport
+//! stream): sync frames back to back, each with its length in its header, each a packet for
+//! `codecs::ac3` (of 256 to 1536 samples; none for the E-AC-3 substreams it passes over).
+//! Bytes between frames that are not one (damage, a tag) are passed over to the next frame
+//! header, with one error; a cut ends the stream quietly.
 
 use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::AudioCodecParameters;
-use symphonia::core::codecs::audio::well_known::CODEC_ID_AC3;
+use symphonia::core::codecs::audio::well_known::{CODEC_ID_AC3, CODEC_ID_EAC3};
 use symphonia::core::common::FourCc;
 use symphonia::core::errors::{Error as SymphoniaError, Result};
 use symphonia::core::formats::probe::{
@@ -25,33 +25,20 @@ use crate::codecs::ac3::header::{self, FRAME_SAMPLES, FrameHeader, HEADER_BYTES,
 static AC3_INFO: FormatInfo = FormatInfo {
     format: FormatId::new(FourCc::new(*b"ac-3")),
     short_name: "ac3",
-    long_name: "AC-3 (Dolby Digital) elementary stream",
+    long_name: "AC-3 or E-AC-3 (Dolby Digital) elementary stream",
 };
 
-/// What the source holds at its position: an AC-3 frame whose CRC checks (read whole: a frame
-/// is at most 3840 bytes), E-AC-3 (two frames in a row), or neither. The source is left where
-/// it was.
+/// Whether the source is at an AC-3 or E-AC-3 frame whose CRC checks (read whole: a frame is
+/// at most 4 KiB). The source is left where it was.
 pub fn at_header(source: &mut MediaSourceStream<'_>) -> Option<Syntax> {
     super::source::look_ahead(source, |source| {
         let mut head = [0u8; HEADER_BYTES];
         source.read_buf_exact(&mut head).ok()?;
-        match FrameHeader::syntax(&head)? {
-            Syntax::Ac3 => {
-                let header = FrameHeader::parse(&head)?;
-                let mut frame = vec![0u8; header.frame_bytes];
-                frame[..HEADER_BYTES].copy_from_slice(&head);
-                source.read_buf_exact(&mut frame[HEADER_BYTES..]).ok()?;
-                (header::crc16(&frame[2..]) == 0).then_some(Syntax::Ac3)
-            }
-            Syntax::Enhanced => {
-                // The frame's length in 16-bit words, less one, then the next sync word.
-                let words = usize::from(u16::from_be_bytes([head[2], head[3]]) & 0x07ff) + 1;
-                let mut rest = vec![0u8; (words * 2).checked_sub(HEADER_BYTES)? + 2];
-                source.read_buf_exact(&mut rest).ok()?;
-                let next = u16::from_be_bytes([rest[rest.len() - 2], rest[rest.len() - 1]]);
-                (next == header::SYNC_WORD).then_some(Syntax::Enhanced)
-            }
-        }
+        let header = FrameHeader::parse(&head)?;
+        let mut frame = vec![0u8; header.frame_bytes];
+        frame[..HEADER_BYTES].copy_from_slice(&head);
+        source.read_buf_exact(&mut frame[HEADER_BYTES..]).ok()?;
+        (header::crc16(&frame[2..]) == 0).then_some(header.syntax)
     })
 }
 
@@ -68,23 +55,19 @@ pub struct Ac3Reader<'s> {
 
 impl<'s> Ac3Reader<'s> {
     pub fn try_new(mut source: MediaSourceStream<'s>) -> Result<Self> {
-        let header = match at_header(&mut source) {
-            Some(Syntax::Ac3) => {
-                let mut head = [0u8; HEADER_BYTES];
-                super::source::look_ahead(&mut source, |source| source.read_buf_exact(&mut head))?;
-                FrameHeader::parse(&head).ok_or(SymphoniaError::DecodeError("ac3: no header"))?
-            }
-            Some(Syntax::Enhanced) => {
-                return Err(SymphoniaError::Unsupported(
-                    "the stream is E-AC-3 (Dolby Digital Plus), which this element does not \
-                     decode",
-                ));
-            }
-            None => return Err(SymphoniaError::DecodeError("ac3: no AC-3 frame")),
+        let Some(syntax) = at_header(&mut source) else {
+            return Err(SymphoniaError::DecodeError("ac3: no AC-3 frame"));
         };
+        let mut head = [0u8; HEADER_BYTES];
+        super::source::look_ahead(&mut source, |source| source.read_buf_exact(&mut head))?;
+        let header =
+            FrameHeader::parse(&head).ok_or(SymphoniaError::DecodeError("ac3: no header"))?;
         let mut codec = AudioCodecParameters::new();
         codec
-            .for_codec(CODEC_ID_AC3)
+            .for_codec(match syntax {
+                Syntax::Ac3 => CODEC_ID_AC3,
+                Syntax::Enhanced => CODEC_ID_EAC3,
+            })
             .with_sample_rate(header.rate)
             .with_max_frames_per_packet(FRAME_SAMPLES as u64);
         let mut track = Track::new(0);
@@ -160,13 +143,15 @@ impl FormatReader for Ac3Reader<'_> {
             self.ended = true;
             return Ok(None);
         }
+        // E-AC-3 substreams that are not decoded take no time of their own.
         let pts = self.samples;
-        self.samples += FRAME_SAMPLES as u64;
+        let samples = header.samples() as u64;
+        self.samples += samples;
         Ok(Some(
             PacketBuilder::new()
                 .track_id(0)
                 .pts(Timestamp::try_from(pts).unwrap_or(Timestamp::MAX))
-                .dur(Duration::from(FRAME_SAMPLES as u64))
+                .dur(Duration::from(samples))
                 .data(data)
                 .build(),
         ))

@@ -1,6 +1,7 @@
 //! Unwraps the audio of an MPEG transport stream (`.ts`, HLS segments, DVB and IPTV captures):
-//! the reader gets the audio elementary stream alone: ADTS AAC, MPEG audio or AC-3, which the
-//! readers of those formats take as they are, or Opus access units, which `opus_units` reads.
+//! the reader gets the audio elementary stream alone: ADTS AAC, MPEG audio, AC-3 or E-AC-3,
+//! which the readers of those formats take as they are, or Opus access units, which
+//! `opus_units` reads.
 //!
 //! symphonia has no MPEG-TS reader. [`TsWatch`], a `ByteWatch` on the byte queue (see `watch`),
 //! recognises a stream that starts with three packets in a row (188 bytes, or 192 with the
@@ -8,7 +9,7 @@
 //! picks its first audio stream this element decodes (or the one `audio-track` names) and, for
 //! each packet, drops what is not that stream's payload: packet headers, adaptation fields, PES
 //! headers, other streams, tables. A program whose audio is all in codecs this element does
-//! not decode (E-AC-3, DTS, LATM AAC) or that has no audio makes reads end, and
+//! not decode (DTS, LATM AAC) or that has no audio makes reads end, and
 //! [`TsWatch::problem`] says why. Tables that span packets, and packet loss (the audio reader
 //! resynchronises), are left as they come.
 
@@ -26,7 +27,7 @@ fn stream_type_name(stream_type: u8) -> Option<(&'static str, bool)> {
         0x0f => ("AAC (ADTS)", true),
         0x11 => ("AAC (LATM)", false),
         0x81 => ("AC-3", true),
-        0x87 => ("E-AC-3", false),
+        0x87 => ("E-AC-3", true),
         _ => return None,
     })
 }
@@ -44,7 +45,7 @@ fn descriptors(mut bytes: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
 }
 
 /// The audio codec a private-data stream (type 0x06, as DVB muxers write AC-3, E-AC-3, DTS
-/// and Opus) carries, from its descriptors; of them, Opus and AC-3 are decoded here.
+/// and Opus) carries, from its descriptors; of them, Opus, AC-3 and E-AC-3 are decoded here.
 fn private_audio_name(bytes: &[u8]) -> Option<&'static str> {
     descriptors(bytes).find_map(|(tag, body)| match (tag, body) {
         (0x6a, _) => Some("AC-3"),
@@ -77,7 +78,8 @@ fn opus_channel_config(bytes: &[u8]) -> u8 {
 /// What the unwrapped audio stream is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TsAudio {
-    /// MPEG audio, ADTS AAC or AC-3: frames with their own headers, which their readers find.
+    /// MPEG audio, ADTS AAC, AC-3 or E-AC-3: frames with their own headers, which their
+    /// readers find.
     SelfFramed,
     /// Opus access units behind their control headers, with the stream's `channel_config_code`.
     Opus { channel_config: u8 },
@@ -240,7 +242,7 @@ impl TsWatch {
                     let kind = match stream_type {
                         // Private data: audio only when a descriptor says so.
                         0x06 => private_audio_name(descriptors)
-                            .map(|name| (name, matches!(name, "Opus" | "AC-3"))),
+                            .map(|name| (name, matches!(name, "Opus" | "AC-3" | "E-AC-3"))),
                         _ => stream_type_name(stream_type),
                     };
                     match kind {
@@ -270,8 +272,8 @@ impl TsWatch {
                     } else {
                         format!(
                             "the MPEG transport stream's audio is {}, which this element does \
-                             not decode (it decodes MPEG audio, ADTS AAC, AC-3 and Opus in \
-                             transport streams)",
+                             not decode (it decodes MPEG audio, ADTS AAC, AC-3, E-AC-3 and \
+                             Opus in transport streams)",
                             other_audio.join(", ")
                         )
                     });
@@ -560,8 +562,8 @@ mod tests {
         let audio: Vec<u8> = (0..1000u32).map(|i| (i * 31 % 256) as u8).collect();
         let other: Vec<u8> = vec![0xee; 700];
         let mut ts = pat(0x100);
-        ts.extend(pmt(0x100, &[(0x1b, 0x101), (0x87, 0x102), (0x0f, 0x103)]));
-        // Video and E-AC-3 packets between the audio's.
+        ts.extend(pmt(0x100, &[(0x1b, 0x101), (0x11, 0x102), (0x0f, 0x103)]));
+        // Video and LATM AAC packets between the audio's.
         ts.extend(pes(0x101, &other));
         ts.extend(pes(0x103, &audio[..500]));
         ts.extend(pes(0x102, &other));
@@ -598,14 +600,14 @@ mod tests {
     #[test]
     fn audio_it_cannot_decode_ends_reads_with_a_reason() {
         let mut ts = pat(0x100);
-        ts.extend(pmt(0x100, &[(0x1b, 0x101), (0x87, 0x102)]));
+        ts.extend(pmt(0x100, &[(0x1b, 0x101), (0x11, 0x102)]));
         ts.extend(pes(0x102, &[0u8; 400]));
         let mut watch = TsWatch::new(0, 0);
         let (out, stopped) = Feed::drive(&mut watch, &ts, 188);
         assert!(out.is_empty());
         assert!(stopped);
         assert!(
-            watch.problem().unwrap().contains("E-AC-3"),
+            watch.problem().unwrap().contains("LATM"),
             "{:?}",
             watch.problem()
         );
@@ -667,7 +669,7 @@ mod tests {
         ts.extend(pmt_with_descriptors(
             0x100,
             &[
-                (0x06, 0x101, &[0x7a, 1, 0]), // E-AC-3
+                (0x06, 0x101, &[0x7b, 1, 0]), // DTS
                 (0x06, 0x102, OPUS_5_1),
                 (0x06, 0x103, OPUS_ONLY_REGISTERED),
             ],

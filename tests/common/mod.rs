@@ -572,9 +572,9 @@ fn recipe(name: &str) -> Recipe {
         "tta_5.1.tta" => {
             EncodeFiltered(PAN_5_1, &["-sample_fmt", "s16", "-c:a", "tta", "-f", "tta"])
         }
-        // AC-3 from ffmpeg's encoder: raw, at 192 kbit/s (coupling above 6.8 kHz), at 96 kbit/s
-        // (coupling lower, many mantissas sent with no bits and dithered), mono at 48 kHz, 5.1,
-        // and in Matroska and MP4; E-AC-3, which is not decoded.
+        // AC-3 and E-AC-3 from ffmpeg's encoders: raw, at their default and at low bit rates
+        // (coupling lower, many mantissas sent with no bits and dithered), mono, 5.1, in
+        // Matroska, MP4 and MPEG-TS.
         "ac3.ac3" => Encode(&["-c:a", "ac3", "-b:a", "192k", "-f", "ac3"]),
         "ac3_96k.ac3" => Encode(&["-c:a", "ac3", "-b:a", "96k", "-f", "ac3"]),
         "ac3_mono_48k.ac3" => Encode(&["-ar", "48000", "-ac", "1", "-c:a", "ac3", "-f", "ac3"]),
@@ -582,6 +582,11 @@ fn recipe(name: &str) -> Recipe {
         "ac3.mka" => Encode(&["-c:a", "ac3", "-b:a", "192k", "-f", "matroska"]),
         "ac3.m4a" => Encode(&["-c:a", "ac3", "-b:a", "192k", "-f", "mp4"]),
         "eac3.eac3" => Encode(&["-c:a", "eac3", "-f", "eac3"]),
+        "eac3_64k.eac3" => Encode(&["-c:a", "eac3", "-b:a", "64k", "-f", "eac3"]),
+        "eac3_mono_32k.eac3" => Encode(&["-ar", "32000", "-ac", "1", "-c:a", "eac3", "-f", "eac3"]),
+        "eac3_5.1.eac3" => EncodeFiltered(PAN_5_1, &["-c:a", "eac3", "-b:a", "384k", "-f", "eac3"]),
+        "eac3.mka" => Encode(&["-c:a", "eac3", "-f", "matroska"]),
+        "eac3.mp4" => Encode(&["-c:a", "eac3", "-f", "mp4"]),
         "eac3.ts" => Encode(&["-c:a", "eac3", "-f", "mpegts"]),
         // WavPack in Matroska (`A_WAVPACK4`: block headers cut down, the version in the track).
         "wavpack.mka" => Encode(&["-sample_fmt", "s16p", "-c:a", "wavpack", "-f", "matroska"]),

@@ -11,9 +11,14 @@
 //! 256 coefficients into samples. Every frame is independent of the others but for the
 //! transform's overlap, so a damaged frame (its CRC fails) costs that frame.
 //!
-//! Not done: E-AC-3 (`bsid` 11-16, Dolby Digital Plus), refused by name.
+//! E-AC-3 (Dolby Digital Plus, [`enhanced`]) is AC-3 with the per-block fields gathered at
+//! the head of the frame, frames of 1 to 6 blocks and more tools: its first program's own
+//! channels are decoded; its dependent substreams (the channels beyond 5.1) are passed over,
+//! and spectral extension, enhanced coupling and the adaptive hybrid transform are refused by
+//! name.
 
 pub mod bit_alloc;
+mod enhanced;
 pub mod header;
 mod transform;
 
@@ -21,7 +26,7 @@ use symphonia::core::audio::{
     AsGenericAudioBufferRef, Audio, AudioBuffer, AudioMut, AudioSpec, Channels, Position,
 };
 use symphonia::core::codecs::CodecInfo;
-use symphonia::core::codecs::audio::well_known::CODEC_ID_AC3;
+use symphonia::core::codecs::audio::well_known::{CODEC_ID_AC3, CODEC_ID_EAC3};
 use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::codecs::registry::{RegisterableAudioDecoder, SupportedAudioCodec};
 use symphonia::core::errors::{Error as SymphoniaError, Result};
@@ -29,7 +34,8 @@ use symphonia::core::io::{BitReaderLtr, ReadBitsLtr};
 use symphonia::core::packet::PacketRef;
 
 use bit_alloc::{ChannelParams, Delta, Params};
-use header::{FRAME_SAMPLES, FrameHeader, Syntax};
+use enhanced::FrameSyntax;
+use header::{BLOCK_SAMPLES, FRAME_SAMPLES, FrameHeader, Syntax};
 use transform::Transform;
 
 /// Channel slots: the full-bandwidth channels first, then these.
@@ -39,6 +45,12 @@ const LFE: usize = 6;
 const SLOTS: usize = 7;
 /// Coupling sub-bands of 12 bins: up to 18.
 const MAX_COUPLING_BANDS: usize = 18;
+/// E-AC-3's coupling band structure when a frame's first block sends none (A/52 table E2.16),
+/// by sub-band: whether it joins the band below.
+const DEFAULT_COUPLING_JOINS: [bool; MAX_COUPLING_BANDS] = [
+    false, false, false, false, false, false, false, false, true, false, true, true, false, true,
+    true, true, true, true,
+];
 /// Where the rematrixing bands of stereo start (A/52 table 7.25), and where the last ends.
 const REMATRIX_BANDS: [usize; 5] = [13, 25, 37, 61, 253];
 
@@ -77,6 +89,7 @@ fn group_bins(strategy: u32) -> usize {
 
 /// Everything a frame's blocks pass on to the following blocks of the same frame.
 struct FrameState {
+    syntax: FrameSyntax,
     full_channels: usize,
     acmod: u8,
     lfe: bool,
@@ -88,6 +101,13 @@ struct FrameState {
     phase_flags_in_use: bool,
     /// The coupling bands as bin ranges.
     coupling_bands: Vec<(usize, usize)>,
+    /// Per coupling sub-band (of 18): whether it joins the band below (E-AC-3 may reuse these
+    /// from the block before over another range).
+    coupling_joins: [bool; MAX_COUPLING_BANDS],
+    /// E-AC-3: the coordinates and leak values a channel's first coupled block sends without
+    /// a flag.
+    first_coupling_coords: [bool; MAX_FULL],
+    first_coupling_leak: bool,
     coupling_coords: [[f32; MAX_COUPLING_BANDS]; MAX_FULL],
     phase_flags: [bool; MAX_COUPLING_BANDS],
     rematrix: [bool; 4],
@@ -107,6 +127,7 @@ struct FrameState {
 impl Default for FrameState {
     fn default() -> Self {
         FrameState {
+            syntax: FrameSyntax::ac3(),
             full_channels: 0,
             acmod: 0,
             lfe: false,
@@ -117,6 +138,9 @@ impl Default for FrameState {
             in_coupling: [false; MAX_FULL],
             phase_flags_in_use: false,
             coupling_bands: Vec::with_capacity(MAX_COUPLING_BANDS),
+            coupling_joins: [false; MAX_COUPLING_BANDS],
+            first_coupling_coords: [true; MAX_FULL],
+            first_coupling_leak: false,
             coupling_coords: [[0.0; MAX_COUPLING_BANDS]; MAX_FULL],
             phase_flags: [false; MAX_COUPLING_BANDS],
             rematrix: [false; 4],
@@ -182,21 +206,27 @@ impl Ac3Decoder {
         })
     }
 
+    /// AC-3 or E-AC-3, as the stream's parameters say (an E-AC-3 stream's frames may also be
+    /// AC-3's).
+    fn decoded_codec(&self) -> &CodecInfo {
+        let codecs = Self::supported_codecs();
+        let enhanced = self.codec_params.codec == CODEC_ID_EAC3;
+        &codecs[usize::from(enhanced)].info
+    }
+
     fn decode_packet(&mut self, packet: &PacketRef<'_>) -> Result<()> {
         self.decoded.clear();
         let mut data = packet.data;
         while data.len() >= header::HEADER_BYTES {
-            if FrameHeader::syntax(data) == Some(Syntax::Enhanced) {
-                return symphonia::core::errors::unsupported_error(
-                    "ac3: the stream is E-AC-3 (Dolby Digital Plus), which this element does \
-                     not decode",
-                );
-            }
             let header = FrameHeader::parse(data).ok_or(damaged("ac3: no frame header"))?;
             let frame = data
                 .get(..header.frame_bytes)
                 .ok_or(damaged("ac3: a frame cut short"))?;
-            self.decode_frame(&header, frame)?;
+            // E-AC-3's other programs and the channels dependent substreams add (7.1) are
+            // passed over: the first program's own channels are decoded.
+            if header.is_decoded() {
+                self.decode_frame(&header, frame)?;
+            }
             data = &data[header.frame_bytes..];
         }
         Ok(())
@@ -220,6 +250,9 @@ impl Ac3Decoder {
         }
         let spec = AudioSpec::new(header.rate, Channels::Positioned(mask));
         if self.decoded.spec() != &spec {
+            if self.decoded.frames() > 0 {
+                return Err(damaged("ac3: frames of different layouts in one packet"));
+            }
             self.decoded = AudioBuffer::new(spec, FRAME_SAMPLES);
         }
         // Where each slot's samples go among the planes (ordered by position).
@@ -237,17 +270,30 @@ impl Ac3Decoder {
         let crc_end = u16::from_be_bytes([frame[frame.len() - 2], frame[frame.len() - 1]]);
         self.noise = u32::from(u16::from_be_bytes([frame[2], frame[3]])) << 16 | u32::from(crc_end);
         let mut bits = BitReaderLtr::new(&frame[5..]);
-        self.read_bsi(header, &mut bits).map_err(io_to_damage)?;
-        let start = self.decoded.frames();
-        if self.decoded.capacity() < start + FRAME_SAMPLES {
-            self.decoded.grow_capacity(start + FRAME_SAMPLES);
+        match header.syntax {
+            Syntax::Ac3 => {
+                self.read_bsi(header, &mut bits).map_err(io_to_damage)?;
+                self.state.syntax = FrameSyntax::ac3();
+            }
+            Syntax::Enhanced => {
+                self.start_frame(header);
+                self.state.syntax =
+                    enhanced::read_frame(header, &mut bits, &mut self.state.params)?;
+                self.state.first_coupling_coords = [true; MAX_FULL];
+                self.state.first_coupling_leak = true;
+            }
         }
-        self.decoded.render_uninit(Some(FRAME_SAMPLES));
+        let samples = header.blocks * BLOCK_SAMPLES;
+        let start = self.decoded.frames();
+        if self.decoded.capacity() < start + samples {
+            self.decoded.grow_capacity(start + samples);
+        }
+        self.decoded.render_uninit(Some(samples));
         let mut outputs: Vec<usize> = (0..self.state.full_channels).collect();
         if self.state.lfe {
             outputs.push(LFE);
         }
-        for block in 0..6 {
+        for block in 0..header.blocks {
             self.read_block(block, &mut bits)?;
             for &slot in &outputs {
                 let coefficients = self.coefficients(slot);
@@ -271,7 +317,6 @@ impl Ac3Decoder {
         header: &FrameHeader,
         bits: &mut BitReaderLtr<'_>,
     ) -> std::io::Result<()> {
-        let state = &mut self.state;
         bits.ignore_bits(8)?; // bsid, bsmod
         let acmod = bits.read_bits_leq32(3)? as u8;
         if acmod & 1 != 0 && acmod != 1 {
@@ -304,15 +349,27 @@ impl Ac3Decoder {
             let length = bits.read_bits_leq32(6)? + 1;
             bits.ignore_bits(length * 8)?;
         }
-        state.acmod = acmod;
-        state.lfe = lfe;
-        state.full_channels = header::FULL_BANDWIDTH_CHANNELS[usize::from(acmod)];
+        if (acmod, lfe) != (header.acmod, header.lfe) {
+            return Err(std::io::ErrorKind::InvalidData.into());
+        }
+        self.start_frame(header);
+        Ok(())
+    }
+
+    /// What every frame starts afresh.
+    fn start_frame(&mut self, header: &FrameHeader) {
+        let state = &mut self.state;
+        state.acmod = header.acmod;
+        state.lfe = header.lfe;
+        state.full_channels = header::FULL_BANDWIDTH_CHANNELS[usize::from(header.acmod)];
         state.params.rate_code = header.rate_code;
         state.dynamic_range = [1.0; 2];
         state.deltas = Default::default();
         state.channel_params[COUPLING].coupling_leak = None;
+        state.first_coupling_leak = false;
+        state.coupling = false;
+        state.in_coupling = [false; MAX_FULL];
         state.end[LFE] = 7;
-        Ok(())
     }
 
     fn read_block(&mut self, block: usize, bits: &mut BitReaderLtr<'_>) -> Result<()> {
@@ -324,11 +381,12 @@ impl Ac3Decoder {
         };
         let flag = |bits: &mut BitReaderLtr<'_>| bits.read_bool().map_err(io_to_damage);
 
+        let enhanced = state.syntax.enhanced;
         for channel in 0..full {
-            state.block_switch[channel] = flag(bits)?;
+            state.block_switch[channel] = state.syntax.block_switch && flag(bits)?;
         }
         for channel in 0..full {
-            state.dither[channel] = flag(bits)?;
+            state.dither[channel] = !state.syntax.dither || flag(bits)?;
         }
         for index in 0..if state.acmod == 0 { 2 } else { 1 } {
             if flag(bits)? {
@@ -340,13 +398,37 @@ impl Ac3Decoder {
         // sends anew (most blocks send none and reuse the last block's).
         let mut stale = [block == 0; SLOTS];
 
+        // Spectral extension (E-AC-3), sent in the first block and when a block changes it.
+        if enhanced && (block == 0 || flag(bits)?) && flag(bits)? {
+            return Err(SymphoniaError::Unsupported(
+                "ac3: E-AC-3 with spectral extension is not decoded",
+            ));
+        }
+
         // Coupling strategy.
-        if flag(bits)? {
+        let strategy_sent = if enhanced {
+            state.syntax.coupling_strategy[block]
+        } else {
+            flag(bits)?
+        };
+        if strategy_sent {
             stale = [true; SLOTS];
-            state.coupling = flag(bits)?;
+            state.coupling = if enhanced {
+                state.syntax.coupling_in_use[block]
+            } else {
+                flag(bits)?
+            };
             if state.coupling {
+                if enhanced && flag(bits)? {
+                    return Err(SymphoniaError::Unsupported(
+                        "ac3: E-AC-3 with enhanced coupling is not decoded",
+                    ));
+                }
+                if state.acmod < 2 {
+                    return Err(damaged("ac3: coupling in mono"));
+                }
                 for channel in 0..full {
-                    state.in_coupling[channel] = flag(bits)?;
+                    state.in_coupling[channel] = (enhanced && state.acmod == 2) || flag(bits)?;
                 }
                 if state.acmod == 2 {
                     state.phase_flags_in_use = flag(bits)?;
@@ -356,23 +438,35 @@ impl Ac3Decoder {
                 if end <= begin {
                     return Err(damaged("ac3: coupling ends before it begins"));
                 }
-                state.coupling_bands.clear();
-                let mut band_start = 37 + 12 * begin;
-                for sub_band in begin..end {
-                    // Each sub-band but the first either starts a band or joins the last one.
-                    if sub_band > begin && flag(bits)? {
-                        state.coupling_bands.last_mut().expect("a first band").1 += 12;
-                    } else {
-                        state.coupling_bands.push((band_start, band_start + 12));
+                // Whether each sub-band but the first joins the band below: sent, or for
+                // E-AC-3 possibly not, then the default in the first block and the last
+                // block's otherwise.
+                if !enhanced || flag(bits)? {
+                    for sub_band in begin + 1..end {
+                        state.coupling_joins[sub_band] = flag(bits)?;
                     }
-                    band_start += 12;
+                } else if block == 0 {
+                    state.coupling_joins = DEFAULT_COUPLING_JOINS;
+                }
+                state.coupling_bands.clear();
+                for sub_band in begin..end {
+                    let start = 37 + 12 * sub_band;
+                    match state.coupling_bands.last_mut() {
+                        Some(band) if sub_band > begin && state.coupling_joins[sub_band] => {
+                            band.1 += 12
+                        }
+                        _ => state.coupling_bands.push((start, start + 12)),
+                    }
                 }
                 state.start[COUPLING] = 37 + 12 * begin;
                 state.end[COUPLING] = 37 + 12 * end;
             } else {
                 state.in_coupling = [false; MAX_FULL];
+                state.first_coupling_coords = [true; MAX_FULL];
+                state.first_coupling_leak = enhanced;
+                state.phase_flags_in_use = false;
             }
-        } else if block == 0 {
+        } else if block == 0 && !enhanced {
             return Err(damaged("ac3: the first block reuses a coupling strategy"));
         }
 
@@ -380,9 +474,18 @@ impl Ac3Decoder {
         if state.coupling {
             let mut any_new = false;
             for channel in 0..full {
-                if !state.in_coupling[channel] || !flag(bits)? {
+                if !state.in_coupling[channel] {
+                    state.first_coupling_coords[channel] = true;
                     continue;
                 }
+                let first = enhanced && state.first_coupling_coords[channel];
+                if !first && !flag(bits)? {
+                    if block == 0 {
+                        return Err(damaged("ac3: the first block has no coupling coordinates"));
+                    }
+                    continue;
+                }
+                state.first_coupling_coords[channel] = false;
                 any_new = true;
                 let master = 3 * read(bits, 2)? as i32;
                 for band in 0..state.coupling_bands.len() {
@@ -405,8 +508,8 @@ impl Ac3Decoder {
             }
         }
 
-        // Rematrixing.
-        if state.acmod == 2 && flag(bits)? {
+        // Rematrixing (always sent in an E-AC-3 frame's first block).
+        if state.acmod == 2 && ((enhanced && block == 0) || flag(bits)?) {
             state.rematrix_bands = match (state.coupling, state.start[COUPLING]) {
                 (true, 37) => 2,
                 (true, 49 | 61) => 3,
@@ -419,14 +522,21 @@ impl Ac3Decoder {
 
         // Exponent strategies.
         let mut strategies = [0u32; SLOTS];
-        if state.coupling {
-            strategies[COUPLING] = read(bits, 2)?;
-        }
-        for strategy in strategies.iter_mut().take(full) {
-            *strategy = read(bits, 2)?;
-        }
-        if state.lfe {
-            strategies[LFE] = read(bits, 1)?;
+        if enhanced {
+            strategies = state.syntax.exponent_strategies[block];
+            if !state.coupling {
+                strategies[COUPLING] = 0;
+            }
+        } else {
+            if state.coupling {
+                strategies[COUPLING] = read(bits, 2)?;
+            }
+            for strategy in strategies.iter_mut().take(full) {
+                *strategy = read(bits, 2)?;
+            }
+            if state.lfe {
+                strategies[LFE] = read(bits, 1)?;
+            }
         }
         if block == 0
             && (strategies[..full].contains(&0)
@@ -487,8 +597,9 @@ impl Ac3Decoder {
             read_exponents(bits, 1, 2, absolute, &mut exponents[1..7])?;
         }
 
-        // Bit allocation parameters.
-        if flag(bits)? {
+        // Bit allocation parameters (an E-AC-3 frame may leave them at their defaults).
+        if !state.syntax.bit_alloc {
+        } else if flag(bits)? {
             state.params.slow_decay_code = read(bits, 2)? as u8;
             state.params.fast_decay_code = read(bits, 2)? as u8;
             state.params.slow_gain_code = read(bits, 2)? as u8;
@@ -506,19 +617,46 @@ impl Ac3Decoder {
         if state.lfe {
             allocated.push(LFE);
         }
-        if flag(bits)? {
-            let coarse = read(bits, 6)? as i32;
+        // SNR offsets: AC-3's in any block, with its fast gains; E-AC-3's for the frame, or
+        // in its first block, one for all channels or one each.
+        if let (Some(offset), 0) = (state.syntax.frame_snr_offset, block) {
+            for slot in 0..SLOTS {
+                state.channel_params[slot].snr_offset = offset;
+            }
+        }
+        if !enhanced || block == 0 {
+            if state.syntax.snr_strategy != 0 && flag(bits)? {
+                let coarse = read(bits, 6)? as i32;
+                let mut offset = 0;
+                for (index, &slot) in allocated.iter().enumerate() {
+                    if index == 0 || state.syntax.snr_strategy == 2 {
+                        offset = (((coarse - 15) << 4) + read(bits, 4)? as i32) << 2;
+                    }
+                    state.channel_params[slot].snr_offset = offset;
+                    if !enhanced {
+                        state.channel_params[slot].fast_gain_code = read(bits, 3)? as u8;
+                    }
+                }
+                stale = [true; SLOTS];
+            } else if !enhanced && block == 0 {
+                return Err(damaged("ac3: the first block has no SNR offsets"));
+            }
+        }
+        if state.syntax.fast_gain && flag(bits)? {
             for &slot in &allocated {
-                let fine = read(bits, 4)? as i32;
-                state.channel_params[slot].snr_offset = (((coarse - 15) << 4) + fine) << 2;
                 state.channel_params[slot].fast_gain_code = read(bits, 3)? as u8;
             }
             stale = [true; SLOTS];
-        } else if block == 0 {
-            return Err(damaged("ac3: the first block has no SNR offsets"));
+        } else if enhanced && block == 0 {
+            for params in &mut state.channel_params {
+                params.fast_gain_code = 4;
+            }
+        }
+        if state.syntax.independent && flag(bits)? {
+            read(bits, 10)?; // convsnroffst
         }
         if state.coupling {
-            if flag(bits)? {
+            if state.first_coupling_leak || flag(bits)? {
                 let fast = read(bits, 3)? as u8;
                 let slow = read(bits, 3)? as u8;
                 state.channel_params[COUPLING].coupling_leak = Some((fast, slow));
@@ -526,11 +664,12 @@ impl Ac3Decoder {
             } else if state.channel_params[COUPLING].coupling_leak.is_none() {
                 return Err(damaged("ac3: coupling with no leak values"));
             }
+            state.first_coupling_leak = false;
         }
         state.channel_params[LFE].is_lfe = true;
 
         // Delta bit allocation.
-        if flag(bits)? {
+        if state.syntax.delta && flag(bits)? {
             stale = [true; SLOTS];
             let with_delta: Vec<usize> = allocated.iter().copied().filter(|&s| s != LFE).collect();
             let mut modes = [0u32; SLOTS];
@@ -558,7 +697,7 @@ impl Ac3Decoder {
         }
 
         // Skipped data.
-        if flag(bits)? {
+        if state.syntax.skip && flag(bits)? {
             let length = read(bits, 9)?;
             bits.ignore_bits(length * 8).map_err(io_to_damage)?;
         }
@@ -771,7 +910,7 @@ fn read_exponents(
 }
 
 impl AudioDecoder for Ac3Decoder {
-    super::buffered_decoder_methods!();
+    super::buffered_decoder_methods!(codec_info: decoded_codec);
 
     fn reset(&mut self) {
         self.delay = [[0.0; 256]; SLOTS];
@@ -787,14 +926,24 @@ impl RegisterableAudioDecoder for Ac3Decoder {
     }
 
     fn supported_codecs() -> &'static [SupportedAudioCodec] {
-        const CODECS: [SupportedAudioCodec; 1] = [SupportedAudioCodec {
-            id: CODEC_ID_AC3,
-            info: CodecInfo {
-                short_name: "ac3",
-                long_name: "AC-3 (Dolby Digital)",
-                profiles: &[],
+        const CODECS: [SupportedAudioCodec; 2] = [
+            SupportedAudioCodec {
+                id: CODEC_ID_AC3,
+                info: CodecInfo {
+                    short_name: "ac3",
+                    long_name: "AC-3 (Dolby Digital)",
+                    profiles: &[],
+                },
             },
-        }];
+            SupportedAudioCodec {
+                id: CODEC_ID_EAC3,
+                info: CodecInfo {
+                    short_name: "eac3",
+                    long_name: "E-AC-3 (Dolby Digital Plus)",
+                    profiles: &[],
+                },
+            },
+        ];
         &CODECS
     }
 }
