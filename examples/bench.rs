@@ -93,6 +93,12 @@ const FORMATS: &[Format] = &[
         file_extension: "flac",
         ffmpeg_args: &["-sample_fmt", "s16", "-c:a", "flac"],
     },
+    // Dolby Digital, as DVB broadcasts, DVDs and films carry it (our own decoder).
+    Format {
+        name: "ac3",
+        file_extension: "ac3",
+        ffmpeg_args: &["-c:a", "ac3", "-b:a", "192k", "-f", "ac3"],
+    },
     // What a TTS service often sends: 24 kHz mono 16-bit WAV.
     Format {
         name: "wav24k",
