@@ -7,8 +7,8 @@
 //! Not decoded, each refused by name: the adaptive hybrid transform (AHT), spectral extension
 //! and enhanced coupling (both refused in the blocks), and reduced sample rates.
 
+use super::bits::Bits;
 use symphonia::core::errors::{Error as SymphoniaError, Result};
-use symphonia::core::io::{BitReaderLtr, ReadBitsLtr};
 
 use super::bit_alloc::Params;
 use super::header::{FrameHeader, StreamType};
@@ -74,13 +74,13 @@ fn frame_exponent_strategy(code: u32, block: usize) -> u32 {
 /// `params` gets the default bit allocation when the frame sends none.
 pub fn read_frame(
     header: &FrameHeader,
-    bits: &mut BitReaderLtr<'_>,
+    bits: &mut Bits<'_>,
     params: &mut Params,
 ) -> Result<FrameSyntax> {
     let io = |_| SymphoniaError::DecodeError("ac3: an E-AC-3 frame's data ends early");
-    let read = |bits: &mut BitReaderLtr<'_>, count: u32| bits.read_bits_leq32(count).map_err(io);
-    let flag = |bits: &mut BitReaderLtr<'_>| bits.read_bool().map_err(io);
-    let skip = |bits: &mut BitReaderLtr<'_>, count: u32| bits.ignore_bits(count).map_err(io);
+    let read = |bits: &mut Bits<'_>, count: u32| bits.read_bits_leq32(count).map_err(io);
+    let flag = |bits: &mut Bits<'_>| bits.read_bool().map_err(io);
+    let skip = |bits: &mut Bits<'_>, count: u32| bits.ignore_bits(count).map_err(io);
     if header.rate_code == 3 {
         return Err(SymphoniaError::Unsupported(
             "ac3: E-AC-3 at a reduced sample rate is not decoded",

@@ -2,7 +2,7 @@
 //! length, rate, channels and blocks, which the reader needs to cut frames from a stream and the
 //! decoder to decode them.
 
-use symphonia::core::io::{BitReaderLtr, ReadBitsLtr};
+use super::bits::Bits;
 
 pub const SYNC_WORD: u16 = 0x0b77;
 /// Samples per channel in a block; an AC-3 frame has six, an E-AC-3 frame 1, 2, 3 or 6.
@@ -98,7 +98,7 @@ impl FrameHeader {
         // bsid 9 and 10 are the half- and quarter-rate variants.
         let shift = bsid.saturating_sub(8);
         let rate = [48_000, 44_100, 32_000][usize::from(rate_code)] >> shift;
-        let mut bits = BitReaderLtr::new(&data[5..]);
+        let mut bits = Bits::new(&data[5..]);
         bits.ignore_bits(5 + 3).ok()?;
         let acmod = bits.read_bits_leq32(3).ok()? as u8;
         if acmod & 1 != 0 && acmod != 1 {

@@ -18,10 +18,12 @@
 //! name.
 
 pub mod bit_alloc;
+mod bits;
 mod enhanced;
 pub mod header;
 mod transform;
 
+use bits::Bits;
 use symphonia::core::audio::{
     AsGenericAudioBufferRef, Audio, AudioBuffer, AudioMut, AudioSpec, Channels, Position,
 };
@@ -30,7 +32,6 @@ use symphonia::core::codecs::audio::well_known::{CODEC_ID_AC3, CODEC_ID_EAC3};
 use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::codecs::registry::{RegisterableAudioDecoder, SupportedAudioCodec};
 use symphonia::core::errors::{Error as SymphoniaError, Result};
-use symphonia::core::io::{BitReaderLtr, ReadBitsLtr};
 use symphonia::core::packet::PacketRef;
 
 use bit_alloc::{ChannelParams, Delta, Params};
@@ -269,7 +270,7 @@ impl Ac3Decoder {
         // noise whatever came before it (a damaged frame skipped, pieces of any size).
         let crc_end = u16::from_be_bytes([frame[frame.len() - 2], frame[frame.len() - 1]]);
         self.noise = u32::from(u16::from_be_bytes([frame[2], frame[3]])) << 16 | u32::from(crc_end);
-        let mut bits = BitReaderLtr::new(&frame[5..]);
+        let mut bits = Bits::new(&frame[5..]);
         match header.syntax {
             Syntax::Ac3 => {
                 self.read_bsi(header, &mut bits).map_err(io_to_damage)?;
@@ -312,11 +313,7 @@ impl Ac3Decoder {
 
     /// The bit stream information after the sync info: what matters to decoding is the channel
     /// layout; the rest (dialogue level, compression, language, time codes) is read past.
-    fn read_bsi(
-        &mut self,
-        header: &FrameHeader,
-        bits: &mut BitReaderLtr<'_>,
-    ) -> std::io::Result<()> {
+    fn read_bsi(&mut self, header: &FrameHeader, bits: &mut Bits<'_>) -> std::io::Result<()> {
         bits.ignore_bits(8)?; // bsid, bsmod
         let acmod = bits.read_bits_leq32(3)? as u8;
         if acmod & 1 != 0 && acmod != 1 {
@@ -372,14 +369,13 @@ impl Ac3Decoder {
         state.end[LFE] = 7;
     }
 
-    fn read_block(&mut self, block: usize, bits: &mut BitReaderLtr<'_>) -> Result<()> {
+    fn read_block(&mut self, block: usize, bits: &mut Bits<'_>) -> Result<()> {
         let noise = &mut self.noise;
         let state = &mut *self.state;
         let full = state.full_channels;
-        let read = |bits: &mut BitReaderLtr<'_>, count: u32| {
-            bits.read_bits_leq32(count).map_err(io_to_damage)
-        };
-        let flag = |bits: &mut BitReaderLtr<'_>| bits.read_bool().map_err(io_to_damage);
+        let read =
+            |bits: &mut Bits<'_>, count: u32| bits.read_bits_leq32(count).map_err(io_to_damage);
+        let flag = |bits: &mut Bits<'_>| bits.read_bool().map_err(io_to_damage);
 
         let enhanced = state.syntax.enhanced;
         for channel in 0..full {
@@ -815,7 +811,7 @@ fn next_dither(state: &mut u32) -> f32 {
 
 /// The mantissas of one slot's bins into `state.values`, times 2^-exponent.
 fn read_mantissas(
-    bits: &mut BitReaderLtr<'_>,
+    bits: &mut Bits<'_>,
     state: &mut FrameState,
     slot: usize,
     groups: &mut Groups,
@@ -827,8 +823,7 @@ fn read_mantissas(
         0
     };
     let dither = slot < MAX_FULL && state.dither[slot];
-    let read =
-        |bits: &mut BitReaderLtr<'_>, count: u32| bits.read_bits_leq32(count).map_err(io_to_damage);
+    let read = |bits: &mut Bits<'_>, count: u32| bits.read_bits_leq32(count).map_err(io_to_damage);
     for bin in start..state.end[slot] {
         let mantissa = match state.bap[slot][bin] {
             0 if dither => next_dither(noise),
@@ -879,7 +874,7 @@ fn read_mantissas(
 /// `groups` 7-bit groups of three exponent differences, from `absolute`, each held for the
 /// strategy's bins, into `out`.
 fn read_exponents(
-    bits: &mut BitReaderLtr<'_>,
+    bits: &mut Bits<'_>,
     strategy: u32,
     groups: usize,
     absolute: u8,
