@@ -17,8 +17,8 @@ use symphonia::core::formats::{
 };
 use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream};
 use symphonia::core::meta::MetadataLog;
-use symphonia::core::packet::{Packet, PacketBuilder};
-use symphonia::core::units::{Duration, TimeBase, Timestamp};
+use symphonia::core::packet::Packet;
+use symphonia::core::units::TimeBase;
 
 use crate::codecs::ac3::header::{self, FRAME_SAMPLES, FrameHeader, HEADER_BYTES, Syntax};
 
@@ -147,14 +147,7 @@ impl FormatReader for Ac3Reader<'_> {
         let pts = self.samples;
         let samples = header.samples() as u64;
         self.samples += samples;
-        Ok(Some(
-            PacketBuilder::new()
-                .track_id(0)
-                .pts(Timestamp::try_from(pts).unwrap_or(Timestamp::MAX))
-                .dur(Duration::from(samples))
-                .data(data)
-                .build(),
-        ))
+        Ok(Some(super::track_packet(pts, samples, data)))
     }
 }
 

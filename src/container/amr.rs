@@ -19,8 +19,8 @@ use symphonia::core::formats::{
 };
 use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream};
 use symphonia::core::meta::MetadataLog;
-use symphonia::core::packet::{Packet, PacketBuilder};
-use symphonia::core::units::{Duration, TimeBase, Timestamp};
+use symphonia::core::packet::Packet;
+use symphonia::core::units::TimeBase;
 
 use crate::codecs::amr::Band;
 
@@ -130,14 +130,7 @@ impl FormatReader for AmrReader<'_> {
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
             Err(e) => return Err(e.into()),
         }
-        Ok(Some(
-            PacketBuilder::new()
-                .track_id(0)
-                .pts(Timestamp::try_from(pts).unwrap_or(Timestamp::MAX))
-                .dur(Duration::from(duration))
-                .data(frame)
-                .build(),
-        ))
+        Ok(Some(super::track_packet(pts, duration, frame)))
     }
 }
 

@@ -26,8 +26,8 @@ use symphonia::core::formats::{
 };
 use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream};
 use symphonia::core::meta::MetadataLog;
-use symphonia::core::packet::{Packet, PacketBuilder};
-use symphonia::core::units::{Duration, TimeBase, Timestamp};
+use symphonia::core::packet::Packet;
+use symphonia::core::units::TimeBase;
 
 use crate::codecs::ape::{CODEC_ID_MONKEYS_AUDIO, StreamParams, reason};
 
@@ -274,14 +274,7 @@ impl FormatReader for ApeReader<'_> {
         self.kept_from += drop as u64;
         let blocks = self.info.frame_block_count(index);
         let pts = u64::from(index) * u64::from(self.info.header.blocks_per_frame);
-        Ok(Some(
-            PacketBuilder::new()
-                .track_id(0)
-                .pts(Timestamp::try_from(pts).unwrap_or(Timestamp::MAX))
-                .dur(Duration::from(u64::from(blocks)))
-                .data(data)
-                .build(),
-        ))
+        Ok(Some(super::track_packet(pts, u64::from(blocks), data)))
     }
 }
 

@@ -16,8 +16,7 @@ use symphonia::core::formats::{
 };
 use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream};
 use symphonia::core::meta::MetadataLog;
-use symphonia::core::packet::{Packet, PacketBuilder};
-use symphonia::core::units::{Duration, Timestamp};
+use symphonia::core::packet::Packet;
 
 use super::dsf::dsd_track;
 
@@ -232,14 +231,7 @@ impl FormatReader for DsdiffReader<'_> {
         }
         let pts = self.frames_out;
         self.frames_out += frames;
-        Ok(Some(
-            PacketBuilder::new()
-                .track_id(0)
-                .pts(Timestamp::try_from(pts).unwrap_or(Timestamp::MAX))
-                .dur(Duration::from(frames))
-                .data(data)
-                .build(),
-        ))
+        Ok(Some(super::track_packet(pts, frames, data)))
     }
 }
 

@@ -100,6 +100,8 @@ use symphonia::core::formats::probe::{ProbeFormatData, ProbeableFormat, Score, S
 use symphonia::core::formats::well_known::{FORMAT_ID_AIFF, FORMAT_ID_CAF, FORMAT_ID_WAVE};
 use symphonia::core::formats::{FormatId, FormatInfo, FormatOptions, FormatReader};
 use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream, SeekBuffered};
+use symphonia::core::packet::{Packet, PacketBuilder};
+use symphonia::core::units::{Duration, Timestamp};
 
 pub use pcm_stream::{PcmHeader, PcmLayout, PcmStreamReader, SampleCoding};
 
@@ -223,6 +225,16 @@ pub fn wav_inside_another_format(source: &mut MediaSourceStream<'_>) -> Option<&
         b"tBaK" => Some("TAK"),
         _ => None,
     }
+}
+
+/// A packet of our one-track readers: `dur` samples from `pts`.
+pub(crate) fn track_packet(pts: u64, dur: u64, data: Vec<u8>) -> Packet {
+    PacketBuilder::new()
+        .track_id(0)
+        .pts(Timestamp::try_from(pts).unwrap_or(Timestamp::MAX))
+        .dur(Duration::from(dur))
+        .data(data)
+        .build()
 }
 
 /// After a stream's last frame: when a tag follows (ID3v1, ID3v2, APEv2, Lyrics3), reads it

@@ -27,8 +27,8 @@ use symphonia::core::formats::{
 };
 use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream};
 use symphonia::core::meta::MetadataLog;
-use symphonia::core::packet::{Packet, PacketBuilder};
-use symphonia::core::units::{Duration, TimeBase, Timestamp};
+use symphonia::core::packet::Packet;
+use symphonia::core::units::TimeBase;
 
 use crate::codecs::musepack::{CODEC_ID_MUSEPACK, FRAME_LENGTH, StreamParams};
 
@@ -478,14 +478,7 @@ impl FormatReader for MusepackReader<'_> {
         let samples = u64::from(self.params.frames_per_packet) * FRAME_LENGTH;
         let pts = self.packets * samples;
         self.packets += 1;
-        Ok(Some(
-            PacketBuilder::new()
-                .track_id(0)
-                .pts(Timestamp::try_from(pts).unwrap_or(Timestamp::MAX))
-                .dur(Duration::from(samples))
-                .data(data)
-                .build(),
-        ))
+        Ok(Some(super::track_packet(pts, samples, data)))
     }
 }
 

@@ -16,8 +16,8 @@ use symphonia::core::formats::{
 };
 use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream};
 use symphonia::core::meta::MetadataLog;
-use symphonia::core::packet::{Packet, PacketBuilder};
-use symphonia::core::units::{Duration, TimeBase, Timestamp};
+use symphonia::core::packet::Packet;
+use symphonia::core::units::TimeBase;
 
 use crate::codecs::tta::{CODEC_ID_TTA, StreamParams};
 
@@ -179,14 +179,7 @@ impl FormatReader for TtaReader<'_> {
         let pts = self.next_frame as u64 * self.frame_samples;
         let samples = self.frame_samples.min(self.samples.saturating_sub(pts));
         self.next_frame += 1;
-        Ok(Some(
-            PacketBuilder::new()
-                .track_id(0)
-                .pts(Timestamp::try_from(pts).unwrap_or(Timestamp::MAX))
-                .dur(Duration::from(samples))
-                .data(data)
-                .build(),
-        ))
+        Ok(Some(super::track_packet(pts, samples, data)))
     }
 }
 

@@ -21,8 +21,8 @@ use symphonia::core::formats::{
 };
 use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream};
 use symphonia::core::meta::MetadataLog;
-use symphonia::core::packet::{Packet, PacketBuilder};
-use symphonia::core::units::{Duration, TimeBase, Timestamp};
+use symphonia::core::packet::Packet;
+use symphonia::core::units::TimeBase;
 
 use crate::codecs::wavpack::{CODEC_ID_WAVPACK, FrameFormat, describe};
 
@@ -332,14 +332,11 @@ impl FormatReader for WavPackReader<'_> {
         };
         let pts = header.block_index.saturating_sub(self.start_index) + self.start_pts;
         self.next_pts = pts + u64::from(header.samples);
-        Ok(Some(
-            PacketBuilder::new()
-                .track_id(0)
-                .pts(Timestamp::try_from(pts).unwrap_or(Timestamp::MAX))
-                .dur(Duration::from(u64::from(header.samples)))
-                .data(frame)
-                .build(),
-        ))
+        Ok(Some(super::track_packet(
+            pts,
+            u64::from(header.samples),
+            frame,
+        )))
     }
 }
 

@@ -71,16 +71,13 @@ impl Transform {
             let mut second = [Complex32::default(); N / 8];
             for (half, z) in [&mut first, &mut second].into_iter().enumerate() {
                 // This half's coefficients are every other one.
-                let coefficient = |k: usize| coefficients[2 * k + half];
-                for (k, value) in z.iter_mut().enumerate() {
-                    *value = Complex32::new(coefficient(N / 4 - 2 * k - 1), coefficient(2 * k))
-                        * self.short_twiddle[k];
-                }
-                self.short_fft
-                    .process_with_scratch(&mut z[..], &mut self.scratch);
-                for (value, twiddle) in z.iter_mut().zip(&self.short_twiddle) {
-                    *value *= twiddle;
-                }
+                rotated_fft(
+                    &*self.short_fft,
+                    &self.short_twiddle,
+                    &mut self.scratch,
+                    z,
+                    |k| coefficients[2 * k + half],
+                );
             }
             let w = &self.window;
             for n in 0..N / 8 {
@@ -97,15 +94,13 @@ impl Transform {
             }
         } else {
             let mut z = [Complex32::default(); N / 4];
-            for (k, value) in z.iter_mut().enumerate() {
-                *value = Complex32::new(coefficients[N / 2 - 2 * k - 1], coefficients[2 * k])
-                    * self.long_twiddle[k];
-            }
-            self.long_fft
-                .process_with_scratch(&mut z[..], &mut self.scratch);
-            for (value, twiddle) in z.iter_mut().zip(&self.long_twiddle) {
-                *value *= twiddle;
-            }
+            rotated_fft(
+                &*self.long_fft,
+                &self.long_twiddle,
+                &mut self.scratch,
+                &mut z,
+                |k| coefficients[k],
+            );
             let w = &self.window;
             for n in 0..N / 8 {
                 let (low, low_rev) = (z[n], z[N / 4 - n - 1]);
@@ -124,6 +119,25 @@ impl Transform {
             *sample = 2.0 * (first_half + previous);
         }
         delay.copy_from_slice(&x[N / 2..]);
+    }
+}
+
+/// The standard's steps 1 to 3 for `z.len()` complex values from twice as many coefficients:
+/// pairs of coefficients from both ends rotated, an inverse FFT, rotated again.
+fn rotated_fft(
+    fft: &dyn Fft<f32>,
+    twiddle: &[Complex32],
+    scratch: &mut [Complex32],
+    z: &mut [Complex32],
+    coefficient: impl Fn(usize) -> f32,
+) {
+    let count = z.len();
+    for (k, (value, twiddle)) in z.iter_mut().zip(twiddle).enumerate() {
+        *value = Complex32::new(coefficient(2 * count - 2 * k - 1), coefficient(2 * k)) * twiddle;
+    }
+    fft.process_with_scratch(z, scratch);
+    for (value, twiddle) in z.iter_mut().zip(twiddle) {
+        *value *= twiddle;
     }
 }
 
