@@ -2217,3 +2217,44 @@ fn ac3_survives_pieces_damage_and_junk() {
     let eac3 = std::fs::read(fixture("eac3.eac3")).unwrap();
     assert_pieces_tags_and_a_second_file(&eac3, &mono);
 }
+
+/// E-AC-3 whose frames each have a dependent substream after them (as 7.1 streams carry the
+/// channels beyond 5.1), and frames of a second program (substream 1): both are passed over, and
+/// the first program decodes as it does alone. ffmpeg's encoder writes neither, so they are made
+/// here from its frames: copies with the stream type or substream changed and the CRC made
+/// right again.
+#[test]
+fn eac3_dependent_substreams_and_other_programs_are_passed_over() {
+    use gstrsstreamdecoder::codecs::ac3::header::{FrameHeader, crc16};
+    let bytes = std::fs::read(fixture("eac3.eac3")).unwrap();
+    let clean = decode_with_element(&bytes, &keep_props(), Chunking::Whole);
+    let relabelled = |frame: &[u8], byte2: u8| {
+        let mut copy = frame.to_vec();
+        copy[2] = byte2 | (copy[2] & 0x07);
+        let end = copy.len() - 2;
+        let crc = crc16(&copy[2..end]);
+        copy[end..].copy_from_slice(&crc.to_be_bytes());
+        copy
+    };
+    let mut with_others = Vec::new();
+    let mut at = 0;
+    while let Some(header) = bytes.get(at..).and_then(FrameHeader::parse) {
+        let frame = &bytes[at..at + header.frame_bytes];
+        with_others.extend_from_slice(frame);
+        // Stream type 1 (dependent), substream 0; then stream type 0, substream 1.
+        with_others.extend(relabelled(frame, 0b0100_0000));
+        with_others.extend(relabelled(frame, 0b0000_1000));
+        at += header.frame_bytes;
+    }
+    assert_eq!(with_others.len(), 3 * bytes.len());
+    for chunking in [Chunking::Whole, Chunking::Random { seed: 9, max: 2000 }] {
+        let decoded = decode_with_element(&with_others, &keep_props(), chunking);
+        assert!(
+            decoded.warnings.is_empty() && decoded.errors.is_empty(),
+            "{:?} {:?}",
+            decoded.warnings,
+            decoded.errors
+        );
+        assert!(decoded.samples == clean.samples, "{chunking:?}");
+    }
+}
