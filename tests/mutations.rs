@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use gstrsstreamdecoder::decoder::{DecoderEvent, DecoderSettings, ErrorKind, StreamDecoder};
 
-const FIXTURES: [&str; 20] = [
+const FIXTURES: [&str; 22] = [
     "mp3_cbr.mp3",
     "aac_adts.aac",
     "aac.m4a",
@@ -31,6 +31,8 @@ const FIXTURES: [&str; 20] = [
     "s16le.caf",
     "s24in32.wav",
     "list_unpadded.wav",
+    "ac3.ac3",
+    "eac3.eac3",
 ];
 /// Cases per fixture; `MUTATIONS=1000 cargo test --release --test mutations` digs deeper.
 fn mutations_per_fixture() -> u64 {
