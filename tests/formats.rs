@@ -2258,3 +2258,14 @@ fn eac3_dependent_substreams_and_other_programs_are_passed_over() {
         assert!(decoded.samples == clean.samples, "{chunking:?}");
     }
 }
+
+/// Formats nothing here decodes are named in the ERROR, not just "no supported audio format".
+#[test]
+fn dts_and_wma_are_refused_by_name() {
+    for (name, words) in [
+        ("dts.dts", &["DTS"][..]),
+        ("wma.wma", &["ASF", "Windows Media"][..]),
+    ] {
+        assert_refused_saying(&std::fs::read(fixture(name)).unwrap(), words);
+    }
+}

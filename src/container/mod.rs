@@ -213,16 +213,25 @@ pub fn parse_pcm_header<R: ReadBytes + SeekBuffered>(
     }
 }
 
-/// The name of a lossless format whose files carry the original WAV header inside their own
-/// (OptimFROG, TAK; Monkey's Audio is read by `ape`), when `source` starts with one.
-/// symphonia's probe skips unknown bytes looking for a marker, finds that header, and the WAV
-/// reader would then play the compressed audio after it as PCM: loud noise. Nothing here
-/// decodes these formats, so they are named and refused. The source is left where it was.
-pub fn wav_inside_another_format(source: &mut MediaSourceStream<'_>) -> Option<&'static str> {
+/// The name of a format nothing here decodes, when `source` starts with one, so that the
+/// ERROR says what the stream is. OptimFROG and TAK carry the original WAV header inside their
+/// own: symphonia's probe skips unknown bytes looking for a marker, finds that header, and the
+/// WAV reader would then play the compressed audio after it as PCM, loud noise (Monkey's Audio
+/// is read by `ape`). ASF (Windows Media Audio: its codecs have no public specification and no
+/// crate decodes them) and raw DTS would only be "no supported audio format". The source is
+/// left where it was.
+pub fn known_undecodable_format(source: &mut MediaSourceStream<'_>) -> Option<&'static str> {
     let magic = source::look_ahead(source, |source| source.read_quad_bytes());
     match &magic.ok()? {
         b"OFR " => Some("OptimFROG"),
         b"tBaK" => Some("TAK"),
+        // The first bytes of ASF's header object GUID.
+        [0x30, 0x26, 0xb2, 0x75] => Some("ASF (Windows Media Audio)"),
+        // DTS core sync words: 16-bit words big- and little-endian, and 14-bit words both ways.
+        [0x7f, 0xfe, 0x80, 0x01]
+        | [0xfe, 0x7f, 0x01, 0x80]
+        | [0x1f, 0xff, 0xe8, 0x00]
+        | [0xff, 0x1f, 0x00, 0xe8] => Some("DTS"),
         _ => None,
     }
 }

@@ -135,7 +135,7 @@ impl Worker<'_> {
             }
         }
         if !matches!(self.settings.hint, Some(ContainerHint::RawPcm(_)))
-            && let Some(name) = container::wav_inside_another_format(&mut source)
+            && let Some(name) = container::known_undecodable_format(&mut source)
         {
             return Err(format!(
                 "no supported audio format found: the stream is {name}, which this element does \

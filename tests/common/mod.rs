@@ -588,6 +588,9 @@ fn recipe(name: &str) -> Recipe {
         "eac3.mka" => Encode(&["-c:a", "eac3", "-f", "matroska"]),
         "eac3.mp4" => Encode(&["-c:a", "eac3", "-f", "mp4"]),
         "eac3.ts" => Encode(&["-c:a", "eac3", "-f", "mpegts"]),
+        // DTS (ffmpeg's experimental encoder) and WMA, which nothing here decodes.
+        "dts.dts" => Encode(&["-c:a", "dca", "-strict", "-2", "-f", "dts"]),
+        "wma.wma" => Encode(&["-c:a", "wmav2", "-f", "asf"]),
         // WavPack in Matroska (`A_WAVPACK4`: block headers cut down, the version in the track).
         "wavpack.mka" => Encode(&["-sample_fmt", "s16p", "-c:a", "wavpack", "-f", "matroska"]),
         "wavpack_5.1.mka" => EncodeFiltered(
