@@ -28,18 +28,23 @@ static AC3_INFO: FormatInfo = FormatInfo {
     long_name: "AC-3 or E-AC-3 (Dolby Digital) elementary stream",
 };
 
-/// Whether the source is at an AC-3 or E-AC-3 frame whose CRC checks (read whole: a frame is
-/// at most 4 KiB). The source is left where it was.
-pub fn at_header(source: &mut MediaSourceStream<'_>) -> Option<Syntax> {
-    super::source::look_ahead(source, |source| {
-        let mut head = [0u8; HEADER_BYTES];
-        source.read_buf_exact(&mut head).ok()?;
-        let header = FrameHeader::parse(&head)?;
-        let mut frame = vec![0u8; header.frame_bytes];
-        frame[..HEADER_BYTES].copy_from_slice(&head);
-        source.read_buf_exact(&mut frame[HEADER_BYTES..]).ok()?;
-        (header::crc16(&frame[2..]) == 0).then_some(header.syntax)
-    })
+/// The header of the AC-3 or E-AC-3 frame the source is at, when the frame's CRC checks (read
+/// whole: a frame is at most 4 KiB). The source is left where it was.
+pub fn at_header(source: &mut MediaSourceStream<'_>) -> Option<FrameHeader> {
+    super::source::look_ahead(source, |source| checked_frame_header(source).ok().flatten())
+}
+
+/// Reads a frame and gives its header when its CRC checks; None when the bytes are not a frame.
+fn checked_frame_header(source: &mut impl ReadBytes) -> std::io::Result<Option<FrameHeader>> {
+    let mut head = [0u8; HEADER_BYTES];
+    source.read_buf_exact(&mut head)?;
+    let Some(header) = FrameHeader::parse(&head) else {
+        return Ok(None);
+    };
+    let mut frame = vec![0u8; header.frame_bytes];
+    frame[..HEADER_BYTES].copy_from_slice(&head);
+    source.read_buf_exact(&mut frame[HEADER_BYTES..])?;
+    Ok((header::crc16(&frame[2..]) == 0).then_some(header))
 }
 
 /// Reads the frames of a raw AC-3 stream, a packet each.
@@ -55,16 +60,15 @@ pub struct Ac3Reader<'s> {
 
 impl<'s> Ac3Reader<'s> {
     pub fn try_new(mut source: MediaSourceStream<'s>) -> Result<Self> {
-        let Some(syntax) = at_header(&mut source) else {
-            return Err(SymphoniaError::DecodeError("ac3: no AC-3 frame"));
-        };
-        let mut head = [0u8; HEADER_BYTES];
-        super::source::look_ahead(&mut source, |source| source.read_buf_exact(&mut head))?;
-        let header =
-            FrameHeader::parse(&head).ok_or(SymphoniaError::DecodeError("ac3: no header"))?;
+        let header = at_header(&mut source).ok_or(SymphoniaError::DecodeError("ac3: no frame"))?;
+        Ok(Self::starting_with(source, &header))
+    }
+
+    /// A reader of the stream whose first frame, with this header, `at_header` found.
+    pub fn starting_with(source: MediaSourceStream<'s>, header: &FrameHeader) -> Self {
         let mut codec = AudioCodecParameters::new();
         codec
-            .for_codec(match syntax {
+            .for_codec(match header.syntax {
                 Syntax::Ac3 => CODEC_ID_AC3,
                 Syntax::Enhanced => CODEC_ID_EAC3,
             })
@@ -75,14 +79,14 @@ impl<'s> Ac3Reader<'s> {
         if let Some(time_base) = TimeBase::try_from_recip(header.rate) {
             track.with_time_base(time_base);
         }
-        Ok(Ac3Reader {
+        Ac3Reader {
             source,
             media_info: MediaInfo::from_track(&track),
             tracks: vec![track],
             metadata: MetadataLog::default(),
             samples: 0,
             ended: false,
-        })
+        }
     }
 
     /// Reads past bytes up to the next frame header, or to the end.
@@ -155,18 +159,9 @@ impl FormatReader for Ac3Reader<'_> {
 /// whose CRC checks.
 impl Scoreable for Ac3Reader<'_> {
     fn score(mut source: ScopedStream<&mut MediaSourceStream<'_>>) -> Result<Score> {
-        let mut head = [0u8; HEADER_BYTES];
-        source.read_buf_exact(&mut head)?;
-        let Some(header) = FrameHeader::parse(&head) else {
-            return Ok(Score::Unsupported);
-        };
-        let mut frame = vec![0u8; header.frame_bytes];
-        frame[..HEADER_BYTES].copy_from_slice(&head);
-        source.read_buf_exact(&mut frame[HEADER_BYTES..])?;
-        Ok(if header::crc16(&frame[2..]) == 0 {
-            Score::Supported(255)
-        } else {
-            Score::Unsupported
+        Ok(match checked_frame_header(&mut source)? {
+            Some(_) => Score::Supported(255),
+            None => Score::Unsupported,
         })
     }
 }

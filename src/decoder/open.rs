@@ -109,16 +109,11 @@ impl Worker<'_> {
                 .map_err(|e| format!("the True Audio stream could not be read: {e}"));
         }
         let may_be_ac3 = matches!(self.settings.hint, None | Some(ContainerHint::Ac3));
-        if may_be_ac3 && container::ac3::at_header(&mut source).is_some() {
+        if may_be_ac3 && let Some(header) = container::ac3::at_header(&mut source) {
             self.reader.set_retain(None);
-            return container::ac3::Ac3Reader::try_new(source)
-                .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
-                .map_err(|e| match e {
-                    SymphoniaError::Unsupported(why) => {
-                        format!("no supported audio format found: {why}")
-                    }
-                    e => format!("the AC-3 stream could not be read: {e}"),
-                });
+            return Ok(Box::new(container::ac3::Ac3Reader::starting_with(
+                source, &header,
+            )));
         }
         if self.settings.hint.is_none() {
             if container::dsf::at_header(&mut source) {
