@@ -8,7 +8,7 @@ use symphonia::core::errors::{Error as SymphoniaError, Result};
 use super::bit_alloc::{self, ChannelParams, Delta, Params};
 use super::bits::Bits;
 use super::enhanced::FrameSyntax;
-use super::{COUPLING, LFE, MAX_FULL, SLOTS, damaged, io_to_damage};
+use super::{COUPLING, LFE, MAX_FULL, SLOTS, damaged, io_to_damage, slots};
 
 /// Coupling sub-bands of 12 bins: up to 18.
 const MAX_COUPLING_BANDS: usize = 18;
@@ -353,14 +353,7 @@ impl FrameState {
         } else if block == 0 {
             return Err(damaged("ac3: the first block has no bit allocation"));
         }
-        let mut allocated: Vec<usize> = Vec::with_capacity(SLOTS);
-        if state.coupling {
-            allocated.push(COUPLING);
-        }
-        allocated.extend(0..full);
-        if state.lfe {
-            allocated.push(LFE);
-        }
+        let allocated = slots(state.coupling, full, state.lfe);
         // SNR offsets: AC-3's in any block, with its fast gains; E-AC-3's for the frame, or
         // in its first block, one for all channels or one each.
         if let (Some(offset), 0) = (state.syntax.frame_snr_offset, block) {
@@ -372,7 +365,7 @@ impl FrameState {
             if state.syntax.snr_strategy != 0 && flag(bits)? {
                 let coarse = read(bits, 6)? as i32;
                 let mut offset = 0;
-                for (index, &slot) in allocated.iter().enumerate() {
+                for (index, slot) in allocated.clone().enumerate() {
                     if index == 0 || state.syntax.snr_strategy == 2 {
                         offset = (((coarse - 15) << 4) + read(bits, 4)? as i32) << 2;
                     }
@@ -387,7 +380,7 @@ impl FrameState {
             }
         }
         if state.syntax.fast_gain && flag(bits)? {
-            for &slot in &allocated {
+            for slot in allocated.clone() {
                 state.channel_params[slot].fast_gain_code = read(bits, 3)? as u8;
             }
             stale = [true; SLOTS];
@@ -415,9 +408,10 @@ impl FrameState {
         // Delta bit allocation.
         if state.syntax.delta && flag(bits)? {
             stale = [true; SLOTS];
-            let with_delta: Vec<usize> = allocated.iter().copied().filter(|&s| s != LFE).collect();
+            // The LFE channel has no delta allocation.
+            let with_delta = slots(state.coupling, full, false);
             let mut modes = [0u32; SLOTS];
-            for &slot in &with_delta {
+            for slot in with_delta.clone() {
                 modes[slot] = read(bits, 2)?;
                 match modes[slot] {
                     2 => state.deltas[slot] = None,
@@ -425,7 +419,7 @@ impl FrameState {
                     _ => {}
                 }
             }
-            for &slot in &with_delta {
+            for slot in with_delta {
                 if modes[slot] == 1 {
                     let count = read(bits, 3)? + 1;
                     let mut delta = Delta::default();
@@ -446,7 +440,7 @@ impl FrameState {
             bits.ignore_bits(length * 8).map_err(io_to_damage)?;
         }
 
-        for &slot in allocated.iter().filter(|&&slot| stale[slot]) {
+        for slot in allocated.filter(|&slot| stale[slot]) {
             let start = if slot == COUPLING {
                 state.start[COUPLING]
             } else {

@@ -12,7 +12,7 @@ use symphonia::core::errors::{Error as SymphoniaError, Result};
 
 use super::bit_alloc::Params;
 use super::header::{FrameHeader, StreamType};
-use super::{COUPLING, LFE, SLOTS};
+use super::{COUPLING, LFE, SLOTS, slots};
 
 /// Which per-block fields a frame's blocks carry, and what the frame already said for them.
 #[derive(Debug, Clone)]
@@ -226,12 +226,7 @@ pub fn read_frame(
             }
         }
     } else {
-        let mut slots: Vec<usize> = Vec::with_capacity(SLOTS);
-        if acmod > 1 && coupled_blocks > 0 {
-            slots.push(COUPLING);
-        }
-        slots.extend(0..full);
-        for slot in slots {
+        for slot in slots(acmod > 1 && coupled_blocks > 0, full, false) {
             let code = read(bits, 5)?;
             for block in 0..6 {
                 syntax.exponent_strategies[block][slot] = frame_exponent_strategy(code, block);
@@ -247,15 +242,7 @@ pub fn read_frame(
         skip(bits, 5 * full as u32)?; // convexpstr
     }
     if hybrid_transform {
-        let mut slots: Vec<usize> = Vec::with_capacity(SLOTS);
-        if coupled_blocks == 6 {
-            slots.push(COUPLING);
-        }
-        slots.extend(0..full);
-        if header.lfe {
-            slots.push(LFE);
-        }
-        for slot in slots {
+        for slot in slots(coupled_blocks == 6, full, header.lfe) {
             let possible = (1..6).all(|block| {
                 syntax.exponent_strategies[block][slot] == 0
                     && !(slot == COUPLING && syntax.coupling_strategy[block])

@@ -46,6 +46,16 @@ const COUPLING: usize = 5;
 const LFE: usize = 6;
 const SLOTS: usize = 7;
 
+/// The slots a block's fields go through, in the stream's order: the coupling channel when in
+/// use, the full-bandwidth channels, the LFE channel when there is one.
+fn slots(coupling: bool, full: usize, lfe: bool) -> impl Iterator<Item = usize> + Clone {
+    coupling
+        .then_some(COUPLING)
+        .into_iter()
+        .chain(0..full)
+        .chain(lfe.then_some(LFE))
+}
+
 fn damaged(what: &'static str) -> SymphoniaError {
     SymphoniaError::DecodeError(what)
 }
@@ -190,13 +200,10 @@ impl Ac3Decoder {
             self.decoded.grow_capacity(start + samples);
         }
         self.decoded.render_uninit(Some(samples));
-        let mut outputs: Vec<usize> = (0..self.state.full_channels).collect();
-        if self.state.lfe {
-            outputs.push(LFE);
-        }
+        let outputs = slots(false, self.state.full_channels, self.state.lfe);
         for block in 0..header.blocks {
             self.state.read_block(block, &mut bits, &mut self.noise)?;
-            for &slot in &outputs {
+            for slot in outputs.clone() {
                 let coefficients = self.state.coefficients(slot, &mut self.noise);
                 let short = slot < MAX_FULL && self.state.block_switch[slot];
                 let plane = self
