@@ -2,6 +2,9 @@
 //! length, rate, channels and blocks, which the reader needs to cut frames from a stream and the
 //! decoder to decode them.
 
+use symphonia::core::checksum::Crc16Ansi;
+use symphonia::core::io::Monitor;
+
 use super::bits::Bits;
 
 pub const SYNC_WORD: u16 = 0x0b77;
@@ -181,27 +184,13 @@ impl FrameHeader {
     }
 }
 
-/// CRC-16 with the polynomial x^16 + x^15 + x^2 + 1, MSB first, from 0: AC-3's frame check. A
-/// frame is intact when this over everything after the sync word is 0 (A/52 section 7.10.1).
-/// Written here: a table-driven loop of six lines, which no crate in the tree offers for this
-/// polynomial.
+/// CRC-16 with the polynomial x^16 + x^15 + x^2 + 1, MSB first, from 0: AC-3's frame check,
+/// the same as FLAC's (symphonia's `Crc16Ansi`). A frame is intact when this over everything
+/// after the sync word is 0 (A/52 section 7.10.1).
 pub fn crc16(data: &[u8]) -> u16 {
-    static TABLE: std::sync::LazyLock<[u16; 256]> = std::sync::LazyLock::new(|| {
-        std::array::from_fn(|byte| {
-            let mut crc = (byte as u16) << 8;
-            for _ in 0..8 {
-                crc = if crc & 0x8000 != 0 {
-                    (crc << 1) ^ 0x8005
-                } else {
-                    crc << 1
-                };
-            }
-            crc
-        })
-    });
-    data.iter().fold(0u16, |crc, &byte| {
-        (crc << 8) ^ TABLE[usize::from((crc >> 8) as u8 ^ byte)]
-    })
+    let mut crc = Crc16Ansi::new(0);
+    crc.process_buf_bytes(data);
+    crc.crc()
 }
 
 #[cfg(test)]
