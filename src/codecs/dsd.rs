@@ -28,6 +28,8 @@ use symphonia::core::common::FourCc;
 use symphonia::core::errors::{Error as SymphoniaError, Result, unsupported_error};
 use symphonia::core::packet::PacketRef;
 
+use crate::pcm::bessel_i0;
+
 pub const CODEC_ID_DSD: AudioCodecId = AudioCodecId::new(FourCc::new(*b"DSD "));
 
 /// DSD64, the SACD rate: 64 × 44.1 kHz.
@@ -57,20 +59,6 @@ pub fn pcm_rate(dsd_rate: u32) -> Option<(u32, u32)> {
             .then_some((dsd_rate / factor, factor))
             .filter(|_| dsd_rate.trailing_zeros() >= power)
     })
-}
-
-/// I0, the modified Bessel function of the first kind, by its series.
-fn bessel_i0(x: f64) -> f64 {
-    let mut sum = 1.0;
-    let mut term = 1.0;
-    for k in 1..50 {
-        term *= (x / 2.0 / k as f64).powi(2);
-        sum += term;
-        if term < sum * 1e-17 {
-            break;
-        }
-    }
-    sum
 }
 
 /// The decimation filter's per-byte tables: `tables[j][byte]` is the response of taps

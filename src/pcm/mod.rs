@@ -18,6 +18,7 @@ use symphonia::core::audio::Channels;
 
 mod mix;
 mod polyphase;
+pub(crate) use polyphase::bessel_i0;
 mod resample;
 
 use mix::{ChannelMix, input_positions};

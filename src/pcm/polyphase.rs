@@ -147,9 +147,9 @@ fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
     sums.iter().sum()
 }
 
-/// The modified Bessel function of the first kind, order 0 (for the Kaiser window), by its
-/// power series.
-fn bessel_i0(x: f64) -> f64 {
+/// The modified Bessel function of the first kind, order 0 (for Kaiser windows: this
+/// upsampler's, DSD's decimation filter, AC-3's KBD window), by its power series.
+pub(crate) fn bessel_i0(x: f64) -> f64 {
     let (mut sum, mut term) = (1.0, 1.0);
     let quarter_x2 = x * x / 4.0;
     for k in 1..64 {

@@ -143,16 +143,8 @@ fn rotated_fft(
 
 /// The rising half of a 512-sample Kaiser-Bessel-derived window with alpha 5.
 fn kbd_window() -> [f32; 256] {
+    use crate::pcm::bessel_i0;
     const ALPHA: f64 = 5.0;
-    let bessel_i0 = |x: f64| {
-        let (mut sum, mut term, mut k) = (1.0, 1.0, 1.0);
-        while term > 1e-12 * sum {
-            term *= (x / (2.0 * k)).powi(2);
-            sum += term;
-            k += 1.0;
-        }
-        sum
-    };
     let kaiser: Vec<f64> = (0..=256)
         .map(|n| {
             let ratio = 4.0 * n as f64 / N as f64 - 1.0;
