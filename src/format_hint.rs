@@ -33,6 +33,8 @@ pub enum ContainerHint {
     Tta,
     /// Raw AC-3 or E-AC-3 (`.ac3`, `.eac3`).
     Ac3,
+    /// AAC in LOAS/LATM (`.loas`, `.latm`; DVB's AAC).
+    Loas,
     /// Headerless PCM, described by caps or a MIME type with parameters.
     RawPcm(RawPcmFormat),
     /// Opus packets that come one per buffer (`audio/x-opus` caps), framed by the element (see
@@ -87,6 +89,9 @@ impl ContainerHint {
             "audio/x-tta" | "audio/tta" | "tta" => ContainerHint::Tta,
             "audio/ac3" | "audio/x-ac3" | "ac3" | "a52" | "audio/eac3" | "audio/x-eac3"
             | "audio/ec-3" | "eac3" | "ec3" => ContainerHint::Ac3,
+            "audio/loas" | "audio/x-loas" | "audio/aac-loas" | "loas" | "latm" => {
+                ContainerHint::Loas
+            }
             _ => return None,
         };
         Some(hint)
@@ -104,6 +109,7 @@ impl ContainerHint {
             "audio/mpeg" => match mpegversion {
                 Some(2) | Some(4) => match stream_format {
                     Some("adts") | None => Some(ContainerHint::Adts),
+                    Some("loas") => Some(ContainerHint::Loas),
                     // Raw AAC needs codec data from a container; let the probe decide.
                     _ => None,
                 },
@@ -172,6 +178,7 @@ mod tests {
             Some(ContainerHint::IsoMp4)
         );
         assert_eq!(ContainerHint::parse("aac"), Some(ContainerHint::Adts));
+        assert_eq!(ContainerHint::parse("loas"), Some(ContainerHint::Loas));
         assert_eq!(ContainerHint::parse("flac"), Some(ContainerHint::Flac));
         assert_eq!(ContainerHint::parse("aiff"), Some(ContainerHint::Aiff));
         assert!(matches!(
@@ -202,6 +209,11 @@ mod tests {
         assert_eq!(
             ContainerHint::from_caps_fields("audio/mpeg", Some(4), Some("raw")),
             None
+        );
+        // aacparse's and tsdemux's caps for LATM.
+        assert_eq!(
+            ContainerHint::from_caps_fields("audio/mpeg", Some(4), Some("loas")),
+            Some(ContainerHint::Loas)
         );
         assert_eq!(
             ContainerHint::from_caps_fields("application/x-id3", None, None),

@@ -1501,6 +1501,25 @@ fn aac_without_fdk_warns_that_he_aac_plays_its_core_only() {
     );
 }
 
+/// LOAS/LATM without FDK: AAC-LC decodes as with it (symphonia's decoder takes the
+/// AudioSpecificConfig the mux element carries); HE-AAC signalled explicitly plays its core, with
+/// the same WARNING.
+#[cfg(not(feature = "fdk-aac"))]
+#[test]
+fn aac_without_fdk_reads_loas_and_warns_for_its_he_aac() {
+    let lc = decode_fixture("aac.loas", &keep_props(), Chunking::Fixed(700));
+    assert!(lc.errors.is_empty(), "{:?}", lc.errors);
+    assert_eq!((lc.rate, lc.frames()), (44_100, 134_144));
+    let he = decode_fixture("he_aac_explicit.loas", &keep_props(), Chunking::Fixed(700));
+    assert!(he.errors.is_empty(), "{:?}", he.errors);
+    assert_eq!(he.rate, 22_050, "the core's rate");
+    assert!(
+        he.warnings.iter().any(|w| w.contains("AAC-LC only")),
+        "{:?}",
+        he.warnings
+    );
+}
+
 /// Without FDK, ADTS whose layout is a program config element cannot be decoded: the ERROR
 /// says why and what to enable (symphonia's decoder alone would only ask for a channel count).
 #[cfg(not(feature = "fdk-aac"))]

@@ -878,6 +878,20 @@ const AAC_TS: Case = Case {
     fixture: "aac_video.ts",
     ..AAC_ADTS
 };
+/// AAC in LOAS/LATM, as DVB broadcasts carry it: the access units are bit-packed behind mux
+/// headers, the AudioSpecificConfig repeated every 20 frames (ffmpeg's muxer). The same
+/// samples as the ADTS file's; the decodebin chain refuses the raw `.loas` (not negotiated).
+const AAC_LOAS: Case = Case {
+    fixture: "aac.loas",
+    container: "loas",
+    ..AAC_ADTS
+};
+/// LATM in an MPEG transport stream (stream type 0x11), as DVB-T2 and DVB-S2 send AAC.
+const AAC_LATM_TS: Case = Case {
+    fixture: "aac_latm.ts",
+    container: "loas",
+    ..AAC_ADTS
+};
 /// A transport stream that starts inside a packet: from the first whole packet on.
 const AAC_TS_CUT: Case = Case {
     fixture: "aac_video_cut.ts",
@@ -1062,6 +1076,24 @@ mod fdk_aac {
         fixture: "he_aac_v2.aac",
         ..HE_AAC_ADTS
     };
+    /// HE-AAC in LOAS/LATM: FDK's ADTS frames remuxed by ffmpeg (SBR signalled inside the
+    /// frames), and FDK's raw frames whose AudioSpecificConfig signals SBR explicitly (object
+    /// type 5, core rate and output rate); HE-AACv2 in an MPEG transport stream.
+    const HE_AAC_LOAS: Case = Case {
+        fixture: "he_aac.loas",
+        container: "loas",
+        ..HE_AAC_ADTS
+    };
+    const HE_AAC_EXPLICIT_LOAS: Case = Case {
+        fixture: "he_aac_explicit.loas",
+        container: "loas",
+        ..HE_AAC_ADTS
+    };
+    const HE_AAC_V2_LATM_TS: Case = Case {
+        fixture: "he_aac_v2_latm.ts",
+        container: "loas",
+        ..HE_AAC_ADTS
+    };
     /// mp4mux's edit list gives the duration in milliseconds (3065 ms): one frame fewer than the
     /// 66 whole frames ffmpeg outputs.
     const HE_AAC_M4A: Case = Case {
@@ -1104,6 +1136,9 @@ mod fdk_aac {
         keep_aac_pce_stereo_adts, default_aac_pce_stereo_adts => AAC_PCE_STEREO_ADTS;
         keep_aac_ld_m4a, default_aac_ld_m4a => AAC_LD_M4A;
         keep_aac_eld_m4a, default_aac_eld_m4a => AAC_ELD_M4A;
+        keep_he_aac_loas, default_he_aac_loas => HE_AAC_LOAS;
+        keep_he_aac_explicit_loas, default_he_aac_explicit_loas => HE_AAC_EXPLICIT_LOAS;
+        keep_he_aac_v2_latm_ts, default_he_aac_v2_latm_ts => HE_AAC_V2_LATM_TS;
     }
 }
 
@@ -1179,6 +1214,8 @@ format_tests! {
     keep_aac_ts, default_aac_ts => AAC_TS;
     keep_opus_ogg_long_preskip, default_opus_ogg_long_preskip => OPUS_OGG_LONG_PRESKIP;
     keep_aac_ts_cut, default_aac_ts_cut => AAC_TS_CUT;
+    keep_aac_loas, default_aac_loas => AAC_LOAS;
+    keep_aac_latm_ts, default_aac_latm_ts => AAC_LATM_TS;
     keep_mp3_ts, default_mp3_ts => MP3_TS;
     keep_opus_ts, default_opus_ts => OPUS_TS;
     keep_opus_5_1_ts, default_opus_5_1_ts => OPUS_5_1_TS;
@@ -1432,6 +1469,23 @@ fn hint_wrong_format_wav_on_ogg_opus_falls_back_to_probe() {
         Chunking::Fixed(512),
     );
     check_same_as_probe("opus.ogg", options, "format=wav (wrong)");
+}
+
+/// LOAS by caps (as `aacparse` and `tsdemux` name it) and by the `format` property; and a LOAS
+/// hint on ADTS falls back to the probe.
+#[test]
+fn hint_loas_by_caps_and_format() {
+    for chunking in [Chunking::Whole, Chunking::Fixed(333)] {
+        let options = DecodeOptions::new(&keep_props(), chunking)
+            .caps("audio/mpeg, mpegversion=(int)4, stream-format=(string)loas");
+        check_same_as_probe("aac.loas", options, "caps stream-format=loas");
+        let options =
+            DecodeOptions::new(&keep_with(&[("format", "loas".to_send_value())]), chunking);
+        check_same_as_probe("aac.loas", options, "format=loas");
+        let options =
+            DecodeOptions::new(&keep_with(&[("format", "latm".to_send_value())]), chunking);
+        check_same_as_probe("aac_adts.aac", options, "format=latm (wrong)");
+    }
 }
 
 #[test]
@@ -2216,6 +2270,95 @@ fn ac3_survives_pieces_damage_and_junk() {
     // E-AC-3 the same way, followed by an AC-3 stream.
     let eac3 = std::fs::read(fixture("eac3.eac3")).unwrap();
     assert_pieces_tags_and_a_second_file(&eac3, &mono);
+}
+
+/// The start of each LOAS frame in `bytes`, and whether it carries a StreamMuxConfig.
+fn loas_frames(bytes: &[u8]) -> Vec<(usize, bool)> {
+    use gstrsstreamdecoder::container::loas::frame_len;
+    let mut frames = Vec::new();
+    let mut at = 0;
+    while let Some(len) = bytes.get(at..).and_then(frame_len) {
+        // useSameStreamMux, the first bit after the header: 0 when a config follows.
+        frames.push((at, bytes[at + 3] & 0x80 == 0));
+        at += len;
+    }
+    assert_eq!(at, bytes.len(), "whole frames");
+    frames
+}
+
+/// LOAS/LATM AAC in any pieces, with tags after it, followed by a stream of another rate and
+/// layout, damaged, with junk between frames, cut, and joined mid-stream where frames come
+/// before the first StreamMuxConfig: every frame that can be decoded comes out.
+#[test]
+fn loas_survives_pieces_damage_and_joins() {
+    let bytes = std::fs::read(fixture("aac.loas")).unwrap();
+    let mono = std::fs::read(fixture("aac_22k_mono.loas")).unwrap();
+    assert_pieces_tags_and_a_second_file(&bytes, &mono);
+    let clean = decode_with_element(&bytes, &keep_props(), Chunking::Whole);
+    let frames = loas_frames(&bytes);
+    let with_config: Vec<usize> = (0..frames.len()).filter(|&i| frames[i].1).collect();
+    assert_eq!(
+        &with_config[..3],
+        &[0, 20, 40],
+        "ffmpeg repeats the config every 20 frames"
+    );
+    let values = 1024 * 2;
+
+    // A frame whose sync word is damaged: one WARNING, that frame missing (the next one then
+    // overlaps with the one before the damage), the rest as before but for the noise that
+    // perceptual noise substitution puts in, from a generator whose state runs on from frame
+    // to frame (1 LSB in most frames, up to 38 in the quiet end).
+    let mut damaged = bytes.clone();
+    damaged[frames[10].0] ^= 0x10;
+    let decoded = decode_with_element(&damaged, &keep_props(), Chunking::Fixed(4096));
+    assert_eq!(decoded.warnings.len(), 1, "{:?}", decoded.warnings);
+    assert!(decoded.errors.is_empty(), "{:?}", decoded.errors);
+    assert_eq!(decoded.frames(), clean.frames() - 1024);
+    assert!(decoded.samples[..10 * values] == clean.samples[..10 * values]);
+    let after = snr_db(
+        &clean.samples[12 * values..],
+        &decoded.samples[11 * values..],
+    );
+    eprintln!("after the lost frame: {after:.1} dB");
+    assert!(after > 60.0, "{after:.1} dB");
+
+    // Junk between two frames, holding false sync words: passed over with one WARNING.
+    let mut junk = bytes[..frames[30].0].to_vec();
+    for i in 0..40u32 {
+        junk.extend([0x56, 0xe0 | (i % 3) as u8, (i * 37) as u8, 0x11, 0x22]);
+    }
+    junk.extend(&bytes[frames[30].0..]);
+    let decoded = decode_with_element(&junk, &keep_props(), Chunking::Random { seed: 3, max: 999 });
+    assert_eq!(decoded.warnings.len(), 1, "{:?}", decoded.warnings);
+    assert!(decoded.samples == clean.samples, "junk between frames");
+
+    // Cut inside a frame: the frames before it, quietly.
+    let cut = decode_with_element(
+        &bytes[..frames[50].0 + 40],
+        &keep_props(),
+        Chunking::Fixed(4096),
+    );
+    assert!(
+        cut.warnings.is_empty() && cut.errors.is_empty(),
+        "{:?}",
+        cut.warnings
+    );
+    assert!(cut.samples[..] == clean.samples[..50 * values]);
+
+    // Joined at frame 25, a few bytes into frame 24: frames 25 to 39 have no config before
+    // them and are passed over; from frame 40 on, all of them (the first without the frame
+    // before it to overlap with).
+    let joined = &bytes[frames[24].0 + 5..];
+    let decoded = decode_with_element(
+        joined,
+        &keep_props(),
+        Chunking::Random { seed: 4, max: 700 },
+    );
+    assert!(decoded.errors.is_empty(), "{:?}", decoded.errors);
+    assert_eq!(decoded.frames(), clean.frames() - 40 * 1024);
+    let after = snr_db(&clean.samples[41 * values..], &decoded.samples[values..]);
+    eprintln!("after the join: {after:.1} dB");
+    assert!(after > 60.0, "{after:.1} dB");
 }
 
 /// E-AC-3 whose frames each have a dependent substream after them (as 7.1 streams carry the

@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use gstrsstreamdecoder::decoder::{DecoderEvent, DecoderSettings, ErrorKind, StreamDecoder};
 
-const FIXTURES: [&str; 22] = [
+const FIXTURES: [&str; 23] = [
     "mp3_cbr.mp3",
     "aac_adts.aac",
     "aac.m4a",
@@ -33,6 +33,7 @@ const FIXTURES: [&str; 22] = [
     "list_unpadded.wav",
     "ac3.ac3",
     "eac3.eac3",
+    "aac.loas",
 ];
 /// Cases per fixture; `MUTATIONS=1000 cargo test --release --test mutations` digs deeper.
 fn mutations_per_fixture() -> u64 {

@@ -122,6 +122,21 @@ impl TrackDecoder {
         }
         #[cfg(not(feature = "fdk-aac"))]
         if params.codec == symphonia::core::codecs::audio::well_known::CODEC_ID_AAC
+            && let Some(core) = params
+                .extra_data
+                .as_deref()
+                .and_then(crate::container::aac_config::ConfigHead::core_config)
+        {
+            // HE-AAC signalled explicitly, which symphonia refuses: its core, as for HE-AAC
+            // signalled implicitly (a WARNING says what is missing).
+            let mut core_params = params.clone();
+            core_params.extra_data = Some(core.to_vec().into_boxed_slice());
+            return CODECS
+                .make_audio_decoder(&core_params, opts)
+                .map(TrackDecoder::Registry);
+        }
+        #[cfg(not(feature = "fdk-aac"))]
+        if params.codec == symphonia::core::codecs::audio::well_known::CODEC_ID_AAC
             && params.channels.is_none()
             && params.extra_data.is_none()
         {

@@ -5,6 +5,8 @@
 //! it is. HE-AAC (SBR, PS) goes as ADTS carries it: the core's profile and rate, the extension
 //! found by the decoder.
 
+use crate::container::aac_config::{Bits, ConfigHead};
+
 /// What an ADTS header needs from an AudioSpecificConfig (ISO/IEC 14496-3, 1.6.2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AdtsFields {
@@ -18,31 +20,16 @@ impl AdtsFields {
     /// The fields of an AudioSpecificConfig, when ADTS can carry its stream: a core of AAC
     /// Main, LC, SSR or LTP at one of the 13 standard rates, channels by configuration 1 to 7.
     pub fn from_audio_specific_config(config: &[u8]) -> Option<AdtsFields> {
-        let mut bits = Bits {
-            bytes: config,
-            at: 0,
-        };
-        let mut object_type = bits.object_type()?;
-        let mut rate_index = bits.rate_index()?;
-        let channel_config = bits.take(4)? as u8;
-        if object_type == 5 || object_type == 29 {
-            // Explicit SBR (and PS): the output rate, then the core's object type; the rate
-            // read above is the core's.
-            bits.rate_index()?;
-            object_type = bits.object_type()?;
-        }
-        if rate_index > 12 {
-            // An explicit rate: ADTS has none.
-            return None;
-        }
-        rate_index &= 0x0f;
-        ((1..=4).contains(&object_type) && (1..=7).contains(&channel_config)).then_some(
-            AdtsFields {
-                object_type,
-                rate_index,
-                channel_config,
-            },
-        )
+        let head = ConfigHead::read(&mut Bits::new(config))?;
+        // Explicit SBR (and PS) keeps the core's object type and rate, as ADTS carries them.
+        ((1..=4).contains(&head.object_type)
+            && head.rate_index <= 12
+            && (1..=7).contains(&head.channel_config))
+        .then_some(AdtsFields {
+            object_type: head.object_type,
+            rate_index: head.rate_index,
+            channel_config: head.channel_config,
+        })
     }
 
     /// The ADTS header (no CRC) of a frame of `payload_len` bytes, or `None` when the frame is
@@ -62,40 +49,6 @@ impl AdtsFields {
             ((len & 7) << 5) as u8 | 0x1f, // buffer fullness 0x7ff: variable rate
             0xfc,
         ])
-    }
-}
-
-/// A big-endian bit reader over an AudioSpecificConfig.
-struct Bits<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl Bits<'_> {
-    fn take(&mut self, count: usize) -> Option<u32> {
-        let mut value = 0u32;
-        for _ in 0..count {
-            let byte = self.bytes.get(self.at / 8)?;
-            value = (value << 1) | u32::from(byte >> (7 - self.at % 8) & 1);
-            self.at += 1;
-        }
-        Some(value)
-    }
-
-    fn object_type(&mut self) -> Option<u8> {
-        match self.take(5)? {
-            31 => Some(32 + self.take(6)? as u8),
-            aot => Some(aot as u8),
-        }
-    }
-
-    /// A sampling frequency index; 15 is followed by the rate itself (24 bits).
-    fn rate_index(&mut self) -> Option<u8> {
-        let index = self.take(4)? as u8;
-        if index == 15 {
-            self.take(24)?;
-        }
-        Some(index)
     }
 }
 

@@ -59,6 +59,7 @@ macro_rules! unseekable_reader_methods {
 }
 pub(crate) use unseekable_reader_methods;
 
+pub mod aac_config;
 pub mod aac_frames;
 pub mod ac3;
 pub mod aiff;
@@ -70,6 +71,7 @@ pub mod dsf;
 pub mod flac;
 pub mod flac_frames;
 pub mod flac_split;
+pub mod loas;
 pub mod mkv_watch;
 pub mod mp4;
 pub mod mp4_amr;

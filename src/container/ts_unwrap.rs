@@ -1,6 +1,6 @@
 //! Unwraps the audio of an MPEG transport stream (`.ts`, HLS segments, DVB and IPTV captures):
-//! the reader gets the audio elementary stream alone: ADTS AAC, MPEG audio, AC-3 or E-AC-3,
-//! which the readers of those formats take as they are, or Opus access units, which
+//! the reader gets the audio elementary stream alone: ADTS AAC, LOAS/LATM AAC, MPEG audio,
+//! AC-3 or E-AC-3, which the readers of those formats take as they are, or Opus access units, which
 //! `opus_units` reads.
 //!
 //! symphonia has no MPEG-TS reader. [`TsWatch`], a `ByteWatch` on the byte queue (see `watch`),
@@ -9,7 +9,7 @@
 //! picks its first audio stream this element decodes (or the one `audio-track` names) and, for
 //! each packet, drops what is not that stream's payload: packet headers, adaptation fields, PES
 //! headers, other streams, tables. A program whose audio is all in codecs this element does
-//! not decode (DTS, LATM AAC) or that has no audio makes reads end, and
+//! not decode (DTS) or that has no audio makes reads end, and
 //! [`TsWatch::problem`] says why. Tables that span packets, and packet loss (the audio reader
 //! resynchronises), are left as they come.
 
@@ -25,7 +25,7 @@ fn stream_type_name(stream_type: u8) -> Option<(&'static str, bool)> {
         0x03 => ("MPEG-1 audio", true),
         0x04 => ("MPEG-2 audio", true),
         0x0f => ("AAC (ADTS)", true),
-        0x11 => ("AAC (LATM)", false),
+        0x11 => ("AAC (LATM)", true),
         0x81 => ("AC-3", true),
         0x87 => ("E-AC-3", true),
         _ => return None,
@@ -78,8 +78,8 @@ fn opus_channel_config(bytes: &[u8]) -> u8 {
 /// What the unwrapped audio stream is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TsAudio {
-    /// MPEG audio, ADTS AAC, AC-3 or E-AC-3: frames with their own headers, which their
-    /// readers find.
+    /// MPEG audio, ADTS or LOAS AAC, AC-3 or E-AC-3: frames with their own headers, which
+    /// their readers find.
     SelfFramed,
     /// Opus access units behind their control headers, with the stream's `channel_config_code`.
     Opus { channel_config: u8 },
@@ -272,7 +272,7 @@ impl TsWatch {
                     } else {
                         format!(
                             "the MPEG transport stream's audio is {}, which this element does \
-                             not decode (it decodes MPEG audio, ADTS AAC, AC-3, E-AC-3 and \
+                             not decode (it decodes MPEG audio, ADTS and LATM AAC, AC-3, E-AC-3 and \
                              Opus in transport streams)",
                             other_audio.join(", ")
                         )
@@ -562,8 +562,8 @@ mod tests {
         let audio: Vec<u8> = (0..1000u32).map(|i| (i * 31 % 256) as u8).collect();
         let other: Vec<u8> = vec![0xee; 700];
         let mut ts = pat(0x100);
-        ts.extend(pmt(0x100, &[(0x1b, 0x101), (0x11, 0x102), (0x0f, 0x103)]));
-        // Video and LATM AAC packets between the audio's.
+        ts.extend(pmt(0x100, &[(0x1b, 0x101), (0x06, 0x102), (0x0f, 0x103)]));
+        // Video and private data packets between the audio's.
         ts.extend(pes(0x101, &other));
         ts.extend(pes(0x103, &audio[..500]));
         ts.extend(pes(0x102, &other));
@@ -600,14 +600,18 @@ mod tests {
     #[test]
     fn audio_it_cannot_decode_ends_reads_with_a_reason() {
         let mut ts = pat(0x100);
-        ts.extend(pmt(0x100, &[(0x1b, 0x101), (0x11, 0x102)]));
+        // DTS in a private stream, named by its registration descriptor.
+        ts.extend(pmt_with_descriptors(
+            0x100,
+            &[(0x1b, 0x101, &[][..]), (0x06, 0x102, b"\x05\x04DTS1")],
+        ));
         ts.extend(pes(0x102, &[0u8; 400]));
         let mut watch = TsWatch::new(0, 0);
         let (out, stopped) = Feed::drive(&mut watch, &ts, 188);
         assert!(out.is_empty());
         assert!(stopped);
         assert!(
-            watch.problem().unwrap().contains("LATM"),
+            watch.problem().unwrap().contains("DTS"),
             "{:?}",
             watch.problem()
         );

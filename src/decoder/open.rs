@@ -58,6 +58,8 @@ static PROBE: LazyLock<Probe> = LazyLock::new(|| {
     // Nor an AC-3 reader (this one finds AC-3 after junk or a tag; at the start it is opened
     // directly).
     probe.register_format_at_tier::<container::ac3::Ac3Reader>(Tier::Preferred);
+    // Nor a LOAS/LATM reader (likewise).
+    probe.register_format_at_tier::<container::loas::LoasReader>(Tier::Preferred);
     symphonia::default::register_enabled_formats(&mut probe);
     probe
 });
@@ -114,6 +116,13 @@ impl Worker<'_> {
             return Ok(Box::new(container::ac3::Ac3Reader::starting_with(
                 source, &header,
             )));
+        }
+        let may_be_loas = matches!(self.settings.hint, None | Some(ContainerHint::Loas));
+        if may_be_loas && container::loas::at_frames(&mut source) {
+            self.reader.set_retain(None);
+            return container::loas::LoasReader::try_new(source)
+                .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
+                .map_err(|e| format!("the LOAS/LATM AAC stream could not be read: {e}"));
         }
         if self.settings.hint.is_none() {
             if container::dsf::at_header(&mut source) {
@@ -413,6 +422,7 @@ fn open_hinted(
         ContainerHint::Musepack => Box::new(container::musepack::MusepackReader::try_new(source)?),
         ContainerHint::Tta => Box::new(container::tta::TtaReader::try_new(source)?),
         ContainerHint::Ac3 => Box::new(container::ac3::Ac3Reader::try_new(source)?),
+        ContainerHint::Loas => Box::new(container::loas::LoasReader::try_new(source)?),
         ContainerHint::RawPcm(_) => unreachable!("raw PCM is opened without a reader to try"),
         ContainerHint::OpusPackets(_) => unreachable!("Opus packets are opened without a probe"),
     })

@@ -84,6 +84,8 @@ enum Recipe {
     StreamingWav(&'static str),
     /// Another fixture remuxed by a GStreamer pipeline fragment (`filesrc ! ... ! filesink`).
     GstRemux(&'static str, &'static str),
+    /// Another fixture remuxed by ffmpeg (`ffmpeg -i <base> -c copy <args> <out>`).
+    FfmpegRemux(&'static str, &'static [&'static str]),
     /// Another fixture remuxed to WebM by mkvmerge, the most common Matroska muxer.
     MkvMerge(&'static str),
     /// Another fixture converted by sox (`sox <base> <args> <out>`).
@@ -108,7 +110,8 @@ enum Recipe {
     },
     /// `s16.wav` encoded by FDK AAC to raw access units and muxed into MP4 by GStreamer's
     /// `mp4mux` with the encoder's AudioSpecificConfig: for AAC-LD (23) and AAC-ELD (39), which
-    /// ADTS cannot carry and no encoder here writes into a container.
+    /// ADTS cannot carry and no encoder here writes into a container, and for HE-AAC signalled
+    /// explicitly (5), which ADTS cannot either.
     FdkAacMp4 { aot: u8, bitrate: u32 },
 }
 
@@ -1025,6 +1028,31 @@ fn recipe(name: &str) -> Recipe {
         // GStreamer's mp4mux writes the AudioSpecificConfig aacparse gives it: the LC core's,
         // with SBR and PS signalled only inside the frames (implicit signalling).
         "he_aac.m4a" => GstRemux("he_aac.aac", "aacparse ! mp4mux faststart=true"),
+        // HE-AAC signalled explicitly (object type 5 in the AudioSpecificConfig), as FDK writes
+        // it for raw access units.
+        "he_aac_explicit.m4a" => FdkAacMp4 {
+            aot: 5,
+            bitrate: 64_000,
+        },
+        // LOAS/LATM, as DVB carries AAC: ffmpeg's muxer writes a StreamMuxConfig every 20
+        // frames (audioMuxVersion 0).
+        "aac.loas" => Encode(&["-c:a", "aac", "-b:a", "128k", "-f", "latm"]),
+        "aac_latm.ts" => Encode(&[
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-f",
+            "mpegts",
+            "-mpegts_flags",
+            "latm",
+        ]),
+        "he_aac.loas" => FfmpegRemux("he_aac.aac", &["-f", "latm"]),
+        "he_aac_explicit.loas" => FfmpegRemux("he_aac_explicit.m4a", &["-f", "latm"]),
+        "aac_22k_mono.loas" => FfmpegRemux("aac_22k_mono.aac", &["-f", "latm"]),
+        "he_aac_v2.loas" => FfmpegRemux("he_aac_v2.aac", &["-f", "latm"]),
+        // ffmpeg's TS muxer keeps ADTS as ADTS; LATM in, LATM out (stream type 0x11).
+        "he_aac_v2_latm.ts" => FfmpegRemux("he_aac_v2.loas", &["-f", "mpegts"]),
         "he_aac_v2.m4a" => GstRemux("he_aac_v2.aac", "aacparse ! mp4mux faststart=true"),
         _ => panic!("unknown fixture {name}"),
     }
@@ -1164,9 +1192,8 @@ fn fdk_encode(aot: u8, channels: u16, bitrate: u32, raw: bool) -> (Vec<Vec<u8>>,
 
 /// Muxes raw stereo AAC access units of `SOURCE_RATE` into MP4 with GStreamer's `mp4mux`,
 /// which writes `config` (the AudioSpecificConfig) into the `esds` box.
-fn mux_raw_aac_to_mp4(frames: &[Vec<u8>], config: &[u8], out: &Path) {
-    // AAC-LD and ELD frames are 512 samples; 480 when the config's frame-length flag says so.
-    let frame_samples = 512u64;
+/// `frame_samples`: output samples per frame (AAC-LD and ELD 512, HE-AAC 2048).
+fn mux_raw_aac_to_mp4(frames: &[Vec<u8>], config: &[u8], frame_samples: u64, out: &Path) {
     init();
     let config_hex: String = config.iter().map(|b| format!("{b:02x}")).collect();
     let pipeline = launch(&format!(
@@ -1341,6 +1368,9 @@ pub fn fixture(name: &str) -> PathBuf {
         }
         Recipe::StreamingWav(base) => format!("streaming|{}", fixture(base).display()),
         Recipe::GstRemux(base, pipeline) => format!("{pipeline}|{}", fixture(base).display()),
+        Recipe::FfmpegRemux(base, args) => {
+            format!("ffmpeg copy {}|{}", args.join(" "), fixture(base).display())
+        }
         Recipe::MkvMerge(base) => format!("mkvmerge|{}", fixture(base).display()),
         Recipe::Sox(base, args) => format!("sox {}|{}", args.join(" "), fixture(base).display()),
         Recipe::WavPack(base, args) => {
@@ -1401,6 +1431,21 @@ pub fn fixture(name: &str) -> PathBuf {
             std::fs::write(&tmp, bytes).unwrap();
         }
         Recipe::GstRemux(base, pipeline) => remux(&fixture(base), pipeline, &tmp),
+        Recipe::FfmpegRemux(base, args) => {
+            let output = Command::new("ffmpeg")
+                .args(["-nostdin", "-v", "error", "-y", "-i"])
+                .arg(fixture(base))
+                .args(["-c", "copy"])
+                .args(args)
+                .arg(&tmp)
+                .output()
+                .expect("ffmpeg must be installed to make test fixtures");
+            assert!(
+                output.status.success(),
+                "ffmpeg failed remuxing {base}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
         Recipe::MkvMerge(base) => {
             let output = Command::new("mkvmerge")
                 .args(["-q", "--webm", "-o"])
@@ -1484,7 +1529,12 @@ pub fn fixture(name: &str) -> PathBuf {
         }
         Recipe::FdkAacMp4 { aot, bitrate } => {
             let (frames, config) = fdk_encode(aot, 2, bitrate, true);
-            mux_raw_aac_to_mp4(&frames, &config, &tmp);
+            let frame_samples = match aot {
+                23 | 39 => 512,
+                5 | 29 => 2048,
+                _ => 1024,
+            };
+            mux_raw_aac_to_mp4(&frames, &config, frame_samples, &tmp);
         }
     }
     std::fs::rename(&tmp, &path).unwrap();
