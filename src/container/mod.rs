@@ -9,7 +9,8 @@
 //! first Opus, Vorbis, Speex or FLAC stream of an Ogg file (`ogg_opus` and `ogg_vorbis` know the
 //! first two), on `ogg_pages`, which hands out each packet as soon as its bytes are in.
 //! Formats symphonia has no reader for each have their own: `amr`, `wavpack`, `ape` (Monkey's
-//! Audio), `musepack`, `tta` (True Audio), `dsf` and `dsdiff` (DSD), `ac3` (raw AC-3); `ts_unwrap` unwraps
+//! Audio), `musepack`, `tta` (True Audio), `dsf` and `dsdiff` (DSD), `ac3` (raw AC-3), `loas`
+//! (LOAS/LATM AAC, on `aac_config`, the AudioSpecificConfig); `ts_unwrap` unwraps
 //! MPEG-TS audio for the readers of its codecs.
 //!
 //! The byte watchers (`crate::watch::ByteWatch`) sit between the byte queue and the readers:

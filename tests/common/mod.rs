@@ -1432,86 +1432,65 @@ pub fn fixture(name: &str) -> PathBuf {
         }
         Recipe::GstRemux(base, pipeline) => remux(&fixture(base), pipeline, &tmp),
         Recipe::FfmpegRemux(base, args) => {
-            let output = Command::new("ffmpeg")
-                .args(["-nostdin", "-v", "error", "-y", "-i"])
-                .arg(fixture(base))
-                .args(["-c", "copy"])
-                .args(args)
-                .arg(&tmp)
-                .output()
-                .expect("ffmpeg must be installed to make test fixtures");
-            assert!(
-                output.status.success(),
-                "ffmpeg failed remuxing {base}: {}",
-                String::from_utf8_lossy(&output.stderr)
+            run_tool(
+                Command::new("ffmpeg")
+                    .args(["-nostdin", "-v", "error", "-y", "-i"])
+                    .arg(fixture(base))
+                    .args(["-c", "copy"])
+                    .args(args)
+                    .arg(&tmp),
+                "ffmpeg",
+                &tmp,
             );
         }
         Recipe::MkvMerge(base) => {
-            let output = Command::new("mkvmerge")
-                .args(["-q", "--webm", "-o"])
-                .arg(&tmp)
-                .arg(fixture(base))
-                .output()
-                .expect("mkvmerge (mkvtoolnix) must be installed to make test fixtures");
-            assert!(
-                output.status.success(),
-                "mkvmerge failed: {}",
-                String::from_utf8_lossy(&output.stdout)
+            run_tool(
+                Command::new("mkvmerge")
+                    .args(["-q", "--webm", "-o"])
+                    .arg(&tmp)
+                    .arg(fixture(base)),
+                "mkvmerge (mkvtoolnix)",
+                &tmp,
             );
         }
         Recipe::Sox(base, args) => {
-            let output = Command::new("sox")
-                .arg(fixture(base))
-                .args(args)
-                .arg(&tmp)
-                .output()
-                .expect("sox must be installed to make test fixtures");
-            assert!(
-                output.status.success(),
-                "sox failed: {}",
-                String::from_utf8_lossy(&output.stderr)
+            run_tool(
+                Command::new("sox").arg(fixture(base)).args(args).arg(&tmp),
+                "sox",
+                &tmp,
             );
         }
         Recipe::WavPack(base, args) => {
-            let output = Command::new("wavpack")
-                .args(["-q", "-y"])
-                .args(args)
-                .arg(fixture(base))
-                .arg("-o")
-                .arg(&tmp)
-                .output()
-                .expect("wavpack must be installed to make test fixtures");
-            assert!(
-                output.status.success(),
-                "wavpack failed: {}",
-                String::from_utf8_lossy(&output.stderr)
+            run_tool(
+                Command::new("wavpack")
+                    .args(["-q", "-y"])
+                    .args(args)
+                    .arg(fixture(base))
+                    .arg("-o")
+                    .arg(&tmp),
+                "wavpack",
+                &tmp,
             );
         }
         Recipe::Jmac(base, level) => {
-            let output = Command::new("jmac")
-                .arg(format!("c{level}"))
-                .arg(fixture(base))
-                .arg(&tmp)
-                .output()
-                .expect("jmac (libjmac-java) must be installed to make test fixtures");
-            assert!(
-                output.status.success() && tmp.exists(),
-                "jmac failed: {}",
-                String::from_utf8_lossy(&output.stderr)
+            run_tool(
+                Command::new("jmac")
+                    .arg(format!("c{level}"))
+                    .arg(fixture(base))
+                    .arg(&tmp),
+                "jmac (libjmac-java)",
+                &tmp,
             );
         }
         Recipe::Mpcenc(base, args) => {
-            let output = Command::new("mpcenc")
-                .args(["--silent", "--overwrite"])
-                .args(args.iter())
-                .arg(fixture(base))
-                .arg(&tmp)
-                .output()
-                .expect("mpcenc (musepack-tools) must be installed to make test fixtures");
-            assert!(
-                output.status.success() && tmp.exists(),
-                "mpcenc failed: {}",
-                String::from_utf8_lossy(&output.stderr)
+            run_tool(
+                Command::new("mpcenc")
+                    .args(["--silent", "--overwrite"])
+                    .args(args.iter())
+                    .arg(fixture(base))
+                    .arg(&tmp),
+                "mpcenc (musepack-tools)",
+                &tmp,
             );
         }
         Recipe::Patched(base, _, patch) => {
@@ -1565,21 +1544,33 @@ fn encode_with_inputs(out: &Path, filter: Option<&str>, inputs: &[&str], args: &
     );
 }
 
+/// Runs a tool that makes a fixture at `made`; fails the test with what the tool said when it
+/// fails or is missing (`tool`: its name, and the Debian package when that differs).
+fn run_tool(command: &mut Command, tool: &str, made: &Path) {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} must be installed to make test fixtures: {e}"));
+    assert!(
+        output.status.success() && made.exists(),
+        "{tool} failed making {}: {}{}",
+        made.display(),
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
+
 fn remux(input: &Path, pipeline: &str, out: &Path) {
     let launch = format!(
         "filesrc location={} ! {pipeline} ! filesink location={}",
         input.display(),
         out.display()
     );
-    let output = Command::new("gst-launch-1.0")
-        .arg("-q")
-        .args(launch.split_whitespace())
-        .output()
-        .expect("gst-launch-1.0 must be installed to make test fixtures");
-    assert!(
-        output.status.success() && out.exists(),
-        "gst-launch-1.0 {launch} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
+    run_tool(
+        Command::new("gst-launch-1.0")
+            .arg("-q")
+            .args(launch.split_whitespace()),
+        "gst-launch-1.0",
+        out,
     );
 }
 
