@@ -16,6 +16,8 @@ pub enum ContainerHint {
     Ogg,
     Wav,
     Aiff,
+    /// Sun/NeXT AU (`.au`, `.snd`).
+    Au,
     Flac,
     /// Matroska and WebM.
     Matroska,
@@ -74,6 +76,7 @@ impl ContainerHint {
                 ContainerHint::Wav
             }
             "audio/aiff" | "audio/x-aiff" | "aiff" | "aif" | "aifc" => ContainerHint::Aiff,
+            "audio/x-au" | "audio/au" | "au" | "snd" => ContainerHint::Au,
             "audio/flac" | "audio/x-flac" | "flac" => ContainerHint::Flac,
             "audio/webm" | "video/webm" | "audio/x-matroska" | "video/x-matroska"
             | "audio/matroska" | "webm" | "mka" | "mkv" => ContainerHint::Matroska,
@@ -117,6 +120,8 @@ impl ContainerHint {
             },
             "audio/x-wav" => Some(ContainerHint::Wav),
             "audio/x-aiff" => Some(ContainerHint::Aiff),
+            // typefind's name for Sun AU.
+            "audio/x-au" => Some(ContainerHint::Au),
             "audio/x-flac" => Some(ContainerHint::Flac),
             "audio/ogg" | "application/ogg" => Some(ContainerHint::Ogg),
             "audio/webm" | "video/webm" | "audio/x-matroska" | "video/x-matroska" => {
@@ -181,6 +186,7 @@ mod tests {
         assert_eq!(ContainerHint::parse("loas"), Some(ContainerHint::Loas));
         assert_eq!(ContainerHint::parse("flac"), Some(ContainerHint::Flac));
         assert_eq!(ContainerHint::parse("aiff"), Some(ContainerHint::Aiff));
+        assert_eq!(ContainerHint::parse(".au"), Some(ContainerHint::Au));
         assert!(matches!(
             ContainerHint::parse("audio/L16;rate=24000"),
             Some(ContainerHint::RawPcm(RawPcmFormat {

@@ -814,6 +814,11 @@ const CAF_S16: Case = pcm_case("s16le.caf", "caf", "pcm_s16le", Quality::BitExac
 const CAF_S24: Case = pcm_case("s24be.caf", "caf", "pcm_s24be", Quality::MaxDiff(1), None);
 const CAF_F32: Case = pcm_case("f32le.caf", "caf", "pcm_f32le", Quality::MaxDiff(1), None);
 const CAF_ALAW: Case = pcm_case("alaw.caf", "caf", "pcm_alaw", Quality::BitExact, None);
+/// Sun AU (`.au`), which symphonia has no reader for; the decodebin chain reads it.
+const AU_S16: Case = pcm_case("s16.au", "au", "pcm_s16be", Quality::BitExact, None);
+const AU_F32: Case = pcm_case("f32.au", "au", "pcm_f32be", Quality::MaxDiff(1), None);
+const AU_MULAW: Case = pcm_case("mulaw.au", "au", "pcm_mulaw", Quality::BitExact, None);
+const AU_S24: Case = pcm_case("s24.au", "au", "pcm_s24be", Quality::MaxDiff(1), None);
 const WAV_S12: Case = pcm_case("s12.wav", "wave", "pcm_s16le", Quality::BitExact, None);
 const WAV_S20: Case = pcm_case("s20.wav", "wave", "pcm_s24le", Quality::MaxDiff(1), None);
 /// ffmpeg reads 3-byte samples where block_align says 4: the reference is the file before the
@@ -1244,6 +1249,10 @@ format_tests! {
     keep_caf_s24, default_caf_s24 => CAF_S24;
     keep_caf_f32, default_caf_f32 => CAF_F32;
     keep_caf_alaw, default_caf_alaw => CAF_ALAW;
+    keep_au_s16, default_au_s16 => AU_S16;
+    keep_au_f32, default_au_f32 => AU_F32;
+    keep_au_mulaw, default_au_mulaw => AU_MULAW;
+    keep_au_s24, default_au_s24 => AU_S24;
     keep_wav_s12, default_wav_s12 => WAV_S12;
     keep_wav_s20, default_wav_s20 => WAV_S20;
     keep_wav_s24_in_32, default_wav_s24_in_32 => WAV_S24_IN_32;
@@ -1469,6 +1478,37 @@ fn hint_wrong_format_wav_on_ogg_opus_falls_back_to_probe() {
         Chunking::Fixed(512),
     );
     check_same_as_probe("opus.ogg", options, "format=wav (wrong)");
+}
+
+/// Sun AU by the `format` property and typefind's caps; an AU file under `audio/basic` (headerless
+/// µ-law by RFC 2046, and what web servers call `.au` files) is read by its header; two AU files
+/// whose headers state their lengths, back to back, each decode whole.
+#[test]
+fn au_by_hints_and_back_to_back() {
+    for chunking in [Chunking::Whole, Chunking::Fixed(333)] {
+        let options = DecodeOptions::new(&keep_with(&[("format", "au".to_send_value())]), chunking);
+        check_same_as_probe("s16.au", options, "format=au");
+        let options = DecodeOptions::new(&keep_props(), chunking).caps("audio/x-au");
+        check_same_as_probe("s16.au", options, "caps audio/x-au");
+        let options = DecodeOptions::new(
+            &keep_with(&[("format", "audio/basic".to_send_value())]),
+            chunking,
+        );
+        check_same_as_probe("mulaw.au", options, "format=audio/basic");
+    }
+    let bytes = std::fs::read(fixture("s24.au")).unwrap();
+    let clean = decode_with_element(&bytes, &keep_props(), Chunking::Whole);
+    let twice = decode_with_element(
+        &[&bytes[..], &bytes[..]].concat(),
+        &keep_props(),
+        Chunking::Fixed(1000),
+    );
+    assert!(
+        twice.warnings.is_empty() && twice.errors.is_empty(),
+        "{:?}",
+        twice.warnings
+    );
+    assert!(twice.samples == [&clean.samples[..], &clean.samples[..]].concat());
 }
 
 /// LOAS by caps (as `aacparse` and `tsdemux` name it) and by the `format` property; and a LOAS

@@ -1,6 +1,6 @@
 //! Containers whose logic is ours rather than symphonia's, one module each.
 //!
-//! Today these are the uncompressed PCM containers (`riff`, `aiff`, `caf`) and headerless PCM
+//! Today these are the uncompressed PCM containers (`riff`, `aiff`, `caf`, `au`) and headerless PCM
 //! (`raw`): each parses its header up to the sample data and hands a [`PcmHeader`] to the one
 //! [`PcmStreamReader`] that cuts the samples into packets for symphonia's PCM codec. They are
 //! registered in the probe ahead of symphonia's WAV and AIFF readers, which still read what ours
@@ -66,6 +66,7 @@ pub mod ac3;
 pub mod aiff;
 pub mod amr;
 pub mod ape;
+pub mod au;
 pub mod caf;
 pub mod dsdiff;
 pub mod dsf;
@@ -189,6 +190,7 @@ pub const BW64_INFO: FormatInfo = info(b"BW64", None, "bw64");
 pub const WAVE64_INFO: FormatInfo = info(b"W64 ", None, "wave64");
 pub const AIFF_INFO: FormatInfo = info(b"AIFF", Some(FORMAT_ID_AIFF), "aiff");
 pub const CAF_INFO: FormatInfo = info(b"caff", Some(FORMAT_ID_CAF), "caf");
+pub const AU_INFO: FormatInfo = info(b".snd", None, "au");
 pub const RAW_INFO: FormatInfo = info(b"raw ", None, "raw");
 
 /// Parses whichever PCM container header starts at the source's position.
@@ -212,6 +214,7 @@ pub fn parse_pcm_header<R: ReadBytes + SeekBuffered>(
     match &magic {
         b"FORM" => Ok((&AIFF_INFO, aiff::parse(source)?)),
         b"caff" => Ok((&CAF_INFO, caf::parse(source)?)),
+        &au::MAGIC => Ok((&AU_INFO, au::parse(source)?)),
         _ => Err(HeaderError::NotThisFormat),
     }
 }
@@ -315,10 +318,11 @@ impl ProbeableFormat<'_> for PcmStreamReader<'_> {
                 info,
             }
         }
-        static DATA: [ProbeFormatData; 3] = [
+        static DATA: [ProbeFormatData; 4] = [
             markers(WAVE_INFO, &[b"RIFF", b"RIFX", b"RF64", b"BW64", b"riff"]),
             markers(AIFF_INFO, &[b"FORM"]),
             markers(CAF_INFO, &[b"caff"]),
+            markers(AU_INFO, &[&au::MAGIC]),
         ];
         &DATA
     }

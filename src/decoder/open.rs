@@ -181,6 +181,15 @@ impl Worker<'_> {
             Some(ContainerHint::RawPcm(raw)) => {
                 // Nothing to probe: the description is all there is.
                 self.reader.set_retain(None);
+                if raw.coding == container::SampleCoding::MuLaw
+                    && container::au::at_header(&mut source)
+                {
+                    // `audio/basic` names headerless µ-law, and is also what web servers call
+                    // `.au` files: a Sun AU header says which this is.
+                    return container::open_pcm_container(source)
+                        .map(|reader| Box::new(reader) as Box<dyn FormatReader>)
+                        .map_err(|e| format!("the Sun AU stream could not be read: {e}"));
+                }
                 let header = raw.header()?;
                 return Ok(Box::new(PcmStreamReader::new(
                     source,
@@ -405,11 +414,13 @@ fn open_hinted(
         ContainerHint::Ogg => Box::new(OggAudioReader::try_new(source)?),
         // A WAV or AIFF variant ours refuses (ADPCM) falls back to the probe, where symphonia's
         // readers get it.
-        ContainerHint::Wav | ContainerHint::Aiff => match container::open_pcm_container(source) {
-            Ok(reader) => Box::new(reader),
-            Err(container::HeaderError::Io(e)) => return Err(SymphoniaError::IoError(e)),
-            Err(_) => return Err(SymphoniaError::Unsupported("not a PCM container")),
-        },
+        ContainerHint::Wav | ContainerHint::Aiff | ContainerHint::Au => {
+            match container::open_pcm_container(source) {
+                Ok(reader) => Box::new(reader),
+                Err(container::HeaderError::Io(e)) => return Err(SymphoniaError::IoError(e)),
+                Err(_) => return Err(SymphoniaError::Unsupported("not a PCM container")),
+            }
+        }
         ContainerHint::Flac => FlacFrameReader::take_over(
             Box::new(readers::FlacReader::try_new(source, opts)?),
             Stamping::Header,

@@ -890,6 +890,12 @@ fn recipe(name: &str) -> Recipe {
         "s24be.caf" => Encode(&["-c:a", "pcm_s24be", "-f", "caf"]),
         "f32le.caf" => Encode(&["-c:a", "pcm_f32le", "-f", "caf"]),
         "alaw.caf" => Encode(&["-c:a", "pcm_alaw", "-f", "caf"]),
+        // Sun AU, as ffmpeg writes it (size unknown: 0xffffffff).
+        "s16.au" => Encode(&["-c:a", "pcm_s16be", "-f", "au"]),
+        "f32.au" => Encode(&["-c:a", "pcm_f32be", "-f", "au"]),
+        "mulaw.au" => Encode(&["-c:a", "pcm_mulaw", "-f", "au"]),
+        // And as sox writes it (its size stated, 24-bit).
+        "s24.au" => Sox("s16.wav", &["-b", "24", "-t", "au"]),
         // What 12- and 20-bit recorders write (no encoder here writes those widths): the
         // samples left-justified in 2 or 3 bytes with the low bits zero, the width in the
         // header (plain PCM for 12 bits, EXTENSIBLE's valid bits for 20).
