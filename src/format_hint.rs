@@ -18,6 +18,8 @@ pub enum ContainerHint {
     Aiff,
     /// Sun/NeXT AU (`.au`, `.snd`).
     Au,
+    /// Flash Video (`.flv`): its audio.
+    Flv,
     Flac,
     /// Matroska and WebM.
     Matroska,
@@ -77,6 +79,7 @@ impl ContainerHint {
             }
             "audio/aiff" | "audio/x-aiff" | "aiff" | "aif" | "aifc" => ContainerHint::Aiff,
             "audio/x-au" | "audio/au" | "au" | "snd" => ContainerHint::Au,
+            "video/x-flv" | "video/flv" | "audio/x-flv" | "flv" => ContainerHint::Flv,
             "audio/flac" | "audio/x-flac" | "flac" => ContainerHint::Flac,
             "audio/webm" | "video/webm" | "audio/x-matroska" | "video/x-matroska"
             | "audio/matroska" | "webm" | "mka" | "mkv" => ContainerHint::Matroska,
@@ -122,6 +125,7 @@ impl ContainerHint {
             "audio/x-aiff" => Some(ContainerHint::Aiff),
             // typefind's name for Sun AU.
             "audio/x-au" => Some(ContainerHint::Au),
+            "video/x-flv" => Some(ContainerHint::Flv),
             "audio/x-flac" => Some(ContainerHint::Flac),
             "audio/ogg" | "application/ogg" => Some(ContainerHint::Ogg),
             "audio/webm" | "video/webm" | "audio/x-matroska" | "video/x-matroska" => {

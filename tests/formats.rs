@@ -908,6 +908,25 @@ const MP3_TS: Case = Case {
     original_frames: None,
     ..MP3_CBR
 };
+/// FLV (what RTMP servers record and HTTP-FLV streams send): AAC behind a video stream, MP3 (no
+/// LAME header: the priming stays, as in ffmpeg's), PCM and µ-law. symphonia has no FLV reader.
+const AAC_FLV: Case = Case {
+    fixture: "aac_video.flv",
+    container: "flv",
+    ..AAC_ADTS
+};
+const MP3_FLV: Case = Case {
+    fixture: "mp3.flv",
+    container: "flv",
+    ..MP3_TS
+};
+const S16_FLV: Case = pcm_case("s16.flv", "flv", "pcm_s16le", Quality::BitExact, None);
+const MULAW_8K_FLV: Case = Case {
+    fixture: "mulaw_8k.flv",
+    codec: "pcm_mulaw",
+    original_frames: None,
+    ..S16_FLV
+};
 /// Opus in an MPEG transport stream (ffmpeg's muxer; GStreamer's `mpegtsmux` below): the access
 /// units' control headers trim the pre-skip and the end padding, which ffmpeg's decode of the
 /// transport stream keeps; the same packets in Ogg are the reference.
@@ -1094,6 +1113,11 @@ mod fdk_aac {
         container: "loas",
         ..HE_AAC_ADTS
     };
+    const HE_AAC_FLV: Case = Case {
+        fixture: "he_aac.flv",
+        container: "flv",
+        ..HE_AAC_ADTS
+    };
     const HE_AAC_V2_LATM_TS: Case = Case {
         fixture: "he_aac_v2_latm.ts",
         container: "loas",
@@ -1142,6 +1166,7 @@ mod fdk_aac {
         keep_aac_ld_m4a, default_aac_ld_m4a => AAC_LD_M4A;
         keep_aac_eld_m4a, default_aac_eld_m4a => AAC_ELD_M4A;
         keep_he_aac_loas, default_he_aac_loas => HE_AAC_LOAS;
+        keep_he_aac_flv, default_he_aac_flv => HE_AAC_FLV;
         keep_he_aac_explicit_loas, default_he_aac_explicit_loas => HE_AAC_EXPLICIT_LOAS;
         keep_he_aac_v2_latm_ts, default_he_aac_v2_latm_ts => HE_AAC_V2_LATM_TS;
     }
@@ -1222,6 +1247,10 @@ format_tests! {
     keep_aac_loas, default_aac_loas => AAC_LOAS;
     keep_aac_latm_ts, default_aac_latm_ts => AAC_LATM_TS;
     keep_mp3_ts, default_mp3_ts => MP3_TS;
+    keep_aac_flv, default_aac_flv => AAC_FLV;
+    keep_mp3_flv, default_mp3_flv => MP3_FLV;
+    keep_s16_flv, default_s16_flv => S16_FLV;
+    keep_mulaw_8k_flv, default_mulaw_8k_flv => MULAW_8K_FLV;
     keep_opus_ts, default_opus_ts => OPUS_TS;
     keep_opus_5_1_ts, default_opus_5_1_ts => OPUS_5_1_TS;
     keep_opus_mpegtsmux_ts, default_opus_mpegtsmux_ts => OPUS_MPEGTSMUX_TS;
@@ -2310,6 +2339,68 @@ fn ac3_survives_pieces_damage_and_junk() {
     // E-AC-3 the same way, followed by an AC-3 stream.
     let eac3 = std::fs::read(fixture("eac3.eac3")).unwrap();
     assert_pieces_tags_and_a_second_file(&eac3, &mono);
+}
+
+/// The offset and type of each tag of an FLV file.
+fn flv_tags(bytes: &[u8]) -> Vec<(usize, u8)> {
+    let mut tags = Vec::new();
+    let mut at = u32::from_be_bytes(bytes[5..9].try_into().unwrap()) as usize + 4;
+    while at + 11 <= bytes.len() {
+        let len = u32::from_be_bytes([0, bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+        tags.push((at, bytes[at]));
+        at += 11 + len + 4;
+    }
+    assert_eq!(at, bytes.len(), "whole tags");
+    tags
+}
+
+/// FLV in any pieces, damaged, cut, and followed by another FLV; codecs it does not decode and
+/// files without audio are named.
+#[test]
+fn flv_survives_pieces_and_damage_and_names_what_it_cannot_decode() {
+    let bytes = std::fs::read(fixture("aac_video.flv")).unwrap();
+    assert_pieces_tags_and_a_second_file(&bytes, &std::fs::read(fixture("mulaw_8k.flv")).unwrap());
+    let clean = decode_with_element(&bytes, &keep_props(), Chunking::Whole);
+    let audio: Vec<usize> = flv_tags(&bytes)
+        .into_iter()
+        .filter(|&(_, kind)| kind == 8)
+        .map(|(at, _)| at)
+        .collect();
+    let values = 1024 * 2;
+    // audio[0] is the AAC sequence header; audio[k] holds frame k - 1.
+    // A damaged tag header: one WARNING, that frame missing, the ones after it back.
+    let mut damaged = bytes.clone();
+    damaged[audio[11]] = 0x55;
+    let decoded = decode_with_element(&damaged, &keep_props(), Chunking::Fixed(4096));
+    assert_eq!(decoded.warnings.len(), 1, "{:?}", decoded.warnings);
+    assert!(decoded.errors.is_empty(), "{:?}", decoded.errors);
+    assert_eq!(decoded.frames(), clean.frames() - 1024);
+    assert!(decoded.samples[..10 * values] == clean.samples[..10 * values]);
+    let after = snr_db(
+        &clean.samples[12 * values..],
+        &decoded.samples[11 * values..],
+    );
+    assert!(after > 60.0, "{after:.1} dB after the lost frame");
+    // Cut inside a tag: the frames before it, quietly.
+    let cut = decode_with_element(
+        &bytes[..audio[30] + 20],
+        &keep_props(),
+        Chunking::Fixed(4096),
+    );
+    assert!(
+        cut.warnings.is_empty() && cut.errors.is_empty(),
+        "{:?}",
+        cut.warnings
+    );
+    assert!(cut.samples[..] == clean.samples[..29 * values]);
+    assert_refused_saying(
+        &std::fs::read(fixture("nellymoser.flv")).unwrap(),
+        &["Nellymoser"],
+    );
+    assert_refused_saying(
+        &std::fs::read(fixture("video_only.flv")).unwrap(),
+        &["FLV", "no audio"],
+    );
 }
 
 /// The start of each LOAS frame in `bytes`, and whether it carries a StreamMuxConfig.

@@ -14,10 +14,6 @@
 
 use std::collections::VecDeque;
 
-use symphonia::core::audio::{Channels, Position};
-use symphonia::core::codecs::CodecParameters;
-use symphonia::core::codecs::audio::AudioCodecParameters;
-use symphonia::core::codecs::audio::well_known::CODEC_ID_AAC;
 use symphonia::core::common::FourCc;
 use symphonia::core::errors::{Error as SymphoniaError, Result};
 use symphonia::core::formats::probe::{
@@ -29,9 +25,8 @@ use symphonia::core::formats::{
 use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream};
 use symphonia::core::meta::MetadataLog;
 use symphonia::core::packet::Packet;
-use symphonia::core::units::TimeBase;
 
-use crate::container::aac_config::{AudioSpecificConfig, Bits, ConfigHead};
+use crate::container::aac_config::{AudioSpecificConfig, Bits, ConfigHead, aac_track};
 
 static LOAS_INFO: FormatInfo = FormatInfo {
     format: FormatId::new(FourCc::new(*b"loas")),
@@ -297,21 +292,11 @@ impl<'s> LoasReader<'s> {
 
     /// The track of the config in force.
     fn set_track(&mut self) {
-        let config = &self.config;
-        let mut codec = AudioCodecParameters::new();
-        codec
-            .for_codec(CODEC_ID_AAC)
-            .with_sample_rate(config.head.rate)
-            .with_max_frames_per_packet(u64::from(config.frame_samples))
-            .with_extra_data(config.asc.clone().into_boxed_slice());
-        if let Some(positions) = config.channels.and_then(Position::from_count) {
-            codec.with_channels(Channels::Positioned(positions));
-        }
-        let mut track = Track::new(0);
-        track.with_codec_params(CodecParameters::Audio(codec));
-        if let Some(time_base) = TimeBase::try_from_recip(config.head.rate) {
-            track.with_time_base(time_base);
-        }
+        let track = match aac_track(&self.config.asc) {
+            Some((track, _)) => track,
+            // The config was read whole already: this does not happen.
+            None => Track::new(0),
+        };
         self.media_info = MediaInfo::from_track(&track);
         self.tracks = vec![track];
     }

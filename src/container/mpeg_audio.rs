@@ -166,7 +166,7 @@ impl FrameHeader {
         HEADER_LEN + usize::from(self.protected) * 2 + side_info
     }
 
-    fn codec_and_format(
+    pub fn codec_and_format(
         &self,
     ) -> (
         symphonia::core::codecs::audio::AudioCodecId,

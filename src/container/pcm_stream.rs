@@ -150,7 +150,7 @@ impl PcmLayout {
         Ok(())
     }
 
-    fn codec_params(&self) -> AudioCodecParameters {
+    pub(crate) fn codec_params(&self) -> AudioCodecParameters {
         let (codec, widths) = self.coding.codec().expect("layout checked before use");
         let mut params = AudioCodecParameters::new();
         params

@@ -117,6 +117,12 @@ impl Worker<'_> {
                 source, &header,
             )));
         }
+        let may_be_flv = matches!(self.settings.hint, None | Some(ContainerHint::Flv));
+        if may_be_flv && container::flv::at_header(&mut source) {
+            self.reader.set_retain(None);
+            return container::flv::FlvReader::try_new(source)
+                .map(|reader| Box::new(reader) as Box<dyn FormatReader>);
+        }
         let may_be_loas = matches!(self.settings.hint, None | Some(ContainerHint::Loas));
         if may_be_loas && container::loas::at_frames(&mut source) {
             self.reader.set_retain(None);
@@ -434,6 +440,10 @@ fn open_hinted(
         ContainerHint::Tta => Box::new(container::tta::TtaReader::try_new(source)?),
         ContainerHint::Ac3 => Box::new(container::ac3::Ac3Reader::try_new(source)?),
         ContainerHint::Loas => Box::new(container::loas::LoasReader::try_new(source)?),
+        ContainerHint::Flv => Box::new(
+            container::flv::FlvReader::try_new(source)
+                .map_err(|_| SymphoniaError::Unsupported("not an FLV stream with audio"))?,
+        ),
         ContainerHint::RawPcm(_) => unreachable!("raw PCM is opened without a reader to try"),
         ContainerHint::OpusPackets(_) => unreachable!("Opus packets are opened without a probe"),
     })

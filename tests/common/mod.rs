@@ -450,6 +450,18 @@ fn recipe(name: &str) -> Recipe {
             "mpegts",
         ]),
         "mp3.ts" => Encode(&["-c:a", "libmp3lame", "-b:a", "128k", "-f", "mpegts"]),
+        // FLV as an RTMP push writes it: video first in the stream's header, AAC with its
+        // config in a sequence header tag; MP3; PCM; µ-law at 8 kHz.
+        "aac_video.flv" => EncodeWithVideo(&[
+            "-map", "1:v", "-map", "0:a", "-c:v", "flv1", "-c:a", "aac", "-b:a", "128k", "-f",
+            "flv",
+        ]),
+        "mp3.flv" => Encode(&["-c:a", "libmp3lame", "-b:a", "128k", "-f", "flv"]),
+        "s16.flv" => Encode(&["-c:a", "pcm_s16le", "-f", "flv"]),
+        "mulaw_8k.flv" => Encode(&["-ar", "8000", "-ac", "1", "-c:a", "pcm_mulaw", "-f", "flv"]),
+        "he_aac.flv" => FfmpegRemux("he_aac.aac", &["-f", "flv"]),
+        "nellymoser.flv" => Encode(&["-ar", "22050", "-c:a", "nellymoser", "-f", "flv"]),
+        "video_only.flv" => EncodeWithVideo(&["-map", "1:v", "-c:v", "flv1", "-f", "flv"]),
         "ac3.ts" => Encode(&["-c:a", "ac3", "-f", "mpegts"]),
         "opus.ts" => Encode(&[
             "-ar", "48000", "-c:a", "libopus", "-b:a", "96k", "-f", "mpegts",
