@@ -2535,10 +2535,14 @@ fn eac3_dependent_substreams_and_other_programs_are_passed_over() {
 
 /// Formats nothing here decodes are named in the ERROR, not just "no supported audio format".
 #[test]
-fn dts_and_wma_are_refused_by_name() {
+fn dts_wma_and_wav_codecs_are_refused_by_name() {
     for (name, words) in [
         ("dts.dts", &["DTS"][..]),
         ("wma.wma", &["ASF", "Windows Media"][..]),
+        // WAV whose codec neither our reader nor symphonia's decodes: symphonia's reader
+        // would only say "unsupported wave format".
+        ("g722.wav", &["WAV with G.722 ADPCM audio", "0x028f"][..]),
+        ("gsm.wav", &["WAV with GSM 6.10 audio"][..]),
     ] {
         assert_refused_saying(&std::fs::read(fixture(name)).unwrap(), words);
     }

@@ -117,6 +117,9 @@ pub enum HeaderError {
     NotThisFormat,
     /// This container, but a variant or a header we cannot read; says which.
     Unsupported(String),
+    /// This container, holding a codec nothing here decodes (no other reader will either);
+    /// names it.
+    Undecodable(String),
     /// The stream ended (or failed) inside the header.
     Io(io::Error),
     /// A WAV whose `fmt ` chunk says MPEG audio (layer I-III): the source stands at the first
@@ -134,7 +137,7 @@ impl std::fmt::Display for HeaderError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             HeaderError::NotThisFormat => write!(f, "not this container"),
-            HeaderError::Unsupported(why) => write!(f, "{why}"),
+            HeaderError::Unsupported(why) | HeaderError::Undecodable(why) => write!(f, "{why}"),
             HeaderError::Io(e) => write!(f, "the stream ended inside the header ({e})"),
             HeaderError::MpegAudioData => write!(f, "the WAV file holds MPEG audio"),
         }
@@ -227,18 +230,30 @@ pub fn parse_pcm_header<R: ReadBytes + SeekBuffered>(
 /// is read by `ape`). ASF (Windows Media Audio: its codecs have no public specification and no
 /// crate decodes them) and raw DTS would only be "no supported audio format". The source is
 /// left where it was.
-pub fn known_undecodable_format(source: &mut MediaSourceStream<'_>) -> Option<&'static str> {
+pub fn known_undecodable_format(source: &mut MediaSourceStream<'_>) -> Option<String> {
     let magic = source::look_ahead(source, |source| source.read_quad_bytes());
-    match &magic.ok()? {
-        b"OFR " => Some("OptimFROG"),
-        b"tBaK" => Some("TAK"),
+    let name = match &magic.ok()? {
+        b"OFR " => "OptimFROG",
+        b"tBaK" => "TAK",
         // The first bytes of ASF's header object GUID.
-        [0x30, 0x26, 0xb2, 0x75] => Some("ASF (Windows Media Audio)"),
+        [0x30, 0x26, 0xb2, 0x75] => "ASF (Windows Media Audio)",
         // DTS core sync words: 16-bit words big- and little-endian, and 14-bit words both ways.
         [0x7f, 0xfe, 0x80, 0x01]
         | [0xfe, 0x7f, 0x01, 0x80]
         | [0x1f, 0xff, 0xe8, 0x00]
-        | [0xff, 0x1f, 0x00, 0xe8] => Some("DTS"),
+        | [0xff, 0x1f, 0x00, 0xe8] => "DTS",
+        _ => return None,
+    };
+    Some(name.into())
+}
+
+/// For a WAV file nothing here decodes, whose first bytes are `head`: the codec it holds
+/// (G.722, GSM, ...), where symphonia's reader would only say "unsupported wave format".
+pub fn undecodable_wav_codec(head: &[u8]) -> Option<String> {
+    let mut source =
+        MediaSourceStream::new(Box::new(io::Cursor::new(head.to_vec())), Default::default());
+    match riff::parse(&mut source) {
+        Err(HeaderError::Undecodable(name)) => Some(name),
         _ => None,
     }
 }

@@ -295,6 +295,23 @@ const WAVE_FORMAT_MPEG: u16 = 0x50;
 const WAVE_FORMAT_MPEGLAYER3: u16 = 0x55;
 const WAVE_FORMAT_EXTENSIBLE: u16 = 0xfffe;
 
+/// The codec of a WAV format tag that neither our reader nor symphonia's decodes, by the name
+/// users know it (what ffmpeg, sox and telephony recorders write besides PCM).
+fn undecodable_tag_name(tag: u16) -> Option<&'static str> {
+    Some(match tag {
+        0x0014 | 0x0042 => "G.723 ADPCM",
+        0x0020 => "Yamaha ADPCM",
+        0x0022 => "DSP Group TrueSpeech",
+        0x0031 | 0x0032 => "GSM 6.10",
+        0x0040 => "G.721 ADPCM",
+        0x0045 | 0x0064 => "G.726 ADPCM",
+        0x0065 | 0x028f => "G.722 ADPCM",
+        0x0160..=0x0163 => "Windows Media Audio",
+        0x2001 => "DTS",
+        _ => return None,
+    })
+}
+
 /// Reads a `fmt ` chunk body of `size` bytes (all of it). Lenient about the size: 14 bytes
 /// (the old WAVEFORMAT without a bit width), 16, 18, 20, 40 or anything else that holds the
 /// fields.
@@ -361,9 +378,13 @@ fn read_fmt<R: ReadBytes>(
             return Err(HeaderError::MpegAudioData);
         }
         other => {
-            return Err(HeaderError::Unsupported(format!(
-                "WAV format tag {other:#06x} is not PCM"
-            )));
+            return Err(match undecodable_tag_name(other) {
+                Some(name) => HeaderError::Undecodable(format!(
+                    "WAV with {name} audio (format tag {other:#06x})"
+                )),
+                // ADPCM that symphonia's WAV reader decodes, or a tag nobody here knows.
+                None => HeaderError::Unsupported(format!("WAV format tag {other:#06x} is not PCM")),
+            });
         }
     };
     let layout = PcmLayout {

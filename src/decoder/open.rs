@@ -236,6 +236,12 @@ impl Worker<'_> {
                     if let Some(format) = self.open_after_damaged_id3v2(&head, &e) {
                         return Ok(format);
                     }
+                    if let Some(codec) = container::undecodable_wav_codec(&head) {
+                        return Err(format!(
+                            "no supported audio format found: the stream is {codec}, which this \
+                             element does not decode"
+                        ));
+                    }
                     if may_be_flac && let Some(format) = self.open_headerless_flac(head, &e) {
                         return Ok(format);
                     }
