@@ -7,6 +7,7 @@
 
 use gst::glib;
 
+pub mod checksum;
 pub mod codecs;
 pub mod container;
 pub mod coroutine;

@@ -18,13 +18,13 @@
 
 use std::io;
 
-use symphonia::core::checksum::Crc16Ansi;
+use crate::checksum::Crc16;
 use symphonia::core::codecs::CodecParameters;
 use symphonia::core::errors::{Error, Result, unsupported_error};
 use symphonia::core::formats::{
     FormatInfo, FormatReader, MediaInfo, SeekMode, SeekTo, SeekedTo, Track,
 };
-use symphonia::core::io::{MediaSourceStream, Monitor, ReadBytes, SeekBuffered};
+use symphonia::core::io::{MediaSourceStream, ReadBytes, SeekBuffered};
 use symphonia::core::meta::{Metadata, MetadataLog};
 use symphonia::core::packet::Packet;
 use symphonia::core::units::{Duration, Timestamp};
@@ -118,7 +118,7 @@ pub struct FlacFrameReader<'s> {
     bytes: Vec<u8>,
     current: Option<FrameHeader>,
     /// The CRC-16 of `bytes[..crc_len]`.
-    crc: Crc16Ansi,
+    crc: Crc16,
     crc_len: usize,
     /// Where the search for the current frame's end goes on.
     scan_from: usize,
@@ -174,7 +174,7 @@ impl<'s> FlacFrameReader<'s> {
             stamping,
             bytes: Vec::new(),
             current: None,
-            crc: Crc16Ansi::new(0),
+            crc: Crc16::default(),
             crc_len: 0,
             scan_from: 0,
             ended: false,
@@ -264,7 +264,7 @@ impl<'s> FlacFrameReader<'s> {
 
     fn start_frame(&mut self, header: FrameHeader) {
         self.current = Some(header);
-        self.crc = Crc16Ansi::new(0);
+        self.crc = Crc16::default();
         self.crc_len = 0;
         // The smallest frame: its header, a byte of subframe, the CRC-16.
         self.scan_from = header.len + 3;
@@ -272,9 +272,9 @@ impl<'s> FlacFrameReader<'s> {
 
     /// The CRC-16 of `bytes[..len]`, `len` at least what was asked for before.
     fn crc_up_to(&mut self, len: usize) -> u16 {
-        self.crc.process_buf_bytes(&self.bytes[self.crc_len..len]);
+        self.crc.update(&self.bytes[self.crc_len..len]);
         self.crc_len = len;
-        self.crc.crc()
+        self.crc.value()
     }
 
     /// The number the frame after `header` carries.
@@ -351,11 +351,11 @@ impl<'s> FlacFrameReader<'s> {
     /// The longest run of bytes before `end` that starts with `header` and passes the CRC
     /// check: a frame with something that is not a frame after it.
     fn last_intact_prefix(&self, header: &FrameHeader, end: usize) -> Option<usize> {
-        let mut crc = Crc16Ansi::new(0);
+        let mut crc = Crc16::default();
         let mut last_intact = None;
-        for (i, &byte) in self.bytes[..end].iter().enumerate() {
-            crc.process_byte(byte);
-            if i + 1 >= header.len + 3 && crc.crc() == 0 {
+        for (i, byte) in self.bytes[..end].iter().enumerate() {
+            crc.update(std::slice::from_ref(byte));
+            if i + 1 >= header.len + 3 && crc.value() == 0 {
                 last_intact = Some(i + 1);
             }
         }

@@ -2,9 +2,6 @@
 //! length, rate, channels and blocks, which the reader needs to cut frames from a stream and the
 //! decoder to decode them.
 
-use symphonia::core::checksum::Crc16Ansi;
-use symphonia::core::io::Monitor;
-
 use super::bits::Bits;
 
 pub const SYNC_WORD: u16 = 0x0b77;
@@ -184,14 +181,9 @@ impl FrameHeader {
     }
 }
 
-/// CRC-16 with the polynomial x^16 + x^15 + x^2 + 1, MSB first, from 0: AC-3's frame check,
-/// the same as FLAC's (symphonia's `Crc16Ansi`). A frame is intact when this over everything
-/// after the sync word is 0 (A/52 section 7.10.1).
-pub fn crc16(data: &[u8]) -> u16 {
-    let mut crc = Crc16Ansi::new(0);
-    crc.process_buf_bytes(data);
-    crc.crc()
-}
+/// AC-3's frame check, the same CRC-16 as FLAC's (`crate::checksum`). A frame is intact when
+/// this over everything after the sync word is 0 (A/52 section 7.10.1).
+pub use crate::checksum::crc16;
 
 #[cfg(test)]
 mod tests {
