@@ -20,6 +20,8 @@ pub enum ContainerHint {
     Au,
     /// Flash Video (`.flv`): its audio.
     Flv,
+    /// AVI (`.avi`): its audio.
+    Avi,
     Flac,
     /// Matroska and WebM.
     Matroska,
@@ -80,6 +82,7 @@ impl ContainerHint {
             "audio/aiff" | "audio/x-aiff" | "aiff" | "aif" | "aifc" => ContainerHint::Aiff,
             "audio/x-au" | "audio/au" | "au" | "snd" => ContainerHint::Au,
             "video/x-flv" | "video/flv" | "audio/x-flv" | "flv" => ContainerHint::Flv,
+            "video/x-msvideo" | "video/avi" | "video/msvideo" | "avi" => ContainerHint::Avi,
             "audio/flac" | "audio/x-flac" | "flac" => ContainerHint::Flac,
             "audio/webm" | "video/webm" | "audio/x-matroska" | "video/x-matroska"
             | "audio/matroska" | "webm" | "mka" | "mkv" => ContainerHint::Matroska,
@@ -126,6 +129,7 @@ impl ContainerHint {
             // typefind's name for Sun AU.
             "audio/x-au" => Some(ContainerHint::Au),
             "video/x-flv" => Some(ContainerHint::Flv),
+            "video/x-msvideo" => Some(ContainerHint::Avi),
             "audio/x-flac" => Some(ContainerHint::Flac),
             "audio/ogg" | "application/ogg" => Some(ContainerHint::Ogg),
             "audio/webm" | "video/webm" | "audio/x-matroska" | "video/x-matroska" => {

@@ -927,6 +927,24 @@ const MULAW_8K_FLV: Case = Case {
     original_frames: None,
     ..S16_FLV
 };
+/// AVI (symphonia has no reader; the decodebin chain decodes it): MP3 behind video, whose chunks
+/// are cut again into frames, PCM, AC-3 and AAC.
+const MP3_AVI: Case = Case {
+    fixture: "mp3_video.avi",
+    container: "avi",
+    ..MP3_TS
+};
+const S16_AVI: Case = pcm_case("s16.avi", "avi", "pcm_s16le", Quality::BitExact, None);
+const AC3_AVI: Case = Case {
+    fixture: "ac3.avi",
+    container: "avi",
+    ..AC3
+};
+const AAC_AVI: Case = Case {
+    fixture: "aac.avi",
+    container: "avi",
+    ..AAC_ADTS
+};
 /// Opus in an MPEG transport stream (ffmpeg's muxer; GStreamer's `mpegtsmux` below): the access
 /// units' control headers trim the pre-skip and the end padding, which ffmpeg's decode of the
 /// transport stream keeps; the same packets in Ogg are the reference.
@@ -1248,6 +1266,10 @@ format_tests! {
     keep_aac_latm_ts, default_aac_latm_ts => AAC_LATM_TS;
     keep_mp3_ts, default_mp3_ts => MP3_TS;
     keep_aac_flv, default_aac_flv => AAC_FLV;
+    keep_mp3_avi, default_mp3_avi => MP3_AVI;
+    keep_s16_avi, default_s16_avi => S16_AVI;
+    keep_ac3_avi, default_ac3_avi => AC3_AVI;
+    keep_aac_avi, default_aac_avi => AAC_AVI;
     keep_mp3_flv, default_mp3_flv => MP3_FLV;
     keep_s16_flv, default_s16_flv => S16_FLV;
     keep_mulaw_8k_flv, default_mulaw_8k_flv => MULAW_8K_FLV;
@@ -2400,6 +2422,32 @@ fn flv_survives_pieces_and_damage_and_names_what_it_cannot_decode() {
     assert_refused_saying(
         &std::fs::read(fixture("video_only.flv")).unwrap(),
         &["FLV", "no audio"],
+    );
+}
+
+/// AVI in any pieces, followed by another AVI, cut; a codec it does not decode is named.
+#[test]
+fn avi_survives_pieces_and_cuts_and_names_what_it_cannot_decode() {
+    let bytes = std::fs::read(fixture("mp3_video.avi")).unwrap();
+    assert_pieces_tags_and_a_second_file(&bytes, &std::fs::read(fixture("s16.avi")).unwrap());
+    let clean = decode_with_element(&bytes, &keep_props(), Chunking::Whole);
+    // Cut in the middle: the whole frames before the cut, quietly.
+    let cut = decode_with_element(
+        &bytes[..bytes.len() / 2],
+        &keep_props(),
+        Chunking::Fixed(4096),
+    );
+    assert!(
+        cut.warnings.is_empty() && cut.errors.is_empty(),
+        "{:?}",
+        cut.warnings
+    );
+    assert!(cut.frames() > clean.frames() / 4, "{} frames", cut.frames());
+    let n = cut.samples.len();
+    assert!(cut.samples[..n - 1152 * 2] == clean.samples[..n - 1152 * 2]);
+    assert_refused_saying(
+        &std::fs::read(fixture("ima_adpcm.avi")).unwrap(),
+        &["AVI", "format tag 0x0011"],
     );
 }
 

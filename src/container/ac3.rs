@@ -47,6 +47,24 @@ fn checked_frame_header(source: &mut impl ReadBytes) -> std::io::Result<Option<F
     Ok((header::crc16(&frame[2..]) == 0).then_some(header))
 }
 
+/// The track of an AC-3 or E-AC-3 stream whose first frame has this header.
+pub fn ac3_track(header: &FrameHeader) -> Track {
+    let mut codec = AudioCodecParameters::new();
+    codec
+        .for_codec(match header.syntax {
+            Syntax::Ac3 => CODEC_ID_AC3,
+            Syntax::Enhanced => CODEC_ID_EAC3,
+        })
+        .with_sample_rate(header.rate)
+        .with_max_frames_per_packet(FRAME_SAMPLES as u64);
+    let mut track = Track::new(0);
+    track.with_codec_params(CodecParameters::Audio(codec));
+    if let Some(time_base) = TimeBase::try_from_recip(header.rate) {
+        track.with_time_base(time_base);
+    }
+    track
+}
+
 /// Reads the frames of a raw AC-3 stream, a packet each.
 pub struct Ac3Reader<'s> {
     source: MediaSourceStream<'s>,
@@ -66,19 +84,7 @@ impl<'s> Ac3Reader<'s> {
 
     /// A reader of the stream whose first frame, with this header, `at_header` found.
     pub fn starting_with(source: MediaSourceStream<'s>, header: &FrameHeader) -> Self {
-        let mut codec = AudioCodecParameters::new();
-        codec
-            .for_codec(match header.syntax {
-                Syntax::Ac3 => CODEC_ID_AC3,
-                Syntax::Enhanced => CODEC_ID_EAC3,
-            })
-            .with_sample_rate(header.rate)
-            .with_max_frames_per_packet(FRAME_SAMPLES as u64);
-        let mut track = Track::new(0);
-        track.with_codec_params(CodecParameters::Audio(codec));
-        if let Some(time_base) = TimeBase::try_from_recip(header.rate) {
-            track.with_time_base(time_base);
-        }
+        let track = ac3_track(header);
         Ac3Reader {
             source,
             media_info: MediaInfo::from_track(&track),

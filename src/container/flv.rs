@@ -10,9 +10,7 @@
 //! passed over to the next tag whose length the size after it confirms, with one error; a cut
 //! ends the stream quietly.
 
-use symphonia::core::audio::layouts::{CHANNEL_LAYOUT_MONO, CHANNEL_LAYOUT_STEREO};
 use symphonia::core::codecs::CodecParameters;
-use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::common::FourCc;
 use symphonia::core::errors::{Error as SymphoniaError, Result};
 use symphonia::core::formats::{FormatId, FormatInfo, FormatReader, MediaInfo, Track};
@@ -22,7 +20,7 @@ use symphonia::core::packet::Packet;
 use symphonia::core::units::TimeBase;
 
 use super::aac_config::aac_track;
-use super::mpeg_audio::FrameHeader;
+use super::mpeg_audio::{frames_samples, frames_track};
 use super::pcm_stream::{PcmLayout, SampleCoding};
 
 static FLV_INFO: FormatInfo = FormatInfo {
@@ -222,7 +220,7 @@ impl<'s> FlvReader<'s> {
     fn set_track(&mut self, codec: Codec) {
         let track = match &codec {
             Codec::Aac { config, .. } => aac_track(config).map(|(track, _)| track),
-            Codec::Mp3 => self.pending.as_deref().and_then(mp3_track),
+            Codec::Mp3 => self.pending.as_deref().and_then(frames_track),
             Codec::Pcm(layout) => {
                 let mut track = Track::new(0);
                 track.with_codec_params(CodecParameters::Audio(layout.codec_params()));
@@ -299,47 +297,13 @@ impl<'s> FlvReader<'s> {
     fn packet(&mut self, data: Vec<u8>) -> Packet {
         let samples = match &self.codec {
             Codec::Aac { frame_samples, .. } => u64::from(*frame_samples),
-            Codec::Mp3 => mp3_samples(&data),
+            Codec::Mp3 => frames_samples(&data),
             Codec::Pcm(layout) => (data.len() / layout.frame_bytes().max(1)) as u64,
         };
         let pts = self.samples;
         self.samples += samples;
         super::track_packet(pts, samples, data)
     }
-}
-
-/// The track of MP3 frames, from the first frame's header.
-fn mp3_track(frames: &[u8]) -> Option<Track> {
-    let header = FrameHeader::parse(frames)?;
-    let (codec, _) = header.codec_and_format();
-    let mut params = AudioCodecParameters::new();
-    params
-        .for_codec(codec)
-        .with_sample_rate(header.sample_rate)
-        .with_channels(if header.mono {
-            CHANNEL_LAYOUT_MONO
-        } else {
-            CHANNEL_LAYOUT_STEREO
-        });
-    let mut track = Track::new(0);
-    track.with_codec_params(CodecParameters::Audio(params));
-    if let Some(time_base) = TimeBase::try_from_recip(header.sample_rate) {
-        track.with_time_base(time_base);
-    }
-    Some(track)
-}
-
-/// Samples in the MPEG audio frames of a tag (usually one frame).
-fn mp3_samples(mut frames: &[u8]) -> u64 {
-    let mut samples = 0;
-    while let Some(header) = FrameHeader::parse(frames) {
-        samples += u64::from(header.samples());
-        match header.len(None) {
-            Some(len) if len > 0 && len <= frames.len() => frames = &frames[len..],
-            _ => break,
-        }
-    }
-    samples
 }
 
 impl FormatReader for FlvReader<'_> {

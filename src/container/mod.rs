@@ -9,7 +9,7 @@
 //! first Opus, Vorbis, Speex or FLAC stream of an Ogg file (`ogg_opus` and `ogg_vorbis` know the
 //! first two), on `ogg_pages`, which hands out each packet as soon as its bytes are in.
 //! Formats symphonia has no reader for each have their own: `amr`, `wavpack`, `ape` (Monkey's
-//! Audio), `musepack`, `tta` (True Audio), `dsf` and `dsdiff` (DSD), `ac3` (raw AC-3), `flv` (Flash Video's audio), `loas`
+//! Audio), `musepack`, `tta` (True Audio), `dsf` and `dsdiff` (DSD), `ac3` (raw AC-3), `flv` (Flash Video's audio), `avi` (AVI's audio), `loas`
 //! (LOAS/LATM AAC, on `aac_config`, the AudioSpecificConfig); `ts_unwrap` unwraps
 //! MPEG-TS audio for the readers of its codecs.
 //!
@@ -67,6 +67,7 @@ pub mod aiff;
 pub mod amr;
 pub mod ape;
 pub mod au;
+pub mod avi;
 pub mod caf;
 pub mod dsdiff;
 pub mod dsf;

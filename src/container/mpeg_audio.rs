@@ -399,6 +399,40 @@ impl<'s> MpegAudioReader<'s> {
     }
 }
 
+/// The track of MPEG audio frames (FLV and AVI chunks), from the first frame's header.
+pub fn frames_track(frames: &[u8]) -> Option<Track> {
+    let header = FrameHeader::parse(frames)?;
+    let (codec, _) = header.codec_and_format();
+    let mut params = AudioCodecParameters::new();
+    params
+        .for_codec(codec)
+        .with_sample_rate(header.sample_rate)
+        .with_channels(if header.mono {
+            CHANNEL_LAYOUT_MONO
+        } else {
+            CHANNEL_LAYOUT_STEREO
+        });
+    let mut track = Track::new(0);
+    track.with_codec_params(CodecParameters::Audio(params));
+    if let Some(time_base) = TimeBase::try_from_recip(header.sample_rate) {
+        track.with_time_base(time_base);
+    }
+    Some(track)
+}
+
+/// Samples in whole MPEG audio frames (an FLV tag, an AVI packet).
+pub fn frames_samples(mut frames: &[u8]) -> u64 {
+    let mut samples = 0;
+    while let Some(header) = FrameHeader::parse(frames) {
+        samples += u64::from(header.samples());
+        match header.len(None) {
+            Some(len) if len > 0 && len <= frames.len() => frames = &frames[len..],
+            _ => break,
+        }
+    }
+    samples
+}
+
 /// Junk skipped looking for the first frame before giving up (the probe looks as far).
 const MAX_JUNK_BEFORE_FIRST: usize = 32 * 1024;
 

@@ -312,6 +312,16 @@ fn undecodable_tag_name(tag: u16) -> Option<&'static str> {
     })
 }
 
+/// The PCM layout a little-endian `fmt ` chunk body (a WAVEFORMATEX, as AVI's `strf` holds it)
+/// describes; `MpegAudioData` for MPEG audio.
+pub fn fmt_layout(fmt: &[u8]) -> Result<PcmLayout, HeaderError> {
+    read_fmt(
+        &mut symphonia::core::io::BufReader::new(fmt),
+        fmt.len() as u64,
+        ByteOrder::Little,
+    )
+}
+
 /// Reads a `fmt ` chunk body of `size` bytes (all of it). Lenient about the size: 14 bytes
 /// (the old WAVEFORMAT without a bit width), 16, 18, 20, 40 or anything else that holds the
 /// fields.

@@ -123,6 +123,12 @@ impl Worker<'_> {
             return container::flv::FlvReader::try_new(source)
                 .map(|reader| Box::new(reader) as Box<dyn FormatReader>);
         }
+        let may_be_avi = matches!(self.settings.hint, None | Some(ContainerHint::Avi));
+        if may_be_avi && container::avi::at_header(&mut source) {
+            self.reader.set_retain(None);
+            return container::avi::AviReader::try_new(source)
+                .map(|reader| Box::new(reader) as Box<dyn FormatReader>);
+        }
         let may_be_loas = matches!(self.settings.hint, None | Some(ContainerHint::Loas));
         if may_be_loas && container::loas::at_frames(&mut source) {
             self.reader.set_retain(None);
@@ -446,6 +452,10 @@ fn open_hinted(
         ContainerHint::Tta => Box::new(container::tta::TtaReader::try_new(source)?),
         ContainerHint::Ac3 => Box::new(container::ac3::Ac3Reader::try_new(source)?),
         ContainerHint::Loas => Box::new(container::loas::LoasReader::try_new(source)?),
+        ContainerHint::Avi => Box::new(
+            container::avi::AviReader::try_new(source)
+                .map_err(|_| SymphoniaError::Unsupported("not an AVI stream with audio"))?,
+        ),
         ContainerHint::Flv => Box::new(
             container::flv::FlvReader::try_new(source)
                 .map_err(|_| SymphoniaError::Unsupported("not an FLV stream with audio"))?,
