@@ -10,14 +10,12 @@
 
 use std::collections::VecDeque;
 
-use symphonia::core::codecs::CodecParameters;
 use symphonia::core::common::FourCc;
 use symphonia::core::errors::Result;
 use symphonia::core::formats::{FormatId, FormatInfo, FormatReader, MediaInfo, Track};
 use symphonia::core::io::{MediaSourceStream, ReadBytes};
 use symphonia::core::meta::MetadataLog;
 use symphonia::core::packet::Packet;
-use symphonia::core::units::TimeBase;
 
 use super::HeaderError;
 use super::aac_config::aac_track;
@@ -205,14 +203,7 @@ impl<'s> AviReader<'s> {
     /// their first frame, which is kept for the first packet.
     fn start_track(&mut self, strf: &[u8]) -> std::result::Result<(), String> {
         let track = match &self.codec {
-            Codec::Pcm(layout) => {
-                let mut track = Track::new(0);
-                track.with_codec_params(CodecParameters::Audio(layout.codec_params()));
-                if let Some(time_base) = TimeBase::try_from_recip(layout.rate) {
-                    track.with_time_base(time_base);
-                }
-                Some(track)
-            }
+            Codec::Pcm(layout) => Some(layout.track()),
             Codec::Aac { .. } => aac_track(strf.get(18..).unwrap_or_default()).map(|(t, _)| t),
             Codec::Mpeg | Codec::Ac3 => loop {
                 if let Some((frame, samples)) = self.framer.next(&self.codec) {

@@ -10,14 +10,12 @@
 //! passed over to the next tag whose length the size after it confirms, with one error; a cut
 //! ends the stream quietly.
 
-use symphonia::core::codecs::CodecParameters;
 use symphonia::core::common::FourCc;
 use symphonia::core::errors::{Error as SymphoniaError, Result};
 use symphonia::core::formats::{FormatId, FormatInfo, FormatReader, MediaInfo, Track};
 use symphonia::core::io::{MediaSourceStream, ReadBytes};
 use symphonia::core::meta::MetadataLog;
 use symphonia::core::packet::Packet;
-use symphonia::core::units::TimeBase;
 
 use super::aac_config::aac_track;
 use super::mpeg_audio::{frames_samples, frames_track};
@@ -221,14 +219,7 @@ impl<'s> FlvReader<'s> {
         let track = match &codec {
             Codec::Aac { config, .. } => aac_track(config).map(|(track, _)| track),
             Codec::Mp3 => self.pending.as_deref().and_then(frames_track),
-            Codec::Pcm(layout) => {
-                let mut track = Track::new(0);
-                track.with_codec_params(CodecParameters::Audio(layout.codec_params()));
-                if let Some(time_base) = TimeBase::try_from_recip(layout.rate) {
-                    track.with_time_base(time_base);
-                }
-                Some(track)
-            }
+            Codec::Pcm(layout) => Some(layout.track()),
         };
         let track = track.unwrap_or_else(|| Track::new(0));
         self.media_info = MediaInfo::from_track(&track);

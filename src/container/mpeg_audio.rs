@@ -328,21 +328,8 @@ impl<'s> MpegAudioReader<'s> {
             ));
         };
         let header = first.header;
-        let (codec, info) = header.codec_and_format();
-        let mut codec_params = AudioCodecParameters::new();
-        codec_params
-            .for_codec(codec)
-            .with_sample_rate(header.sample_rate)
-            .with_channels(if header.mono {
-                CHANNEL_LAYOUT_MONO
-            } else {
-                CHANNEL_LAYOUT_STEREO
-            });
-        let mut track = Track::new(0);
-        track.with_codec_params(CodecParameters::Audio(codec_params));
-        if let Some(time_base) = TimeBase::try_from_recip(header.sample_rate) {
-            track.with_time_base(time_base);
-        }
+        let (_, info) = header.codec_and_format();
+        let mut track = header_track(&header);
         let mut end_ts = None;
         let mut next_ts = Timestamp::ZERO;
         let summary = info_frame(ahead.peek(first.len), &header);
@@ -401,7 +388,11 @@ impl<'s> MpegAudioReader<'s> {
 
 /// The track of MPEG audio frames (FLV and AVI chunks), from the first frame's header.
 pub fn frames_track(frames: &[u8]) -> Option<Track> {
-    let header = FrameHeader::parse(frames)?;
+    FrameHeader::parse(frames).map(|header| header_track(&header))
+}
+
+/// The track of MPEG audio whose first frame has this header.
+fn header_track(header: &FrameHeader) -> Track {
     let (codec, _) = header.codec_and_format();
     let mut params = AudioCodecParameters::new();
     params
@@ -417,7 +408,7 @@ pub fn frames_track(frames: &[u8]) -> Option<Track> {
     if let Some(time_base) = TimeBase::try_from_recip(header.sample_rate) {
         track.with_time_base(time_base);
     }
-    Some(track)
+    track
 }
 
 /// Samples in whole MPEG audio frames (an FLV tag, an AVI packet).

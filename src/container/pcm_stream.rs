@@ -150,7 +150,17 @@ impl PcmLayout {
         Ok(())
     }
 
-    pub(crate) fn codec_params(&self) -> AudioCodecParameters {
+    /// A track of these samples, timed by their rate (for PCM in other containers: FLV, AVI).
+    pub(crate) fn track(&self) -> Track {
+        let mut track = Track::new(0);
+        track.with_codec_params(CodecParameters::Audio(self.codec_params()));
+        if let Some(time_base) = TimeBase::try_from_recip(self.rate) {
+            track.with_time_base(time_base);
+        }
+        track
+    }
+
+    fn codec_params(&self) -> AudioCodecParameters {
         let (codec, widths) = self.coding.codec().expect("layout checked before use");
         let mut params = AudioCodecParameters::new();
         params
@@ -212,11 +222,7 @@ impl<'s> PcmStreamReader<'s> {
         let layout = header.layout;
         debug_assert_eq!(layout.check(), Ok(()));
         let frame_bytes = layout.frame_bytes();
-        let mut track = Track::new(0);
-        track.with_codec_params(CodecParameters::Audio(layout.codec_params()));
-        if let Some(time_base) = TimeBase::try_from_recip(layout.rate) {
-            track.with_time_base(time_base);
-        }
+        let mut track = layout.track();
         let frames = header
             .declared_frames
             .or(header.data_len.map(|len| len / frame_bytes as u64));
