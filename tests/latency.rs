@@ -173,6 +173,11 @@ fn live_pcm_is_never_later_than_the_reported_latency() {
         "s16.wav",
         "aac.m4a",
         "amr_wb.amr",
+        // HTTP-FLV as live streams send it (audio only: with video in it, bytes paced by the
+        // file's size do not keep the audio's pace, and the output jumps with them), and
+        // DVB's LATM.
+        "he_aac.flv",
+        "aac.loas",
     ];
     let runs = run_all_live(formats, None);
     for run in &runs {
