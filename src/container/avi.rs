@@ -1,21 +1,26 @@
 //! The audio of AVI files (RIFF `AVI `, OpenDML's `AVIX` extensions included): the first audio
-//! stream's chunks from the `movi` lists. PCM and G.711 as WAV describes them, MP3 and MP2, AC-3,
-//! and AAC with its AudioSpecificConfig in the stream format; other codecs are refused with an
+//! stream's chunks from the `movi` lists. PCM and G.711 as WAV describes them, IMA and Microsoft
+//! ADPCM, MP3 and MP2, AC-3, and AAC with its AudioSpecificConfig in the stream format; other codecs are refused with an
 //! error that names the format tag.
 //!
 //! Written here because symphonia has no AVI reader. AVI chunks need not end where MPEG audio or
 //! AC-3 frames do (writers cut CBR MP3 by time), so those are gathered and cut into whole frames
-//! again; PCM chunks are packets as they are, AAC chunks one access unit each. The index at the
+//! again; PCM chunks are packets as they are, ADPCM chunks whole blocks, AAC chunks one access
+//! unit each. The index at the
 //! end (`idx1`) is not needed and is passed over, as are video and other streams' chunks.
 
 use std::collections::VecDeque;
 
+use symphonia::core::codecs::CodecParameters;
+use symphonia::core::codecs::audio::AudioCodecParameters;
+use symphonia::core::codecs::audio::well_known::{CODEC_ID_ADPCM_IMA_WAV, CODEC_ID_ADPCM_MS};
 use symphonia::core::common::FourCc;
 use symphonia::core::errors::Result;
 use symphonia::core::formats::{FormatId, FormatInfo, FormatReader, MediaInfo, Track};
 use symphonia::core::io::{MediaSourceStream, ReadBytes};
 use symphonia::core::meta::MetadataLog;
 use symphonia::core::packet::Packet;
+use symphonia::core::units::TimeBase;
 
 use super::HeaderError;
 use super::aac_config::aac_track;
@@ -48,9 +53,17 @@ pub fn at_header(source: &mut MediaSourceStream<'_>) -> bool {
 #[derive(Debug, Clone)]
 enum Codec {
     Pcm(PcmLayout),
+    /// IMA or Microsoft ADPCM, which symphonia's ADPCM codec decodes a block at a time.
+    Adpcm {
+        params: Box<AudioCodecParameters>,
+        block_align: usize,
+        frames_per_block: u64,
+    },
     Mpeg,
     Ac3,
-    Aac { frame_samples: u32 },
+    Aac {
+        frame_samples: u32,
+    },
 }
 
 /// A stream format (`strf`) of an audio stream: the codec and its track.
@@ -70,12 +83,42 @@ fn audio_codec(strf: &[u8]) -> std::result::Result<Codec, String> {
         }
         _ => {}
     }
+    if let (0x0002 | 0x0011, Some(fmt)) = (tag, strf.get(..16)) {
+        let field = |at: usize| u16::from_le_bytes([fmt[at], fmt[at + 1]]);
+        let (channels, rate) = (field(2), u32::from_le_bytes(fmt[4..8].try_into().unwrap()));
+        let block_align = usize::from(field(12));
+        // Samples per block: the header's one or two, then two per byte of each channel.
+        let (codec, header_bytes, header_samples) = match tag {
+            0x0002 => (CODEC_ID_ADPCM_MS, 7, 2),
+            _ => (CODEC_ID_ADPCM_IMA_WAV, 4, 1),
+        };
+        let per_channel = block_align / usize::from(channels.max(1));
+        if !(1..=2).contains(&channels) || per_channel <= header_bytes || rate == 0 {
+            return Err(format!(
+                "the AVI stream's ADPCM has an impossible layout ({channels} channels, blocks                  of {block_align} bytes)"
+            ));
+        }
+        let frames_per_block = ((per_channel - header_bytes) * 2 + header_samples) as u64;
+        let mut params = AudioCodecParameters::new();
+        params
+            .for_codec(codec)
+            .with_sample_rate(rate)
+            .with_channels(super::pcm_stream::wave_channels(channels, 0))
+            .with_frames_per_block(frames_per_block)
+            .with_max_frames_per_packet(frames_per_block * 64);
+        return Ok(Codec::Adpcm {
+            params: Box::new(params),
+            block_align,
+            frames_per_block,
+        });
+    }
     match fmt_layout(strf) {
         Ok(layout) => Ok(Codec::Pcm(layout)),
         Err(HeaderError::MpegAudioData) => Ok(Codec::Mpeg),
         Err(_) => Err(format!(
             "the AVI stream's audio has format tag {tag:#06x}, which this element does not \
-             decode (PCM, G.711, MPEG audio, AC-3 and AAC in AVI are decoded)"
+             decode (PCM, G.711, IMA and Microsoft ADPCM, MPEG audio, AC-3 and AAC in AVI are \
+             decoded)"
         )),
     }
 }
@@ -204,6 +247,14 @@ impl<'s> AviReader<'s> {
     fn start_track(&mut self, strf: &[u8]) -> std::result::Result<(), String> {
         let track = match &self.codec {
             Codec::Pcm(layout) => Some(layout.track()),
+            Codec::Adpcm { params, .. } => {
+                let mut track = Track::new(0);
+                track.with_codec_params(CodecParameters::Audio((**params).clone()));
+                if let Some(time_base) = params.sample_rate.and_then(TimeBase::try_from_recip) {
+                    track.with_time_base(time_base);
+                }
+                Some(track)
+            }
             Codec::Aac { .. } => aac_track(strf.get(18..).unwrap_or_default()).map(|(t, _)| t),
             Codec::Mpeg | Codec::Ac3 => loop {
                 if let Some((frame, samples)) = self.framer.next(&self.codec) {
@@ -290,7 +341,7 @@ impl FormatReader for AviReader<'_> {
             if self.ended {
                 return Ok(None);
             }
-            let Some(chunk) = self.next_chunk()? else {
+            let Some(mut chunk) = self.next_chunk()? else {
                 // The end, or a cut inside a chunk: what was whole is out.
                 self.ended = true;
                 continue;
@@ -305,6 +356,16 @@ impl FormatReader for AviReader<'_> {
                 }
                 Codec::Pcm(layout) => (chunk.len() / layout.frame_bytes().max(1)) as u64,
                 Codec::Aac { frame_samples } => u64::from(*frame_samples),
+                // Whole blocks: a part of one at the end of a chunk cannot be decoded.
+                Codec::Adpcm {
+                    block_align,
+                    frames_per_block,
+                    ..
+                } => {
+                    let blocks = chunk.len() / block_align;
+                    chunk.truncate(blocks * block_align);
+                    blocks as u64 * frames_per_block
+                }
             };
             if chunk.is_empty() {
                 continue;
