@@ -5,11 +5,9 @@
 //! find where it ends.
 
 use symphonia::core::audio::{Channels, Position};
-use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::codecs::audio::well_known::CODEC_ID_AAC;
 use symphonia::core::formats::Track;
-use symphonia::core::units::TimeBase;
 
 use crate::container::mpeg_split::MPEG4_SAMPLE_RATES;
 
@@ -266,6 +264,19 @@ impl AudioSpecificConfig {
         })
     }
 
+    /// A config whose length its container states (FLV, AVI, LATM's audioMuxVersion 1): whole
+    /// when its specific config is the general one, else its head alone (long frames, channels
+    /// by the configuration). `None` when not even the head reads.
+    pub fn read_stated(config: &[u8]) -> Option<AudioSpecificConfig> {
+        AudioSpecificConfig::read_whole(&mut Bits::new(config)).or_else(|| {
+            Some(AudioSpecificConfig {
+                head: ConfigHead::read(&mut Bits::new(config))?,
+                short_frames: false,
+                pce_channels: None,
+            })
+        })
+    }
+
     pub fn channels(&self) -> Option<u32> {
         self.head.channels().or(self.pce_channels)
     }
@@ -275,31 +286,20 @@ impl AudioSpecificConfig {
     }
 }
 
-/// The track of an AAC stream this AudioSpecificConfig describes (the config as the codec's
-/// extra data, timed at the core's rate), and the core's samples per frame; `None` when the
-/// config does not read. For containers that carry the config beside the frames (LATM, FLV).
-pub fn aac_track(asc: &[u8]) -> Option<(Track, u32)> {
-    let head = ConfigHead::read(&mut Bits::new(asc))?;
-    let whole = AudioSpecificConfig::read_whole(&mut Bits::new(asc));
-    let channels = whole.as_ref().map_or(head.channels(), |c| c.channels());
-    let frame_samples = whole
-        .as_ref()
-        .map_or(head.frame_samples(false), |c| c.frame_samples());
+/// The track of an AAC stream whose AudioSpecificConfig is `asc`, read as `config` (the config
+/// as the codec's extra data, timed at the core's rate). For containers that carry the config
+/// beside the frames (LATM, FLV, AVI).
+pub fn aac_track(asc: &[u8], config: &AudioSpecificConfig) -> Track {
     let mut codec = AudioCodecParameters::new();
     codec
         .for_codec(CODEC_ID_AAC)
-        .with_sample_rate(head.rate)
-        .with_max_frames_per_packet(u64::from(frame_samples))
+        .with_sample_rate(config.head.rate)
+        .with_max_frames_per_packet(u64::from(config.frame_samples()))
         .with_extra_data(asc.to_vec().into_boxed_slice());
-    if let Some(positions) = channels.and_then(Position::from_count) {
+    if let Some(positions) = config.channels().and_then(Position::from_count) {
         codec.with_channels(Channels::Positioned(positions));
     }
-    let mut track = Track::new(0);
-    track.with_codec_params(CodecParameters::Audio(codec));
-    if let Some(time_base) = TimeBase::try_from_recip(head.rate) {
-        track.with_time_base(time_base);
-    }
-    Some((track, frame_samples))
+    super::audio_track(codec)
 }
 
 /// Reads past a program_config_element (ISO/IEC 14496-3, 4.4.1.1) and gives the channels it

@@ -4,7 +4,6 @@
 //! Bytes between frames that are not one (damage, a tag) are passed over to the next frame
 //! header, with one error; a cut ends the stream quietly.
 
-use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::codecs::audio::well_known::{CODEC_ID_AC3, CODEC_ID_EAC3};
 use symphonia::core::common::FourCc;
@@ -18,7 +17,6 @@ use symphonia::core::formats::{
 use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream};
 use symphonia::core::meta::MetadataLog;
 use symphonia::core::packet::Packet;
-use symphonia::core::units::TimeBase;
 
 use crate::codecs::ac3::header::{self, FRAME_SAMPLES, FrameHeader, HEADER_BYTES, Syntax};
 
@@ -57,12 +55,7 @@ pub fn ac3_track(header: &FrameHeader) -> Track {
         })
         .with_sample_rate(header.rate)
         .with_max_frames_per_packet(FRAME_SAMPLES as u64);
-    let mut track = Track::new(0);
-    track.with_codec_params(CodecParameters::Audio(codec));
-    if let Some(time_base) = TimeBase::try_from_recip(header.rate) {
-        track.with_time_base(time_base);
-    }
-    track
+    super::audio_track(codec)
 }
 
 /// Reads the frames of a raw AC-3 stream, a packet each.

@@ -11,7 +11,6 @@
 
 use std::collections::VecDeque;
 
-use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::codecs::audio::well_known::{CODEC_ID_ADPCM_IMA_WAV, CODEC_ID_ADPCM_MS};
 use symphonia::core::common::FourCc;
@@ -20,10 +19,9 @@ use symphonia::core::formats::{FormatId, FormatInfo, FormatReader, MediaInfo, Tr
 use symphonia::core::io::{MediaSourceStream, ReadBytes};
 use symphonia::core::meta::MetadataLog;
 use symphonia::core::packet::Packet;
-use symphonia::core::units::TimeBase;
 
 use super::HeaderError;
-use super::aac_config::aac_track;
+use super::aac_config::{AudioSpecificConfig, aac_track};
 use super::ac3::ac3_track;
 use super::mpeg_audio::{FrameHeader, frames_track};
 use super::pcm_stream::PcmLayout;
@@ -61,9 +59,14 @@ enum Codec {
     },
     Mpeg,
     Ac3,
-    Aac {
-        frame_samples: u32,
-    },
+    /// AAC, with what its AudioSpecificConfig (after the WAVEFORMATEX, as ffmpeg writes it)
+    /// says.
+    Aac(AudioSpecificConfig),
+}
+
+/// The AudioSpecificConfig of an AAC stream format: after the WAVEFORMATEX's 18 bytes.
+fn aac_config(strf: &[u8]) -> &[u8] {
+    strf.get(18..).unwrap_or_default()
 }
 
 /// A stream format (`strf`) of an audio stream: the codec and its track.
@@ -76,10 +79,9 @@ fn audio_codec(strf: &[u8]) -> std::result::Result<Codec, String> {
         0x2000 => return Ok(Codec::Ac3),
         // AAC, its AudioSpecificConfig after the WAVEFORMATEX (as ffmpeg writes it).
         0x00ff | 0x1600..=0x1602 | 0xa106 => {
-            let config = strf.get(18..).unwrap_or_default();
-            let (_, frame_samples) =
-                aac_track(config).ok_or("the AVI stream's AAC configuration cannot be read")?;
-            return Ok(Codec::Aac { frame_samples });
+            return AudioSpecificConfig::read_stated(aac_config(strf))
+                .map(Codec::Aac)
+                .ok_or_else(|| "the AVI stream's AAC configuration cannot be read".into());
         }
         _ => {}
     }
@@ -134,10 +136,14 @@ impl Framer {
     /// one; `None` until one is in.
     fn next(&mut self, codec: &Codec) -> Option<(Vec<u8>, u64)> {
         loop {
-            let head: Vec<u8> = self.bytes.iter().take(8).copied().collect();
-            if head.len() < 8 {
+            if self.bytes.len() < 8 {
                 return None;
             }
+            // A header's bytes, without an allocation per frame or per byte passed over.
+            let mut head = [0u8; 8];
+            head.iter_mut()
+                .zip(&self.bytes)
+                .for_each(|(to, from)| *to = *from);
             let frame = match codec {
                 Codec::Mpeg => FrameHeader::parse(&head)
                     .and_then(|h| Some((h.len(None)?, u64::from(h.samples())))),
@@ -247,15 +253,8 @@ impl<'s> AviReader<'s> {
     fn start_track(&mut self, strf: &[u8]) -> std::result::Result<(), String> {
         let track = match &self.codec {
             Codec::Pcm(layout) => Some(layout.track()),
-            Codec::Adpcm { params, .. } => {
-                let mut track = Track::new(0);
-                track.with_codec_params(CodecParameters::Audio((**params).clone()));
-                if let Some(time_base) = params.sample_rate.and_then(TimeBase::try_from_recip) {
-                    track.with_time_base(time_base);
-                }
-                Some(track)
-            }
-            Codec::Aac { .. } => aac_track(strf.get(18..).unwrap_or_default()).map(|(t, _)| t),
+            Codec::Adpcm { params, .. } => Some(super::audio_track((**params).clone())),
+            Codec::Aac(audio) => Some(aac_track(aac_config(strf), audio)),
             Codec::Mpeg | Codec::Ac3 => loop {
                 if let Some((frame, samples)) = self.framer.next(&self.codec) {
                     let track = match self.codec {
@@ -355,7 +354,7 @@ impl FormatReader for AviReader<'_> {
                     continue;
                 }
                 Codec::Pcm(layout) => (chunk.len() / layout.frame_bytes().max(1)) as u64,
-                Codec::Aac { frame_samples } => u64::from(*frame_samples),
+                Codec::Aac(audio) => u64::from(audio.frame_samples()),
                 // Whole blocks: a part of one at the end of a chunk cannot be decoded.
                 Codec::Adpcm {
                     block_align,
@@ -424,9 +423,7 @@ mod tests {
         aac.extend([2, 0, 0x12, 0x10]);
         assert!(matches!(
             audio_codec(&aac),
-            Ok(Codec::Aac {
-                frame_samples: 1024
-            })
+            Ok(Codec::Aac(audio)) if audio.frame_samples() == 1024
         ));
         let mut wma = pcm;
         wma[..2].copy_from_slice(&0x161u16.to_le_bytes());

@@ -17,7 +17,7 @@ use symphonia::core::io::{MediaSourceStream, ReadBytes};
 use symphonia::core::meta::MetadataLog;
 use symphonia::core::packet::Packet;
 
-use super::aac_config::aac_track;
+use super::aac_config::{AudioSpecificConfig, aac_track};
 use super::mpeg_audio::{frames_samples, frames_track};
 use super::pcm_stream::{PcmLayout, SampleCoding};
 
@@ -51,10 +51,10 @@ pub fn at_header(source: &mut MediaSourceStream<'_>) -> bool {
 /// The audio codec of a stream of FLV audio tags.
 #[derive(Debug, Clone, PartialEq)]
 enum Codec {
-    /// AAC with this AudioSpecificConfig; core samples per access unit.
+    /// AAC with this AudioSpecificConfig, and what it says.
     Aac {
         config: Vec<u8>,
-        frame_samples: u32,
+        audio: AudioSpecificConfig,
     },
     Mp3,
     Pcm(PcmLayout),
@@ -194,12 +194,12 @@ impl<'s> FlvReader<'s> {
             // ADTS input); the real one follows.
             AudioTag::AacConfig([]) => None,
             AudioTag::AacConfig(config) => {
-                let (_, frame_samples) = aac_track(config).ok_or_else(|| {
+                let audio = AudioSpecificConfig::read_stated(config).ok_or_else(|| {
                     "the FLV stream's AAC configuration cannot be read".to_string()
                 })?;
                 Some(Codec::Aac {
                     config: config.to_vec(),
-                    frame_samples,
+                    audio,
                 })
             }
             AudioTag::Aac(_) => None,
@@ -217,7 +217,7 @@ impl<'s> FlvReader<'s> {
 
     fn set_track(&mut self, codec: Codec) {
         let track = match &codec {
-            Codec::Aac { config, .. } => aac_track(config).map(|(track, _)| track),
+            Codec::Aac { config, audio } => Some(aac_track(config, audio)),
             Codec::Mp3 => self.pending.as_deref().and_then(frames_track),
             Codec::Pcm(layout) => Some(layout.track()),
         };
@@ -287,7 +287,7 @@ impl<'s> FlvReader<'s> {
     /// A packet of `data` and its length in samples.
     fn packet(&mut self, data: Vec<u8>) -> Packet {
         let samples = match &self.codec {
-            Codec::Aac { frame_samples, .. } => u64::from(*frame_samples),
+            Codec::Aac { audio, .. } => u64::from(audio.frame_samples()),
             Codec::Mp3 => frames_samples(&data),
             Codec::Pcm(layout) => (data.len() / layout.frame_bytes().max(1)) as u64,
         };

@@ -26,7 +26,7 @@ use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream};
 use symphonia::core::meta::MetadataLog;
 use symphonia::core::packet::Packet;
 
-use crate::container::aac_config::{AudioSpecificConfig, Bits, ConfigHead, aac_track};
+use crate::container::aac_config::{AudioSpecificConfig, Bits, aac_track};
 
 static LOAS_INFO: FormatInfo = FormatInfo {
     format: FormatId::new(FourCc::new(*b"loas")),
@@ -67,10 +67,8 @@ pub enum LatmError {
 pub struct MuxConfig {
     /// The AudioSpecificConfig's bits, from the top of the first byte, as decoders take it.
     pub asc: Vec<u8>,
-    pub head: ConfigHead,
-    pub channels: Option<u32>,
-    /// Samples per access unit at the core's rate.
-    pub frame_samples: u32,
+    /// What it says.
+    pub audio: AudioSpecificConfig,
     /// Access units per mux element.
     pub sub_frames: usize,
     /// Bits of other data after the access units.
@@ -120,32 +118,27 @@ fn read_stream_mux_config(bits: &mut Bits) -> std::result::Result<MuxConfig, Lat
         false => None,
     };
     let asc_start = bits.position();
-    let (config, asc_bits) = match stated_len {
+    let (measured, asc_bits) = match stated_len {
         Some(len) => {
-            let mut inner = bits.window(asc_start, len).ok_or(Damaged)?;
-            let head = ConfigHead::read(&mut inner).ok_or(Damaged)?;
-            let mut whole = bits.window(asc_start, len).ok_or(Damaged)?;
-            let config = AudioSpecificConfig::read_whole(&mut whole);
             bits.skip(len).ok_or(Damaged)?;
-            let config = config.unwrap_or(AudioSpecificConfig {
-                head,
-                short_frames: false,
-                pce_channels: None,
-            });
-            (config, len)
+            (None, len)
         }
         None => {
             let config = AudioSpecificConfig::read_whole(bits).ok_or(Unsupported(
                 "LATM whose AudioSpecificConfig this reader cannot measure (audioMuxVersion 0 \
                  with an object type other than AAC's)",
             ))?;
-            (config, bits.position() - asc_start)
+            (Some(config), bits.position() - asc_start)
         }
     };
     let asc = bits
         .window(asc_start, asc_bits)
         .and_then(|mut asc| asc.copy(asc_bits))
         .ok_or(Damaged)?;
+    let audio = match measured {
+        Some(config) => config,
+        None => AudioSpecificConfig::read_stated(&asc).ok_or(Damaged)?,
+    };
     let frame_length_type = bits.take(3).ok_or(Damaged)?;
     if frame_length_type != 0 {
         return Err(Unsupported(
@@ -175,9 +168,7 @@ fn read_stream_mux_config(bits: &mut Bits) -> std::result::Result<MuxConfig, Lat
     }
     Ok(MuxConfig {
         asc,
-        head: config.head,
-        channels: config.channels(),
-        frame_samples: config.frame_samples(),
+        audio,
         sub_frames,
         other_data_bits,
     })
@@ -223,16 +214,28 @@ pub fn read_mux_element(
 /// stream): the two sync words and the length between them are proof enough. The source is
 /// left where it was.
 pub fn at_frames(source: &mut MediaSourceStream<'_>) -> bool {
-    super::source::look_ahead(source, |source| two_frames(source).unwrap_or(false))
+    super::source::look_ahead(source, |source| two_frames(source, None).unwrap_or(false))
 }
 
-fn two_frames(source: &mut impl ReadBytes) -> std::io::Result<bool> {
+/// Whether the source is at a LOAS frame that another frame follows (or that ends the stream),
+/// reading past them; with the config in force, also whether the frame's mux element reads
+/// whole under it.
+fn two_frames(source: &mut impl ReadBytes, config: Option<&MuxConfig>) -> std::io::Result<bool> {
     let mut head = [0u8; HEADER_BYTES];
     source.read_buf_exact(&mut head)?;
     let Some(len) = frame_len(&head) else {
         return Ok(false);
     };
-    source.ignore_bytes((len - HEADER_BYTES) as u64)?;
+    match config {
+        Some(config) => {
+            let mut body = vec![0u8; len - HEADER_BYTES];
+            source.read_buf_exact(&mut body)?;
+            if read_mux_element(&body, Some(config)).is_err() {
+                return Ok(false);
+            }
+        }
+        None => source.ignore_bytes((len - HEADER_BYTES) as u64)?,
+    }
     match source.read_buf_exact(&mut head) {
         Ok(()) => Ok(frame_len(&head).is_some()),
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(true),
@@ -292,11 +295,7 @@ impl<'s> LoasReader<'s> {
 
     /// The track of the config in force.
     fn set_track(&mut self) {
-        let track = match aac_track(&self.config.asc) {
-            Some((track, _)) => track,
-            // The config was read whole already: this does not happen.
-            None => Track::new(0),
-        };
+        let track = aac_track(&self.config.asc, &self.config.audio);
         self.media_info = MediaInfo::from_track(&track);
         self.tracks = vec![track];
     }
@@ -308,21 +307,7 @@ impl<'s> LoasReader<'s> {
         let config = &self.config;
         loop {
             let found = super::source::look_ahead(&mut self.source, |source| {
-                let mut head = [0u8; HEADER_BYTES];
-                source.read_buf_exact(&mut head)?;
-                let Some(len) = frame_len(&head) else {
-                    return Ok(false);
-                };
-                let mut frame = vec![0u8; len - HEADER_BYTES];
-                source.read_buf_exact(&mut frame)?;
-                if read_mux_element(&frame, Some(config)).is_err() {
-                    return Ok(false);
-                }
-                match source.read_buf_exact(&mut head) {
-                    Ok(()) => Ok(frame_len(&head).is_some()),
-                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(true),
-                    Err(e) => Err(e),
-                }
+                two_frames(source, Some(config))
             });
             match found {
                 Ok(true) => return,
@@ -360,7 +345,7 @@ impl FormatReader for LoasReader<'_> {
         loop {
             if let Some(payload) = self.pending.pop_front() {
                 let pts = self.samples;
-                let samples = u64::from(self.config.frame_samples);
+                let samples = u64::from(self.config.audio.frame_samples());
                 self.samples += samples;
                 return Ok(Some(super::track_packet(pts, samples, payload)));
             }
@@ -414,7 +399,7 @@ impl FormatReader for LoasReader<'_> {
 /// For the probe, which finds LOAS after junk or a tag: two frames in a row.
 impl Scoreable for LoasReader<'_> {
     fn score(mut source: ScopedStream<&mut MediaSourceStream<'_>>) -> Result<Score> {
-        Ok(match two_frames(&mut source)? {
+        Ok(match two_frames(&mut source, None)? {
             true => Score::Supported(255),
             false => Score::Unsupported,
         })
@@ -479,7 +464,10 @@ mod tests {
         let element = read_mux_element(&body, None).unwrap();
         let config = element.config.unwrap();
         assert_eq!(config.asc, vec![0x12, 0x10]);
-        assert_eq!((config.head.rate, config.channels), (44_100, Some(2)));
+        assert_eq!(
+            (config.audio.head.rate, config.audio.channels()),
+            (44_100, Some(2))
+        );
         assert_eq!(config.sub_frames, 1);
         assert_eq!(element.payloads, vec![vec![0xab, 0xcd]]);
     }
@@ -529,7 +517,10 @@ mod tests {
         w.put(0xbeef, 16); // other data
         let element = read_mux_element(&w.bytes(), None).unwrap();
         let config = element.config.unwrap();
-        assert_eq!((config.head.rate, config.channels), (24_000, Some(1)));
+        assert_eq!(
+            (config.audio.head.rate, config.audio.channels()),
+            (24_000, Some(1))
+        );
         assert_eq!((config.sub_frames, config.other_data_bits), (2, 16));
         // The config as stated, sync extension included, from the top of its first byte.
         assert_eq!(config.asc.len(), 5);

@@ -100,14 +100,16 @@ pub mod wavpack;
 
 use std::io;
 
+use symphonia::core::codecs::CodecParameters;
+use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::common::FourCc;
 use symphonia::core::errors::{Error as SymphoniaError, Result};
 use symphonia::core::formats::probe::{ProbeFormatData, ProbeableFormat, Score, Scoreable};
 use symphonia::core::formats::well_known::{FORMAT_ID_AIFF, FORMAT_ID_CAF, FORMAT_ID_WAVE};
-use symphonia::core::formats::{FormatId, FormatInfo, FormatOptions, FormatReader};
+use symphonia::core::formats::{FormatId, FormatInfo, FormatOptions, FormatReader, Track};
 use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream, SeekBuffered};
 use symphonia::core::packet::{Packet, PacketBuilder};
-use symphonia::core::units::{Duration, Timestamp};
+use symphonia::core::units::{Duration, TimeBase, Timestamp};
 
 pub use pcm_stream::{PcmHeader, PcmLayout, PcmStreamReader, SampleCoding};
 
@@ -231,21 +233,20 @@ pub fn parse_pcm_header<R: ReadBytes + SeekBuffered>(
 /// is read by `ape`). ASF (Windows Media Audio: its codecs have no public specification and no
 /// crate decodes them) and raw DTS would only be "no supported audio format". The source is
 /// left where it was.
-pub fn known_undecodable_format(source: &mut MediaSourceStream<'_>) -> Option<String> {
+pub fn known_undecodable_format(source: &mut MediaSourceStream<'_>) -> Option<&'static str> {
     let magic = source::look_ahead(source, |source| source.read_quad_bytes());
-    let name = match &magic.ok()? {
-        b"OFR " => "OptimFROG",
-        b"tBaK" => "TAK",
+    match &magic.ok()? {
+        b"OFR " => Some("OptimFROG"),
+        b"tBaK" => Some("TAK"),
         // The first bytes of ASF's header object GUID.
-        [0x30, 0x26, 0xb2, 0x75] => "ASF (Windows Media Audio)",
+        [0x30, 0x26, 0xb2, 0x75] => Some("ASF (Windows Media Audio)"),
         // DTS core sync words: 16-bit words big- and little-endian, and 14-bit words both ways.
         [0x7f, 0xfe, 0x80, 0x01]
         | [0xfe, 0x7f, 0x01, 0x80]
         | [0x1f, 0xff, 0xe8, 0x00]
-        | [0xff, 0x1f, 0x00, 0xe8] => "DTS",
-        _ => return None,
-    };
-    Some(name.into())
+        | [0xff, 0x1f, 0x00, 0xe8] => Some("DTS"),
+        _ => None,
+    }
 }
 
 /// For a WAV file nothing here decodes, whose first bytes are `head`: the codec it holds
@@ -257,6 +258,17 @@ pub fn undecodable_wav_codec(head: &[u8]) -> Option<String> {
         Err(HeaderError::Undecodable(name)) => Some(name),
         _ => None,
     }
+}
+
+/// The one track of our one-track readers: these codec parameters, timed by their sample rate.
+pub(crate) fn audio_track(params: AudioCodecParameters) -> Track {
+    let rate = params.sample_rate;
+    let mut track = Track::new(0);
+    track.with_codec_params(CodecParameters::Audio(params));
+    if let Some(time_base) = rate.and_then(TimeBase::try_from_recip) {
+        track.with_time_base(time_base);
+    }
+    track
 }
 
 /// A packet of our one-track readers: `dur` samples from `pts`.

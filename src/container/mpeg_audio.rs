@@ -12,7 +12,6 @@ use std::collections::VecDeque;
 use std::io::Read;
 
 use symphonia::core::audio::layouts::{CHANNEL_LAYOUT_MONO, CHANNEL_LAYOUT_STEREO};
-use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::codecs::audio::well_known::{CODEC_ID_MP1, CODEC_ID_MP2, CODEC_ID_MP3};
 use symphonia::core::errors::{Error as SymphoniaError, Result, SeekErrorKind, seek_error};
@@ -26,7 +25,7 @@ use symphonia::core::formats::{
 use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream};
 use symphonia::core::meta::{Metadata, MetadataLog};
 use symphonia::core::packet::{Packet, PacketBuilder};
-use symphonia::core::units::{Duration, TimeBase, Timestamp};
+use symphonia::core::units::{Duration, Timestamp};
 
 /// A frame header is four bytes.
 const HEADER_LEN: usize = 4;
@@ -403,12 +402,7 @@ fn header_track(header: &FrameHeader) -> Track {
         } else {
             CHANNEL_LAYOUT_STEREO
         });
-    let mut track = Track::new(0);
-    track.with_codec_params(CodecParameters::Audio(params));
-    if let Some(time_base) = TimeBase::try_from_recip(header.sample_rate) {
-        track.with_time_base(time_base);
-    }
-    track
+    super::audio_track(params)
 }
 
 /// Samples in whole MPEG audio frames (an FLV tag, an AVI packet).

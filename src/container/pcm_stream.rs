@@ -7,7 +7,6 @@
 //! for a fixed packet size), so the first PCM comes out as soon as the first frame is complete.
 
 use symphonia::core::audio::{Channels, Position};
-use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::well_known::*;
 use symphonia::core::codecs::audio::{AudioCodecId, AudioCodecParameters};
 use symphonia::core::errors::{Result, SeekErrorKind, seek_error};
@@ -15,7 +14,7 @@ use symphonia::core::formats::{FormatInfo, FormatReader, SeekMode, SeekTo, Seeke
 use symphonia::core::io::{MediaSourceStream, ReadBytes, SeekBuffered};
 use symphonia::core::meta::{Metadata, MetadataLog};
 use symphonia::core::packet::Packet;
-use symphonia::core::units::{Duration, TimeBase, Timestamp};
+use symphonia::core::units::{Duration, Timestamp};
 
 /// How one sample is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,12 +151,7 @@ impl PcmLayout {
 
     /// A track of these samples, timed by their rate (for PCM in other containers: FLV, AVI).
     pub(crate) fn track(&self) -> Track {
-        let mut track = Track::new(0);
-        track.with_codec_params(CodecParameters::Audio(self.codec_params()));
-        if let Some(time_base) = TimeBase::try_from_recip(self.rate) {
-            track.with_time_base(time_base);
-        }
-        track
+        super::audio_track(self.codec_params())
     }
 
     fn codec_params(&self) -> AudioCodecParameters {

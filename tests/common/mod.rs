@@ -633,7 +633,7 @@ fn recipe(name: &str) -> Recipe {
         "eac3.mka" => Encode(&["-c:a", "eac3", "-f", "matroska"]),
         "eac3.mp4" => Encode(&["-c:a", "eac3", "-f", "mp4"]),
         "eac3.ts" => Encode(&["-c:a", "eac3", "-f", "mpegts"]),
-        // DTS (ffmpeg's experimental encoder) and WMA, which nothing here decodes.
+        // WAV with codecs nothing here decodes.
         "g722.wav" => Encode(&[
             "-ar",
             "16000",
@@ -645,6 +645,7 @@ fn recipe(name: &str) -> Recipe {
             "wav",
         ]),
         "gsm.wav" => Encode(&["-ar", "8000", "-ac", "1", "-c:a", "gsm_ms", "-f", "wav"]),
+        // DTS (ffmpeg's experimental encoder) and WMA, which nothing here decodes.
         "dts.dts" => Encode(&["-c:a", "dca", "-strict", "-2", "-f", "dts"]),
         "wma.wma" => Encode(&["-c:a", "wmav2", "-f", "asf"]),
         // WavPack in Matroska (`A_WAVPACK4`: block headers cut down, the version in the track).
