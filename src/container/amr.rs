@@ -7,7 +7,6 @@
 use std::io;
 
 use symphonia::core::audio::layouts::CHANNEL_LAYOUT_MONO;
-use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::common::FourCc;
 use symphonia::core::errors::{Error as SymphoniaError, Result};
@@ -20,7 +19,6 @@ use symphonia::core::formats::{
 use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream};
 use symphonia::core::meta::MetadataLog;
 use symphonia::core::packet::Packet;
-use symphonia::core::units::TimeBase;
 
 use crate::codecs::amr::Band;
 
@@ -85,11 +83,7 @@ impl<'s> AmrReader<'s> {
             .with_sample_rate(band.rate())
             .with_channels(CHANNEL_LAYOUT_MONO)
             .with_max_frames_per_packet(band.frame_samples() as u64);
-        let mut track = Track::new(0);
-        track.with_codec_params(CodecParameters::Audio(params));
-        if let Some(time_base) = TimeBase::try_from_recip(band.rate()) {
-            track.with_time_base(time_base);
-        }
+        let track = super::audio_track(params);
         Ok(AmrReader {
             source,
             band,

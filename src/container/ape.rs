@@ -14,7 +14,6 @@
 use std::io::{self, Read, Seek, SeekFrom};
 
 use ape_decoder::ApeFileInfo;
-use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::common::FourCc;
 use symphonia::core::errors::{Error as SymphoniaError, Result};
@@ -27,7 +26,6 @@ use symphonia::core::formats::{
 use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream};
 use symphonia::core::meta::MetadataLog;
 use symphonia::core::packet::Packet;
-use symphonia::core::units::TimeBase;
 
 use crate::codecs::ape::{CODEC_ID_MONKEYS_AUDIO, StreamParams, reason};
 
@@ -173,13 +171,8 @@ impl<'s> ApeReader<'s> {
             .with_bits_per_sample(u32::from(header.bits_per_sample))
             .with_max_frames_per_packet(u64::from(header.blocks_per_frame))
             .with_extra_data(params.to_bytes().into());
-        let mut track = Track::new(0);
-        track
-            .with_codec_params(CodecParameters::Audio(codec))
-            .with_num_frames(info.total_blocks.max(0) as u64);
-        if let Some(time_base) = TimeBase::try_from_recip(header.sample_rate) {
-            track.with_time_base(time_base);
-        }
+        let mut track = super::audio_track(codec);
+        track.with_num_frames(info.total_blocks.max(0) as u64);
         Ok(ApeReader {
             source,
             media_info: MediaInfo::from_track(&track),

@@ -3,7 +3,6 @@
 //! the end. Each group of blocks (one per channel, 11.6 ms of DSD64) goes out as one packet,
 //! its bits put earliest first in each byte; `codecs::dsd` turns them into PCM.
 
-use symphonia::core::codecs::CodecParameters;
 use symphonia::core::common::FourCc;
 use symphonia::core::errors::{Error as SymphoniaError, Result};
 use symphonia::core::formats::probe::{
@@ -17,7 +16,6 @@ use symphonia::core::meta::MetadataLog;
 use symphonia::core::packet::Packet;
 
 use symphonia::core::codecs::audio::AudioCodecParameters;
-use symphonia::core::units::TimeBase;
 
 use crate::codecs::dsd::{CODEC_ID_DSD, pcm_rate};
 
@@ -56,13 +54,8 @@ pub(super) fn dsd_track(
         .with_sample_rate(rate)
         .with_channels(super::pcm_stream::wave_channels(channels, mask))
         .with_extra_data(dsd_rate.to_le_bytes().to_vec().into_boxed_slice());
-    let mut track = Track::new(0);
-    track
-        .with_codec_params(CodecParameters::Audio(codec))
-        .with_num_frames(dsd_samples / u64::from(factor));
-    if let Some(time_base) = TimeBase::try_from_recip(rate) {
-        track.with_time_base(time_base);
-    }
+    let mut track = super::audio_track(codec);
+    track.with_num_frames(dsd_samples / u64::from(factor));
     Ok((track, factor))
 }
 

@@ -15,7 +15,6 @@
 
 use std::io::{self, Read};
 
-use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::common::FourCc;
 use symphonia::core::errors::{Error as SymphoniaError, Result};
@@ -28,7 +27,6 @@ use symphonia::core::formats::{
 use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream};
 use symphonia::core::meta::MetadataLog;
 use symphonia::core::packet::Packet;
-use symphonia::core::units::TimeBase;
 
 use crate::codecs::musepack::{CODEC_ID_MUSEPACK, FRAME_LENGTH, StreamParams};
 
@@ -112,13 +110,9 @@ impl<'s> MusepackReader<'s> {
             ))
             .with_max_frames_per_packet(u64::from(params.frames_per_packet) * FRAME_LENGTH)
             .with_extra_data(params.to_bytes().into());
-        let mut track = Track::new(0);
-        track.with_codec_params(CodecParameters::Audio(codec));
+        let mut track = super::audio_track(codec);
         if params.samples > 0 {
             track.with_num_frames(params.samples.saturating_sub(params.leading_silence));
-        }
-        if let Some(time_base) = TimeBase::try_from_recip(rate) {
-            track.with_time_base(time_base);
         }
         Ok(MusepackReader {
             source,

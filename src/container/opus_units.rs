@@ -12,7 +12,6 @@
 
 use std::io;
 
-use symphonia::core::codecs::CodecParameters;
 use symphonia::core::common::FourCc;
 use symphonia::core::errors::{Error as SymphoniaError, Result, SeekErrorKind, seek_error};
 use symphonia::core::formats::{
@@ -21,7 +20,7 @@ use symphonia::core::formats::{
 use symphonia::core::io::{MediaSourceStream, ReadBytes};
 use symphonia::core::meta::{Metadata, MetadataLog};
 use symphonia::core::packet::{Packet, PacketBuilder};
-use symphonia::core::units::{Duration, TimeBase, Timestamp};
+use symphonia::core::units::{Duration, Timestamp};
 
 use crate::codecs::opus::{mapped_opus_head, plain_opus_head};
 use crate::container::ogg_opus;
@@ -120,11 +119,7 @@ impl<'s> OpusUnitsReader<'s> {
         }
         let (params, _) = ogg_opus::codec_params(head)
             .ok_or_else(|| "the Opus stream's description (OpusHead) is malformed".to_string())?;
-        let mut track = Track::new(0);
-        track.with_codec_params(CodecParameters::Audio(params));
-        if let Some(time_base) = TimeBase::try_from_recip(48_000) {
-            track.with_time_base(time_base);
-        }
+        let track = super::audio_track(params);
         Ok(OpusUnitsReader {
             source,
             info,

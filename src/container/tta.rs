@@ -4,7 +4,6 @@
 //! packet as soon as its bytes are in; `codecs::tta` decodes it. After the last frame, tags
 //! (ID3v1, APEv2) are read past; anything else is the next stream's.
 
-use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::common::FourCc;
 use symphonia::core::errors::{Error as SymphoniaError, Result};
@@ -17,7 +16,6 @@ use symphonia::core::formats::{
 use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream};
 use symphonia::core::meta::MetadataLog;
 use symphonia::core::packet::Packet;
-use symphonia::core::units::TimeBase;
 
 use crate::codecs::tta::{CODEC_ID_TTA, StreamParams};
 
@@ -135,13 +133,8 @@ impl<'s> TtaReader<'s> {
             .with_bits_per_sample(u32::from(bits))
             .with_max_frames_per_packet(frame_samples)
             .with_extra_data(params.to_bytes().into());
-        let mut track = Track::new(0);
-        track
-            .with_codec_params(CodecParameters::Audio(codec))
-            .with_num_frames(samples);
-        if let Some(time_base) = TimeBase::try_from_recip(rate) {
-            track.with_time_base(time_base);
-        }
+        let mut track = super::audio_track(codec);
+        track.with_num_frames(samples);
         Ok(TtaReader {
             source,
             media_info: MediaInfo::from_track(&track),

@@ -9,7 +9,6 @@
 
 use std::io;
 
-use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::common::FourCc;
 use symphonia::core::errors::{Error as SymphoniaError, Result};
@@ -22,7 +21,6 @@ use symphonia::core::formats::{
 use symphonia::core::io::{MediaSourceStream, ReadBytes, ScopedStream};
 use symphonia::core::meta::MetadataLog;
 use symphonia::core::packet::Packet;
-use symphonia::core::units::TimeBase;
 
 use crate::codecs::wavpack::{CODEC_ID_WAVPACK, FrameFormat, describe};
 
@@ -185,11 +183,7 @@ fn track_for(header: &BlockHeader, format: &FrameFormat) -> Track {
         ))
         .with_bits_per_sample(u32::from(format.bits_per_sample))
         .with_max_frames_per_packet(u64::from(header.samples));
-    let mut track = Track::new(0);
-    track.with_codec_params(CodecParameters::Audio(params));
-    if let Some(time_base) = TimeBase::try_from_recip(format.rate) {
-        track.with_time_base(time_base);
-    }
+    let mut track = super::audio_track(params);
     // The length is the file's when it starts at its beginning.
     if let Some(total) = header.total_samples.filter(|_| header.block_index == 0) {
         track.with_num_frames(total);
