@@ -33,6 +33,9 @@ PACKAGES=(
   libwavpack-dev
   # Musepack (.mpc), decoded with the system libmpcdec's frame decoder (src/codecs/musepack.rs).
   libmpcdec-dev
+  # G.722, G.726 and GSM 06.10 (telephony WAV, AU and RTP payloads), decoded with the system
+  # spandsp (src/codecs/telephony.rs).
+  libspandsp-dev
   pkg-config
   gcc
   # FDK AAC (the default fdk-aac feature) is C++, built by the fdk-aac-sys crate.

@@ -9,7 +9,7 @@ mkdir -p "$out"
 # shellcheck disable=SC2046
 cc -O1 -o "$out/static_embed" examples/static_embed.c target/release/libgstrsstreamdecoder.a \
   $(pkg-config --cflags --libs gstreamer-1.0 gstreamer-base-1.0 gstreamer-audio-1.0) \
-  -lopus -lspeex -lopencore-amrnb -lopencore-amrwb -lwavpack -lmpcdec -lm -ldl -lpthread
+  -lopus -lspeex -lopencore-amrnb -lopencore-amrwb -lwavpack -lmpcdec -lspandsp -lm -ldl -lpthread
 # Only the system's plugins (filesrc, fakesink) and a fresh registry: the element can come
 # from the program alone, which the gst-inspect check proves.
 export GST_PLUGIN_PATH=

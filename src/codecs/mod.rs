@@ -1,7 +1,8 @@
 //! The codecs: symphonia's, nanomp3 for MPEG audio (`mpeg_audio`), libopus for Opus (`opus`, on
 //! `opus_streams`), libspeex for Speex (`speex`), opencore-amr for AMR and AMR-WB (`amr`),
 //! libwavpack for WavPack (`wavpack`), the `ape-decoder` crate for Monkey's Audio (`ape`),
-//! libmpcdec for Musepack (`musepack`), our own True Audio decoder (`tta`), AC-3 decoder
+//! libmpcdec for Musepack (`musepack`), spandsp for G.722, G.726 and GSM 06.10 (`telephony`),
+//! our own True Audio decoder (`tta`), AC-3 decoder
 //! (`ac3`) and DSD to PCM converter (`dsd`) and,
 //! with the `fdk-aac` feature, FDK AAC for every AAC stream (`fdk_aac`).
 
@@ -67,6 +68,7 @@ pub mod musepack;
 pub mod opus;
 pub mod opus_streams;
 pub mod speex;
+pub mod telephony;
 pub mod tta;
 pub mod wavpack;
 
@@ -94,6 +96,7 @@ pub static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
     registry.register_audio_decoder::<dsd::DsdDecoder>();
     registry.register_audio_decoder::<ac3::Ac3Decoder>();
     registry.register_audio_decoder::<opus::OpusDecoder>();
+    registry.register_audio_decoder::<telephony::TelephonyDecoder>();
     // Ahead of symphonia's MPEG audio decoder (see `mpeg_audio` for why).
     registry.register_audio_decoder_at_tier::<mpeg_audio::MpegAudioDecoder>(Tier::Preferred);
     registry

@@ -3,14 +3,15 @@
 //! channels), an annotation, then the samples. What Java's sound API, sox, SoX-based TTS tools
 //! and many web servers (as `audio/basic`) hand out.
 //!
-//! Written here because symphonia has no AU reader. µ-law, A-law, 8/16/24/32-bit integers and
-//! 32/64-bit floats are read; the ADPCM encodings (G.721, G.722, G.723) are refused with an
-//! error that names them.
+//! Written here because symphonia has no AU reader. µ-law, A-law, 8/16/24/32-bit integers,
+//! 32/64-bit floats and Sun's ADPCM encodings (G.721 and G.723, which are G.726 at 32, 24 and
+//! 40 kbit/s with codes packed from each byte's least significant bit up, and G.722) are read.
 
 use symphonia::core::io::ReadBytes;
 
 use super::HeaderError;
 use super::pcm_stream::{PcmHeader, PcmLayout, SampleCoding};
+use crate::codecs::telephony::Codec;
 
 pub const MAGIC: [u8; 4] = *b".snd";
 const HEADER_BYTES: u32 = 24;
@@ -25,6 +26,14 @@ pub fn at_header(source: &mut symphonia::core::io::MediaSourceStream<'_>) -> boo
         source.read_buf_exact(&mut head).is_ok()
             && head[..4] == MAGIC
             && u32::from_be_bytes([head[4], head[5], head[6], head[7]]) >= HEADER_BYTES
+    })
+}
+
+/// Sun's G.72x encoding of `bits` bits a code: G.726, packed from the least significant bit up.
+fn g72x(bits: u8) -> SampleCoding {
+    SampleCoding::Coded(Codec::G726 {
+        bits,
+        msb_first: false,
     })
 }
 
@@ -56,22 +65,24 @@ pub fn parse<R: ReadBytes>(source: &mut R) -> Result<PcmHeader, HeaderError> {
             big_endian: true,
         },
         27 => SampleCoding::ALaw,
+        23 => g72x(4),
+        25 => g72x(3),
+        26 => g72x(5),
+        24 => SampleCoding::Coded(Codec::G722),
         other => {
-            let name = match other {
-                23 => " (G.721 ADPCM)",
-                24 => " (G.722 ADPCM)",
-                25 | 26 => " (G.723 ADPCM)",
-                _ => "",
-            };
             return Err(HeaderError::Unsupported(format!(
-                "Sun AU with encoding {other}{name}, which this element does not decode (µ-law, \
-                 A-law, integer and float PCM AU files are decoded)"
+                "Sun AU with encoding {other}, which this element does not decode (µ-law, A-law, \
+                 integer and float PCM, G.721, G.722 and G.723 AU files are decoded)"
             )));
         }
     };
     let layout = PcmLayout {
         coding,
-        rate,
+        // Sun's ADPCM codecs decode at their own rate.
+        rate: match coding {
+            SampleCoding::Coded(codec) => codec.rate(),
+            _ => rate,
+        },
         channels: channels.min(u32::from(u16::MAX)) as u16,
         channel_mask: 0,
     };
@@ -116,11 +127,32 @@ mod tests {
     }
 
     #[test]
-    fn adpcm_and_nonsense_are_refused() {
-        let bytes = header(24, 100, 24, 16_000, 1);
-        match parse(&mut BufReader::new(&bytes)) {
-            Err(HeaderError::Unsupported(why)) => assert!(why.contains("G.722"), "{why}"),
-            other => panic!("{other:?}"),
+    fn sun_adpcm_is_g726_and_g722_at_their_own_rates() {
+        for (encoding, bits) in [(23, 4), (25, 3), (26, 5)] {
+            // Rates other than 8 kHz in the header are what the writer thought, not the codec.
+            let bytes = header(24, 100, encoding, 8012, 1);
+            let au = parse(&mut BufReader::new(&bytes)).unwrap();
+            let codec = Codec::G726 {
+                bits,
+                msb_first: false,
+            };
+            assert_eq!(au.layout.coding, SampleCoding::Coded(codec));
+            assert_eq!(au.layout.rate, 8000);
+        }
+        let bytes = header(24, 100, 24, 8000, 1);
+        let au = parse(&mut BufReader::new(&bytes)).unwrap();
+        assert_eq!(au.layout.coding, SampleCoding::Coded(Codec::G722));
+        assert_eq!(au.layout.rate, 16_000);
+    }
+
+    #[test]
+    fn other_encodings_stereo_adpcm_and_nonsense_are_refused() {
+        for (encoding, channels, named) in [(24, 2, "G.722 in 2 channels"), (8, 1, "encoding 8")] {
+            let bytes = header(24, 100, encoding, 16_000, channels);
+            match parse(&mut BufReader::new(&bytes)) {
+                Err(HeaderError::Unsupported(why)) => assert!(why.contains(named), "{why}"),
+                other => panic!("{other:?}"),
+            }
         }
         let bytes = header(8, 100, 1, 8000, 1);
         assert!(matches!(

@@ -119,8 +119,8 @@ fn audio_codec(strf: &[u8]) -> std::result::Result<Codec, String> {
         Err(HeaderError::MpegAudioData) => Ok(Codec::Mpeg),
         Err(_) => Err(format!(
             "the AVI stream's audio has format tag {tag:#06x}, which this element does not \
-             decode (PCM, G.711, IMA and Microsoft ADPCM, MPEG audio, AC-3 and AAC in AVI are \
-             decoded)"
+             decode (PCM, G.711, IMA and Microsoft ADPCM, G.722, G.726, GSM 06.10, MPEG audio, \
+             AC-3 and AAC in AVI are decoded)"
         )),
     }
 }
@@ -353,7 +353,7 @@ impl FormatReader for AviReader<'_> {
                     self.framer.bytes.extend(chunk);
                     continue;
                 }
-                Codec::Pcm(layout) => (chunk.len() / layout.frame_bytes().max(1)) as u64,
+                Codec::Pcm(layout) => layout.block().frames_in(chunk.len() as u64),
                 Codec::Aac(audio) => u64::from(audio.frame_samples()),
                 // Whole blocks: a part of one at the end of a chunk cannot be decoded.
                 Codec::Adpcm {

@@ -289,7 +289,7 @@ impl<'s> FlvReader<'s> {
         let samples = match &self.codec {
             Codec::Aac { audio, .. } => u64::from(audio.frame_samples()),
             Codec::Mp3 => frames_samples(&data),
-            Codec::Pcm(layout) => (data.len() / layout.frame_bytes().max(1)) as u64,
+            Codec::Pcm(layout) => layout.block().frames_in(data.len() as u64),
         };
         let pts = self.samples;
         self.samples += samples;

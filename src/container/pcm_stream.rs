@@ -16,6 +16,8 @@ use symphonia::core::meta::{Metadata, MetadataLog};
 use symphonia::core::packet::Packet;
 use symphonia::core::units::{Duration, Timestamp};
 
+use crate::codecs::telephony::Codec;
+
 /// How one sample is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SampleCoding {
@@ -34,6 +36,9 @@ pub enum SampleCoding {
     MuLaw,
     /// G.711 A-law, one byte a sample.
     ALaw,
+    /// A telephony codec coding a fixed number of samples in a fixed number of bytes (G.722,
+    /// G.726, GSM 06.10), mono; decoded by `codecs::telephony`.
+    Coded(Codec),
 }
 
 impl SampleCoding {
@@ -47,10 +52,19 @@ impl SampleCoding {
         }
     }
 
-    pub fn bytes_per_sample(self) -> usize {
-        match self {
+    /// The smallest whole unit of `channels` channels: its bytes and the frames it holds.
+    fn block(self, channels: u16) -> Block {
+        let bytes = match self {
             SampleCoding::Int { bytes, .. } | SampleCoding::Float { bytes, .. } => bytes as usize,
             SampleCoding::MuLaw | SampleCoding::ALaw => 1,
+            SampleCoding::Coded(codec) => {
+                let (bytes, frames) = codec.block();
+                return Block { bytes, frames };
+            }
+        };
+        Block {
+            bytes: bytes * usize::from(channels),
+            frames: 1,
         }
     }
 
@@ -58,6 +72,10 @@ impl SampleCoding {
     /// it has no codec for (integers wider than 4 bytes, floats other than 4 or 8 bytes).
     fn codec(self) -> Option<(AudioCodecId, Option<(u32, u32)>)> {
         Some(match self {
+            SampleCoding::Coded(codec @ Codec::G726 { bits, .. }) => {
+                (codec.codec_id(), Some((16, u32::from(bits))))
+            }
+            SampleCoding::Coded(codec) => (codec.codec_id(), None),
             SampleCoding::MuLaw => (CODEC_ID_PCM_MULAW, None),
             SampleCoding::ALaw => (CODEC_ID_PCM_ALAW, None),
             SampleCoding::Float {
@@ -130,9 +148,24 @@ pub struct PcmLayout {
     pub channel_mask: u32,
 }
 
+/// The smallest whole unit of a sample stream: a frame of PCM, a coded block of a telephony
+/// codec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Block {
+    pub bytes: usize,
+    pub frames: u64,
+}
+
+impl Block {
+    /// The frames in `bytes` bytes of whole blocks (a partial block at the end is not counted).
+    pub fn frames_in(self, bytes: u64) -> u64 {
+        bytes / self.bytes.max(1) as u64 * self.frames
+    }
+}
+
 impl PcmLayout {
-    pub fn frame_bytes(&self) -> usize {
-        self.coding.bytes_per_sample() * self.channels as usize
+    pub fn block(&self) -> Block {
+        self.coding.block(self.channels)
     }
 
     /// Why this layout cannot be decoded, if it cannot.
@@ -145,6 +178,15 @@ impl PcmLayout {
         }
         if self.coding.codec().is_none() {
             return Err(format!("unsupported sample coding {:?}", self.coding));
+        }
+        if let SampleCoding::Coded(codec) = self.coding
+            && self.channels != 1
+        {
+            return Err(format!(
+                "{} in {} channels (only mono is decoded)",
+                codec.name(),
+                self.channels
+            ));
         }
         Ok(())
     }
@@ -161,7 +203,7 @@ impl PcmLayout {
             .for_codec(codec)
             .with_sample_rate(self.rate)
             .with_channels(wave_channels(self.channels, self.channel_mask))
-            .with_max_frames_per_packet(MAX_PACKET_BYTES as u64 / self.frame_bytes() as u64);
+            .with_max_frames_per_packet(self.block().frames_in(MAX_PACKET_BYTES as u64));
         if let Some((bits_per_sample, bits_per_coded_sample)) = widths {
             params
                 .with_bits_per_sample(bits_per_sample)
@@ -199,7 +241,7 @@ pub struct PcmStreamReader<'s> {
     tracks: Vec<Track>,
     media_info: symphonia::core::formats::MediaInfo,
     metadata: MetadataLog,
-    frame_bytes: usize,
+    block: Block,
     data_left: Option<u64>,
     trailing_len: u64,
     next_ts: u64,
@@ -215,11 +257,11 @@ impl<'s> PcmStreamReader<'s> {
     ) -> PcmStreamReader<'s> {
         let layout = header.layout;
         debug_assert_eq!(layout.check(), Ok(()));
-        let frame_bytes = layout.frame_bytes();
+        let block = layout.block();
         let mut track = layout.track();
         let frames = header
             .declared_frames
-            .or(header.data_len.map(|len| len / frame_bytes as u64));
+            .or(header.data_len.map(|len| block.frames_in(len)));
         if let Some(frames) = frames {
             track.with_num_frames(frames);
             track.with_duration(Duration::from(frames));
@@ -230,15 +272,15 @@ impl<'s> PcmStreamReader<'s> {
             media_info: symphonia::core::formats::MediaInfo::from_track(&track),
             tracks: vec![track],
             metadata: MetadataLog::default(),
-            frame_bytes,
+            block,
             data_left: header.data_len,
             trailing_len: header.trailing_len,
             next_ts: 0,
         }
     }
 
-    /// Bytes to read for the next packet: every whole frame already buffered (up to the packet
-    /// limit and the end of the data), or one frame when less than that has arrived.
+    /// Bytes to read for the next packet: every whole block already buffered (up to the packet
+    /// limit and the end of the data), or one block when less than that has arrived.
     fn next_packet_len(&mut self) -> std::io::Result<usize> {
         if self.source.unread_buffer_len() == 0 {
             // Nothing before this packet is sought back to: the ring may start over.
@@ -251,11 +293,11 @@ impl<'s> PcmStreamReader<'s> {
             left.min(MAX_PACKET_BYTES as u64) as usize
         });
         let buffered = self.source.unread_buffer_len().min(limit);
-        let whole = buffered - buffered % self.frame_bytes;
+        let whole = buffered - buffered % self.block.bytes;
         Ok(if whole > 0 {
             whole
         } else {
-            self.frame_bytes.min(limit)
+            self.block.bytes.min(limit)
         })
     }
 
@@ -317,7 +359,7 @@ impl FormatReader for PcmStreamReader<'_> {
     fn next_packet(&mut self) -> Result<Option<Packet>> {
         if self
             .data_left
-            .is_some_and(|left| left < self.frame_bytes as u64)
+            .is_some_and(|left| left < self.block.bytes as u64)
         {
             self.skip_trailing();
             return Ok(None);
@@ -337,7 +379,7 @@ impl FormatReader for PcmStreamReader<'_> {
             // The packet is the start of a signature: wait for enough bytes to tell.
             Some((0, false)) => match self
                 .source
-                .read_boxed_slice_exact(SIGNATURE_LEN.next_multiple_of(self.frame_bytes) - len)
+                .read_boxed_slice_exact(SIGNATURE_LEN.next_multiple_of(self.block.bytes) - len)
             {
                 Ok(more) => {
                     let data: Box<[u8]> = [&data[..], &more[..]].concat().into();
@@ -352,7 +394,7 @@ impl FormatReader for PcmStreamReader<'_> {
         let split = self
             .next_wav_header(&data)
             .and_then(|(at, whole_signature)| {
-                let keep = at - at % self.frame_bytes;
+                let keep = at - at % self.block.bytes;
                 // A cut signature needs frames before it: the packet must make progress.
                 (whole_signature || keep > 0).then_some((keep, whole_signature))
             });
@@ -382,7 +424,7 @@ impl FormatReader for PcmStreamReader<'_> {
         if let Some(left) = self.data_left.as_mut() {
             *left -= len as u64;
         }
-        let frames = (len / self.frame_bytes) as u64;
+        let frames = self.block.frames_in(len as u64);
         let pts = Timestamp::try_from(self.next_ts).unwrap_or(Timestamp::MAX);
         self.next_ts += frames;
         Ok(Some(Packet::new(0, pts, Duration::from(frames), data)))

@@ -1,11 +1,13 @@
 //! Headerless PCM, the way TTS services and RTP name it: a MIME type with parameters
 //! (`audio/L16;rate=24000;channels=1`, `audio/pcm;rate=16000`, `audio/basic`, `audio/PCMU`), a
-//! short name (`pcm_s16le`, `f32le`, `mulaw`), or upstream caps translated by the element.
+//! short name (`pcm_s16le`, `f32le`, `mulaw`), or upstream caps translated by the element. RTP's
+//! telephony codecs are described the same way (`audio/G722`, `audio/G726-32`, `audio/GSM`).
 //!
 //! Raw PCM has nothing to probe: the description is the only source of truth, so a stream
 //! described as raw is read as raw from its first byte.
 
 use super::pcm_stream::{PcmHeader, PcmLayout, SampleCoding};
+use crate::codecs::telephony::Codec;
 
 /// Headerless PCM: how samples are stored, and the rate and channels when the description
 /// gives them.
@@ -68,7 +70,11 @@ impl RawPcmFormat {
         };
         let layout = PcmLayout {
             coding: self.coding,
-            rate,
+            rate: match self.coding {
+                // A telephony codec decodes at its own rate (RTP gives G.722 an 8 kHz clock).
+                SampleCoding::Coded(codec) => codec.rate(),
+                _ => rate,
+            },
             channels: self.channels.unwrap_or(1),
             channel_mask: 0,
         };
@@ -103,9 +109,37 @@ fn coding_for_name(name: &str) -> Option<(SampleCoding, Option<u32>, Option<u16>
         }
         "audio/pcma" | "audio/x-alaw" | "audio/alaw" | "alaw" | "a-law" | "pcm_alaw" | "g711a"
         | "pcma" => (SampleCoding::ALaw, g711_defaults),
-        other => (short_name_coding(other)?, (None, None)),
+        // RTP's telephony codecs (RFC 3551 names, ffmpeg's short names).
+        "audio/g722" | "g722" => (SampleCoding::Coded(Codec::G722), g711_defaults),
+        "audio/gsm" | "gsm" => (
+            SampleCoding::Coded(Codec::Gsm { wav49: false }),
+            g711_defaults,
+        ),
+        other => match g726_coding(other) {
+            Some(coding) => (coding, g711_defaults),
+            None => (short_name_coding(other)?, (None, None)),
+        },
     };
     Some((coding, rate, channels))
+}
+
+/// G.726 by its RTP name: `audio/G726-32` (RFC 3551: codes packed from each byte's least
+/// significant bit up), `audio/AAL2-G726-32` (ITU-T I.366.2: from the most significant bit
+/// down); also without the `audio/` prefix.
+fn g726_coding(name: &str) -> Option<SampleCoding> {
+    let name = name.strip_prefix("audio/").unwrap_or(name);
+    let (kbits, msb_first) = match name.strip_prefix("aal2-g726-") {
+        Some(kbits) => (kbits, true),
+        None => (name.strip_prefix("g726-")?, false),
+    };
+    let bits = match kbits {
+        "16" => 2,
+        "24" => 3,
+        "32" => 4,
+        "40" => 5,
+        _ => return None,
+    };
+    Some(SampleCoding::Coded(Codec::G726 { bits, msb_first }))
 }
 
 /// ffmpeg's names: `pcm_s16le`, `s16le`, `u8`, `f32be`, `pcm_f64le`, ...
@@ -209,6 +243,36 @@ mod tests {
         for name in ["s16", "pcm_s12le", "f16le", "u64le", "mp3", "pcm_x16le"] {
             assert_eq!(RawPcmFormat::parse(name), None, "{name}");
         }
+    }
+
+    #[test]
+    fn reads_telephony_codec_names_at_their_own_rates() {
+        let g726 = |bits, msb_first| SampleCoding::Coded(Codec::G726 { bits, msb_first });
+        let cases = [
+            (
+                "audio/G722;rate=8000",
+                SampleCoding::Coded(Codec::G722),
+                16_000,
+            ),
+            ("g722", SampleCoding::Coded(Codec::G722), 16_000),
+            (
+                "audio/GSM",
+                SampleCoding::Coded(Codec::Gsm { wav49: false }),
+                8000,
+            ),
+            ("audio/G726-32", g726(4, false), 8000),
+            ("g726-16", g726(2, false), 8000),
+            ("audio/AAL2-G726-40", g726(5, true), 8000),
+        ];
+        for (name, coding, rate) in cases {
+            let format = RawPcmFormat::parse(name).unwrap();
+            assert_eq!(format.coding, coding, "{name}");
+            let layout = format.header().unwrap().layout;
+            assert_eq!((layout.rate, layout.channels), (rate, 1), "{name}");
+        }
+        assert_eq!(RawPcmFormat::parse("audio/G726-33"), None);
+        let stereo = RawPcmFormat::parse("audio/G722;channels=2").unwrap();
+        assert!(stereo.header().unwrap_err().contains("G.722 in 2 channels"));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use symphonia::core::io::{ReadBytes, SeekBuffered};
 
 use super::pcm_stream::{PcmHeader, PcmLayout, SampleCoding};
 use super::{ByteOrder, HeaderError};
+use crate::codecs::telephony::Codec;
 
 /// Which member of the family a stream is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -294,6 +295,10 @@ const WAVE_FORMAT_MULAW: u16 = 7;
 const WAVE_FORMAT_MPEG: u16 = 0x50;
 const WAVE_FORMAT_MPEGLAYER3: u16 = 0x55;
 const WAVE_FORMAT_EXTENSIBLE: u16 = 0xfffe;
+const WAVE_FORMAT_GSM610: u16 = 0x0031;
+const WAVE_FORMAT_MSNAUDIO: u16 = 0x0032;
+const WAVE_FORMAT_G726: u16 = 0x0045;
+const WAVE_FORMAT_G722: u16 = 0x028f;
 
 /// The codec of a WAV format tag that neither our reader nor symphonia's decodes, by the name
 /// users know it (what ffmpeg, sox and telephony recorders write besides PCM).
@@ -302,6 +307,9 @@ fn undecodable_tag_name(tag: u16) -> Option<&'static str> {
         0x0014 | 0x0042 => "G.723 ADPCM",
         0x0020 => "Yamaha ADPCM",
         0x0022 => "DSP Group TrueSpeech",
+        // Those below decoded here reach this with fields that do not describe their blocks
+        // (GSM in blocks other than Microsoft's 65 bytes, G.726 of no known code size), or
+        // are APICOM's G.726 and G.722 (0x64, 0x65), whose packing nothing documents.
         0x0031 | 0x0032 => "GSM 6.10",
         0x0040 => "G.721 ADPCM",
         0x0045 | 0x0064 => "G.726 ADPCM",
@@ -310,6 +318,48 @@ fn undecodable_tag_name(tag: u16) -> Option<&'static str> {
         0x2001 => "DTS",
         _ => return None,
     })
+}
+
+/// Why a WAV with this format tag is not read here.
+fn undecodable(tag: u16) -> HeaderError {
+    match undecodable_tag_name(tag) {
+        Some(name) => {
+            HeaderError::Undecodable(format!("WAV with {name} audio (format tag {tag:#06x})"))
+        }
+        // ADPCM that symphonia's WAV reader decodes, or a tag nobody here knows.
+        None => HeaderError::Unsupported(format!("WAV format tag {tag:#06x} is not PCM")),
+    }
+}
+
+/// The telephony codec of a WAV format tag, from the `fmt ` fields that size its blocks.
+fn telephony_codec(
+    tag: u16,
+    bits: u16,
+    rate: u32,
+    byte_rate: u32,
+    block_align: usize,
+) -> Option<Codec> {
+    match tag {
+        WAVE_FORMAT_G722 => Some(Codec::G722),
+        WAVE_FORMAT_G726 => {
+            // The bit width field holds the code size (ffmpeg, Windows' codec); else the rates
+            // tell it (16-40 kbit/s at 8 kHz).
+            let bits = match bits {
+                2..=5 => bits as u8,
+                _ if rate > 0 => (byte_rate * 8 / rate) as u8,
+                _ => 0,
+            };
+            (2..=5).contains(&bits).then_some(Codec::G726 {
+                bits,
+                msb_first: true,
+            })
+        }
+        // Microsoft's GSM 6.10 (and MSN Audio, the same): two frames in a 65-byte block.
+        WAVE_FORMAT_GSM610 | WAVE_FORMAT_MSNAUDIO if block_align == 65 => {
+            Some(Codec::Gsm { wav49: true })
+        }
+        _ => None,
+    }
 }
 
 /// The PCM layout a little-endian `fmt ` chunk body (a WAVEFORMATEX, as AVI's `strf` holds it)
@@ -387,15 +437,21 @@ fn read_fmt<R: ReadBytes>(
         WAVE_FORMAT_MPEG | WAVE_FORMAT_MPEGLAYER3 if order == ByteOrder::Little => {
             return Err(HeaderError::MpegAudioData);
         }
-        other => {
-            return Err(match undecodable_tag_name(other) {
-                Some(name) => HeaderError::Undecodable(format!(
-                    "WAV with {name} audio (format tag {other:#06x})"
-                )),
-                // ADPCM that symphonia's WAV reader decodes, or a tag nobody here knows.
-                None => HeaderError::Unsupported(format!("WAV format tag {other:#06x} is not PCM")),
-            });
-        }
+        other => match telephony_codec(other, bits, rate, u32_at(8), block_align) {
+            Some(codec) => {
+                let layout = PcmLayout {
+                    coding: SampleCoding::Coded(codec),
+                    rate: codec.rate(),
+                    channels,
+                    channel_mask: 0,
+                };
+                layout
+                    .check()
+                    .map_err(|why| HeaderError::Unsupported(format!("WAV with {why}")))?;
+                return Ok(layout);
+            }
+            None => return Err(undecodable(other)),
+        },
     };
     let layout = PcmLayout {
         coding,

@@ -3,6 +3,7 @@
 //! names the element posts for containers and codecs.
 
 use crate::codecs::opus::OpusLayout;
+use crate::codecs::telephony::Codec;
 use crate::container::SampleCoding;
 use crate::container::aac_frames::AdtsFields;
 use crate::container::raw::RawPcmFormat;
@@ -75,16 +76,20 @@ pub(super) fn codec_name(short_name: &str) -> &str {
         "alac" => "Apple Lossless Audio (ALAC)",
         name if name.starts_with("pcm") => "Uncompressed PCM audio",
         name if name.starts_with("adpcm") => "ADPCM audio",
+        "g722" => "G.722 audio",
+        "g726" | "g726le" => "G.726 audio",
+        "gsm" | "gsm_ms" => "GSM audio",
         name => name,
     }
 }
 
 /// A container hint from upstream caps (typefind, appsrc caps, souphttpsrc content type), or
 /// the description of headerless PCM (`audio/x-raw`, `audio/x-unaligned-raw`, `audio/x-mulaw`,
-/// `audio/x-alaw`).
+/// `audio/x-alaw`) or of a telephony codec's frames (`audio/G722`, G.726 `audio/x-adpcm`,
+/// `audio/x-gsm`, `audio/ms-gsm`).
 pub(super) fn hint_from_caps(caps: &gst::CapsRef) -> Option<ContainerHint> {
     let s = caps.structure(0)?;
-    let g711 = |coding| {
+    let headerless = |coding| {
         Some(ContainerHint::RawPcm(RawPcmFormat {
             coding,
             rate: s.get::<i32>("rate").ok().map(|r| r.max(0) as u32),
@@ -100,8 +105,21 @@ pub(super) fn hint_from_caps(caps: &gst::CapsRef) -> Option<ContainerHint> {
             aligned.make_mut().structure_mut(0)?.set_name("audio/x-raw");
             return raw_caps_hint(&aligned);
         }
-        "audio/x-mulaw" => return g711(SampleCoding::MuLaw),
-        "audio/x-alaw" => return g711(SampleCoding::ALaw),
+        "audio/x-mulaw" => return headerless(SampleCoding::MuLaw),
+        "audio/x-alaw" => return headerless(SampleCoding::ALaw),
+        // What rtpg722depay, rtpg726depay (bit order as avdec_g726 takes it) and rtpgsmdepay
+        // send, and WAV49 GSM as wavparse sends it.
+        "audio/G722" => return headerless(SampleCoding::Coded(Codec::G722)),
+        "audio/x-gsm" => return headerless(SampleCoding::Coded(Codec::Gsm { wav49: false })),
+        "audio/ms-gsm" => return headerless(SampleCoding::Coded(Codec::Gsm { wav49: true })),
+        "audio/x-adpcm" if s.get::<&str>("layout").ok() == Some("g726") => {
+            let bits = s.get::<i32>("bitrate").ok()? / 8000;
+            let bits = u8::try_from(bits).ok().filter(|b| (2..=5).contains(b))?;
+            return headerless(SampleCoding::Coded(Codec::G726 {
+                bits,
+                msb_first: true,
+            }));
+        }
         "audio/x-opus" => return opus_packets_hint(s).map(ContainerHint::OpusPackets),
         _ => {}
     }

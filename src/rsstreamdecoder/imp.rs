@@ -221,9 +221,11 @@ impl ObjectImpl for RsStreamDecoder {
                          picks the reader directly instead of probing. A wrong hint falls \
                          back to probing. Headerless PCM is named with its parameters \
                          (audio/L16;rate=24000;channels=1, audio/pcm;rate=16000, audio/basic, \
-                         audio/PCMU, pcm_s16le, pcm_f32le, mulaw, alaw, ...). Empty: use \
-                         upstream caps (audio/x-raw, audio/x-unaligned-raw, audio/x-mulaw and \
-                         audio/x-alaw included), else probe",
+                         audio/PCMU, pcm_s16le, pcm_f32le, mulaw, alaw, ...), headerless \
+                         telephony codecs by their RTP names (audio/G722, audio/G726-32, \
+                         audio/GSM). Empty: use upstream caps (audio/x-raw, \
+                         audio/x-unaligned-raw, audio/x-mulaw, audio/x-alaw, audio/G722, G.726 \
+                         audio/x-adpcm, audio/x-gsm and audio/ms-gsm included), else probe",
                     )
                     .mutable_ready()
                     .build(),

@@ -118,6 +118,26 @@ enum Recipe {
 /// The 5.1 upmix of the test signal: every channel different.
 const PAN_5_1: &str = "pan=5.1|FL=c0|FR=c1|FC=0.5*c0+0.5*c1|LFE=0.1*c0|BL=0.7*c1|BR=0.6*c0";
 
+/// ffmpeg's G.726 encoder at 16, 24, 32 and 40 kbit/s (2-5 bits a code) in WAV.
+const fn g726_args(code_size: &'static str) -> [&'static str; 10] {
+    [
+        "-ar",
+        "8000",
+        "-ac",
+        "1",
+        "-c:a",
+        "g726",
+        "-code_size",
+        code_size,
+        "-f",
+        "wav",
+    ]
+}
+const G726_16K: [&str; 10] = g726_args("2");
+const G726_24K: [&str; 10] = g726_args("3");
+const G726_32K: [&str; 10] = g726_args("4");
+const G726_40K: [&str; 10] = g726_args("5");
+
 /// Every fixture the tests know, by file name. The extension is the container.
 fn recipe(name: &str) -> Recipe {
     use Recipe::*;
@@ -223,6 +243,26 @@ fn recipe(name: &str) -> Recipe {
         // ADPCM in WAV (telephony, games, old recorders): the last block is padded out.
         "ima_adpcm.wav" => Encode(&["-c:a", "adpcm_ima_wav", "-f", "wav"]),
         "ms_adpcm.wav" => Encode(&["-c:a", "adpcm_ms", "-f", "wav"]),
+        // Telephony codecs in WAV (voice-mail systems, call recorders) and raw GSM (`.gsm`, as
+        // Asterisk records it).
+        "g722.wav" => Encode(&["-ar", "16000", "-ac", "1", "-c:a", "g722", "-f", "wav"]),
+        "gsm.wav" => Encode(&["-ar", "8000", "-ac", "1", "-c:a", "libgsm_ms", "-f", "wav"]),
+        "gsm.gsm" => Encode(&["-ar", "8000", "-ac", "1", "-c:a", "libgsm", "-f", "gsm"]),
+        "g726_16k.wav" => Encode(&G726_16K),
+        "g726_24k.wav" => Encode(&G726_24K),
+        "g726_32k.wav" => Encode(&G726_32K),
+        "g726_40k.wav" => Encode(&G726_40K),
+        // The same codes as Sun's G.72x AU encodings (G.721 = G.726 at 32 kbit/s, G.723 at 24
+        // and 40), which sox decodes with Sun's reference code: the reference for G.726.
+        "g726_24k.au" => Patched("g726_24k.wav", "codes as Sun AU G.723-24", |b| {
+            g726_wav_to_au(b, 3, 25)
+        }),
+        "g726_32k.au" => Patched("g726_32k.wav", "codes as Sun AU G.721", |b| {
+            g726_wav_to_au(b, 4, 23)
+        }),
+        "g726_40k.au" => Patched("g726_40k.wav", "codes as Sun AU G.723-40", |b| {
+            g726_wav_to_au(b, 5, 26)
+        }),
         // 5.1, 16 bit: WAVE_FORMAT_EXTENSIBLE with a channel mask (0x3F).
         "s16_5.1.wav" => EncodeFiltered(PAN_5_1, &["-c:a", "pcm_s16le", "-f", "wav"]),
         "s16_streaming.wav" => StreamingWav("s16.wav"),
@@ -480,16 +520,9 @@ fn recipe(name: &str) -> Recipe {
         "aac.avi" => Encode(&["-c:a", "aac", "-b:a", "128k", "-f", "avi"]),
         "ima_adpcm.avi" => Encode(&["-c:a", "adpcm_ima_wav", "-f", "avi"]),
         "ms_adpcm.avi" => Encode(&["-c:a", "adpcm_ms", "-f", "avi"]),
-        "g722.avi" => Encode(&[
-            "-ar",
-            "16000",
-            "-ac",
-            "1",
-            "-c:a",
-            "adpcm_g722",
-            "-f",
-            "avi",
-        ]),
+        "g722.avi" => Encode(&["-ar", "16000", "-ac", "1", "-c:a", "g722", "-f", "avi"]),
+        "gsm.avi" => Encode(&["-ar", "8000", "-ac", "1", "-c:a", "libgsm_ms", "-f", "avi"]),
+        "yamaha_adpcm.avi" => Encode(&["-ar", "22050", "-c:a", "adpcm_yamaha", "-f", "avi"]),
         "nellymoser.flv" => Encode(&["-ar", "22050", "-c:a", "nellymoser", "-f", "flv"]),
         "video_only.flv" => EncodeWithVideo(&["-map", "1:v", "-c:v", "flv1", "-f", "flv"]),
         "ac3.ts" => Encode(&["-c:a", "ac3", "-f", "mpegts"]),
@@ -633,18 +666,8 @@ fn recipe(name: &str) -> Recipe {
         "eac3.mka" => Encode(&["-c:a", "eac3", "-f", "matroska"]),
         "eac3.mp4" => Encode(&["-c:a", "eac3", "-f", "mp4"]),
         "eac3.ts" => Encode(&["-c:a", "eac3", "-f", "mpegts"]),
-        // WAV with codecs nothing here decodes.
-        "g722.wav" => Encode(&[
-            "-ar",
-            "16000",
-            "-ac",
-            "1",
-            "-c:a",
-            "adpcm_g722",
-            "-f",
-            "wav",
-        ]),
-        "gsm.wav" => Encode(&["-ar", "8000", "-ac", "1", "-c:a", "gsm_ms", "-f", "wav"]),
+        // WAV with a codec nothing here decodes (game audio); the decodebin chain refuses it too.
+        "yamaha_adpcm.wav" => Encode(&["-ar", "22050", "-c:a", "adpcm_yamaha", "-f", "wav"]),
         // DTS (ffmpeg's experimental encoder) and WMA, which nothing here decodes.
         "dts.dts" => Encode(&["-c:a", "dca", "-strict", "-2", "-f", "dts"]),
         "wma.wma" => Encode(&["-c:a", "wmav2", "-f", "asf"]),
@@ -1650,6 +1673,56 @@ pub fn wav_chunks(bytes: &[u8]) -> Vec<(usize, [u8; 4], u32)> {
         pos += 8 + size as usize + (size as usize & 1);
     }
     chunks
+}
+
+/// The sample bytes of a WAV file's `data` chunk.
+pub fn wav_data(bytes: &[u8]) -> &[u8] {
+    let (pos, _, size) = *wav_chunks(bytes)
+        .iter()
+        .find(|(_, chunk, _)| chunk == b"data")
+        .expect("a data chunk");
+    &bytes[pos + 8..(pos + 8 + size as usize).min(bytes.len())]
+}
+
+/// A WAV of G.726 codes (`bits` each, packed from each byte's most significant bit down, as
+/// ffmpeg writes them) made into a Sun AU file of `encoding`, whose codes are packed from the
+/// least significant bit up.
+fn g726_wav_to_au(bytes: &mut Vec<u8>, bits: u32, encoding: u32) {
+    let data = wav_data(bytes);
+    let codes = data.len() as u32 * 8 / bits;
+    let code = |index: u32| {
+        (0..bits).fold(0u32, |value, bit| {
+            let at = index * bits + bit;
+            let set = data[(at / 8) as usize] >> (7 - at % 8) & 1;
+            value << 1 | u32::from(set)
+        })
+    };
+    let mut packed = vec![0u8; (codes * bits).div_ceil(8) as usize];
+    for index in 0..codes {
+        let value = code(index);
+        for bit in 0..bits {
+            let at = index * bits + bit;
+            packed[(at / 8) as usize] |= ((value >> bit & 1) as u8) << (at % 8);
+        }
+    }
+    let mut au = b".snd".to_vec();
+    for field in [24, packed.len() as u32, encoding, 8000, 1] {
+        au.extend(field.to_be_bytes());
+    }
+    au.extend(packed);
+    *bytes = au;
+}
+
+/// sox's decode of `path` to S16 at its own rate and channels: Sun's reference G.72x decoders
+/// for AU files.
+pub fn sox_decode(path: &Path) -> Vec<i16> {
+    let output = Command::new("sox")
+        .arg(path)
+        .args(["-t", "raw", "-e", "signed", "-b", "16", "-L", "-"])
+        .output()
+        .expect("sox must be installed");
+    assert!(output.status.success(), "sox failed on {}", path.display());
+    s16le(&output.stdout)
 }
 
 /// Offset of the Xing/Info tag in an MP3 from LAME.
