@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use gstrsstreamdecoder::decoder::{DecoderEvent, DecoderSettings, ErrorKind, StreamDecoder};
 
-const FIXTURES: [&str; 26] = [
+const FIXTURES: [&str; 30] = [
     "mp3_cbr.mp3",
     "aac_adts.aac",
     "aac.m4a",
@@ -37,6 +37,10 @@ const FIXTURES: [&str; 26] = [
     "s16.au",
     "aac_video.flv",
     "mp3_video.avi",
+    "g722.wav",
+    "g726_40k.au",
+    "gsm.wav",
+    "ima4.mov",
 ];
 /// Cases per fixture; `MUTATIONS=1000 cargo test --release --test mutations` digs deeper.
 fn mutations_per_fixture() -> u64 {

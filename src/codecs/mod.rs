@@ -2,7 +2,7 @@
 //! `opus_streams`), libspeex for Speex (`speex`), opencore-amr for AMR and AMR-WB (`amr`),
 //! libwavpack for WavPack (`wavpack`), the `ape-decoder` crate for Monkey's Audio (`ape`),
 //! libmpcdec for Musepack (`musepack`), spandsp for G.722, G.726 and GSM 06.10 (`telephony`),
-//! our own True Audio decoder (`tta`), AC-3 decoder
+//! our own True Audio decoder (`tta`), Apple IMA ADPCM decoder (`ima_qt`), AC-3 decoder
 //! (`ac3`) and DSD to PCM converter (`dsd`) and,
 //! with the `fdk-aac` feature, FDK AAC for every AAC stream (`fdk_aac`).
 
@@ -63,6 +63,7 @@ pub mod ape;
 pub mod dsd;
 #[cfg(feature = "fdk-aac")]
 pub mod fdk_aac;
+pub mod ima_qt;
 pub mod mpeg_audio;
 pub mod musepack;
 pub mod opus;
@@ -97,8 +98,10 @@ pub static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
     registry.register_audio_decoder::<ac3::Ac3Decoder>();
     registry.register_audio_decoder::<opus::OpusDecoder>();
     registry.register_audio_decoder::<telephony::TelephonyDecoder>();
-    // Ahead of symphonia's MPEG audio decoder (see `mpeg_audio` for why).
+    // Ahead of symphonia's MPEG audio and Apple IMA ADPCM decoders (see `mpeg_audio` and
+    // `ima_qt` for why).
     registry.register_audio_decoder_at_tier::<mpeg_audio::MpegAudioDecoder>(Tier::Preferred);
+    registry.register_audio_decoder_at_tier::<ima_qt::ImaQtDecoder>(Tier::Preferred);
     registry
 });
 

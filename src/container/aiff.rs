@@ -1,5 +1,6 @@
 //! A streaming parser for AIFF and AIFF-C headers, including the little-endian `sowt`, float,
-//! 24/32-bit (`in24`, `in32`, `42ni`, `23ni`) and G.711 compression types.
+//! 24/32-bit (`in24`, `in32`, `42ni`, `23ni`), G.711 and Apple IMA ADPCM (`ima4`) compression
+//! types.
 //!
 //! Written here rather than using symphonia 0.6's AIFF reader so that all uncompressed
 //! containers share one lenient reader ([`PcmStreamReader`]) with the same packet sizes,
@@ -115,6 +116,7 @@ fn read_comm<R: ReadBytes>(
         },
         b"alaw" | b"ALAW" => SampleCoding::ALaw,
         b"ulaw" | b"ULAW" => SampleCoding::MuLaw,
+        b"ima4" => SampleCoding::ImaQt,
         other => {
             return Err(HeaderError::Unsupported(format!(
                 "AIFF-C compression {:?} is not supported",

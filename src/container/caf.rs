@@ -1,4 +1,5 @@
-//! A streaming parser for Apple Core Audio Format headers holding PCM (`lpcm`, `ulaw`, `alaw`).
+//! A streaming parser for Apple Core Audio Format headers holding PCM (`lpcm`, `ulaw`, `alaw`)
+//! or Apple IMA ADPCM (`ima4`).
 //!
 //! Written here because symphonia 0.6's CAF reader does not work on a source that cannot seek.
 //! Compressed CAF (AAC, ALAC) needs its packet table, which writers put after the audio, so it
@@ -105,10 +106,12 @@ fn read_desc<R: ReadBytes>(source: &mut R) -> Result<PcmLayout, HeaderError> {
         }
         b"ulaw" => SampleCoding::MuLaw,
         b"alaw" => SampleCoding::ALaw,
+        // Constant packets: no packet table needed.
+        b"ima4" => SampleCoding::ImaQt,
         other => {
             return Err(HeaderError::Unsupported(format!(
-                "CAF with {:?} audio cannot be decoded from a stream (only PCM, µ-law and A-law \
-                 CAF can)",
+                "CAF with {:?} audio cannot be decoded from a stream (only PCM, µ-law, A-law \
+                 and IMA ADPCM CAF can)",
                 String::from_utf8_lossy(other)
             )));
         }

@@ -17,9 +17,9 @@
 //! `mpeg_split` (where one MPEG audio or ADTS file ends and the next begins), `flac_split`
 //! (where FLAC frames change format or a new `fLaC` header starts), `mkv_watch` (Matroska
 //! structure and damage); `mp4_edit` reads an MP4's edit list and gapless tags from the head of
-//! the stream, `mp4_amr` the AMR tracks symphonia's MP4 reader names no codec for. `source` is
-//! the byte source under symphonia's `MediaSourceStream`, with what keeps its read-ahead ring
-//! small for our readers.
+//! the stream, `mp4_tracks` the sound tracks symphonia's MP4 reader names no codec for (AMR,
+//! QuickTime IMA ADPCM and GSM). `source` is the byte source under symphonia's
+//! `MediaSourceStream`, with what keeps its read-ahead ring small for our readers.
 
 /// The `FormatReader` methods that every one-track reader of ours over an unseekable stream
 /// writes alike (its fields `source`, `tracks`, `media_info` and `metadata`), given its
@@ -78,8 +78,8 @@ pub mod flv;
 pub mod loas;
 pub mod mkv_watch;
 pub mod mp4;
-pub mod mp4_amr;
 pub mod mp4_edit;
+pub mod mp4_tracks;
 pub mod mp4_watch;
 pub mod mpeg_audio;
 pub mod mpeg_split;

@@ -16,6 +16,7 @@ use symphonia::core::meta::{Metadata, MetadataLog};
 use symphonia::core::packet::Packet;
 use symphonia::core::units::{Duration, Timestamp};
 
+use crate::codecs::ima_qt;
 use crate::codecs::telephony::Codec;
 
 /// How one sample is stored.
@@ -39,6 +40,9 @@ pub enum SampleCoding {
     /// A telephony codec coding a fixed number of samples in a fixed number of bytes (G.722,
     /// G.726, GSM 06.10), mono; decoded by `codecs::telephony`.
     Coded(Codec),
+    /// Apple's IMA ADPCM (`ima4`): per channel a 34-byte block of 64 frames; decoded by
+    /// `codecs::ima_qt`.
+    ImaQt,
 }
 
 impl SampleCoding {
@@ -61,6 +65,12 @@ impl SampleCoding {
                 let (bytes, frames) = codec.block();
                 return Block { bytes, frames };
             }
+            SampleCoding::ImaQt => {
+                return Block {
+                    bytes: ima_qt::BLOCK_BYTES * usize::from(channels),
+                    frames: ima_qt::BLOCK_FRAMES as u64,
+                };
+            }
         };
         Block {
             bytes: bytes * usize::from(channels),
@@ -76,6 +86,7 @@ impl SampleCoding {
                 (codec.codec_id(), Some((16, u32::from(bits))))
             }
             SampleCoding::Coded(codec) => (codec.codec_id(), None),
+            SampleCoding::ImaQt => (CODEC_ID_ADPCM_IMA_QT, None),
             SampleCoding::MuLaw => (CODEC_ID_PCM_MULAW, None),
             SampleCoding::ALaw => (CODEC_ID_PCM_ALAW, None),
             SampleCoding::Float {

@@ -24,7 +24,7 @@ use symphonia::default::formats as readers;
 
 use crate::codecs::TrackDecoder;
 use crate::container::source::Unseekable;
-use crate::container::{mp4_amr, mp4_edit};
+use crate::container::{mp4_edit, mp4_tracks};
 use crate::coroutine;
 use crate::format_hint::ContainerHint;
 use crate::pcm::PcmConverter;
@@ -248,7 +248,8 @@ impl<'a> Worker<'a> {
             }
             let mut head = self.reader.take_head();
             if container == "isomp4" {
-                format = mp4_amr::with_amr_tracks(format, &mp4_amr::amr_tracks(&head));
+                format =
+                    mp4_tracks::with_unnamed_tracks(format, &mp4_tracks::unnamed_tracks(&head));
             }
             let extras = StreamExtras {
                 edit: match self.held_edit.take() {

@@ -22,7 +22,7 @@ use crate::container::opus_units::{OPUS_PACKETS_INFO, OpusUnitsReader};
 use crate::container::source::Unseekable;
 use crate::container::ts_unwrap::TsAudio;
 use crate::container::{self, PcmStreamReader, mp4};
-use crate::container::{mp4_amr, mp4_edit};
+use crate::container::{mp4_edit, mp4_tracks};
 use crate::format_hint::ContainerHint;
 
 /// Symphonia's read-ahead ring: a power of two above 32 KiB. Kept small: one per stream.
@@ -324,7 +324,7 @@ impl Worker<'_> {
         self.reader.set_retain(None);
         let held = mp4::hold_until_index(&mut source, self.settings.mp4_buffer_limit)?;
         self.held_edit = Some(mp4_edit::audio_edit_list(&held, self.settings.audio_track));
-        let amr = mp4_amr::amr_tracks(&held);
+        let unnamed = mp4_tracks::unnamed_tracks(&held);
         self.after_held_file = Some(source);
         // Seekable: the reader goes to the media data after the index.
         let copy = MediaSourceStream::new(
@@ -334,7 +334,7 @@ impl Worker<'_> {
             },
         );
         readers::IsoMp4Reader::try_new(copy, FormatOptions::default())
-            .map(|reader| mp4_amr::with_amr_tracks(Box::new(reader), &amr))
+            .map(|reader| mp4_tracks::with_unnamed_tracks(Box::new(reader), &unnamed))
             .map_err(|e| format!("the MP4 file could not be read once its index arrived: {e}"))
     }
 

@@ -522,6 +522,26 @@ fn recipe(name: &str) -> Recipe {
         "ms_adpcm.avi" => Encode(&["-c:a", "adpcm_ms", "-f", "avi"]),
         "g722.avi" => Encode(&["-ar", "16000", "-ac", "1", "-c:a", "g722", "-f", "avi"]),
         "gsm.avi" => Encode(&["-ar", "8000", "-ac", "1", "-c:a", "libgsm_ms", "-f", "avi"]),
+        // Apple's IMA ADPCM (`ima4`) in QuickTime, AIFF-C and CAF, and GSM in QuickTime.
+        "ima4.mov" => Encode(&["-c:a", "adpcm_ima_qt", "-f", "mov"]),
+        "ima4_mono.aiff" => Encode(&[
+            "-ar",
+            "8000",
+            "-ac",
+            "1",
+            "-c:a",
+            "adpcm_ima_qt",
+            "-f",
+            "aiff",
+        ]),
+        "ima4.aiff" => Encode(&["-c:a", "adpcm_ima_qt", "-f", "aiff"]),
+        "ima4.caf" => Encode(&["-c:a", "adpcm_ima_qt", "-f", "caf"]),
+        "gsm.mov" => Encode(&["-ar", "8000", "-ac", "1", "-c:a", "libgsm", "-f", "mov"]),
+        // GSM in WAV as sox writes it.
+        "gsm_sox.wav" => Sox(
+            "s16.wav",
+            &["-r", "8000", "-c", "1", "-e", "gsm-full-rate", "-t", "wav"],
+        ),
         "yamaha_adpcm.avi" => Encode(&["-ar", "22050", "-c:a", "adpcm_yamaha", "-f", "avi"]),
         "nellymoser.flv" => Encode(&["-ar", "22050", "-c:a", "nellymoser", "-f", "flv"]),
         "video_only.flv" => EncodeWithVideo(&["-map", "1:v", "-c:v", "flv1", "-f", "flv"]),
