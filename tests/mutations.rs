@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use gstrsstreamdecoder::decoder::{DecoderEvent, DecoderSettings, ErrorKind, StreamDecoder};
 
-const FIXTURES: [&str; 30] = [
+const FIXTURES: [&str; 31] = [
     "mp3_cbr.mp3",
     "aac_adts.aac",
     "aac.m4a",
@@ -41,6 +41,7 @@ const FIXTURES: [&str; 30] = [
     "g726_40k.au",
     "gsm.wav",
     "ima4.mov",
+    "yamaha_adpcm.wav",
 ];
 /// Cases per fixture; `MUTATIONS=1000 cargo test --release --test mutations` digs deeper.
 fn mutations_per_fixture() -> u64 {

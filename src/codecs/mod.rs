@@ -2,7 +2,8 @@
 //! `opus_streams`), libspeex for Speex (`speex`), opencore-amr for AMR and AMR-WB (`amr`),
 //! libwavpack for WavPack (`wavpack`), the `ape-decoder` crate for Monkey's Audio (`ape`),
 //! libmpcdec for Musepack (`musepack`), spandsp for G.722, G.726 and GSM 06.10 (`telephony`),
-//! our own True Audio decoder (`tta`), Apple IMA ADPCM decoder (`ima_qt`), AC-3 decoder
+//! our own True Audio decoder (`tta`), Apple IMA ADPCM (`ima_qt`) and Yamaha ADPCM
+//! (`yamaha_adpcm`) decoders, AC-3 decoder
 //! (`ac3`) and DSD to PCM converter (`dsd`) and,
 //! with the `fdk-aac` feature, FDK AAC for every AAC stream (`fdk_aac`).
 
@@ -72,6 +73,7 @@ pub mod speex;
 pub mod telephony;
 pub mod tta;
 pub mod wavpack;
+pub mod yamaha_adpcm;
 
 use std::sync::LazyLock;
 
@@ -98,6 +100,7 @@ pub static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
     registry.register_audio_decoder::<ac3::Ac3Decoder>();
     registry.register_audio_decoder::<opus::OpusDecoder>();
     registry.register_audio_decoder::<telephony::TelephonyDecoder>();
+    registry.register_audio_decoder::<yamaha_adpcm::YamahaAdpcmDecoder>();
     // Ahead of symphonia's MPEG audio and Apple IMA ADPCM decoders (see `mpeg_audio` and
     // `ima_qt` for why).
     registry.register_audio_decoder_at_tier::<mpeg_audio::MpegAudioDecoder>(Tier::Preferred);

@@ -16,8 +16,8 @@ use symphonia::core::meta::{Metadata, MetadataLog};
 use symphonia::core::packet::Packet;
 use symphonia::core::units::{Duration, Timestamp};
 
-use crate::codecs::ima_qt;
 use crate::codecs::telephony::Codec;
+use crate::codecs::{ima_qt, yamaha_adpcm};
 
 /// How one sample is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +43,9 @@ pub enum SampleCoding {
     /// Apple's IMA ADPCM (`ima4`): per channel a 34-byte block of 64 frames; decoded by
     /// `codecs::ima_qt`.
     ImaQt,
+    /// Yamaha ADPCM, a code of 4 bits a sample, mono or stereo; decoded by
+    /// `codecs::yamaha_adpcm`.
+    YamahaAdpcm,
 }
 
 impl SampleCoding {
@@ -71,6 +74,13 @@ impl SampleCoding {
                     frames: ima_qt::BLOCK_FRAMES as u64,
                 };
             }
+            // A byte: two mono samples or a stereo frame.
+            SampleCoding::YamahaAdpcm => {
+                return Block {
+                    bytes: 1,
+                    frames: if channels == 1 { 2 } else { 1 },
+                };
+            }
         };
         Block {
             bytes: bytes * usize::from(channels),
@@ -87,6 +97,7 @@ impl SampleCoding {
             }
             SampleCoding::Coded(codec) => (codec.codec_id(), None),
             SampleCoding::ImaQt => (CODEC_ID_ADPCM_IMA_QT, None),
+            SampleCoding::YamahaAdpcm => (yamaha_adpcm::CODEC_ID_ADPCM_YAMAHA, None),
             SampleCoding::MuLaw => (CODEC_ID_PCM_MULAW, None),
             SampleCoding::ALaw => (CODEC_ID_PCM_ALAW, None),
             SampleCoding::Float {
@@ -196,6 +207,12 @@ impl PcmLayout {
             return Err(format!(
                 "{} in {} channels (only mono is decoded)",
                 codec.name(),
+                self.channels
+            ));
+        }
+        if self.coding == SampleCoding::YamahaAdpcm && self.channels > 2 {
+            return Err(format!(
+                "Yamaha ADPCM in {} channels (mono and stereo are decoded)",
                 self.channels
             ));
         }

@@ -295,6 +295,7 @@ const WAVE_FORMAT_MULAW: u16 = 7;
 const WAVE_FORMAT_MPEG: u16 = 0x50;
 const WAVE_FORMAT_MPEGLAYER3: u16 = 0x55;
 const WAVE_FORMAT_EXTENSIBLE: u16 = 0xfffe;
+const WAVE_FORMAT_YAMAHA_ADPCM: u16 = 0x0020;
 const WAVE_FORMAT_GSM610: u16 = 0x0031;
 const WAVE_FORMAT_MSNAUDIO: u16 = 0x0032;
 const WAVE_FORMAT_G726: u16 = 0x0045;
@@ -304,8 +305,8 @@ const WAVE_FORMAT_G722: u16 = 0x028f;
 /// users know it (what ffmpeg, sox and telephony recorders write besides PCM).
 fn undecodable_tag_name(tag: u16) -> Option<&'static str> {
     Some(match tag {
-        0x0014 | 0x0042 => "G.723 ADPCM",
-        0x0020 => "Yamaha ADPCM",
+        0x0014 => "G.723 ADPCM",
+        0x0042 => "G.723.1",
         0x0022 => "DSP Group TrueSpeech",
         // Those below decoded here reach this with fields that do not describe their blocks
         // (GSM in blocks other than Microsoft's 65 bytes, G.726 of no known code size), or
@@ -437,6 +438,7 @@ fn read_fmt<R: ReadBytes>(
         WAVE_FORMAT_MPEG | WAVE_FORMAT_MPEGLAYER3 if order == ByteOrder::Little => {
             return Err(HeaderError::MpegAudioData);
         }
+        WAVE_FORMAT_YAMAHA_ADPCM => SampleCoding::YamahaAdpcm,
         other => match telephony_codec(other, bits, rate, u32_at(8), block_align) {
             Some(codec) => {
                 let layout = PcmLayout {

@@ -138,6 +138,14 @@ const G726_24K: [&str; 10] = g726_args("3");
 const G726_32K: [&str; 10] = g726_args("4");
 const G726_40K: [&str; 10] = g726_args("5");
 
+/// G.723.1 at 6.3 kbit/s (ffmpeg's encoder).
+const G723_1_WAV: [&str; 10] = [
+    "-ar", "8000", "-ac", "1", "-c:a", "g723_1", "-b:a", "6300", "-f", "wav",
+];
+const G723_1_AVI: [&str; 10] = [
+    "-ar", "8000", "-ac", "1", "-c:a", "g723_1", "-b:a", "6300", "-f", "avi",
+];
+
 /// Every fixture the tests know, by file name. The extension is the container.
 fn recipe(name: &str) -> Recipe {
     use Recipe::*;
@@ -543,6 +551,7 @@ fn recipe(name: &str) -> Recipe {
             &["-r", "8000", "-c", "1", "-e", "gsm-full-rate", "-t", "wav"],
         ),
         "yamaha_adpcm.avi" => Encode(&["-ar", "22050", "-c:a", "adpcm_yamaha", "-f", "avi"]),
+        "g723_1.avi" => Encode(&G723_1_AVI),
         "nellymoser.flv" => Encode(&["-ar", "22050", "-c:a", "nellymoser", "-f", "flv"]),
         "video_only.flv" => EncodeWithVideo(&["-map", "1:v", "-c:v", "flv1", "-f", "flv"]),
         "ac3.ts" => Encode(&["-c:a", "ac3", "-f", "mpegts"]),
@@ -686,8 +695,20 @@ fn recipe(name: &str) -> Recipe {
         "eac3.mka" => Encode(&["-c:a", "eac3", "-f", "matroska"]),
         "eac3.mp4" => Encode(&["-c:a", "eac3", "-f", "mp4"]),
         "eac3.ts" => Encode(&["-c:a", "eac3", "-f", "mpegts"]),
-        // WAV with a codec nothing here decodes (game audio); the decodebin chain refuses it too.
+        // Yamaha ADPCM (game audio), which the decodebin chain refuses, stereo and mono.
         "yamaha_adpcm.wav" => Encode(&["-ar", "22050", "-c:a", "adpcm_yamaha", "-f", "wav"]),
+        "yamaha_adpcm_mono.wav" => Encode(&[
+            "-ar",
+            "8000",
+            "-ac",
+            "1",
+            "-c:a",
+            "adpcm_yamaha",
+            "-f",
+            "wav",
+        ]),
+        // G.723.1 in WAV, which nothing here decodes.
+        "g723_1.wav" => Encode(&G723_1_WAV),
         // DTS (ffmpeg's experimental encoder) and WMA, which nothing here decodes.
         "dts.dts" => Encode(&["-c:a", "dca", "-strict", "-2", "-f", "dts"]),
         "wma.wma" => Encode(&["-c:a", "wmav2", "-f", "asf"]),
