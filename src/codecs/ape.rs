@@ -5,7 +5,7 @@
 //! frame costs that frame only.
 
 use ape_decoder::FrameDecoder;
-use symphonia::core::audio::{AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec};
+use symphonia::core::audio::{AsGenericAudioBufferRef, AudioBuffer, AudioSpec};
 use symphonia::core::codecs::CodecInfo;
 use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::codecs::registry::{RegisterableAudioDecoder, SupportedAudioCodec};
@@ -103,13 +103,7 @@ impl ApeDecoder {
             }));
         let channels = usize::from(self.stream.channels).max(1);
         let frames = self.interleaved.len() / channels;
-        self.decoded.clear();
-        if self.decoded.capacity() < frames {
-            self.decoded.grow_capacity(frames);
-        }
-        self.decoded.render_uninit(Some(frames));
-        self.decoded
-            .copy_from_slice_interleaved(&&self.interleaved[..frames * channels]);
+        super::fill_interleaved(&mut self.decoded, &self.interleaved, frames);
         Ok(())
     }
 }

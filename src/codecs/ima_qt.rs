@@ -7,8 +7,7 @@
 //! As ffmpeg does, a block whose preamble agrees with the state the previous block left goes on
 //! from that state, whose predictor has all 16 bits where the preamble keeps 9.
 
-use symphonia::core::audio::{AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec};
-use symphonia::core::codecs::CodecInfo;
+use symphonia::core::audio::{AsGenericAudioBufferRef, AudioBuffer, AudioSpec};
 use symphonia::core::codecs::audio::well_known::CODEC_ID_ADPCM_IMA_QT;
 use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::codecs::registry::{RegisterableAudioDecoder, SupportedAudioCodec};
@@ -132,13 +131,7 @@ impl ImaQtDecoder {
                 channel.decode_block(block, &mut out[index..], count);
             }
         }
-        self.decoded.clear();
-        if self.decoded.capacity() < frames {
-            self.decoded.grow_capacity(frames);
-        }
-        self.decoded.render_uninit(Some(frames));
-        self.decoded
-            .copy_from_slice_interleaved(&&self.interleaved[..]);
+        super::fill_interleaved(&mut self.decoded, &self.interleaved, frames);
         Ok(())
     }
 }
@@ -160,14 +153,11 @@ impl RegisterableAudioDecoder for ImaQtDecoder {
     }
 
     fn supported_codecs() -> &'static [SupportedAudioCodec] {
-        const CODECS: [SupportedAudioCodec; 1] = [SupportedAudioCodec {
-            id: CODEC_ID_ADPCM_IMA_QT,
-            info: CodecInfo {
-                short_name: "adpcm_ima_qt",
-                long_name: "Apple IMA ADPCM",
-                profiles: &[],
-            },
-        }];
+        const CODECS: [SupportedAudioCodec; 1] = [super::supported_codec(
+            CODEC_ID_ADPCM_IMA_QT,
+            "adpcm_ima_qt",
+            "Apple IMA ADPCM",
+        )];
         &CODECS
     }
 }

@@ -58,6 +58,41 @@ macro_rules! buffered_decoder_methods {
 }
 pub(crate) use buffered_decoder_methods;
 
+/// Makes `decoded` hold the first `frames` frames of `interleaved` samples, growing it only
+/// when it is too small (what our decoders that decode into an interleaved buffer end with).
+pub(crate) fn fill_interleaved<S>(
+    decoded: &mut symphonia::core::audio::AudioBuffer<S>,
+    interleaved: &[S],
+    frames: usize,
+) where
+    S: symphonia::core::audio::sample::Sample + symphonia::core::audio::conv::FromSample<S>,
+{
+    use symphonia::core::audio::{Audio, AudioMut};
+    decoded.clear();
+    if decoded.capacity() < frames {
+        decoded.grow_capacity(frames);
+    }
+    decoded.render_uninit(Some(frames));
+    let channels = decoded.spec().channels().count();
+    decoded.copy_from_slice_interleaved(&&interleaved[..frames * channels]);
+}
+
+/// A codec our decoders name in `supported_codecs`.
+pub(crate) const fn supported_codec(
+    id: symphonia::core::codecs::audio::AudioCodecId,
+    short_name: &'static str,
+    long_name: &'static str,
+) -> symphonia::core::codecs::registry::SupportedAudioCodec {
+    symphonia::core::codecs::registry::SupportedAudioCodec {
+        id,
+        info: CodecInfo {
+            short_name,
+            long_name,
+            profiles: &[],
+        },
+    }
+}
+
 pub mod ac3;
 pub mod amr;
 pub mod ape;

@@ -194,20 +194,7 @@ impl RegisterableAudioDecoder for MpegAudioDecoder {
     }
 
     fn supported_codecs() -> &'static [SupportedAudioCodec] {
-        const fn codec(
-            id: symphonia::core::codecs::audio::AudioCodecId,
-            short_name: &'static str,
-            long_name: &'static str,
-        ) -> SupportedAudioCodec {
-            SupportedAudioCodec {
-                id,
-                info: CodecInfo {
-                    short_name,
-                    long_name,
-                    profiles: &[],
-                },
-            }
-        }
+        use super::supported_codec as codec;
         const CODECS: [SupportedAudioCodec; 3] = [
             codec(CODEC_ID_MP1, "mp1", "MPEG Audio Layer 1"),
             codec(CODEC_ID_MP2, "mp2", "MPEG Audio Layer 2"),

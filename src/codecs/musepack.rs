@@ -17,7 +17,7 @@ use std::ffi::{c_char, c_uint};
 use std::ptr::NonNull;
 use std::sync::Mutex;
 
-use symphonia::core::audio::{AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec};
+use symphonia::core::audio::{AsGenericAudioBufferRef, AudioBuffer, AudioSpec};
 use symphonia::core::codecs::CodecInfo;
 use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::codecs::registry::{RegisterableAudioDecoder, SupportedAudioCodec};
@@ -296,13 +296,7 @@ impl MusepackDecoder {
             self.interleaved.extend_from_slice(&self.frame[..samples]);
         }
         let frames = self.interleaved.len() / channels;
-        self.decoded.clear();
-        if self.decoded.capacity() < frames {
-            self.decoded.grow_capacity(frames);
-        }
-        self.decoded.render_uninit(Some(frames));
-        self.decoded
-            .copy_from_slice_interleaved(&&self.interleaved[..frames * channels]);
+        super::fill_interleaved(&mut self.decoded, &self.interleaved, frames);
         Ok(())
     }
 }

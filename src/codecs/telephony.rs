@@ -12,7 +12,7 @@ use std::ffi::{c_int, c_void};
 use std::ptr::NonNull;
 
 use symphonia::core::audio::layouts::CHANNEL_LAYOUT_MONO;
-use symphonia::core::audio::{AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec};
+use symphonia::core::audio::{AsGenericAudioBufferRef, AudioBuffer, AudioSpec};
 use symphonia::core::codecs::CodecInfo;
 use symphonia::core::codecs::audio::AudioDecoder;
 use symphonia::core::codecs::audio::well_known::{
@@ -288,13 +288,7 @@ impl TelephonyDecoder {
             _ => data,
         };
         let written = self.state.decode(input, &mut self.pcm[..samples]);
-        self.decoded.clear();
-        if self.decoded.capacity() < written {
-            self.decoded.grow_capacity(written);
-        }
-        self.decoded.render_uninit(Some(written));
-        self.decoded
-            .copy_from_slice_interleaved(&&self.pcm[..written]);
+        super::fill_interleaved(&mut self.decoded, &self.pcm, written);
         Ok(())
     }
 }
@@ -329,20 +323,7 @@ impl RegisterableAudioDecoder for TelephonyDecoder {
     }
 
     fn supported_codecs() -> &'static [SupportedAudioCodec] {
-        const fn codec(
-            id: AudioCodecId,
-            short_name: &'static str,
-            long_name: &'static str,
-        ) -> SupportedAudioCodec {
-            SupportedAudioCodec {
-                id,
-                info: CodecInfo {
-                    short_name,
-                    long_name,
-                    profiles: &[],
-                },
-            }
-        }
+        use super::supported_codec as codec;
         const CODECS: [SupportedAudioCodec; 5] = [
             codec(CODEC_ID_ADPCM_G722, "g722", "G.722 ADPCM"),
             codec(CODEC_ID_ADPCM_G726, "g726", "G.726 ADPCM"),

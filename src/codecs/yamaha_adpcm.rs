@@ -6,8 +6,7 @@
 //! first in its low nibble: two samples of a mono stream, or a frame of a stereo one (left low,
 //! right high), as ffmpeg reads them.
 
-use symphonia::core::audio::{AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec};
-use symphonia::core::codecs::CodecInfo;
+use symphonia::core::audio::{AsGenericAudioBufferRef, AudioBuffer, AudioSpec};
 use symphonia::core::codecs::audio::{
     AudioCodecId, AudioCodecParameters, AudioDecoder, AudioDecoderOptions,
 };
@@ -98,13 +97,7 @@ impl YamahaAdpcmDecoder {
             self.interleaved.push(high);
         }
         let frames = self.interleaved.len() / if self.stereo { 2 } else { 1 };
-        self.decoded.clear();
-        if self.decoded.capacity() < frames {
-            self.decoded.grow_capacity(frames);
-        }
-        self.decoded.render_uninit(Some(frames));
-        self.decoded
-            .copy_from_slice_interleaved(&&self.interleaved[..]);
+        super::fill_interleaved(&mut self.decoded, &self.interleaved, frames);
         Ok(())
     }
 }
@@ -126,14 +119,11 @@ impl RegisterableAudioDecoder for YamahaAdpcmDecoder {
     }
 
     fn supported_codecs() -> &'static [SupportedAudioCodec] {
-        const CODECS: [SupportedAudioCodec; 1] = [SupportedAudioCodec {
-            id: CODEC_ID_ADPCM_YAMAHA,
-            info: CodecInfo {
-                short_name: "adpcm_yamaha",
-                long_name: "Yamaha ADPCM",
-                profiles: &[],
-            },
-        }];
+        const CODECS: [SupportedAudioCodec; 1] = [super::supported_codec(
+            CODEC_ID_ADPCM_YAMAHA,
+            "adpcm_yamaha",
+            "Yamaha ADPCM",
+        )];
         &CODECS
     }
 }
