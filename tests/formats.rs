@@ -1564,6 +1564,16 @@ fn chunking_invariance_mp3_keep() {
     check_chunking_invariance("mp3_vbr.mp3", &keep_props(), 44_100, 2);
 }
 
+/// Coded blocks that pieces cut anywhere: GSM's 65 bytes, stereo `ima4`'s 68 in AIFF-C and
+/// QuickTime, Yamaha ADPCM's stereo bytes.
+#[test]
+fn chunking_invariance_coded_blocks() {
+    check_chunking_invariance("gsm.wav", &keep_props(), 8000, 1);
+    check_chunking_invariance("ima4.aiff", &keep_props(), 44_100, 2);
+    check_chunking_invariance("ima4.mov", &keep_props(), 44_100, 2);
+    check_chunking_invariance("yamaha_adpcm.wav", &[], 48_000, 1);
+}
+
 #[test]
 fn chunking_invariance_opus_ogg() {
     check_chunking_invariance("opus.ogg", &[], 48_000, 1);
