@@ -2843,6 +2843,11 @@ fn dts_wma_and_wav_codecs_are_refused_by_name() {
         // WAV whose codec neither our reader nor symphonia's decodes: symphonia's reader
         // would only say "unsupported wave format".
         ("g723_1.wav", &["WAV with G.723.1 audio", "0x0042"][..]),
+        // A codec the Matroska reader names that nothing here decodes.
+        (
+            "truehd.mka",
+            &["matroska audio track holds Dolby TrueHD"][..],
+        ),
     ] {
         assert_refused_saying(&std::fs::read(fixture(name)).unwrap(), words);
     }

@@ -77,6 +77,26 @@ pub(crate) fn fill_interleaved<S>(
     decoded.copy_from_slice_interleaved(&&interleaved[..frames * channels]);
 }
 
+/// The name users know a codec by, for one that a container names and nothing here decodes
+/// (or, for True Audio outside `.tta` files, decodes without what it needs).
+pub fn codec_name(id: symphonia::core::codecs::audio::AudioCodecId) -> Option<&'static str> {
+    use symphonia::core::codecs::audio::well_known::*;
+    Some(match id {
+        CODEC_ID_TRUEHD => "Dolby TrueHD",
+        CODEC_ID_DCA => "DTS",
+        CODEC_ID_AC4 => "Dolby AC-4",
+        CODEC_ID_WMA => "Windows Media Audio",
+        CODEC_ID_ATRAC1 | CODEC_ID_ATRAC3 | CODEC_ID_ATRAC3PLUS | CODEC_ID_ATRAC9 => "Sony ATRAC",
+        CODEC_ID_RA10 | CODEC_ID_RA20 | CODEC_ID_SIPR | CODEC_ID_COOK | CODEC_ID_RALF => {
+            "RealAudio"
+        }
+        CODEC_ID_SBC | CODEC_ID_APTX | CODEC_ID_APTX_HD | CODEC_ID_LDAC => "Bluetooth audio",
+        CODEC_ID_BINK_AUDIO | CODEC_ID_SMACKER_AUDIO => "RAD Game Tools audio",
+        CODEC_ID_TTA => "True Audio",
+        _ => return None,
+    })
+}
+
 /// A codec our decoders name in `supported_codecs`.
 pub(crate) const fn supported_codec(
     id: symphonia::core::codecs::audio::AudioCodecId,

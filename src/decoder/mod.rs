@@ -722,12 +722,16 @@ impl<'a> Worker<'a> {
         match made {
             Ok(decoder) => Some((track.id, decoder)),
             Err(e) => {
+                let codec = match crate::codecs::codec_name(params.codec) {
+                    Some(name) => format!("{name} (codec {})", params.codec),
+                    None => format!("codec {}", params.codec),
+                };
                 self.events.send(DecoderEvent::error(
                     ErrorKind::NotAudio,
                     format!(
-                        "no supported audio format found: {} audio track with unsupported codec {} ({e})",
+                        "no supported audio format found: the {} audio track holds {codec}, \
+                         which this element does not decode ({e})",
                         format.format_info().short_name,
-                        params.codec
                     ),
                 ));
                 None

@@ -707,6 +707,10 @@ fn recipe(name: &str) -> Recipe {
             "-f",
             "wav",
         ]),
+        // Dolby TrueHD in Matroska (ffmpeg's experimental encoder), which nothing here decodes.
+        "truehd.mka" => Encode(&[
+            "-ar", "48000", "-c:a", "truehd", "-strict", "-2", "-f", "matroska",
+        ]),
         // G.723.1 in WAV, which nothing here decodes.
         "g723_1.wav" => Encode(&G723_1_WAV),
         // DTS (ffmpeg's experimental encoder) and WMA, which nothing here decodes.
