@@ -526,6 +526,22 @@ const TTA_24: Case = Case {
     quality: Quality::MaxDiff(1),
     ..TTA
 };
+/// In Matroska, which the decodebin chain does not play ("missing plug-in"): the last frame's
+/// length from the segment's duration.
+const TTA_MKA: Case = Case {
+    fixture: "tta.mka",
+    container: "matroska",
+    ..TTA
+};
+const TTA_MKVMERGE: Case = Case {
+    fixture: "tta_mkvmerge.mka",
+    ..TTA_MKA
+};
+const TTA_24_MKA: Case = Case {
+    fixture: "tta24.mka",
+    container: "matroska",
+    ..TTA_24
+};
 const TTA_MONO: Case = Case {
     fixture: "tta_mono.tta",
     ..TTA
@@ -1314,6 +1330,9 @@ format_tests! {
     keep_tta8, default_tta8 => TTA_8;
     keep_tta24, default_tta24 => TTA_24;
     keep_tta_mono, default_tta_mono => TTA_MONO;
+    keep_tta_mka, default_tta_mka => TTA_MKA;
+    keep_tta_mkvmerge, default_tta_mkvmerge => TTA_MKVMERGE;
+    keep_tta_24_mka, default_tta_24_mka => TTA_24_MKA;
     keep_tta_5_1, default_tta_5_1 => TTA_5_1;
     keep_ape, default_ape => APE;
     keep_ac3, default_ac3 => AC3;
@@ -1564,6 +1583,31 @@ fn chunking_invariance_mp3_keep() {
     check_chunking_invariance("mp3_vbr.mp3", &keep_props(), 44_100, 2);
 }
 
+/// True Audio in Matroska whose length is no whole number of milliseconds: the segment states
+/// its duration to the millisecond (ffmpeg rounds it there), so the last frame's length comes
+/// from its bits. ffmpeg's own decode of the Matroska file loses that frame.
+#[test]
+fn tta_in_matroska_ends_where_its_last_frame_does() {
+    let tta = decode_fixture("tta_odd.tta", &keep_props(), Chunking::Whole);
+    assert_eq!(tta.frames(), 100_003);
+    for chunking in [Chunking::Whole, Chunking::Fixed(7)] {
+        let bytes = std::fs::read(fixture("tta_odd.mka")).unwrap();
+        let mka = decode_with_element(&bytes, &keep_props(), chunking);
+        assert!(
+            mka.warnings.is_empty() && mka.errors.is_empty(),
+            "{:?}",
+            mka.errors
+        );
+        let cmp = compare(&tta.samples, &mka.samples, 2);
+        assert!(cmp.bit_exact(), "{chunking:?}: {cmp}");
+    }
+    let ffmpeg = reference(&fixture("tta_odd.mka"), None, None);
+    println!(
+        "[tta] 100003 frames in Matroska: ours 100003, ffmpeg {}",
+        ffmpeg.frames()
+    );
+}
+
 /// Coded blocks that pieces cut anywhere: GSM's 65 bytes, stereo `ima4`'s 68 in AIFF-C and
 /// QuickTime, Yamaha ADPCM's stereo bytes.
 #[test]
@@ -1572,6 +1616,7 @@ fn chunking_invariance_coded_blocks() {
     check_chunking_invariance("ima4.aiff", &keep_props(), 44_100, 2);
     check_chunking_invariance("ima4.mov", &keep_props(), 44_100, 2);
     check_chunking_invariance("yamaha_adpcm.wav", &[], 48_000, 1);
+    check_chunking_invariance("tta.mka", &keep_props(), 44_100, 2);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use gstrsstreamdecoder::decoder::{DecoderEvent, DecoderSettings, ErrorKind, StreamDecoder};
 
-const FIXTURES: [&str; 31] = [
+const FIXTURES: [&str; 32] = [
     "mp3_cbr.mp3",
     "aac_adts.aac",
     "aac.m4a",
@@ -42,6 +42,7 @@ const FIXTURES: [&str; 31] = [
     "gsm.wav",
     "ima4.mov",
     "yamaha_adpcm.wav",
+    "tta_odd.mka",
 ];
 /// Cases per fixture; `MUTATIONS=1000 cargo test --release --test mutations` digs deeper.
 fn mutations_per_fixture() -> u64 {

@@ -6,7 +6,7 @@
 //! 8-tap filter and a fixed first-order predictor; channels are coded as differences, undone
 //! last. Every frame starts all of that afresh, so a damaged frame costs that frame only.
 
-use symphonia::core::audio::{AsGenericAudioBufferRef, AudioBuffer, AudioMut, AudioSpec};
+use symphonia::core::audio::{AsGenericAudioBufferRef, AudioBuffer, AudioSpec};
 use symphonia::core::codecs::CodecInfo;
 use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::codecs::registry::{RegisterableAudioDecoder, SupportedAudioCodec};
@@ -54,7 +54,6 @@ impl Bits<'_> {
     }
 
     /// Bits read so far.
-    #[cfg(test)]
     fn position(&self) -> usize {
         self.next * 8 - self.cached as usize
     }
@@ -270,13 +269,34 @@ impl TtaDecoder {
             .map(|_| (Rice::new(), Filter::new(bytes_per_sample), 0))
             .collect();
         let mut bits = Bits::new(data);
-        let truncated = || SymphoniaError::DecodeError("tta: damaged frame (it ends too soon)");
         self.interleaved.clear();
         self.interleaved.reserve(samples * channels);
-        for _ in 0..samples {
+        // Where the last few samples started (a ring), to tell padding from samples below.
+        let mut recent_starts = [0usize; 8];
+        'samples: for decoded in 0..samples {
             let first = self.interleaved.len();
+            recent_starts[decoded % 8] = bits.position();
             for (rice, filter, previous) in &mut coders {
-                let residual = rice.decode(&mut bits).ok_or_else(truncated)?;
+                let Some(residual) = rice.decode(&mut bits) else {
+                    // The frame is whole (its CRC matched) and shorter than the packet says:
+                    // the last frame of a Matroska track, whose length the container knows
+                    // only to the millisecond (see `container::mkv_tta`). It ends here, less
+                    // what decoded from the zero bits that pad its last byte.
+                    self.interleaved.truncate(first);
+                    let padded_from = |start: usize| {
+                        let last = data.len().saturating_sub(1);
+                        start >= last * 8 && data.get(last).is_some_and(|&b| b >> (start % 8) == 0)
+                    };
+                    let mut kept = decoded;
+                    while kept > 0
+                        && decoded - kept < recent_starts.len()
+                        && padded_from(recent_starts[(kept - 1) % 8])
+                    {
+                        kept -= 1;
+                    }
+                    self.interleaved.truncate(kept * channels);
+                    break 'samples;
+                };
                 let filtered = filter.restore(residual);
                 // x + x × (2^k - 1) / 2^k of the previous sample.
                 let predicted = ((i64::from(*previous) << predictor_shift) - i64::from(*previous))
@@ -300,13 +320,11 @@ impl TtaDecoder {
         for sample in &mut self.interleaved {
             *sample = sample.wrapping_shl(shift);
         }
-        self.decoded.clear();
-        if self.decoded.capacity() < samples {
-            self.decoded.grow_capacity(samples);
+        let frames = self.interleaved.len() / channels;
+        if frames == 0 {
+            return Err(SymphoniaError::DecodeError("tta: an empty frame"));
         }
-        self.decoded.render_uninit(Some(samples));
-        self.decoded
-            .copy_from_slice_interleaved(&&self.interleaved[..]);
+        super::fill_interleaved(&mut self.decoded, &self.interleaved, frames);
         Ok(())
     }
 }

@@ -24,7 +24,7 @@ use symphonia::default::formats as readers;
 
 use crate::codecs::TrackDecoder;
 use crate::container::source::Unseekable;
-use crate::container::{mp4_edit, mp4_tracks};
+use crate::container::{mkv_tta, mp4_edit, mp4_tracks};
 use crate::coroutine;
 use crate::format_hint::ContainerHint;
 use crate::pcm::PcmConverter;
@@ -250,6 +250,9 @@ impl<'a> Worker<'a> {
             if container == "isomp4" {
                 format =
                     mp4_tracks::with_unnamed_tracks(format, &mp4_tracks::unnamed_tracks(&head));
+            }
+            if container == "matroska" {
+                format = mkv_tta::with_tta_tracks(format, &head);
             }
             let extras = StreamExtras {
                 edit: match self.held_edit.take() {
@@ -586,7 +589,7 @@ impl<'a> Worker<'a> {
         let source = io::Read::chain(io::Cursor::new(header.to_vec()), self.reader.clone());
         let source = read_ahead(Unseekable::new(source));
         match readers::MkvReader::try_new(source, FormatOptions::default()) {
-            Ok(reader) => Some(Box::new(reader)),
+            Ok(reader) => Some(mkv_tta::with_tta_tracks(Box::new(reader), header)),
             Err(e) => {
                 if !self.reader.is_aborted() {
                     self.events.send(DecoderEvent::Warning(format!(

@@ -664,6 +664,16 @@ fn recipe(name: &str) -> Recipe {
         ),
         // True Audio from ffmpeg's encoder: 16-bit stereo, 8-bit, 24-bit, mono and 5.1.
         "tta.tta" => Encode(&["-sample_fmt", "s16", "-c:a", "tta", "-f", "tta"]),
+        // True Audio in Matroska (`A_TTA1`), as ffmpeg and mkvmerge mux it.
+        "tta.mka" => Encode(&["-sample_fmt", "s16", "-c:a", "tta", "-f", "matroska"]),
+        "tta_mkvmerge.mka" => MkvMerge("tta.tta"),
+        "tta24.mka" => FfmpegRemux("tta24.tta", &["-f", "matroska"]),
+        // 100003 frames: a duration that is no whole number of milliseconds.
+        "tta_odd.tta" => EncodeFiltered(
+            "atrim=end_sample=100003",
+            &["-sample_fmt", "s16", "-c:a", "tta", "-f", "tta"],
+        ),
+        "tta_odd.mka" => FfmpegRemux("tta_odd.tta", &["-f", "matroska"]),
         "tta8.tta" => Encode(&["-sample_fmt", "u8", "-c:a", "tta", "-f", "tta"]),
         "tta24.tta" => Encode(&[
             "-sample_fmt",
@@ -1572,9 +1582,13 @@ pub fn fixture(name: &str) -> PathBuf {
             );
         }
         Recipe::MkvMerge(base) => {
+            // WebM for a `.webm` name (only WebM's codecs), plain Matroska otherwise.
+            let webm = name.ends_with(".webm").then_some("--webm");
             run_tool(
                 Command::new("mkvmerge")
-                    .args(["-q", "--webm", "-o"])
+                    .args(["-q"])
+                    .args(webm)
+                    .arg("-o")
                     .arg(&tmp)
                     .arg(fixture(base)),
                 "mkvmerge (mkvtoolnix)",
