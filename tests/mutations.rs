@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use gstrsstreamdecoder::decoder::{DecoderEvent, DecoderSettings, ErrorKind, StreamDecoder};
 
-const FIXTURES: [&str; 32] = [
+const FIXTURES: [&str; 33] = [
     "mp3_cbr.mp3",
     "aac_adts.aac",
     "aac.m4a",
@@ -43,6 +43,7 @@ const FIXTURES: [&str; 32] = [
     "ima4.mov",
     "yamaha_adpcm.wav",
     "tta_odd.mka",
+    "speex.mka",
 ];
 /// Cases per fixture; `MUTATIONS=1000 cargo test --release --test mutations` digs deeper.
 fn mutations_per_fixture() -> u64 {

@@ -22,11 +22,11 @@ use symphonia::core::units::{Duration, TimeBase, Timestamp};
 
 use crate::codecs::tta::{CODEC_ID_TTA, StreamParams};
 
-const SEGMENT: u32 = 0x1853_8067;
+pub(super) const SEGMENT: u32 = 0x1853_8067;
 const INFO: u32 = 0x1549_A966;
 const TIMESTAMP_SCALE: u32 = 0x2A_D7B1;
 const DURATION: u32 = 0x4489;
-const CLUSTER: u32 = 0x1F43_B675;
+pub(super) const CLUSTER: u32 = 0x1F43_B675;
 /// Matroska's default time scale: nanoseconds per tick.
 const DEFAULT_TIMESTAMP_SCALE: u64 = 1_000_000;
 
@@ -52,7 +52,7 @@ fn vint(bytes: &[u8], keep_marker: bool) -> Option<(u64, usize)> {
 
 /// The elements directly inside `bytes`: (id, body), a body cut at the end of `bytes` (or of
 /// unknown size) running to the end.
-fn elements(mut bytes: &[u8]) -> impl Iterator<Item = (u32, &[u8])> {
+pub(super) fn elements(mut bytes: &[u8]) -> impl Iterator<Item = (u32, &[u8])> {
     std::iter::from_fn(move || {
         let (id, id_len) = vint(bytes, true)?;
         let (size, size_len) = vint(bytes.get(id_len..)?, false)?;

@@ -76,6 +76,7 @@ pub mod flac_frames;
 pub mod flac_split;
 pub mod flv;
 pub mod loas;
+pub mod mkv_acm;
 pub mod mkv_tta;
 pub mod mkv_watch;
 pub mod mp4;

@@ -24,7 +24,7 @@ use symphonia::default::formats as readers;
 
 use crate::codecs::TrackDecoder;
 use crate::container::source::Unseekable;
-use crate::container::{mkv_tta, mp4_edit, mp4_tracks};
+use crate::container::{mkv_acm, mkv_tta, mp4_edit, mp4_tracks};
 use crate::coroutine;
 use crate::format_hint::ContainerHint;
 use crate::pcm::PcmConverter;
@@ -253,6 +253,7 @@ impl<'a> Worker<'a> {
             }
             if container == "matroska" {
                 format = mkv_tta::with_tta_tracks(format, &head);
+                format = mkv_acm::with_speex_tracks(format, &mkv_acm::speex_tracks(&head));
             }
             let extras = StreamExtras {
                 edit: match self.held_edit.take() {
@@ -589,7 +590,13 @@ impl<'a> Worker<'a> {
         let source = io::Read::chain(io::Cursor::new(header.to_vec()), self.reader.clone());
         let source = read_ahead(Unseekable::new(source));
         match readers::MkvReader::try_new(source, FormatOptions::default()) {
-            Ok(reader) => Some(mkv_tta::with_tta_tracks(Box::new(reader), header)),
+            Ok(reader) => {
+                let reader = mkv_tta::with_tta_tracks(Box::new(reader), header);
+                Some(mkv_acm::with_speex_tracks(
+                    reader,
+                    &mkv_acm::speex_tracks(header),
+                ))
+            }
             Err(e) => {
                 if !self.reader.is_aborted() {
                     self.events.send(DecoderEvent::Warning(format!(

@@ -577,6 +577,10 @@ fn recipe(name: &str) -> Recipe {
         // Ogg Speex: wideband mono; narrowband stereo (in-band stereo) with 2 frames per packet;
         // ultra-wideband with variable bitrate.
         "speex.ogg" => Encode(&["-ar", "16000", "-ac", "1", "-c:a", "libspeex", "-f", "ogg"]),
+        // The same packets in Matroska, as ffmpeg writes them (`A_MS/ACM`, tag 0xA109).
+        "speex.mka" => Encode(&[
+            "-ar", "16000", "-ac", "1", "-c:a", "libspeex", "-f", "matroska",
+        ]),
         "speex_nb_stereo.ogg" => Encode(&[
             "-ar",
             "8000",
