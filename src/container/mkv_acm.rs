@@ -4,21 +4,16 @@
 //! symphonia's Matroska reader leaves `A_MS/ACM` tracks without codec parameters, so the stream
 //! would look like one without audio. This finds such tracks in the head's `Tracks` element and
 //! hands the reader's tracks on with Speex codec parameters (the header as extra data, as the
-//! Ogg reader gives it to `codecs::speex`); every other call goes to symphonia's reader. A block
+//! Ogg reader gives it to `codecs::speex`; see `completed_tracks`). A block
 //! is one Speex packet.
 
 use symphonia::core::audio::layouts::{CHANNEL_LAYOUT_MONO, CHANNEL_LAYOUT_STEREO};
 use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::codecs::audio::well_known::CODEC_ID_SPEEX;
-use symphonia::core::errors::Result;
-use symphonia::core::formats::{
-    FormatInfo, FormatReader, MediaInfo, SeekMode, SeekTo, SeekedTo, Track,
-};
-use symphonia::core::io::MediaSourceStream;
-use symphonia::core::meta::Metadata;
-use symphonia::core::packet::Packet;
+use symphonia::core::formats::FormatReader;
 
+use super::completed_tracks::CompletedTracks;
 use super::mkv_tta::{CLUSTER, SEGMENT, elements};
 use crate::codecs::speex::SpeexHeader;
 
@@ -112,47 +107,5 @@ pub fn with_speex_tracks<'s>(
     if !named {
         return format;
     }
-    Box::new(SpeexTracks {
-        inner: format,
-        tracks,
-    })
-}
-
-/// symphonia's Matroska reader with the track list `with_speex_tracks` completed.
-struct SpeexTracks<'s> {
-    inner: Box<dyn FormatReader + 's>,
-    tracks: Vec<Track>,
-}
-
-impl FormatReader for SpeexTracks<'_> {
-    fn format_info(&self) -> &FormatInfo {
-        self.inner.format_info()
-    }
-
-    fn media_info(&self) -> &MediaInfo {
-        self.inner.media_info()
-    }
-
-    fn metadata(&mut self) -> Metadata<'_> {
-        self.inner.metadata()
-    }
-
-    fn seek(&mut self, mode: SeekMode, to: SeekTo) -> Result<SeekedTo> {
-        self.inner.seek(mode, to)
-    }
-
-    fn tracks(&self) -> &[Track] {
-        &self.tracks
-    }
-
-    fn next_packet(&mut self) -> Result<Option<Packet>> {
-        self.inner.next_packet()
-    }
-
-    fn into_inner<'a>(self: Box<Self>) -> MediaSourceStream<'a>
-    where
-        Self: 'a,
-    {
-        self.inner.into_inner()
-    }
+    Box::new(CompletedTracks::new(format, tracks, ()))
 }

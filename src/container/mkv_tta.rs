@@ -11,15 +11,11 @@
 //! up to half a millisecond shorter than it says: the decoder ends a frame where its bits do.
 
 use symphonia::core::codecs::CodecParameters;
-use symphonia::core::errors::Result;
-use symphonia::core::formats::{
-    FormatInfo, FormatReader, MediaInfo, SeekMode, SeekTo, SeekedTo, Track,
-};
-use symphonia::core::io::MediaSourceStream;
-use symphonia::core::meta::Metadata;
+use symphonia::core::formats::FormatReader;
 use symphonia::core::packet::Packet;
 use symphonia::core::units::{Duration, TimeBase, Timestamp};
 
+use super::completed_tracks::{CompletedTracks, PacketMap};
 use crate::codecs::tta::{CODEC_ID_TTA, StreamParams};
 
 pub(super) const SEGMENT: u32 = 0x1853_8067;
@@ -178,65 +174,23 @@ pub fn with_tta_tracks<'s>(
     if timings.is_empty() {
         return format;
     }
-    Box::new(TtaTracks {
-        inner: format,
-        tracks,
-        timings,
-    })
+    Box::new(CompletedTracks::new(format, tracks, timings))
 }
 
-/// symphonia's Matroska reader with its TTA tracks completed by `with_tta_tracks`.
-struct TtaTracks<'s> {
-    inner: Box<dyn FormatReader + 's>,
-    tracks: Vec<Track>,
-    timings: Vec<Timing>,
-}
-
-impl FormatReader for TtaTracks<'_> {
-    fn format_info(&self) -> &FormatInfo {
-        self.inner.format_info()
-    }
-
-    fn media_info(&self) -> &MediaInfo {
-        self.inner.media_info()
-    }
-
-    fn metadata(&mut self) -> Metadata<'_> {
-        self.inner.metadata()
-    }
-
-    fn seek(&mut self, mode: SeekMode, to: SeekTo) -> Result<SeekedTo> {
-        self.inner.seek(mode, to)
-    }
-
-    fn tracks(&self) -> &[Track] {
-        &self.tracks
-    }
-
-    fn next_packet(&mut self) -> Result<Option<Packet>> {
-        loop {
-            let Some(mut packet) = self.inner.next_packet()? else {
-                return Ok(None);
-            };
-            let Some(timing) = self.timings.iter().find(|t| t.track_id == packet.track_id) else {
-                return Ok(Some(packet));
-            };
-            let (start, len) = timing.frame(packet.pts);
-            if len == 0 {
-                // A block past the stated duration: nothing of it is audio.
-                continue;
-            }
-            packet.pts = Timestamp::try_from(start).unwrap_or(Timestamp::MAX);
-            packet.dur = Duration::from(len);
-            return Ok(Some(packet));
+/// The TTA tracks' packets, timed in samples by their frame; a block past the stated duration
+/// (nothing of it is audio) is dropped.
+impl PacketMap for Vec<Timing> {
+    fn map(&self, mut packet: Packet) -> Option<Packet> {
+        let Some(timing) = self.iter().find(|t| t.track_id == packet.track_id) else {
+            return Some(packet);
+        };
+        let (start, len) = timing.frame(packet.pts);
+        if len == 0 {
+            return None;
         }
-    }
-
-    fn into_inner<'a>(self: Box<Self>) -> MediaSourceStream<'a>
-    where
-        Self: 'a,
-    {
-        self.inner.into_inner()
+        packet.pts = Timestamp::try_from(start).unwrap_or(Timestamp::MAX);
+        packet.dur = Duration::from(len);
+        Some(packet)
     }
 }
 

@@ -69,6 +69,7 @@ pub mod ape;
 pub mod au;
 pub mod avi;
 pub mod caf;
+pub(crate) mod completed_tracks;
 pub mod dsdiff;
 pub mod dsf;
 pub mod flac;

@@ -4,25 +4,19 @@
 //!
 //! The reader reads the samples of such a track but leaves its codec unnamed, so the stream
 //! would look like one without audio. This finds those tracks in the `moov` box and hands the
-//! reader's tracks on with codec parameters; every other call goes to symphonia's reader. An AMR
-//! sample holds one or more frames in the storage format (3GPP TS 26.244 section 6.5), which
-//! `codecs::amr` decodes; an `ima4` sample is one 34-byte block a channel of 64 frames, which
-//! `codecs::ima_qt` decodes; an `agsm` sample is one 33-byte frame for
-//! `codecs::telephony`.
+//! reader's tracks on with codec parameters (`completed_tracks`). An AMR sample holds one or
+//! more frames in the storage format (3GPP TS 26.244 section 6.5), which `codecs::amr` decodes;
+//! an `ima4` sample is one 34-byte block a channel of 64 frames, which `codecs::ima_qt` decodes;
+//! an `agsm` sample is one 33-byte frame for `codecs::telephony`.
 
 use symphonia::core::audio::Channels;
 use symphonia::core::audio::layouts::{CHANNEL_LAYOUT_MONO, CHANNEL_LAYOUT_STEREO};
 use symphonia::core::codecs::CodecParameters;
 use symphonia::core::codecs::audio::AudioCodecParameters;
 use symphonia::core::codecs::audio::well_known::CODEC_ID_ADPCM_IMA_QT;
-use symphonia::core::errors::Result;
-use symphonia::core::formats::{
-    FormatInfo, FormatReader, MediaInfo, SeekMode, SeekTo, SeekedTo, Track,
-};
-use symphonia::core::io::MediaSourceStream;
-use symphonia::core::meta::Metadata;
-use symphonia::core::packet::Packet;
+use symphonia::core::formats::FormatReader;
 
+use super::completed_tracks::CompletedTracks;
 use super::mp4_edit::{be, boxes, child, sound_tracks};
 use crate::codecs::amr::Band;
 use crate::codecs::ima_qt;
@@ -188,49 +182,7 @@ pub fn with_unnamed_tracks<'s>(
             track.with_num_frames(duration.get());
         }
     }
-    Box::new(UnnamedTracks {
-        inner: format,
-        tracks,
-    })
-}
-
-/// symphonia's MP4 reader with the track list `with_unnamed_tracks` completed.
-struct UnnamedTracks<'s> {
-    inner: Box<dyn FormatReader + 's>,
-    tracks: Vec<Track>,
-}
-
-impl FormatReader for UnnamedTracks<'_> {
-    fn format_info(&self) -> &FormatInfo {
-        self.inner.format_info()
-    }
-
-    fn media_info(&self) -> &MediaInfo {
-        self.inner.media_info()
-    }
-
-    fn metadata(&mut self) -> Metadata<'_> {
-        self.inner.metadata()
-    }
-
-    fn seek(&mut self, mode: SeekMode, to: SeekTo) -> Result<SeekedTo> {
-        self.inner.seek(mode, to)
-    }
-
-    fn tracks(&self) -> &[Track] {
-        &self.tracks
-    }
-
-    fn next_packet(&mut self) -> Result<Option<Packet>> {
-        self.inner.next_packet()
-    }
-
-    fn into_inner<'a>(self: Box<Self>) -> MediaSourceStream<'a>
-    where
-        Self: 'a,
-    {
-        self.inner.into_inner()
-    }
+    Box::new(CompletedTracks::new(format, tracks, ()))
 }
 
 #[cfg(test)]

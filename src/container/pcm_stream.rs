@@ -61,31 +61,18 @@ impl SampleCoding {
 
     /// The smallest whole unit of `channels` channels: its bytes and the frames it holds.
     fn block(self, channels: u16) -> Block {
-        let bytes = match self {
-            SampleCoding::Int { bytes, .. } | SampleCoding::Float { bytes, .. } => bytes as usize,
-            SampleCoding::MuLaw | SampleCoding::ALaw => 1,
-            SampleCoding::Coded(codec) => {
-                let (bytes, frames) = codec.block();
-                return Block { bytes, frames };
+        let channels = usize::from(channels);
+        let (bytes, frames) = match self {
+            SampleCoding::Int { bytes, .. } | SampleCoding::Float { bytes, .. } => {
+                (usize::from(bytes) * channels, 1)
             }
-            SampleCoding::ImaQt => {
-                return Block {
-                    bytes: ima_qt::BLOCK_BYTES * usize::from(channels),
-                    frames: ima_qt::BLOCK_FRAMES as u64,
-                };
-            }
+            SampleCoding::MuLaw | SampleCoding::ALaw => (channels, 1),
+            SampleCoding::Coded(codec) => codec.block(),
+            SampleCoding::ImaQt => (ima_qt::BLOCK_BYTES * channels, ima_qt::BLOCK_FRAMES as u64),
             // A byte: two mono samples or a stereo frame.
-            SampleCoding::YamahaAdpcm => {
-                return Block {
-                    bytes: 1,
-                    frames: if channels == 1 { 2 } else { 1 },
-                };
-            }
+            SampleCoding::YamahaAdpcm => (1, if channels == 1 { 2 } else { 1 }),
         };
-        Block {
-            bytes: bytes * usize::from(channels),
-            frames: 1,
-        }
+        Block { bytes, frames }
     }
 
     /// The symphonia PCM codec for this coding, with the widths it needs; `None` for a coding
