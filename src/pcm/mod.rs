@@ -1,4 +1,4 @@
-//! PCM conversion: channel mixing, then resampling (rubato), then float to S16LE. Mixing comes
+//! PCM conversion: channel mixing, then resampling, then float to S16LE. Mixing comes
 //! first so that only the output channels are resampled. Free of GStreamer.
 //!
 //! Input is planar f32, as decoders give it, in symphonia's canonical channel order: one plane
@@ -7,7 +7,8 @@
 //! interleaved once, as it becomes S16LE. When the channel count changes to N > 2, the output
 //! channels are the first N WAVE positions in that same order (`Position::from_count(N)`).
 //!
-//! Resampling uses rubato's synchronous FFT resampler on small fixed blocks, with the filter
+//! Resampling uses an FFT resampler (`fft_resampler`, rubato's method with shared state) on
+//! small fixed blocks, or a polyphase filter for whole upsampling factors, with the filter
 //! delay removed, so output is time-aligned with input and independent of how the input was
 //! chunked. Rate pairs whose exact FFT block would be too long for low latency (e.g.
 //! 22050 → 16000, or odd rates such as 44056) use rubato's sinc resampler instead.
@@ -16,6 +17,7 @@ use std::ops::Range;
 
 use symphonia::core::audio::Channels;
 
+mod fft_resampler;
 mod mix;
 mod polyphase;
 pub(crate) use polyphase::bessel_i0;
@@ -34,8 +36,8 @@ pub const MAX_CHANNELS: usize = 64;
 /// Frames mixed at a time when only the channels change.
 const MIX_CHUNK_FRAMES: usize = 256;
 
-/// Samples going into the resampler are limited to this magnitude and NaN becomes 0: rubato's
-/// FFT resampler panics on NaN or infinity, and the sinc one would carry them on forever.
+/// Samples going into the resampler are limited to this magnitude and NaN becomes 0: the FFT
+/// resampler would spread NaN or infinity over whole blocks, the sinc one carry them on forever.
 const MAX_RESAMPLER_INPUT: f32 = 16.0;
 
 /// Converts decoded interleaved f32 audio to S16LE at a target rate and channel count.

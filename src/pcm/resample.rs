@@ -1,11 +1,14 @@
 //! Resampling: upsampling by a whole factor up to 6 with our polyphase filter (`polyphase`),
-//! other rate pairs with rubato's FFT resampler on small fixed blocks, or its sinc resampler for
-//! rate pairs whose exact block would be too long; the filter delay removed in every case.
+//! other rate pairs with our FFT resampler (`fft_resampler`) on small fixed blocks, or rubato's
+//! sinc resampler for rate pairs whose exact block would be too long; the filter delay removed
+//! in every case.
 
 use rubato::{
-    FftFixedInOut, Resampler, SincFixedIn, SincInterpolationParameters, SincInterpolationType,
-    WindowFunction, calculate_cutoff,
+    Resampler, SincFixedIn, SincInterpolationParameters, SincInterpolationType, WindowFunction,
+    calculate_cutoff,
 };
+
+use super::fft_resampler::FftResampler;
 
 use super::mix::ChannelMix;
 use super::polyphase::IntegerUpsampler;
@@ -33,7 +36,7 @@ const POLYPHASE_BLOCK_FRAMES: usize = 32;
 
 enum Engine {
     Polyphase(IntegerUpsampler),
-    Fft(FftFixedInOut<f32>),
+    Fft(FftResampler),
     Sinc(SincFixedIn<f32>),
 }
 
@@ -41,7 +44,7 @@ impl Engine {
     fn block_frames(&self) -> usize {
         match self {
             Engine::Polyphase(r) => r.block_frames(),
-            Engine::Fft(r) => r.input_frames_next(),
+            Engine::Fft(r) => r.block_in(),
             Engine::Sinc(r) => r.input_frames_next(),
         }
     }
@@ -49,7 +52,7 @@ impl Engine {
     fn output_frames_max(&self) -> usize {
         match self {
             Engine::Polyphase(r) => r.output_frames(),
-            Engine::Fft(r) => r.output_frames_max(),
+            Engine::Fft(r) => r.block_out(),
             Engine::Sinc(r) => r.output_frames_max(),
         }
     }
@@ -60,7 +63,7 @@ impl Engine {
         match self {
             Engine::Polyphase(r) => r.delay() as isize,
             // The FFT filter is symmetric about half the block: exactly `output_delay()`.
-            Engine::Fft(r) => r.output_delay() as isize,
+            Engine::Fft(r) => r.delay() as isize,
             // rubato 0.16's sinc resampler centres output frame k on input time
             // (k + 1) / ratio - 1 + 1 / oversampling: almost no delay (its `output_delay()`
             // does not describe this), but early or late by up to `ratio` output frames.
@@ -75,7 +78,7 @@ impl Engine {
     fn process(&mut self, input: &[Vec<f32>], output: &mut [Vec<f32>]) -> usize {
         let result = match self {
             Engine::Polyphase(r) => return r.process(input, output),
-            Engine::Fft(r) => r.process_into_buffer(input, output, None),
+            Engine::Fft(r) => return r.process(input, output),
             Engine::Sinc(r) => r.process_into_buffer(input, output, None),
         };
         // Buffers are sized from the resampler's own figures, so this cannot fail; if it
@@ -117,7 +120,7 @@ fn gcd(mut a: usize, mut b: usize) -> usize {
     a
 }
 
-/// A rubato resampler fed with fixed blocks from a stream of any chunking, with its filter
+/// A resampler fed with fixed blocks from a stream of any chunking, with its filter
 /// delay removed so output frame n is at the time of output frame n of an ideal converter.
 pub(super) struct StreamResampler {
     engine: Engine,
@@ -155,9 +158,9 @@ impl StreamResampler {
                 POLYPHASE_BLOCK_FRAMES,
                 channels,
             )),
-            (None, Some(block)) => Engine::Fft(
-                FftFixedInOut::new(fs_in, fs_out, block, channels).map_err(|e| e.to_string())?,
-            ),
+            (None, Some(block)) => {
+                Engine::Fft(FftResampler::new(block, block * fs_out / fs_in, channels))
+            }
             (None, None) => {
                 let parameters = SincInterpolationParameters {
                     sinc_len: SINC_TAPS,
