@@ -144,6 +144,18 @@ fn float_to_s16_rounds_and_clamps() {
 }
 
 #[test]
+fn the_vector_s16_writer_is_the_scalar_one_to_the_bit() {
+    let mut samples: Vec<f32> = (-70_000..=70_000)
+        .flat_map(|i| [-0.5f32, -0.49, 0.0, 0.49, 0.5].map(|o| (i as f32 + o) / 32768.0))
+        .collect();
+    samples.extend([f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0, 1e-30]);
+    let mut vector = vec![0u8; 2 * samples.len()];
+    write_s16_mono(&mut vector, &samples);
+    let scalar: Vec<u8> = samples.iter().flat_map(|s| to_s16(*s).to_le_bytes()).collect();
+    assert_eq!(vector, scalar);
+}
+
+#[test]
 fn stereo_to_mono_averages() {
     let out = convert_all(
         8_000,
