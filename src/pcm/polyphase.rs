@@ -16,11 +16,24 @@ pub(super) const TAPS_PER_PHASE: usize = 64;
 /// Kaiser window shape: about 100 dB of stopband attenuation.
 const KAISER_BETA: f64 = 10.0;
 
+/// One phase of the filter: its taps in the order of the input window (oldest frame first).
+struct Phase {
+    taps: Vec<f32>,
+    /// The taps read the same backwards.
+    symmetric: bool,
+}
+
+impl Phase {
+    fn new(taps: Vec<f32>) -> Phase {
+        let symmetric = taps.iter().eq(taps.iter().rev());
+        Phase { taps, symmetric }
+    }
+}
+
 /// Upsamples planar f32 audio by `factor`, a block of input frames at a time.
 pub(super) struct IntegerUpsampler {
     factor: usize,
-    /// Per phase, the taps in the order of the input window (oldest frame first).
-    phases: Vec<Vec<f32>>,
+    phases: Vec<Phase>,
     /// The phase that is the input delayed by `copy_lag` input frames.
     copy_phase: usize,
     copy_lag: usize,
@@ -31,6 +44,10 @@ pub(super) struct IntegerUpsampler {
 
 impl IntegerUpsampler {
     pub(super) fn new(factor: usize, block: usize, channels: usize) -> IntegerUpsampler {
+        assert!(
+            block.is_multiple_of(GROUP),
+            "blocks are whole groups of output frames"
+        );
         let len = factor * TAPS_PER_PHASE;
         // An odd-length prototype (the last tap stays zero) so its centre falls on a tap.
         let centre = (len - 2) / 2;
@@ -54,9 +71,11 @@ impl IntegerUpsampler {
             .collect();
         let phases = (0..factor)
             .map(|phase| {
-                (0..TAPS_PER_PHASE)
-                    .map(|j| prototype[(TAPS_PER_PHASE - 1 - j) * factor + phase] as f32)
-                    .collect()
+                Phase::new(
+                    (0..TAPS_PER_PHASE)
+                        .map(|j| prototype[(TAPS_PER_PHASE - 1 - j) * factor + phase] as f32)
+                        .collect(),
+                )
             })
             .collect();
         IntegerUpsampler {
@@ -87,19 +106,24 @@ impl IntegerUpsampler {
     pub(super) fn process(&mut self, input: &[Vec<f32>], output: &mut [Vec<f32>]) -> usize {
         let (block, factor) = (self.block, self.factor);
         let keep = TAPS_PER_PHASE - 1;
+        let mut phase_out = [0.0f32; GROUP];
         for ((window, input), output) in self.windows.iter_mut().zip(input).zip(output) {
             window[keep..].copy_from_slice(&input[..block]);
-            for (frame, out) in output[..block * factor]
-                .chunks_exact_mut(factor)
-                .enumerate()
-            {
-                let taps = &window[frame..frame + TAPS_PER_PHASE];
-                for (phase, sample) in out.iter_mut().enumerate() {
-                    *sample = if phase == self.copy_phase {
-                        taps[TAPS_PER_PHASE - 1 - self.copy_lag]
-                    } else {
-                        dot(&self.phases[phase], taps)
-                    };
+            let output = &mut output[..block * factor];
+            for (frame, out) in output.chunks_exact_mut(factor).enumerate() {
+                out[self.copy_phase] = window[frame + keep - self.copy_lag];
+            }
+            for group in 0..block / GROUP {
+                let window = &window[group * GROUP..group * GROUP + GROUP + keep];
+                let output = &mut output[group * GROUP * factor..(group + 1) * GROUP * factor];
+                for (phase, taps) in self.phases.iter().enumerate() {
+                    if phase == self.copy_phase {
+                        continue;
+                    }
+                    correlate(taps, window, &mut phase_out);
+                    for (out, sample) in output.chunks_exact_mut(factor).zip(&phase_out) {
+                        out[phase] = *sample;
+                    }
                 }
             }
             window.copy_within(block.., 0);
@@ -114,37 +138,57 @@ impl IntegerUpsampler {
     }
 }
 
-/// The dot product of two equally long slices: `dot_portable` compiled for AVX (eight-lane
-/// vectors where the x86-64 baseline has four) when the processor has it. Both add in the same
-/// order, so the result is the same to the bit; fused multiply-adds, which would change it, were
-/// slower here (one chain of dependent adds per lane).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+/// Output frames of one phase computed together: four eight-lane vectors of sums, so the
+/// additions into each run in four independent chains and no sum is reduced across lanes.
+const GROUP: usize = 32;
+
+/// `out[k] = Σ taps[j] × window[k + j]`: one phase's output frames for a group of input
+/// positions. `correlate_portable` compiled for AVX (eight-lane vectors where the x86-64
+/// baseline has four) when the processor has it: the same operations in the same order, so
+/// the result is the same to the bit on every processor. Fused multiply-adds would halve the
+/// operations but round differently, and then output would depend on the processor.
+fn correlate(taps: &Phase, window: &[f32], out: &mut [f32; GROUP]) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx") {
         // SAFETY: the processor supports AVX, checked just above (the check is cached).
-        return unsafe { dot_avx(a, b) };
+        unsafe { correlate_avx(taps, window, out) };
+        return;
     }
-    dot_portable(a, b)
+    correlate_portable(taps, window, out);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
-fn dot_avx(a: &[f32], b: &[f32]) -> f32 {
-    dot_portable(a, b)
+fn correlate_avx(taps: &Phase, window: &[f32], out: &mut [f32; GROUP]) {
+    correlate_portable(taps, window, out);
 }
 
-/// A dot product in eight independent sums, which the compiler turns into vector code (the
-/// lengths are `TAPS_PER_PHASE`, a multiple of eight).
+/// Taps that mirror each other (the middle phase of an even factor: every phase at 2×) are
+/// added in pairs, window samples first: a multiplication saved per pair.
 #[inline(always)]
-fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
-    debug_assert!(a.len() == b.len() && a.len().is_multiple_of(8));
-    let mut sums = [0.0f32; 8];
-    for (a, b) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
-        for lane in 0..8 {
-            sums[lane] += a[lane] * b[lane];
+fn correlate_portable(phase: &Phase, window: &[f32], out: &mut [f32; GROUP]) {
+    let taps = &phase.taps;
+    debug_assert!(taps.len() == TAPS_PER_PHASE && window.len() >= GROUP + TAPS_PER_PHASE - 1);
+    let mut sums = [0.0f32; GROUP];
+    let first = &taps[..TAPS_PER_PHASE / 2];
+    if phase.symmetric {
+        for (j, tap) in first.iter().enumerate() {
+            let near: &[f32; GROUP] = window[j..j + GROUP].try_into().unwrap();
+            let far_start = TAPS_PER_PHASE - 1 - j;
+            let far: &[f32; GROUP] = window[far_start..far_start + GROUP].try_into().unwrap();
+            for lane in 0..GROUP {
+                sums[lane] += tap * (near[lane] + far[lane]);
+            }
+        }
+    } else {
+        for (j, tap) in taps.iter().enumerate() {
+            let samples: &[f32; GROUP] = window[j..j + GROUP].try_into().unwrap();
+            for lane in 0..GROUP {
+                sums[lane] += tap * samples[lane];
+            }
         }
     }
-    sums.iter().sum()
+    *out = sums;
 }
 
 /// The modified Bessel function of the first kind, order 0 (for Kaiser windows: this
@@ -169,7 +213,7 @@ mod tests {
     #[test]
     fn one_phase_is_the_input_delayed() {
         for factor in [2, 3, 6] {
-            let block = 16;
+            let block = GROUP;
             let mut upsampler = IntegerUpsampler::new(factor, block, 1);
             let input: Vec<f32> = (0..block * 20).map(|i| (i as f32 * 0.37).sin()).collect();
             let mut output = Vec::new();
@@ -189,10 +233,36 @@ mod tests {
     }
 
     #[test]
-    fn the_vector_dot_product_is_the_portable_one_to_the_bit() {
-        let a: Vec<f32> = (0..64).map(|i| (i as f32 * 0.731).sin() * 1e-3).collect();
-        let b: Vec<f32> = (0..64).map(|i| (i as f32 * 1.37).cos()).collect();
-        assert_eq!(dot(&a, &b).to_bits(), dot_portable(&a, &b).to_bits());
+    fn the_vector_correlation_is_the_portable_one_to_the_bit() {
+        let window: Vec<f32> = (0..GROUP + TAPS_PER_PHASE)
+            .map(|i| (i as f32 * 1.37).cos())
+            .collect();
+        let asymmetric: Vec<f32> = (0..64).map(|i| (i as f32 * 0.731).sin() * 1e-3).collect();
+        let symmetric: Vec<f32> = (0..64)
+            .map(|i| ((i.min(63 - i)) as f32 * 0.731).sin() * 1e-3)
+            .collect();
+        for taps in [asymmetric, symmetric] {
+            let phase = Phase::new(taps.clone());
+            let (mut vector, mut portable) = ([0.0; GROUP], [0.0; GROUP]);
+            correlate(&phase, &window, &mut vector);
+            correlate_portable(&phase, &window, &mut portable);
+            assert_eq!(vector.map(f32::to_bits), portable.map(f32::to_bits));
+            for (k, sum) in portable.iter().enumerate() {
+                let expected: f64 = (0..64)
+                    .map(|j| f64::from(taps[j]) * f64::from(window[k + j]))
+                    .sum();
+                assert!(
+                    (f64::from(*sum) - expected).abs() < 1e-6,
+                    "{k}: {sum} {expected}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_middle_phase_at_2x_is_symmetric() {
+        let upsampler = IntegerUpsampler::new(2, GROUP, 1);
+        assert!(upsampler.phases[1 - upsampler.copy_phase].symmetric);
     }
 
     #[test]
