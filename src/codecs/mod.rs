@@ -124,6 +124,7 @@ pub mod mpeg_audio;
 pub mod musepack;
 pub mod opus;
 pub mod opus_streams;
+pub mod pcm16;
 pub mod speex;
 pub mod telephony;
 pub mod tta;
@@ -156,10 +157,11 @@ pub static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
     registry.register_audio_decoder::<opus::OpusDecoder>();
     registry.register_audio_decoder::<telephony::TelephonyDecoder>();
     registry.register_audio_decoder::<yamaha_adpcm::YamahaAdpcmDecoder>();
-    // Ahead of symphonia's MPEG audio and Apple IMA ADPCM decoders (see `mpeg_audio` and
-    // `ima_qt` for why).
+    // Ahead of symphonia's MPEG audio, Apple IMA ADPCM and 16-bit PCM decoders (see
+    // `mpeg_audio`, `ima_qt` and `pcm16` for why).
     registry.register_audio_decoder_at_tier::<mpeg_audio::MpegAudioDecoder>(Tier::Preferred);
     registry.register_audio_decoder_at_tier::<ima_qt::ImaQtDecoder>(Tier::Preferred);
+    registry.register_audio_decoder_at_tier::<pcm16::Pcm16Decoder>(Tier::Preferred);
     registry
 });
 

@@ -151,7 +151,10 @@ fn the_vector_s16_writer_is_the_scalar_one_to_the_bit() {
     samples.extend([f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0, 1e-30]);
     let mut vector = vec![0u8; 2 * samples.len()];
     write_s16_mono(&mut vector, &samples);
-    let scalar: Vec<u8> = samples.iter().flat_map(|s| to_s16(*s).to_le_bytes()).collect();
+    let scalar: Vec<u8> = samples
+        .iter()
+        .flat_map(|s| to_s16(*s).to_le_bytes())
+        .collect();
     assert_eq!(vector, scalar);
 }
 
