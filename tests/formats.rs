@@ -979,6 +979,38 @@ const MS_ADPCM_AVI: Case = Case {
     codec: "adpcm_ms",
     ..IMA_ADPCM_AVI
 };
+/// What ffmpeg writes as `A_MS/ACM` in Matroska (a WAVEFORMATEX as the codec private data):
+/// bit-exact against ffmpeg's decode, as the same codecs in WAV and AVI.
+const MS_ADPCM_MKA: Case = Case {
+    fixture: "ms_adpcm.mka",
+    container: "matroska",
+    ..MS_ADPCM_AVI
+};
+const IMA_ADPCM_MKA: Case = Case {
+    fixture: "ima_adpcm.mka",
+    container: "matroska",
+    ..IMA_ADPCM_AVI
+};
+const ALAW_MKA: Case = Case {
+    fixture: "alaw.mka",
+    container: "matroska",
+    ..WAV_ALAW
+};
+const MULAW_MKA: Case = Case {
+    fixture: "mulaw.mka",
+    container: "matroska",
+    ..WAV_MULAW
+};
+const G722_MKA: Case = Case {
+    fixture: "g722.mka",
+    container: "matroska",
+    ..WAV_G722
+};
+const GSM_MKA: Case = Case {
+    fixture: "gsm.mka",
+    container: "matroska",
+    ..WAV_GSM
+};
 /// Yamaha ADPCM, which the decodebin chain does not play (`wavparse` has no caps for it). Its
 /// noise fills the band, where the two resamplers differ most (44 dB measured).
 const WAV_YAMAHA_ADPCM: Case = Case {
@@ -1398,6 +1430,12 @@ format_tests! {
     keep_ima4_caf, default_ima4_caf => IMA4_CAF;
     keep_gsm_mov, default_gsm_mov => GSM_MOV;
     keep_gsm_avi, default_gsm_avi => GSM_AVI;
+    keep_ms_adpcm_mka, default_ms_adpcm_mka => MS_ADPCM_MKA;
+    keep_ima_adpcm_mka, default_ima_adpcm_mka => IMA_ADPCM_MKA;
+    keep_alaw_mka, default_alaw_mka => ALAW_MKA;
+    keep_mulaw_mka, default_mulaw_mka => MULAW_MKA;
+    keep_g722_mka, default_g722_mka => G722_MKA;
+    keep_gsm_mka, default_gsm_mka => GSM_MKA;
     keep_mp3_flv, default_mp3_flv => MP3_FLV;
     keep_s16_flv, default_s16_flv => S16_FLV;
     keep_mulaw_8k_flv, default_mulaw_8k_flv => MULAW_8K_FLV;
@@ -2914,6 +2952,11 @@ fn dts_wma_and_wav_codecs_are_refused_by_name() {
         (
             "truehd.mka",
             &["matroska audio track holds Dolby TrueHD"][..],
+        ),
+        // An `A_MS/ACM` track, which symphonia leaves unnamed ("no audio track").
+        (
+            "wma.mka",
+            &["matroska audio track holds Windows Media Audio", "0x0161"][..],
         ),
     ] {
         assert_refused_saying(&std::fs::read(fixture(name)).unwrap(), words);

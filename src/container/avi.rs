@@ -11,8 +11,6 @@
 
 use std::collections::VecDeque;
 
-use symphonia::core::codecs::audio::AudioCodecParameters;
-use symphonia::core::codecs::audio::well_known::{CODEC_ID_ADPCM_IMA_WAV, CODEC_ID_ADPCM_MS};
 use symphonia::core::common::FourCc;
 use symphonia::core::errors::Result;
 use symphonia::core::formats::{FormatId, FormatInfo, FormatReader, MediaInfo, Track};
@@ -25,7 +23,7 @@ use super::aac_config::{AudioSpecificConfig, aac_track};
 use super::ac3::ac3_track;
 use super::mpeg_audio::{FrameHeader, frames_track};
 use super::pcm_stream::PcmLayout;
-use super::riff::fmt_layout;
+use super::riff::{AdpcmFormat, adpcm_format, fmt_layout};
 use crate::codecs::ac3::header::FrameHeader as Ac3Header;
 
 static AVI_INFO: FormatInfo = FormatInfo {
@@ -52,11 +50,7 @@ pub fn at_header(source: &mut MediaSourceStream<'_>) -> bool {
 enum Codec {
     Pcm(PcmLayout),
     /// IMA or Microsoft ADPCM, which symphonia's ADPCM codec decodes a block at a time.
-    Adpcm {
-        params: Box<AudioCodecParameters>,
-        block_align: usize,
-        frames_per_block: u64,
-    },
+    Adpcm(AdpcmFormat),
     Mpeg,
     Ac3,
     /// AAC, with what its AudioSpecificConfig (after the WAVEFORMATEX, as ffmpeg writes it)
@@ -85,34 +79,10 @@ fn audio_codec(strf: &[u8]) -> std::result::Result<Codec, String> {
         }
         _ => {}
     }
-    if let (0x0002 | 0x0011, Some(fmt)) = (tag, strf.get(..16)) {
-        let field = |at: usize| u16::from_le_bytes([fmt[at], fmt[at + 1]]);
-        let (channels, rate) = (field(2), u32::from_le_bytes(fmt[4..8].try_into().unwrap()));
-        let block_align = usize::from(field(12));
-        // Samples per block: the header's one or two, then two per byte of each channel.
-        let (codec, header_bytes, header_samples) = match tag {
-            0x0002 => (CODEC_ID_ADPCM_MS, 7, 2),
-            _ => (CODEC_ID_ADPCM_IMA_WAV, 4, 1),
-        };
-        let per_channel = block_align / usize::from(channels.max(1));
-        if !(1..=2).contains(&channels) || per_channel <= header_bytes || rate == 0 {
-            return Err(format!(
-                "the AVI stream's ADPCM has an impossible layout ({channels} channels, blocks                  of {block_align} bytes)"
-            ));
-        }
-        let frames_per_block = ((per_channel - header_bytes) * 2 + header_samples) as u64;
-        let mut params = AudioCodecParameters::new();
-        params
-            .for_codec(codec)
-            .with_sample_rate(rate)
-            .with_channels(super::pcm_stream::wave_channels(channels, 0))
-            .with_frames_per_block(frames_per_block)
-            .with_max_frames_per_packet(frames_per_block * 64);
-        return Ok(Codec::Adpcm {
-            params: Box::new(params),
-            block_align,
-            frames_per_block,
-        });
+    if let Some(adpcm) = adpcm_format(strf) {
+        return adpcm
+            .map(Codec::Adpcm)
+            .map_err(|why| format!("the AVI stream's {why}"));
     }
     match fmt_layout(strf) {
         Ok(layout) => Ok(Codec::Pcm(layout)),
@@ -253,7 +223,7 @@ impl<'s> AviReader<'s> {
     fn start_track(&mut self, strf: &[u8]) -> std::result::Result<(), String> {
         let track = match &self.codec {
             Codec::Pcm(layout) => Some(layout.track()),
-            Codec::Adpcm { params, .. } => Some(super::audio_track((**params).clone())),
+            Codec::Adpcm(adpcm) => Some(super::audio_track((*adpcm.params).clone())),
             Codec::Aac(audio) => Some(aac_track(aac_config(strf), audio)),
             Codec::Mpeg | Codec::Ac3 => loop {
                 if let Some((frame, samples)) = self.framer.next(&self.codec) {
@@ -356,14 +326,10 @@ impl FormatReader for AviReader<'_> {
                 Codec::Pcm(layout) => layout.block().frames_in(chunk.len() as u64),
                 Codec::Aac(audio) => u64::from(audio.frame_samples()),
                 // Whole blocks: a part of one at the end of a chunk cannot be decoded.
-                Codec::Adpcm {
-                    block_align,
-                    frames_per_block,
-                    ..
-                } => {
-                    let blocks = chunk.len() / block_align;
-                    chunk.truncate(blocks * block_align);
-                    blocks as u64 * frames_per_block
+                Codec::Adpcm(adpcm) => {
+                    let blocks = chunk.len() / adpcm.block_align;
+                    chunk.truncate(blocks * adpcm.block_align);
+                    blocks as u64 * adpcm.frames_per_block
                 }
             };
             if chunk.is_empty() {

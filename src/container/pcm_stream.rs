@@ -211,7 +211,7 @@ impl PcmLayout {
         super::audio_track(self.codec_params())
     }
 
-    fn codec_params(&self) -> AudioCodecParameters {
+    pub(crate) fn codec_params(&self) -> AudioCodecParameters {
         let (codec, widths) = self.coding.codec().expect("layout checked before use");
         let mut params = AudioCodecParameters::new();
         params

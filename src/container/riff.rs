@@ -12,9 +12,11 @@
 //!
 //! [`PcmStreamReader`]: super::pcm_stream::PcmStreamReader
 
+use symphonia::core::codecs::audio::AudioCodecParameters;
+use symphonia::core::codecs::audio::well_known::{CODEC_ID_ADPCM_IMA_WAV, CODEC_ID_ADPCM_MS};
 use symphonia::core::io::{ReadBytes, SeekBuffered};
 
-use super::pcm_stream::{PcmHeader, PcmLayout, SampleCoding};
+use super::pcm_stream::{PcmHeader, PcmLayout, SampleCoding, wave_channels};
 use super::{ByteOrder, HeaderError};
 use crate::codecs::telephony::Codec;
 
@@ -303,7 +305,7 @@ const WAVE_FORMAT_G722: u16 = 0x028f;
 
 /// The codec of a WAV format tag that neither our reader nor symphonia's decodes, by the name
 /// users know it (what ffmpeg, sox and telephony recorders write besides PCM).
-fn undecodable_tag_name(tag: u16) -> Option<&'static str> {
+pub(super) fn undecodable_tag_name(tag: u16) -> Option<&'static str> {
     Some(match tag {
         0x0014 => "G.723 ADPCM",
         0x0042 => "G.723.1",
@@ -361,6 +363,60 @@ fn telephony_codec(
         }
         _ => None,
     }
+}
+
+/// IMA or Microsoft ADPCM as a WAVEFORMATEX describes it (AVI's stream format, Matroska's
+/// `A_MS/ACM` private data): symphonia's ADPCM codec decodes it a block at a time.
+#[derive(Debug, Clone)]
+pub struct AdpcmFormat {
+    pub params: Box<AudioCodecParameters>,
+    pub block_align: usize,
+    pub frames_per_block: u64,
+}
+
+/// The ADPCM a little-endian WAVEFORMATEX describes; `None` when its tag is not IMA's or
+/// Microsoft's ADPCM, an error when its fields cannot describe such blocks.
+pub fn adpcm_format(format: &[u8]) -> Option<Result<AdpcmFormat, String>> {
+    let tag = u16::from_le_bytes([*format.first()?, *format.get(1)?]);
+    if !matches!(tag, 0x0002 | 0x0011) {
+        return None;
+    }
+    let Some(fmt) = format.get(..16) else {
+        return Some(Err(format!(
+            "ADPCM format of {} bytes is too short",
+            format.len()
+        )));
+    };
+    let field = |at: usize| u16::from_le_bytes([fmt[at], fmt[at + 1]]);
+    let (channels, rate) = (
+        field(2),
+        u32::from_le_bytes([fmt[4], fmt[5], fmt[6], fmt[7]]),
+    );
+    let block_align = usize::from(field(12));
+    // Samples per block: the header's one or two, then two per byte of each channel.
+    let (codec, header_bytes, header_samples) = match tag {
+        0x0002 => (CODEC_ID_ADPCM_MS, 7, 2),
+        _ => (CODEC_ID_ADPCM_IMA_WAV, 4, 1),
+    };
+    let per_channel = block_align / usize::from(channels.max(1));
+    if !(1..=2).contains(&channels) || per_channel <= header_bytes || rate == 0 {
+        return Some(Err(format!(
+            "ADPCM has an impossible layout ({channels} channels, blocks of {block_align} bytes)"
+        )));
+    }
+    let frames_per_block = ((per_channel - header_bytes) * 2 + header_samples) as u64;
+    let mut params = AudioCodecParameters::new();
+    params
+        .for_codec(codec)
+        .with_sample_rate(rate)
+        .with_channels(wave_channels(channels, 0))
+        .with_frames_per_block(frames_per_block)
+        .with_max_frames_per_packet(frames_per_block * 64);
+    Some(Ok(AdpcmFormat {
+        params: Box::new(params),
+        block_align,
+        frames_per_block,
+    }))
 }
 
 /// The PCM layout a little-endian `fmt ` chunk body (a WAVEFORMATEX, as AVI's `strf` holds it)

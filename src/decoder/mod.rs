@@ -93,6 +93,9 @@ struct StreamExtras {
     edit: Option<mp4_edit::EditList>,
     /// Matroska header (everything before the first cluster), to go on after damage.
     mkv_header: Option<Vec<u8>>,
+    /// What the stream's audio track holds that nothing here decodes, when the reader left it
+    /// unnamed: the error if no other track is found.
+    no_track_why: Option<String>,
 }
 
 /// One container stream's decoded audio, as `emit` tracks it.
@@ -247,13 +250,17 @@ impl<'a> Worker<'a> {
                 self.events.send(DecoderEvent::Tags(tags));
             }
             let mut head = self.reader.take_head();
+            // Why a track the reader left without codec parameters cannot be decoded.
+            let mut no_track_why = None;
             if container == "isomp4" {
                 format =
                     mp4_tracks::with_unnamed_tracks(format, &mp4_tracks::unnamed_tracks(&head));
             }
             if container == "matroska" {
                 format = mkv_tta::with_tta_tracks(format, &head);
-                format = mkv_acm::with_speex_tracks(format, &mkv_acm::speex_tracks(&head));
+                let acm = mkv_acm::acm_tracks(&head);
+                format = mkv_acm::with_acm_tracks(format, &acm);
+                no_track_why = mkv_acm::refusal(&acm);
             }
             let extras = StreamExtras {
                 edit: match self.held_edit.take() {
@@ -262,6 +269,7 @@ impl<'a> Worker<'a> {
                         .then(|| mp4_edit::audio_edit_list(&head, self.settings.audio_track))
                         .flatten(),
                 },
+                no_track_why,
                 mkv_header: (container == "matroska")
                     .then(|| self.reader.mkv_first_cluster())
                     .flatten()
@@ -291,7 +299,11 @@ impl<'a> Worker<'a> {
         mut format: Box<dyn FormatReader>,
         extras: StreamExtras,
     ) -> StreamEnd {
-        let StreamExtras { edit, mkv_header } = extras;
+        let StreamExtras {
+            edit,
+            mkv_header,
+            no_track_why,
+        } = extras;
         let mut stream = DecodedStream {
             container: format.format_info().short_name.to_string(),
             edit,
@@ -307,7 +319,8 @@ impl<'a> Worker<'a> {
             payload_frames: 0,
             bitrate_sent: false,
         };
-        let Some((mut track_id, mut decoder)) = self.make_decoder(&*format, stream.edit.as_ref())
+        let Some((mut track_id, mut decoder)) =
+            self.make_decoder(&*format, stream.edit.as_ref(), no_track_why)
         else {
             return StreamEnd::Stop;
         };
@@ -366,7 +379,7 @@ impl<'a> Worker<'a> {
                 }
                 Err(SymphoniaError::ResetRequired) => {
                     // A new logical stream (chained Ogg): new track, new decoder.
-                    match self.make_decoder(&*format, None) {
+                    match self.make_decoder(&*format, None, None) {
                         Some((id, new_decoder)) => {
                             track_id = id;
                             decoder = new_decoder;
@@ -592,9 +605,9 @@ impl<'a> Worker<'a> {
         match readers::MkvReader::try_new(source, FormatOptions::default()) {
             Ok(reader) => {
                 let reader = mkv_tta::with_tta_tracks(Box::new(reader), header);
-                Some(mkv_acm::with_speex_tracks(
+                Some(mkv_acm::with_acm_tracks(
                     reader,
-                    &mkv_acm::speex_tracks(header),
+                    &mkv_acm::acm_tracks(header),
                 ))
             }
             Err(e) => {
@@ -649,6 +662,7 @@ impl<'a> Worker<'a> {
         &mut self,
         format: &dyn FormatReader,
         edit: Option<&mp4_edit::EditList>,
+        no_track_why: Option<String>,
     ) -> Option<(u32, TrackDecoder)> {
         // In a transport stream the unwrapping picked the track, in Ogg our reader did: the
         // reader has that one only.
@@ -686,9 +700,12 @@ impl<'a> Worker<'a> {
             (_, params) => params,
         };
         let (Some(track), Some(params)) = (track, params) else {
-            let message = match wanted {
-                0 => "no supported audio format found: the stream has no audio track".into(),
-                n => format!(
+            let message = match (wanted, no_track_why) {
+                (0, Some(why)) => format!("no supported audio format found: {why}"),
+                (0, None) => {
+                    "no supported audio format found: the stream has no audio track".into()
+                }
+                (n, _) => format!(
                     "audio-track={n} asks for audio track {n} (counted from 0) but the stream \
                      has {}",
                     audio_tracks().count()

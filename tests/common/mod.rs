@@ -528,6 +528,23 @@ fn recipe(name: &str) -> Recipe {
         "aac.avi" => Encode(&["-c:a", "aac", "-b:a", "128k", "-f", "avi"]),
         "ima_adpcm.avi" => Encode(&["-c:a", "adpcm_ima_wav", "-f", "avi"]),
         "ms_adpcm.avi" => Encode(&["-c:a", "adpcm_ms", "-f", "avi"]),
+        // What ffmpeg's Matroska muxer writes as A_MS/ACM (a WAVEFORMATEX as codec private).
+        "ms_adpcm.mka" => Encode(&["-c:a", "adpcm_ms", "-f", "matroska"]),
+        "ima_adpcm.mka" => Encode(&["-c:a", "adpcm_ima_wav", "-f", "matroska"]),
+        "alaw.mka" => Encode(&["-c:a", "pcm_alaw", "-f", "matroska"]),
+        "mulaw.mka" => Encode(&["-c:a", "pcm_mulaw", "-f", "matroska"]),
+        "g722.mka" => Encode(&["-ar", "16000", "-ac", "1", "-c:a", "g722", "-f", "matroska"]),
+        "gsm.mka" => Encode(&[
+            "-ar",
+            "8000",
+            "-ac",
+            "1",
+            "-c:a",
+            "libgsm_ms",
+            "-f",
+            "matroska",
+        ]),
+        "wma.mka" => Encode(&["-c:a", "wmav2", "-f", "matroska"]),
         "g722.avi" => Encode(&["-ar", "16000", "-ac", "1", "-c:a", "g722", "-f", "avi"]),
         "gsm.avi" => Encode(&["-ar", "8000", "-ac", "1", "-c:a", "libgsm_ms", "-f", "avi"]),
         // Apple's IMA ADPCM (`ima4`) in QuickTime, AIFF-C and CAF, and GSM in QuickTime.
