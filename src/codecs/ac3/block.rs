@@ -104,9 +104,33 @@ struct Groups {
     eleven: ([f32; 2], usize),
 }
 
-fn symmetric(levels: u32, index: u32) -> f32 {
-    let index = index.min(levels - 1);
+const fn symmetric(levels: u32, index: u32) -> f32 {
+    let index = if index < levels { index } else { levels - 1 };
     (2 * index) as f32 / levels as f32 - (levels - 1) as f32 / levels as f32
+}
+
+/// Every value of a symmetric quantiser, computed once: two float divisions per mantissa were
+/// a large part of reading them.
+const fn symmetric_levels<const LEVELS: usize>() -> [f32; LEVELS] {
+    let mut levels = [0.0; LEVELS];
+    let mut index = 0;
+    while index < LEVELS {
+        levels[index] = symmetric(LEVELS as u32, index as u32);
+        index += 1;
+    }
+    levels
+}
+
+const LEVELS_3: [f32; 3] = symmetric_levels();
+const LEVELS_5: [f32; 5] = symmetric_levels();
+const LEVELS_7: [f32; 7] = symmetric_levels();
+const LEVELS_11: [f32; 11] = symmetric_levels();
+const LEVELS_15: [f32; 15] = symmetric_levels();
+
+/// The value of `index` (clamped to the last level, as `symmetric` does) in `levels`.
+#[inline]
+fn level<const LEVELS: usize>(levels: &[f32; LEVELS], index: u32) -> f32 {
+    levels[(index as usize).min(LEVELS - 1)]
 }
 
 /// Bits of the asymmetric quantisers of bap 6 to 15.
@@ -574,7 +598,7 @@ fn read_mantissas(
                 let (values, used) = &mut groups.three;
                 if *used == 0 || *used == 3 {
                     let code = read(bits, 5)?;
-                    *values = [code / 9, code / 3 % 3, code % 3].map(|m| symmetric(3, m));
+                    *values = [code / 9, code / 3 % 3, code % 3].map(|m| level(&LEVELS_3, m));
                     *used = 0;
                 }
                 *used += 1;
@@ -584,28 +608,29 @@ fn read_mantissas(
                 let (values, used) = &mut groups.five;
                 if *used == 0 || *used == 3 {
                     let code = read(bits, 7)?;
-                    *values = [code / 25, code / 5 % 5, code % 5].map(|m| symmetric(5, m));
+                    *values = [code / 25, code / 5 % 5, code % 5].map(|m| level(&LEVELS_5, m));
                     *used = 0;
                 }
                 *used += 1;
                 values[*used - 1]
             }
-            3 => symmetric(7, read(bits, 3)?),
+            3 => level(&LEVELS_7, read(bits, 3)?),
             4 => {
                 let (values, used) = &mut groups.eleven;
                 if *used == 0 || *used == 2 {
                     let code = read(bits, 7)?;
-                    *values = [code / 11, code % 11].map(|m| symmetric(11, m));
+                    *values = [code / 11, code % 11].map(|m| level(&LEVELS_11, m));
                     *used = 0;
                 }
                 *used += 1;
                 values[*used - 1]
             }
-            5 => symmetric(15, read(bits, 4)?),
+            5 => level(&LEVELS_15, read(bits, 4)?),
             bap => {
                 let width = ASYMMETRIC_BITS[usize::from(bap) - 6];
                 let code = bits.read_bits_leq32_signed(width).map_err(io_to_damage)?;
-                code as f32 / (1u32 << (width - 1)) as f32
+                // Over 2^(width - 1), as a multiplication by its exact reciprocal.
+                code as f32 * exp2_neg((width - 1) as u8)
             }
         };
         state.values[slot][bin] = mantissa * exp2_neg(state.exponents[slot][bin]);
@@ -644,4 +669,36 @@ fn read_exponents(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiser_tables_are_the_formula_to_the_bit() {
+        fn check<const LEVELS: usize>(levels: &[f32; LEVELS]) {
+            // Past the last level too: codes that overflow clamp to it.
+            for index in 0..LEVELS as u32 + 8 {
+                assert_eq!(
+                    level(levels, index).to_bits(),
+                    symmetric(LEVELS as u32, index).to_bits(),
+                    "{LEVELS} levels, index {index}"
+                );
+            }
+        }
+        check(&LEVELS_3);
+        check(&LEVELS_5);
+        check(&LEVELS_7);
+        check(&LEVELS_11);
+        check(&LEVELS_15);
+        for width in 5..=16u32 {
+            for code in [-(1i32 << (width - 1)), -3, 0, 5, (1 << (width - 1)) - 1] {
+                assert_eq!(
+                    code as f32 * exp2_neg((width - 1) as u8),
+                    code as f32 / (1u32 << (width - 1)) as f32
+                );
+            }
+        }
+    }
 }
