@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use gstrsstreamdecoder::decoder::{DecoderEvent, DecoderSettings, ErrorKind, StreamDecoder};
 
-const FIXTURES: [&str; 33] = [
+const FIXTURES: [&str; 35] = [
     "mp3_cbr.mp3",
     "aac_adts.aac",
     "aac.m4a",
@@ -44,6 +44,8 @@ const FIXTURES: [&str; 33] = [
     "yamaha_adpcm.wav",
     "tta_odd.mka",
     "speex.mka",
+    "ms_adpcm.mka",
+    "gsm.mka",
 ];
 /// Cases per fixture; `MUTATIONS=1000 cargo test --release --test mutations` digs deeper.
 fn mutations_per_fixture() -> u64 {
