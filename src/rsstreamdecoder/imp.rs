@@ -18,8 +18,8 @@ use gst_base::subclass::base_transform::GenerateOutputSuccess;
 use gst_base::subclass::prelude::*;
 
 use super::caps::{codec_name, container_name, hint_from_caps, interleave, output_caps, tag_list};
+use super::properties::{self, MAX_CHANNELS, MAX_SAMPLE_RATE, Settings};
 use super::timeline::Timeline;
-use crate::container::mp4;
 use crate::container::packet_framing::PacketFraming;
 use crate::decoder::{
     DamageLimit, DecoderError, DecoderEvent, DecoderSettings, ErrorKind, StreamDecoder,
@@ -34,48 +34,6 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
         Some("Compressed audio byte stream to S16LE decoder"),
     )
 });
-
-const DEFAULT_SAMPLE_RATE: u32 = 48_000;
-const DEFAULT_CHANNELS: u32 = 1;
-/// `max-errors`: the decoder's damage limit (see `decoder::MAX_DAMAGE`).
-const DEFAULT_MAX_ERRORS: i32 = crate::decoder::MAX_DAMAGE as i32;
-const MAX_SAMPLE_RATE: u32 = 768_000;
-const MAX_CHANNELS: u32 = 64;
-
-#[derive(Debug, Clone)]
-struct Settings {
-    sample_rate: u32,
-    channels: u32,
-    format: Option<String>,
-    /// Rate and channels of headerless PCM when its description leaves them open; 0 = unset.
-    input_rate: u32,
-    input_channels: u32,
-    mp4_buffer_limit: u64,
-    /// Which audio track of a container holding several to decode; 0 is the first.
-    audio_track: u32,
-    /// Check FLAC's decoded audio against the MD5 checksum in its header.
-    verify_checksums: bool,
-    /// Tests only: a place where the element panics, to check that becomes an ERROR.
-    #[cfg(test)]
-    panic_at: Option<tests::PanicPoint>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            sample_rate: DEFAULT_SAMPLE_RATE,
-            channels: DEFAULT_CHANNELS,
-            format: None,
-            input_rate: 0,
-            input_channels: 0,
-            mp4_buffer_limit: mp4::DEFAULT_BUFFER_LIMIT,
-            audio_track: 0,
-            verify_checksums: false,
-            #[cfg(test)]
-            panic_at: None,
-        }
-    }
-}
 
 /// Added to a stream's latency estimate: the time to decode and push a packet, and to be
 /// scheduled on a busy machine.
@@ -190,177 +148,38 @@ impl ObjectSubclass for RsStreamDecoder {
 
 impl ObjectImpl for RsStreamDecoder {
     fn properties() -> &'static [glib::ParamSpec] {
-        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![
-                glib::ParamSpecUInt::builder("sample-rate")
-                    .nick("Sample rate")
-                    .blurb(
-                        "Output sample rate in Hz; 0 keeps the stream's rate \
-                         (or the rate downstream caps fix)",
-                    )
-                    .maximum(MAX_SAMPLE_RATE)
-                    .default_value(DEFAULT_SAMPLE_RATE)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("channels")
-                    .nick("Channels")
-                    .blurb(
-                        "Output channel count (stereo to mono averages, mono to stereo \
-                         duplicates, surround downmixes); 0 keeps the stream's channels \
-                         (or the count downstream caps fix)",
-                    )
-                    .maximum(MAX_CHANNELS)
-                    .default_value(DEFAULT_CHANNELS)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("format")
-                    .nick("Format hint")
-                    .blurb(
-                        "Container of the input as a MIME type or file extension \
-                         (audio/mpeg, mp3, audio/wav; codecs=1, ogg, webm, m4a, ...); \
-                         picks the reader directly instead of probing. A wrong hint falls \
-                         back to probing. Headerless PCM is named with its parameters \
-                         (audio/L16;rate=24000;channels=1, audio/pcm;rate=16000, audio/basic, \
-                         audio/PCMU, pcm_s16le, pcm_f32le, mulaw, alaw, ...), headerless \
-                         telephony codecs by their RTP names (audio/G722, audio/G726-32, \
-                         audio/GSM). Empty: use upstream caps (audio/x-raw, \
-                         audio/x-unaligned-raw, audio/x-mulaw, audio/x-alaw, audio/G722, G.726 \
-                         audio/x-adpcm, audio/x-gsm and audio/ms-gsm included), else probe",
-                    )
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("input-rate")
-                    .nick("Input sample rate")
-                    .blurb(
-                        "Sample rate of headerless PCM named by the format property when the \
-                         name carries no rate parameter (e.g. format=pcm_s16le); 0: unset",
-                    )
-                    .maximum(MAX_SAMPLE_RATE)
-                    .default_value(0)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("input-channels")
-                    .nick("Input channels")
-                    .blurb(
-                        "Channel count of headerless PCM named by the format property when the \
-                         name carries no channels parameter; 0: unset (1)",
-                    )
-                    .maximum(MAX_CHANNELS)
-                    .default_value(0)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt64::builder("mp4-buffer-limit")
-                    .nick("MP4 buffer limit")
-                    .blurb(
-                        "Most bytes of an MP4/M4A/MOV file whose index (moov box) comes after \
-                         its media that are held in memory until the index arrives; past it, \
-                         an ERROR says to remux the file with the index first (faststart)",
-                    )
-                    .default_value(mp4::DEFAULT_BUFFER_LIMIT)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("audio-track")
-                    .nick("Audio track")
-                    .blurb(
-                        "Which audio track to decode when a container (MP4, Matroska, MPEG-TS, Ogg) holds \
-                         several: 0 the first, 1 the second, ...; a track the stream does not \
-                         have is an ERROR. Video and other tracks are not counted",
-                    )
-                    .default_value(0)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecBoolean::builder("verify-checksums")
-                    .nick("Verify checksums")
-                    .blurb(
-                        "Check a FLAC stream's decoded audio against the MD5 checksum in its \
-                         header, and post a WARNING at its end when they differ (damage no frame \
-                         checksum caught, or an altered file). Costs about a sixth of FLAC's \
-                         decoding time; off, as in flacdec and ffmpeg",
-                    )
-                    .default_value(false)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecInt::builder("max-errors")
-                    .nick("Max errors")
-                    .blurb(
-                        "How much damage a stream may show before it is an ERROR: each corrupt \
-                         packet adds one, each good one takes one away, and every corrupt one is \
-                         a WARNING. -1: never an ERROR; 0: the first corrupt packet is one",
-                    )
-                    .minimum(-1)
-                    .default_value(DEFAULT_MAX_ERRORS)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
-                    .nick("Statistics")
-                    .blurb(
-                        "Statistics of the current stream, reset when the element starts and \
-                         after a flush: bytes-in, buffers-in, frames-out, buffers-out (guint64); \
-                         warnings (guint64, damage skipped); container, codec (strings, empty \
-                         until detected); stream-rate, stream-channels (guint, 0 until \
-                         detected); bytes-to-first-pcm (guint64, bytes in when the first PCM \
-                         went out, 0 before); first-pcm-latency (guint64, ns from the first \
-                         input buffer to the first PCM, 0 before)",
-                    )
-                    .read_only()
-                    .build(),
-            ]
-        });
-        PROPERTIES.as_ref()
+        properties::param_specs()
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        let mut settings = self.settings.lock().unwrap();
         match pspec.name() {
-            "sample-rate" => settings.sample_rate = value.get().expect("type checked upstream"),
-            "channels" => settings.channels = value.get().expect("type checked upstream"),
-            "input-rate" => settings.input_rate = value.get().expect("type checked upstream"),
             "max-errors" => {
                 let max_errors: i32 = value.get().expect("type checked upstream");
                 self.damage_limit.set(u32::try_from(max_errors).ok());
             }
-            "audio-track" => settings.audio_track = value.get().expect("type checked upstream"),
-            "verify-checksums" => {
-                settings.verify_checksums = value.get().expect("type checked upstream");
-            }
-            "mp4-buffer-limit" => {
-                settings.mp4_buffer_limit = value.get().expect("type checked upstream")
-            }
-            "input-channels" => {
-                settings.input_channels = value.get().expect("type checked upstream")
-            }
-            "format" => {
-                let format: Option<String> = value.get().expect("type checked upstream");
-                settings.format = format.filter(|f| !f.trim().is_empty());
-                if let Some(text) = &settings.format
+            name => {
+                let mut settings = self.settings.lock().unwrap();
+                settings.set(name, value);
+                if name == "format"
+                    && let Some(text) = &settings.format
                     && ContainerHint::parse(text).is_none()
                 {
                     gst::warning!(CAT, imp = self, "unknown format hint {text:?}, will probe");
                 }
             }
-            _ => unreachable!("unknown property {}", pspec.name()),
         }
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
-        let settings = self.settings.lock().unwrap();
         match pspec.name() {
-            "sample-rate" => settings.sample_rate.to_value(),
-            "channels" => settings.channels.to_value(),
-            "format" => settings.format.to_value(),
-            "input-rate" => settings.input_rate.to_value(),
-            "input-channels" => settings.input_channels.to_value(),
-            "mp4-buffer-limit" => settings.mp4_buffer_limit.to_value(),
             // -1 (never) is the only value that is not a limit.
             "max-errors" => self
                 .damage_limit
                 .get()
                 .map_or(-1, |max| max as i32)
                 .to_value(),
-            "audio-track" => settings.audio_track.to_value(),
-            "verify-checksums" => settings.verify_checksums.to_value(),
             "stats" => self.stats.lock().unwrap().to_structure().to_value(),
-            _ => unreachable!("unknown property {}", pspec.name()),
+            name => self.settings.lock().unwrap().get(name),
         }
     }
 }
@@ -1135,7 +954,7 @@ impl RsStreamDecoder {
 /// an ERROR message, never an abort, and the pipeline must still shut down and free the element.
 /// The panic is injected through a test-only setting, so this lives next to the element.
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::sync::Once;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
@@ -1143,7 +962,7 @@ mod tests {
     use super::*;
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub(super) enum PanicPoint {
+    pub(in crate::rsstreamdecoder) enum PanicPoint {
         /// In `submit_input_buffer`, with the state lock held.
         Input,
         /// While building the first output buffer, with the state lock held.

@@ -3,6 +3,7 @@ use gst::prelude::*;
 
 mod caps;
 mod imp;
+mod properties;
 mod timeline;
 
 glib::wrapper! {
