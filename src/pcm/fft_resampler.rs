@@ -61,19 +61,14 @@ impl Kernel {
         let forward = planner.plan_fft_forward(2 * block_in);
         let inverse = planner.plan_fft_inverse(2 * block_out);
         // The pass band ends where the shorter block's Nyquist frequency does, less the
-        // window's transition band (rubato's estimate for this window and length).
-        let cutoff = if block_in > block_out {
-            f64::from(calculate_cutoff::<f32>(
-                block_out,
-                WindowFunction::BlackmanHarris2,
-            )) * block_out as f64
-                / block_in as f64
-        } else {
-            f64::from(calculate_cutoff::<f32>(
-                block_in,
-                WindowFunction::BlackmanHarris2,
-            ))
-        };
+        // window's transition band (rubato's estimate for this window and length), as a
+        // fraction of the input's Nyquist frequency.
+        let shorter = block_in.min(block_out);
+        let cutoff = f64::from(calculate_cutoff::<f32>(
+            shorter,
+            WindowFunction::BlackmanHarris2,
+        )) * shorter as f64
+            / block_in as f64;
         let mut impulse = vec![0.0f32; 2 * block_in];
         let taps = windowed_sinc(block_in, cutoff);
         // The transform pair is unnormalised: the forward one scales by its length.
