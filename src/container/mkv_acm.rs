@@ -19,15 +19,13 @@ use symphonia::core::units::{Duration, TimeBase, Timestamp};
 
 use super::HeaderError;
 use super::completed_tracks::{CompletedTracks, PacketMap};
-use super::mkv_tta::{CLUSTER, SEGMENT, elements};
+use super::mkv_head::{
+    CODEC_ID, CODEC_PRIVATE, TRACK_ENTRY, TRACK_NUMBER, TRACKS, elements, frames_at, segment_child,
+    uint,
+};
 use super::riff::{self, AdpcmFormat};
 use crate::codecs::speex::SpeexHeader;
 
-const TRACKS: u32 = 0x1654_AE6B;
-const TRACK_ENTRY: u32 = 0xAE;
-const TRACK_NUMBER: u32 = 0xD7;
-const CODEC_ID: u32 = 0x86;
-const CODEC_PRIVATE: u32 = 0x63A2;
 /// The WAVEFORMATEX format tag of Speex.
 const WAVE_FORMAT_SPEEX: u16 = 0xA109;
 /// WAVEFORMATEX's fixed fields, before its extra bytes.
@@ -43,13 +41,7 @@ pub struct AcmTrack {
 
 /// The `A_MS/ACM` tracks of the `Tracks` element in `head`, in file order.
 pub fn acm_tracks(head: &[u8]) -> Vec<AcmTrack> {
-    let Some((_, segment)) = elements(head).find(|&(id, _)| id == SEGMENT) else {
-        return Vec::new();
-    };
-    let Some((_, tracks)) = elements(segment)
-        .take_while(|&(id, _)| id != CLUSTER)
-        .find(|&(id, _)| id == TRACKS)
-    else {
+    let Some(tracks) = segment_child(head, TRACKS) else {
         return Vec::new();
     };
     elements(tracks)
@@ -63,7 +55,7 @@ fn acm_track(entry: &[u8]) -> Option<AcmTrack> {
     for (id, body) in elements(entry) {
         match id {
             TRACK_NUMBER if (1..=4).contains(&body.len()) => {
-                number = Some(body.iter().fold(0u32, |n, &b| n << 8 | u32::from(b)));
+                number = u32::try_from(uint(body)).ok();
             }
             CODEC_ID => acm = body.strip_suffix(&[0]).unwrap_or(body) == b"A_MS/ACM",
             CODEC_PRIVATE => private = Some(body),
@@ -85,12 +77,8 @@ impl AcmTrack {
         ]))
     }
 
-    /// The codec parameters of this track, or what it holds that cannot be decoded.
-    fn codec_params(&self) -> Result<AudioCodecParameters, String> {
-        self.codec().map(|(params, _)| params)
-    }
-
-    /// The codec parameters, and for ADPCM the size of its blocks.
+    /// The codec parameters of this track, and for ADPCM the size of its blocks; or what it
+    /// holds that cannot be decoded.
     fn codec(&self) -> Result<(AudioCodecParameters, Option<AdpcmFormat>), String> {
         let tag = self
             .tag()
@@ -134,7 +122,7 @@ impl AcmTrack {
 /// Why the first `A_MS/ACM` track cannot be decoded, if it cannot: for the error when the
 /// stream has no other audio track.
 pub fn refusal(acm: &[AcmTrack]) -> Option<String> {
-    let why = acm.iter().find_map(|track| track.codec_params().err())?;
+    let why = acm.iter().find_map(|track| track.codec().err())?;
     Some(format!(
         "the matroska audio track holds {why}, which this element does not decode"
     ))
@@ -209,11 +197,8 @@ impl PacketMap for Vec<AdpcmBlocks> {
         if packet.data.len() != blocks * track.block_align {
             packet.data = packet.data[..blocks * track.block_align].into();
         }
-        let seconds = track
-            .reader_time_base
-            .calc_time(packet.pts)
-            .map_or(0.0, |time| time.as_secs_f64().max(0.0));
-        packet.pts = Timestamp::new((seconds * f64::from(track.rate)).round() as i64);
+        let at = frames_at(track.reader_time_base, packet.pts, track.rate);
+        packet.pts = Timestamp::try_from(at).unwrap_or(Timestamp::MAX);
         packet.dur = Duration::from(blocks as u64 * track.frames_per_block);
         Some(packet)
     }

@@ -18,18 +18,14 @@
 
 use std::collections::VecDeque;
 
+use super::mkv_head::{
+    CLUSTER, INFO, Invalid, SEGMENT, TIMESTAMP_SCALE, TRACK_ENTRY, TRACK_NUMBER, TRACKS, read_vint,
+};
 use crate::watch::{Ahead, ByteWatch, Queue};
 
 const EBML_HEADER: u32 = 0x1A45_DFA3;
-const SEGMENT: u32 = 0x1853_8067;
 const SEEK_HEAD: u32 = 0x114D_9B74;
-const INFO: u32 = 0x1549_A966;
-const TIMESTAMP_SCALE: u32 = 0x2A_D7B1;
-const TRACKS: u32 = 0x1654_AE6B;
-const TRACK_ENTRY: u32 = 0xAE;
-const TRACK_NUMBER: u32 = 0xD7;
 const CODEC_DELAY: u32 = 0x56AA;
-const CLUSTER: u32 = 0x1F43_B675;
 const CUES: u32 = 0x1C53_BB6B;
 const ATTACHMENTS: u32 = 0x1941_A469;
 const CHAPTERS: u32 = 0x1043_A770;
@@ -665,29 +661,6 @@ fn cluster_starts_at(bytes: &[u8]) -> Check<()> {
         Check::NeedMore => Check::NeedMore,
         _ => Check::No,
     }
-}
-
-/// A byte that cannot start an EBML variable-length integer.
-struct Invalid;
-
-/// An EBML variable-length integer: (value, length), `None` when more bytes are needed. IDs keep
-/// their length marker.
-fn read_vint(bytes: &[u8], keep_marker: bool) -> Result<Option<(u64, usize)>, Invalid> {
-    let Some(&first) = bytes.first() else {
-        return Ok(None);
-    };
-    if first == 0 {
-        return Err(Invalid);
-    }
-    let len = first.leading_zeros() as usize + 1;
-    let Some(raw) = bytes.get(..len) else {
-        return Ok(None);
-    };
-    let mut value = raw.iter().fold(0u64, |acc, b| (acc << 8) | *b as u64);
-    if !keep_marker {
-        value &= (1u64 << (7 * len)) - 1;
-    }
-    Ok(Some((value, len)))
 }
 
 /// The watcher on the byte queue (see `watch`): it sees every byte as it arrives, ends reads

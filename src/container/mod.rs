@@ -78,6 +78,7 @@ pub mod flac_split;
 pub mod flv;
 pub mod loas;
 pub mod mkv_acm;
+mod mkv_head;
 pub mod mkv_tta;
 pub mod mkv_watch;
 pub mod mp4;

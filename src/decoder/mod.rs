@@ -257,9 +257,8 @@ impl<'a> Worker<'a> {
                     mp4_tracks::with_unnamed_tracks(format, &mp4_tracks::unnamed_tracks(&head));
             }
             if container == "matroska" {
-                format = mkv_tta::with_tta_tracks(format, &head);
                 let acm = mkv_acm::acm_tracks(&head);
-                format = mkv_acm::with_acm_tracks(format, &acm);
+                format = completed_matroska_tracks(format, &head, &acm);
                 no_track_why = mkv_acm::refusal(&acm);
             }
             let extras = StreamExtras {
@@ -603,13 +602,11 @@ impl<'a> Worker<'a> {
         let source = io::Read::chain(io::Cursor::new(header.to_vec()), self.reader.clone());
         let source = read_ahead(Unseekable::new(source));
         match readers::MkvReader::try_new(source, FormatOptions::default()) {
-            Ok(reader) => {
-                let reader = mkv_tta::with_tta_tracks(Box::new(reader), header);
-                Some(mkv_acm::with_acm_tracks(
-                    reader,
-                    &mkv_acm::acm_tracks(header),
-                ))
-            }
+            Ok(reader) => Some(completed_matroska_tracks(
+                Box::new(reader),
+                header,
+                &mkv_acm::acm_tracks(header),
+            )),
             Err(e) => {
                 if !self.reader.is_aborted() {
                     self.events.send(DecoderEvent::Warning(format!(
@@ -777,6 +774,17 @@ fn packet_seconds(format: &dyn FormatReader, packet: &Packet) -> f64 {
     time_base.map_or(0.0, |time_base| {
         packet.dur.get() as f64 * time_base.numer.get() as f64 / time_base.denom.get() as f64
     })
+}
+
+/// symphonia's Matroska reader with the tracks it leaves short completed from the stream's
+/// head: True Audio's stream parameters and timing, `A_MS/ACM` tracks' codecs (`acm`, read from
+/// that head). The same at the start and when a reader is opened again after damage.
+fn completed_matroska_tracks<'s>(
+    format: Box<dyn FormatReader + 's>,
+    head: &[u8],
+    acm: &[mkv_acm::AcmTrack],
+) -> Box<dyn FormatReader + 's> {
+    mkv_acm::with_acm_tracks(mkv_tta::with_tta_tracks(format, head), acm)
 }
 
 /// The length of the stream as its container declares it, if it does.
