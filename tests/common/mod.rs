@@ -1531,7 +1531,9 @@ pub fn fixture(name: &str) -> PathBuf {
             format!("ffmpeg copy {}|{}", args.join(" "), fixture(base).display())
         }
         Recipe::MkvMerge(base) => format!("mkvmerge|{}", fixture(base).display()),
-        Recipe::Sox(base, args) => format!("sox {}|{}", args.join(" "), fixture(base).display()),
+        Recipe::Sox(base, args) => {
+            format!("sox -R {}|{}", args.join(" "), fixture(base).display())
+        }
         Recipe::WavPack(base, args) => {
             format!("wavpack {}|{}", args.join(" "), fixture(base).display())
         }
@@ -1618,7 +1620,13 @@ pub fn fixture(name: &str) -> PathBuf {
         }
         Recipe::Sox(base, args) => {
             run_tool(
-                Command::new("sox").arg(fixture(base)).args(args).arg(&tmp),
+                // Repeatable: sox dithers whenever it changes samples, from a random seed
+                // unless told otherwise, and a fixture must be the same on every machine.
+                Command::new("sox")
+                    .arg("-R")
+                    .arg(fixture(base))
+                    .args(args)
+                    .arg(&tmp),
                 "sox",
                 &tmp,
             );
